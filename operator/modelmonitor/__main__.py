@@ -1,0 +1,5 @@
+import sys
+
+from modelmonitor.cli import main
+
+sys.exit(main())

@@ -1,0 +1,278 @@
+"""Data drift and data quality, one feature column at a time."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from modelmonitor.checks.context import CheckContext
+from modelmonitor.engine.drift import (
+    DISCRETE_MAX_VALUES,
+    DriftMeasurement,
+    adjust_p_values,
+    categorical_drift,
+    check_method,
+    column_kind,
+    numerical_drift,
+)
+from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult
+from modelmonitor.engine.verdict import Verdict
+from modelmonitor.errors import DataError
+from modelmonitor.spec import DriftMethod, DriftSpec
+
+NULL_RATE_JUMP = 0.1  # absolute rise of the null rate that is reported ...
+NULL_RATE_FACTOR = 2.0  # ... when the rate also at least doubles
+_COUNT_METHODS = frozenset({DriftMethod.CHI2, DriftMethod.ZTEST})
+_SORTED_METHODS = frozenset({DriftMethod.KS, DriftMethod.WASSERSTEIN})
+_NEW_CATEGORIES_SHOWN = 10
+
+
+@dataclass
+class FeatureOutcome:
+    feature: str
+    method: DriftMethod
+    measurement: DriftMeasurement | None = None
+    status: Verdict = Verdict.PASSED
+    reason: str = ""
+    kind: str = ""
+    reference_samples: int = 0
+    current_samples: int = 0
+    findings: list[DataQualityFinding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Column:
+    values: pa.ChunkedArray  # without nulls
+    rows: int
+    nulls: int
+
+    @property
+    def null_rate(self) -> float:
+        return self.nulls / self.rows if self.rows else 0.0
+
+
+def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
+    source, window = (
+        (context.reference, context.reference_window) if reference else (context.current, context.current_window)
+    )
+    values = source.read([feature], window)[feature]
+    if pa.types.is_floating(values.type):
+        values = pc.if_else(pc.is_nan(values), None, values)
+    valid = values.drop_null()
+    return _Column(valid, len(values), len(values) - len(valid))
+
+
+def _is_numeric(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def _counts(values: pa.ChunkedArray) -> dict[Any, int]:
+    if len(values) == 0:
+        return {}
+    counted = pc.value_counts(values)
+    return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True))
+
+
+def _sorted_counts(values: NDArray[np.float64]) -> dict[Any, int]:
+    distinct, counts = np.unique(values, return_counts=True)
+    return dict(zip(distinct.tolist(), counts.tolist(), strict=True))
+
+
+def _distinct_at_most(sorted_values: NDArray[np.float64], limit: int) -> bool:
+    return sorted_values.size == 0 or int(np.count_nonzero(np.diff(sorted_values))) + 1 <= limit
+
+
+def measure_feature(
+    context: CheckContext, feature: str, method: DriftMethod, threshold: float | None, *, categorical: bool
+) -> FeatureOutcome:
+    """Read one feature from both sources and measure its drift and data quality."""
+    outcome = FeatureOutcome(feature, method)
+    try:
+        reference = _read(context, feature, reference=True)
+        current = _read(context, feature, reference=False)
+    except DataError as error:
+        outcome.status, outcome.reason = Verdict.ERROR, str(error)
+        outcome.findings.append(DataQualityFinding("missingColumn", feature, str(error)))
+        return outcome
+    outcome.reference_samples, outcome.current_samples = len(reference.values), len(current.values)
+    outcome.findings += _null_findings(feature, reference, current)
+    if current.rows and not len(current.values):
+        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the current window"
+        return outcome
+    if not len(reference.values):
+        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the reference data"
+        return outcome
+    if len(current.values) < context.min_samples:
+        outcome.status = Verdict.INCONCLUSIVE
+        outcome.reason = f"{len(current.values)} current values < minSamples {context.min_samples}"
+        return outcome
+    try:
+        outcome.measurement = _measure(reference, current, method, threshold, categorical=categorical, outcome=outcome)
+    except (ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: {error}"
+        return outcome
+    outcome.kind = str(outcome.measurement.kind)
+    return outcome
+
+
+def _measure(
+    reference: _Column,
+    current: _Column,
+    method: DriftMethod,
+    threshold: float | None,
+    *,
+    categorical: bool,
+    outcome: FeatureOutcome,
+) -> DriftMeasurement:
+    numeric = _is_numeric(reference.values.type) and _is_numeric(current.values.type)
+    if numeric and not categorical and method not in _COUNT_METHODS:
+        ref = reference.values.to_numpy().astype(np.float64)
+        cur = current.values.to_numpy().astype(np.float64)
+        ref.sort()
+        if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
+            return numerical_drift(ref, cur, method=method, threshold=threshold)
+        cur.sort()
+        ref_counts, cur_counts = _sorted_counts(ref), _sorted_counts(cur)
+    else:
+        if method in _SORTED_METHODS:
+            raise ValueError(f"method {method} needs a numerical column, not {reference.values.type}")
+        ref_counts, cur_counts = _counts(reference.values), _counts(current.values)
+        outcome.findings += _new_categories(outcome.feature, ref_counts, cur_counts)
+    kind = column_kind(
+        numeric=numeric, declared_categorical=categorical, distinct_values=len(set(ref_counts) | set(cur_counts))
+    )
+    check_method(method, kind)
+    return categorical_drift(ref_counts, cur_counts, method=method, threshold=threshold, kind=kind)
+
+
+def _null_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
+    details = {"referenceNullRate": round(reference.null_rate, 6), "currentNullRate": round(current.null_rate, 6)}
+    if current.rows and current.nulls == current.rows:
+        return [
+            DataQualityFinding("allNull", feature, f"{feature}: every value is null in the current window", details)
+        ]
+    jump = current.null_rate - reference.null_rate
+    if jump >= NULL_RATE_JUMP and current.null_rate >= NULL_RATE_FACTOR * reference.null_rate:
+        message = f"{feature}: null rate rose from {reference.null_rate:.1%} to {current.null_rate:.1%}"
+        return [DataQualityFinding("nullRateJump", feature, message, details)]
+    return []
+
+
+def _new_categories(feature: str, reference: dict[Any, int], current: dict[Any, int]) -> list[DataQualityFinding]:
+    new = sorted((value for value in current if value not in reference), key=lambda value: -current[value])
+    if not new:
+        return []
+    rows = sum(current[value] for value in new)
+    share = rows / sum(current.values())
+    shown = ", ".join(repr(value) for value in new[:_NEW_CATEGORIES_SHOWN])
+    message = f"{feature}: {len(new)} categories never seen in the reference ({shown}) in {share:.1%} of rows"
+    details = {
+        "categories": [str(value) for value in new[:_NEW_CATEGORIES_SHOWN]],
+        "count": len(new),
+        "rowShare": round(share, 6),
+    }
+    return [DataQualityFinding("newCategory", feature, message, details)]
+
+
+def feature_names(context: CheckContext) -> list[str]:
+    columns = context.spec.data.columns
+    if columns.features is not None:
+        return list(columns.features)
+    named = columns.named()
+    return [name for name in context.current.column_names if name not in named]
+
+
+def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> FeatureDriftResult:
+    m = outcome.measurement
+    if m is None:
+        return FeatureDriftResult(
+            outcome.feature,
+            str(outcome.method),
+            None,
+            None,
+            None,
+            False,
+            outcome.status,
+            kind=outcome.kind,
+            reference_samples=outcome.reference_samples,
+            current_samples=outcome.current_samples,
+            reason=outcome.reason,
+        )
+    drifted = m.drifted(adjusted)
+    p_value = adjusted if adjusted is not None else m.p_value
+    if m.p_value is None:
+        reason = f"{m.method} {m.statistic:.4g} {'>=' if drifted else '<'} threshold {m.threshold:g}"
+    else:
+        reason = f"p={p_value:.3g} {'<' if p_value < m.threshold else '>='} {m.threshold:g}"
+        if m.effect_floor is not None and m.effect_size is not None:
+            relation = ">=" if m.effect_size >= m.effect_floor else "<"
+            reason += f", effect {m.effect_size:.3g} {relation} floor {m.effect_floor:g}"
+    return FeatureDriftResult(
+        outcome.feature,
+        str(m.method),
+        m.statistic,
+        m.p_value,
+        m.threshold,
+        drifted,
+        Verdict.FAILED if drifted else Verdict.PASSED,
+        kind=str(m.kind),
+        adjusted_p_value=adjusted,
+        effect_size=m.effect_size,
+        reference_samples=outcome.reference_samples,
+        current_samples=outcome.current_samples,
+        reason=reason,
+    )
+
+
+def evaluate_drift(context: CheckContext, drift: DriftSpec) -> tuple[DriftResult, list[DataQualityFinding]]:
+    overrides = {feature.name: feature for feature in drift.features}
+    categorical = set(context.spec.data.columns.categorical or [])
+    names = feature_names(context)
+    if unknown := sorted(set(overrides) - set(names)):
+        raise DataError(f"spec.drift.features names {', '.join(unknown)}, not among the features being checked")
+
+    def measure(name: str) -> FeatureOutcome:
+        override = overrides.get(name)
+        method = override.method if override else drift.method
+        threshold = override.threshold if override and override.threshold is not None else drift.threshold
+        return measure_feature(context, name, method, threshold, categorical=name in categorical)
+
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        outcomes = list(pool.map(measure, names))
+
+    tested = [o for o in outcomes if o.measurement is not None and o.measurement.p_value is not None]
+    adjusted = dict(
+        zip(
+            (o.feature for o in tested),
+            adjust_p_values([o.measurement.p_value for o in tested], drift.correction),  # type: ignore[union-attr]
+            strict=True,
+        )
+    )
+    results = [_to_result(o, adjusted.get(o.feature)) for o in outcomes]
+    judged = [r for r in results if r.status in (Verdict.PASSED, Verdict.FAILED)]
+    share = sum(r.drifted for r in judged) / len(judged) if judged else 0.0
+    dataset_drift = bool(judged) and share >= drift.dataset_drift_share
+    status = Verdict.FAILED if dataset_drift else (Verdict.PASSED if judged else Verdict.INCONCLUSIVE)
+    findings = [finding for outcome in outcomes for finding in outcome.findings]
+    target = _target_drift(context)
+    return DriftResult(
+        results, share, dataset_drift, drift.dataset_drift_share, str(drift.correction), status, **target
+    ), findings
+
+
+def _target_drift(context: CheckContext) -> dict[str, FeatureDriftResult | None]:
+    """Prediction and label drift, uncorrected and outside the dataset-drift share."""
+    columns = context.spec.data.columns
+    categorical = context.spec.model.task.value != "regression"
+    found: dict[str, FeatureDriftResult | None] = {"prediction": None, "label": None}
+    for key, column in (("prediction", columns.prediction), ("label", columns.label)):
+        if column and column in context.reference.column_names and column in context.current.column_names:
+            found[key] = _to_result(measure_feature(context, column, DriftMethod.AUTO, None, categorical=categorical))
+    return found

@@ -1,0 +1,248 @@
+"""Performance metrics and concept drift over the labeled rows of the current window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.labels import ClassCoder, LabeledRows, read_labeled, to_labeled_rows
+from modelmonitor.engine import concept
+from modelmonitor.engine.metrics import classification_metric, regression_metric
+from modelmonitor.engine.results import ConceptDriftResult, MetricResult
+from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
+from modelmonitor.spec import (
+    SCORE_METRICS,
+    Baseline,
+    ConceptDriftMethod,
+    ConceptDriftSpec,
+    MetricName,
+    MetricSpec,
+    Task,
+)
+
+_LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
+
+
+class PerformanceData:
+    """The labeled rows of the current window and, lazily, of each baseline."""
+
+    def __init__(self, context: CheckContext) -> None:
+        self.context = context
+        spec = context.spec
+        self.task = spec.model.task
+        self._columns = spec.data.columns
+        current_table = read_labeled(context.current, self._columns, context.current_window)
+        baseline_tables = {}
+        for check in spec.concept_drift:
+            if check.method is ConceptDriftMethod.PERFORMANCE_WINDOW and check.baseline not in baseline_tables:
+                baseline_tables[check.baseline] = self._read_baseline(check.baseline)
+        self.coder = None
+        if self.task is not Task.REGRESSION:
+            self.coder = ClassCoder(
+                [current_table, *baseline_tables.values()], self._columns, spec.model.positive_label
+            )
+        self.current = to_labeled_rows(current_table, self._columns, self.task, self.coder)
+        self.baselines = {
+            name: to_labeled_rows(table, self._columns, self.task, self.coder)
+            for name, table in baseline_tables.items()
+        }
+
+    def _read_baseline(self, baseline: Baseline):
+        if baseline is Baseline.REFERENCE:
+            return read_labeled(self.context.reference, self._columns, self.context.reference_window)
+        previous = self.context.window(self.context.spec.data.current, shift=1)
+        return read_labeled(self.context.current, self._columns, previous)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.coder.classes) if self.coder else 0
+
+    def score_metric(self, metric: MetricSpec | MetricName, rows: LabeledRows) -> tuple[float, int]:
+        """The metric's value over some rows, and how many rows it used."""
+        name = metric.name if isinstance(metric, MetricSpec) else metric
+        if self.task is Task.REGRESSION:
+            return regression_metric(name, rows.y_true, rows.y_pred), rows.size
+        assert self.coder is not None
+        if self.task is Task.BINARY and self.n_classes > 2:
+            raise ValueError(
+                f"binaryClassification, but {self.n_classes} classes seen: {', '.join(self.coder.classes[:10])}"
+            )
+        average = metric.average if isinstance(metric, MetricSpec) and metric.average else None
+        average = average or ("binary" if self.task is Task.BINARY else "macro")
+        if name in SCORE_METRICS:
+            assert rows.score is not None
+            scored = ~np.isnan(rows.score)
+            rows = rows.take(np.flatnonzero(scored))
+        value = classification_metric(
+            name,
+            rows.y_true,
+            rows.y_pred,
+            n_classes=max(self.n_classes, 1),
+            positive=self.coder.positive,
+            average=average,
+            score=rows.score,
+        )
+        return value, rows.size
+
+
+def evaluate_metrics(context: CheckContext, data: PerformanceData) -> list[MetricResult]:
+    results = []
+    for metric in context.spec.metrics:
+        name = str(metric.name)
+        if data.current.size < context.min_samples:
+            reason = f"{data.current.size} labeled rows < minSamples {context.min_samples}"
+            results.append(
+                MetricResult(name, None, metric.min, metric.max, data.current.size, Verdict.INCONCLUSIVE, reason)
+            )
+            continue
+        try:
+            value, samples = data.score_metric(metric, data.current)
+        except ValueError as error:
+            results.append(
+                MetricResult(name, None, metric.min, metric.max, data.current.size, Verdict.ERROR, str(error))
+            )
+            continue
+        if samples < context.min_samples:
+            reason = f"{samples} scored rows < minSamples {context.min_samples}"
+            results.append(MetricResult(name, value, metric.min, metric.max, samples, Verdict.INCONCLUSIVE, reason))
+            continue
+        if not np.isfinite(value):
+            results.append(
+                MetricResult(
+                    name, None, metric.min, metric.max, samples, Verdict.ERROR, f"{name} is undefined on this data"
+                )
+            )
+            continue
+        verdict = judge(value, minimum=metric.min, maximum=metric.max)
+        reason = f"{name} " + describe_bounds(value, minimum=metric.min, maximum=metric.max)
+        results.append(MetricResult(name, value, metric.min, metric.max, samples, verdict, reason))
+    return results
+
+
+def _iso(timestamp: np.datetime64 | None) -> str | None:
+    if timestamp is None or np.isnat(timestamp):
+        return None
+    seconds = timestamp.astype("datetime64[us]").astype(np.int64) / 1e6
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _compare(data: PerformanceData, metric: MetricName, baseline: LabeledRows) -> concept.PerformanceComparison:
+    current = data.current
+    if metric is MetricName.ACCURACY:
+        return concept.compare_error_rates(baseline.y_true != baseline.y_pred, current.y_true != current.y_pred)
+    if metric in (MetricName.MAE, MetricName.RMSE) and data.task is Task.REGRESSION:
+        power = 1 if metric is MetricName.MAE else 2
+        comparison = concept.compare_losses(
+            np.abs(baseline.y_pred - baseline.y_true) ** power, np.abs(current.y_pred - current.y_true) ** power
+        )
+        if power == 2:
+            return concept.PerformanceComparison(
+                float(np.sqrt(comparison.baseline)),
+                float(np.sqrt(comparison.current)),
+                comparison.statistic,
+                comparison.p_value,
+            )
+        return comparison
+    both = _concatenate(baseline, current)
+
+    def score(index: NDArray[np.int64]) -> float:
+        return data.score_metric(metric, both.take(index))[0]
+
+    return concept.bootstrap_comparison(
+        score, baseline.size, current.size, higher_is_better=metric not in _LOWER_IS_BETTER
+    )
+
+
+def _concatenate(first: LabeledRows, second: LabeledRows) -> LabeledRows:
+    score = None
+    if first.score is not None and second.score is not None:
+        score = np.concatenate([first.score, second.score])
+    return LabeledRows(
+        np.concatenate([first.y_true, second.y_true]), np.concatenate([first.y_pred, second.y_pred]), score, None
+    )
+
+
+def _performance_window(context: CheckContext, data: PerformanceData, check: ConceptDriftSpec) -> ConceptDriftResult:
+    metric = check.metric or (MetricName.MAE if data.task is Task.REGRESSION else MetricName.ACCURACY)
+    baseline = data.baselines[check.baseline]
+    method = str(check.method)
+    smallest = min(baseline.size, data.current.size)
+    if smallest < context.min_samples:
+        reason = (
+            f"{data.current.size} current and {baseline.size} {check.baseline} labeled rows; "
+            f"each needs minSamples {context.min_samples}"
+        )
+        return ConceptDriftResult(method, Verdict.INCONCLUSIVE, False, str(metric), samples=smallest, reason=reason)
+    comparison = _compare(data, metric, baseline)
+    degraded = comparison.degraded(check.alpha)
+    reason = (
+        f"{metric} {comparison.current:.4g} vs {check.baseline} {comparison.baseline:.4g}, "
+        f"p={comparison.p_value:.3g} ({'<' if degraded else '>='} alpha {check.alpha:g})"
+    )
+    return ConceptDriftResult(
+        method,
+        Verdict.FAILED if degraded else Verdict.PASSED,
+        degraded,
+        str(metric),
+        statistic=comparison.statistic,
+        p_value=comparison.p_value,
+        baseline_value=comparison.baseline,
+        current_value=comparison.current,
+        samples=data.current.size,
+        reason=reason,
+    )
+
+
+_DETECTORS: dict[ConceptDriftMethod, Callable[[NDArray[np.float64]], concept.Detection]] = {
+    ConceptDriftMethod.DDM: lambda errors: concept.ddm(errors.astype(bool)),
+    ConceptDriftMethod.PAGE_HINKLEY: concept.page_hinkley,
+}
+
+
+def _sequential(context: CheckContext, data: PerformanceData, check: ConceptDriftSpec) -> ConceptDriftResult:
+    method = str(check.method)
+    rows = data.current
+    if rows.size < context.min_samples:
+        reason = f"{rows.size} labeled rows < minSamples {context.min_samples}"
+        return ConceptDriftResult(method, Verdict.INCONCLUSIVE, False, samples=rows.size, reason=reason)
+    detection = _DETECTORS[check.method](rows.errors(data.task))
+    if not detection.detected:
+        reason = f"no drift in {rows.size} time-ordered labeled rows (statistic {detection.statistic:.3g})"
+        return ConceptDriftResult(
+            method, Verdict.PASSED, False, statistic=detection.statistic, samples=rows.size, reason=reason
+        )
+    assert detection.started_at is not None and detection.detected_at is not None
+    times = rows.timestamps
+    started = _iso(times[detection.started_at]) if times is not None else None
+    detected = _iso(times[detection.detected_at]) if times is not None else None
+    reason = (
+        f"drift detected at row {detection.detected_at} ({detected}), "
+        f"started near row {detection.started_at} ({started})"
+    )
+    return ConceptDriftResult(
+        method,
+        Verdict.FAILED,
+        True,
+        statistic=detection.statistic,
+        samples=rows.size,
+        drift_started_at=started,
+        detected_at=detected,
+        reason=reason,
+    )
+
+
+def evaluate_concept_drift(context: CheckContext, data: PerformanceData) -> list[ConceptDriftResult]:
+    results = []
+    for check in context.spec.concept_drift:
+        try:
+            if check.method is ConceptDriftMethod.PERFORMANCE_WINDOW:
+                results.append(_performance_window(context, data, check))
+            else:
+                results.append(_sequential(context, data, check))
+        except ValueError as error:
+            results.append(ConceptDriftResult(str(check.method), Verdict.ERROR, False, reason=str(error)))
+    return results

@@ -1,0 +1,112 @@
+"""One evaluation of a ModelMonitor spec at a point in time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.features import evaluate_drift
+from modelmonitor.checks.performance import (
+    PerformanceData,
+    evaluate_concept_drift,
+    evaluate_metrics,
+)
+from modelmonitor.data.source import open_source
+from modelmonitor.engine.results import (
+    CheckError,
+    ConceptDriftResult,
+    DataQualityFinding,
+    DriftResult,
+    MetricResult,
+    Results,
+    Window,
+)
+from modelmonitor.engine.verdict import Verdict
+from modelmonitor.errors import DataError
+from modelmonitor.spec import ModelMonitorSpec
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def run_checks(spec: ModelMonitorSpec, *, now: datetime | None = None, name: str = "") -> Results:
+    """Evaluate every check of a spec on the data in its window ending at ``now``.
+
+    Raises :class:`~modelmonitor.errors.DataError` when a data source cannot be opened
+    at all; a failure confined to one check becomes that check's ``Error`` verdict.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    context = CheckContext(
+        spec=spec,
+        now=now,
+        current=open_source(spec.data.current.uri, spec.data.current.format),
+        reference=open_source(spec.data.reference.uri, spec.data.reference.format),
+    )
+    context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
+    context.reference.schema  # noqa: B018
+    window = context.current_window
+    rows = context.current.count(window)
+    reference_rows = context.reference.count(context.reference_window)
+    errors: list[CheckError] = []
+    findings: list[DataQualityFinding] = []
+    if rows == 0:
+        findings.append(
+            DataQualityFinding(
+                "emptyWindow",
+                "",
+                f"no rows in the current window ({_iso(window.start) if window else '-'}, {_iso(now)}]",
+            )
+        )
+    if reference_rows == 0:
+        errors.append(CheckError("reference", f"{spec.data.reference.uri}: no rows in the reference data"))
+
+    metrics: list[MetricResult] = []
+    concept: list[ConceptDriftResult] = []
+    labeled_rows = 0
+    if spec.metrics or spec.concept_drift:
+        try:
+            performance = PerformanceData(context)
+        except (DataError, ValueError) as error:
+            errors.append(CheckError("performance", str(error)))
+            metrics = [
+                MetricResult(str(m.name), None, m.min, m.max, 0, Verdict.ERROR, str(error)) for m in spec.metrics
+            ]
+            concept = [
+                ConceptDriftResult(str(c.method), Verdict.ERROR, False, reason=str(error)) for c in spec.concept_drift
+            ]
+        else:
+            labeled_rows = performance.current.size
+            metrics = evaluate_metrics(context, performance)
+            concept = evaluate_concept_drift(context, performance)
+
+    drift: DriftResult | None = None
+    if spec.drift is not None and reference_rows:
+        try:
+            drift, drift_findings = evaluate_drift(context, spec.drift)
+        except DataError as error:
+            errors.append(CheckError("drift", str(error)))
+        else:
+            findings += drift_findings
+
+    errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
+    errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]
+    if drift is not None:
+        errors += [CheckError(f"drift {f.feature}", f.reason) for f in drift.features if f.status is Verdict.ERROR]
+    errors = list(dict.fromkeys(errors))  # one root cause can fail several checks alike
+    return Results(
+        monitor=name,
+        model=spec.model.name,
+        model_version=spec.model.version,
+        evaluated_at=_iso(now) or "",
+        window=Window(
+            start=_iso(window.start) if window else None, end=_iso(now) or "", rows=rows, labeled_rows=labeled_rows
+        ),
+        reference_rows=reference_rows,
+        label_coverage=(labeled_rows / rows) if rows and (spec.metrics or spec.concept_drift) else None,
+        metrics=metrics,
+        drift=drift,
+        concept_drift=concept,
+        data_quality=findings,
+        errors=errors,
+    )

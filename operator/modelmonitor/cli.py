@@ -1,0 +1,110 @@
+"""The ``modelmonitor`` command line.
+
+Exit codes: 0 healthy, 1 a check Failed, 2 an invalid spec, unreadable data or a check
+in Error (with a one-line message naming the field, file or column).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from modelmonitor.errors import ModelMonitorError
+
+EXIT_HEALTHY, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from modelmonitor.checks import run_checks
+    from modelmonitor.output import render_table
+    from modelmonitor.spec import load_documents
+
+    monitors = load_documents(Path(args.file))
+    documents, worst_code = [], EXIT_HEALTHY
+    for monitor in monitors:
+        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name)
+        document = results.to_document()
+        documents.append(document)
+        code = {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(document["verdict"], EXIT_HEALTHY)
+        worst_code = max(worst_code, code, key=lambda c: (c == EXIT_FAILED, c))
+        for error in results.errors:
+            print(f"error: {monitor.metadata.name}: {error.check}: {error.message}", file=sys.stderr)
+        if args.output == "table":
+            print(render_table(document))
+    if args.output == "json":
+        json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2)
+        print()
+    return worst_code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from modelmonitor.spec import load_documents
+
+    failed = False
+    for name in args.file:
+        try:
+            monitors = load_documents(Path(name))
+        except ModelMonitorError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed = True
+        else:
+            for monitor in monitors:
+                print(f"{name}: ModelMonitor {monitor.metadata.name} is valid")
+    return EXIT_ERROR if failed else EXIT_HEALTHY
+
+
+def _samples(args: argparse.Namespace) -> int:
+    from modelmonitor.samples import write_samples
+
+    for path in write_samples(Path(args.directory), now=args.now or datetime.now(UTC), rows=args.rows):
+        print(path)
+    return EXIT_HEALTHY
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelmonitor", description=__doc__.split("\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="run a monitor's checks once, offline")
+    check.add_argument("-f", "--file", required=True, help="a ModelMonitor YAML file")
+    check.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
+    check.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    check.set_defaults(handler=_check)
+
+    validate = commands.add_parser("validate", help="validate ModelMonitor files offline")
+    validate.add_argument("-f", "--file", required=True, nargs="+", help="ModelMonitor YAML files")
+    validate.set_defaults(handler=_validate)
+
+    samples = commands.add_parser("samples", help="write reproducible sample data and monitors")
+    samples.add_argument("directory")
+    samples.add_argument("--now", type=_parse_time, help="the end of the logged window (default: now)")
+    samples.add_argument("--rows", type=int, default=5000)
+    samples.set_defaults(handler=_samples)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ModelMonitorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

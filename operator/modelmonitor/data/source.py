@@ -1,0 +1,158 @@
+"""Read columns of a data set through pyarrow datasets, over any fsspec filesystem.
+
+Only the requested columns are read, and the time window is pushed into the scan as a
+filter, so a partitioned Parquet directory larger than memory is read a column at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from modelmonitor.errors import ColumnError, SourceError
+
+REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
+
+_FORMATS = {"parquet": ds.ParquetFileFormat, "csv": ds.CsvFileFormat, "jsonl": ds.JsonFileFormat}
+
+
+def _storage_options(scheme: str) -> dict[str, Any]:
+    """Options for fsspec from the environment (credentials arrive as env variables)."""
+    if scheme == "s3":
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        return {"endpoint_url": endpoint} if endpoint else {}
+    return {}
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Rows with ``start < timestamp <= end``; no start means everything up to ``end``."""
+
+    column: str
+    end: datetime
+    start: datetime | None = None
+
+
+@dataclass
+class TableSource:
+    """One data set: a file or a (hive-partitioned) directory, local or remote."""
+
+    uri: str
+    format: str = "parquet"
+    _dataset: ds.Dataset | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> ds.Dataset:
+        if self._dataset is None:
+            self._dataset = self._open()
+        return self._dataset
+
+    def _open(self) -> ds.Dataset:
+        parsed = urlparse(self.uri)
+        file_format = _FORMATS[self.format]()
+        try:
+            if parsed.scheme in REMOTE_SCHEMES:
+                import fsspec
+
+                filesystem, path = fsspec.core.url_to_fs(self.uri, **_storage_options(parsed.scheme))
+                if parsed.scheme in ("http", "https"):
+                    path = self.uri  # HTTP paths are whole URLs
+                return ds.dataset(path, format=file_format, filesystem=filesystem, partitioning="hive")
+            if parsed.scheme not in ("", "file"):
+                raise SourceError(
+                    self.uri, f"unsupported scheme {parsed.scheme!r}: use a path, file://, s3://, gs:// or http(s)://"
+                )
+            path = Path(parsed.path if parsed.scheme == "file" else self.uri).expanduser()
+            if not path.exists():
+                raise SourceError(self.uri, "no such file or directory")
+            return ds.dataset(str(path.resolve()), format=file_format, partitioning="hive")
+        except SourceError:
+            raise
+        except ImportError as error:
+            raise SourceError(
+                self.uri, f"needs an extra package: {error.name} (pip install 'modelmonitor[s3]' or '[gcs]')"
+            ) from None
+        except FileNotFoundError:
+            raise SourceError(self.uri, "no such file or directory") from None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, ValueError) as error:
+            raise SourceError(self.uri, f"cannot read as {self.format}: {_one_line(error)}") from None
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.dataset.schema
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.schema.names)
+
+    def require(self, column: str) -> pa.DataType:
+        if column not in self.schema.names:
+            raise ColumnError(column, f"not found in {self.uri} (columns: {', '.join(self.schema.names[:20])})")
+        return self.schema.field(column).type
+
+    def _filter(self, window: TimeWindow | None) -> ds.Expression | None:
+        if window is None:
+            return None
+        kind = self.require(window.column)
+        column = ds.field(window.column)
+        if pa.types.is_timestamp(kind):
+
+            def bound(moment: datetime) -> pa.Scalar:
+                value = moment if kind.tz else moment.astimezone(UTC).replace(tzinfo=None)
+                return pa.scalar(value, type=kind)
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+
+            def bound(moment: datetime) -> pa.Scalar:
+                return pa.scalar(moment.timestamp())
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            column = column.cast(pa.timestamp("us", tz="UTC"))
+
+            def bound(moment: datetime) -> pa.Scalar:
+                return pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
+        else:
+            raise ColumnError(
+                window.column, f"is {kind}: a timestamp column must hold timestamps, ISO-8601 strings or epoch seconds"
+            )
+        expression = column <= bound(window.end)
+        if window.start is not None:
+            expression = expression & (column > bound(window.start))
+        return expression
+
+    def read(self, columns: list[str], window: TimeWindow | None = None) -> pa.Table:
+        """The named columns of the rows inside the window."""
+        for column in columns:
+            self.require(column)
+        try:
+            return self.dataset.to_table(columns=columns, filter=self._filter(window))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+            raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
+
+    def count(self, window: TimeWindow | None = None) -> int:
+        try:
+            return int(self.dataset.count_rows(filter=self._filter(window)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+            raise SourceError(self.uri, f"cannot count rows: {_one_line(error)}") from None
+
+    def time_range(self, column: str, window: TimeWindow | None = None) -> tuple[Any, Any]:
+        values = self.read([column], window).column(column)
+        if len(values) == 0:
+            return None, None
+        bounds = pc.min_max(values)
+        return bounds["min"].as_py(), bounds["max"].as_py()
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:500]
+
+
+def open_source(uri: str, format: str = "parquet") -> TableSource:
+    """A :class:`TableSource`; opening is lazy, the first read raises :class:`SourceError`."""
+    return TableSource(uri, format)

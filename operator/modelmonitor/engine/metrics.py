@@ -1,0 +1,133 @@
+"""Performance metrics, vectorised with numpy and cross-checked against scikit-learn.
+
+Naming follows scikit-learn: labels are integer class codes ``0..n_classes-1`` made by
+the caller; the undefined case of a zero denominator scores 0 (``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import rankdata
+
+from modelmonitor.spec import MetricName
+
+_EPS = np.finfo(np.float64).eps
+
+
+def confusion_matrix(y_true: NDArray[np.integer], y_pred: NDArray[np.integer], n_classes: int) -> NDArray[np.int64]:
+    """Counts with true classes in rows and predicted classes in columns.
+
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    flat = np.bincount(y_true.astype(np.int64) * n_classes + y_pred, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes)
+
+
+def _divide(numerator: NDArray[np.float64], denominator: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = np.zeros_like(numerator, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def _average(per_class: NDArray[np.float64], support: NDArray[np.int64], average: str, positive: int) -> float:
+    if average == "binary":
+        return float(per_class[positive])
+    if average == "weighted":
+        total = support.sum()
+        return float((per_class * support).sum() / total) if total else 0.0
+    return float(per_class.mean())
+
+
+def precision_recall_f1(
+    matrix: NDArray[np.int64], *, average: str = "binary", positive: int = 1
+) -> tuple[float, float, float]:
+    """Precision, recall and F1 from a confusion matrix, averaged as scikit-learn does."""
+    true_positives = np.diag(matrix).astype(np.float64)
+    predicted = matrix.sum(axis=0).astype(np.float64)
+    support = matrix.sum(axis=1)
+    precision = _divide(true_positives, predicted)
+    recall = _divide(true_positives, support.astype(np.float64))
+    f1 = _divide(2 * true_positives, predicted + support)
+    return (
+        _average(precision, support, average, positive),
+        _average(recall, support, average, positive),
+        _average(f1, support, average, positive),
+    )
+
+
+def accuracy_score(matrix: NDArray[np.int64]) -> float:
+    total = matrix.sum()
+    return float(np.trace(matrix) / total) if total else float("nan")
+
+
+def balanced_accuracy_score(matrix: NDArray[np.int64]) -> float:
+    support = matrix.sum(axis=1)
+    present = support > 0
+    return float((np.diag(matrix)[present] / support[present]).mean())
+
+
+def roc_auc_score(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
+    """Area under the ROC curve as the Mann-Whitney U statistic (ties count one half).
+
+    >>> roc_auc_score(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
+    positives = int(y_true.sum())
+    negatives = y_true.size - positives
+    if positives == 0 or negatives == 0:
+        raise ValueError("rocAuc is undefined when only one class is present in the labels")
+    ranks = rankdata(score)
+    u_statistic = ranks[y_true].sum() - positives * (positives + 1) / 2
+    return float(u_statistic / (positives * negatives))
+
+
+def log_loss(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
+    if np.any((score < 0) | (score > 1)):
+        raise ValueError("logLoss needs scores that are probabilities in [0, 1]")
+    clipped = np.clip(score, _EPS, 1 - _EPS)
+    return float(-np.mean(np.where(y_true, np.log(clipped), np.log1p(-clipped))))
+
+
+def regression_metric(name: MetricName, y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> float:
+    """mae, rmse, mape (a fraction, as scikit-learn) or r2 (1.0 for a perfect constant)."""
+    errors = y_pred - y_true
+    if name is MetricName.MAE:
+        return float(np.mean(np.abs(errors)))
+    if name is MetricName.RMSE:
+        return float(np.sqrt(np.mean(errors**2)))
+    if name is MetricName.MAPE:
+        return float(np.mean(np.abs(errors) / np.maximum(np.abs(y_true), _EPS)))
+    if name is MetricName.R2:
+        residual = float(np.sum(errors**2))
+        total = float(np.sum((y_true - y_true.mean()) ** 2))
+        if total == 0:
+            return 1.0 if residual == 0 else 0.0
+        return 1.0 - residual / total
+    raise ValueError(f"{name} is not a regression metric")
+
+
+def classification_metric(
+    name: MetricName,
+    y_true: NDArray[np.integer],
+    y_pred: NDArray[np.integer],
+    *,
+    n_classes: int,
+    positive: int,
+    average: str,
+    score: NDArray[np.float64] | None = None,
+) -> float:
+    """One classification metric over integer-coded labels and predictions."""
+    if name in (MetricName.ROC_AUC, MetricName.LOG_LOSS):
+        if score is None:
+            raise ValueError(f"{name} needs a score column")
+        positives = y_true == positive
+        return roc_auc_score(positives, score) if name is MetricName.ROC_AUC else log_loss(positives, score)
+    matrix = confusion_matrix(y_true, y_pred, n_classes)
+    if name is MetricName.ACCURACY:
+        return accuracy_score(matrix)
+    if name is MetricName.BALANCED_ACCURACY:
+        return balanced_accuracy_score(matrix)
+    precision, recall, f1 = precision_recall_f1(matrix, average=average, positive=positive)
+    return {MetricName.PRECISION: precision, MetricName.RECALL: recall, MetricName.F1: f1}[name]

@@ -1,0 +1,147 @@
+"""The results document: frozen dataclasses that serialise to camelCase JSON.
+
+The CLI prints it; the operator stores the same object in MonitorRun status.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from typing import Any
+
+from modelmonitor.engine.verdict import Verdict, worst
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def to_document(value: Any) -> Any:
+    """Plain JSON-ready data: camelCase keys, enums as values, NaN and inf as ``None``."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {_camel(f.name): to_document(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [to_document(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_document(item) for key, item in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str | None
+    end: str
+    rows: int
+    labeled_rows: int
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    name: str
+    value: float | None
+    min: float | None
+    max: float | None
+    samples: int
+    status: Verdict
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureDriftResult:
+    feature: str
+    method: str
+    statistic: float | None
+    p_value: float | None
+    threshold: float | None
+    drifted: bool
+    status: Verdict
+    kind: str = ""  # numerical, categorical or binary: what auto decided from
+    adjusted_p_value: float | None = None  # after the multiple-testing correction
+    effect_size: float | None = None  # auto: the effect compared with its floor
+    reference_samples: int = 0
+    current_samples: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    features: list[FeatureDriftResult]
+    drifted_share: float
+    dataset_drift: bool
+    dataset_drift_share: float
+    correction: str
+    status: Verdict
+    prediction: FeatureDriftResult | None = None
+    label: FeatureDriftResult | None = None
+
+
+@dataclass(frozen=True)
+class ConceptDriftResult:
+    method: str
+    status: Verdict
+    detected: bool
+    metric: str | None = None
+    statistic: float | None = None
+    p_value: float | None = None
+    baseline_value: float | None = None
+    current_value: float | None = None
+    samples: int = 0
+    drift_started_at: str | None = None
+    detected_at: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DataQualityFinding:
+    kind: str  # newCategory | missingColumn | nullRateJump | allNull
+    column: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckError:
+    check: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Results:
+    monitor: str
+    model: str
+    model_version: str | None
+    evaluated_at: str
+    window: Window
+    reference_rows: int
+    label_coverage: float | None
+    metrics: list[MetricResult]
+    drift: DriftResult | None
+    concept_drift: list[ConceptDriftResult]
+    data_quality: list[DataQualityFinding]
+    errors: list[CheckError]
+
+    @property
+    def verdict(self) -> Verdict:
+        """The worst verdict of the checks that alert (dataset drift, not single features)."""
+        verdicts = [metric.status for metric in self.metrics]
+        verdicts += [check.status for check in self.concept_drift]
+        if self.drift is not None:
+            verdicts.append(self.drift.status)
+        if self.errors:
+            verdicts.append(Verdict.ERROR)
+        return worst(*verdicts)
+
+    @property
+    def healthy(self) -> bool:
+        return self.verdict in (Verdict.PASSED, Verdict.INCONCLUSIVE)
+
+    def to_document(self) -> dict[str, Any]:
+        document = {"healthy": self.healthy, "verdict": self.verdict.value}
+        document.update(to_document(self))
+        return document

@@ -1,0 +1,53 @@
+"""Verdicts, their severity order, and judging a value against thresholds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """The outcome of one check.  ``Inconclusive`` (too little data) never alerts."""
+
+    PASSED = "Passed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+    FAILED = "Failed"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Verdict.PASSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.ERROR: 2, Verdict.FAILED: 3}
+
+
+def worst(*verdicts: Verdict) -> Verdict:
+    """The most severe of some verdicts; ``Passed`` for none.
+
+    >>> worst(Verdict.PASSED, Verdict.FAILED, Verdict.ERROR)
+    <Verdict.FAILED: 'Failed'>
+    """
+    return max(verdicts, key=lambda verdict: verdict.severity, default=Verdict.PASSED)
+
+
+def judge(value: float, *, minimum: float | None = None, maximum: float | None = None) -> Verdict:
+    """``Failed`` when a value breaks a bound, else ``Passed``; no bound always passes.
+
+    >>> judge(0.8, minimum=0.9)
+    <Verdict.FAILED: 'Failed'>
+    """
+    if minimum is not None and value < minimum:
+        return Verdict.FAILED
+    if maximum is not None and value > maximum:
+        return Verdict.FAILED
+    return Verdict.PASSED
+
+
+def describe_bounds(value: float, *, minimum: float | None, maximum: float | None) -> str:
+    """A sentence a person can read: ``0.8123 < min 0.9``."""
+    if minimum is not None and value < minimum:
+        return f"{value:.4g} < min {minimum:g}"
+    if maximum is not None and value > maximum:
+        return f"{value:.4g} > max {maximum:g}"
+    bounds = [f"min {minimum:g}" if minimum is not None else "", f"max {maximum:g}" if maximum is not None else ""]
+    return f"{value:.4g} within " + " and ".join(bound for bound in bounds if bound) if any(bounds) else f"{value:.4g}"

@@ -1,0 +1,42 @@
+"""The exceptions modelmonitor raises, as one tree.
+
+    ModelMonitorError
+    ├── SpecError            the ModelMonitor spec is invalid (names the field path)
+    └── DataError            data cannot be read or does not fit the spec
+        ├── SourceError      a URI cannot be opened or parsed (names the file)
+        └── ColumnError      a column is missing or has the wrong type (names the column)
+
+Only the CLI and the controller translate these into exit codes, conditions and
+kopf's Temporary/Permanent errors; the engine raises plain ``ValueError`` for bad
+arrays, which the check runner records as an ``Error`` verdict for that check.
+"""
+
+from __future__ import annotations
+
+
+class ModelMonitorError(Exception):
+    """Base of every error modelmonitor raises on purpose."""
+
+
+class SpecError(ModelMonitorError):
+    """The ModelMonitor spec is invalid."""
+
+
+class DataError(ModelMonitorError):
+    """Data cannot be read, or does not fit the spec."""
+
+
+class SourceError(DataError):
+    """A data source URI cannot be opened or parsed."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(f"{uri}: {reason}")
+        self.uri = uri
+
+
+class ColumnError(DataError):
+    """A column is missing from the data, or has the wrong type."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(f"column {column!r}: {reason}")
+        self.column = column

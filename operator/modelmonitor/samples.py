@@ -1,0 +1,119 @@
+"""Reproducible sample data: a credit-risk model that stays healthy, and one that drifts.
+
+``modelmonitor samples DIR`` writes ``reference.parquet`` (the training window, with
+labels and predictions), ``healthy.parquet`` and ``drifted.parquet`` (24 hours of logged
+predictions ending at ``--now``), and two ModelMonitor files that check them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REGIONS = np.array(["north", "south", "east", "west"])
+SEED = 20261123
+
+
+def _frame(
+    rng: np.random.Generator, rows: int, *, end: datetime, span: timedelta, drifted: bool, labels_late: bool = True
+) -> pa.Table:
+    age = rng.normal(42, 12, rows).clip(18, 90)
+    income = rng.lognormal(10.8, 0.5, rows)
+    amount = rng.gamma(2.0, 2500.0, rows)
+    region_weights = [0.4, 0.3, 0.2, 0.1]
+    changed = np.zeros(rows, bool)
+    if drifted:
+        amount = amount * 1.8  # loan sizes jumped
+        income = income * 0.8
+        region_weights = [0.15, 0.2, 0.25, 0.4]
+        changed[rows * 2 // 3 :] = True  # the concept changes in the last third of the window
+    region = rng.choice(REGIONS, rows, p=region_weights)
+    burden = np.log(amount / income)
+    model_logit = 2.0 * (burden + 2.6) - 0.03 * (age - 42) + 0.8 * (region == "west")
+    # the model learnt the true relationship on the reference data; later it changes
+    true_logit = np.where(changed, -model_logit + 1.5 * (region == "east"), model_logit)
+    label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
+    score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
+    prediction = (score >= 0.5).astype(np.int64)
+    offsets = np.sort(rng.uniform(0, span.total_seconds(), rows))
+    timestamps = np.datetime64(end.replace(tzinfo=None), "us") - (span.total_seconds() - offsets).astype(
+        "timedelta64[s]"
+    )
+    labeled = np.ones(rows, bool)
+    if labels_late:  # labels arrive late: some rows lack one, and the newest have none yet
+        labeled = rng.random(rows) < 0.9
+        labeled[-rows // 20 :] = False
+    return pa.table(
+        {
+            "ts": pa.array(timestamps, pa.timestamp("us", tz="UTC")),
+            "age": age.round(1),
+            "income": income.round(2),
+            "amount": amount.round(2),
+            "region": region,
+            "score": score,
+            "prediction": prediction,
+            "label": pa.array(label.astype(np.int64), mask=~labeled),
+            "model_version": np.full(rows, "7"),
+        }
+    )
+
+
+MONITOR = """\
+apiVersion: modelmonitor.io/v1alpha1
+kind: ModelMonitor
+metadata:
+  name: {name}
+spec:
+  model: {{name: credit-risk, version: "7", task: binaryClassification}}
+  schedule: {{interval: 5m}}
+  data:
+    current: {{uri: {current}, format: parquet, window: 24h}}
+    reference: {{uri: {reference}, format: parquet}}
+    columns:
+      timestamp: ts
+      prediction: prediction
+      label: label
+      score: score
+      modelVersion: model_version
+      categorical: [region]
+    minSamples: 200
+  metrics:
+    - {{name: accuracy, min: 0.75}}
+    - {{name: rocAuc, min: 0.80}}
+    - {{name: f1, min: 0.60}}
+  drift:
+    method: auto
+    datasetDriftShare: 0.5
+    correction: fdr
+  conceptDrift:
+    - {{method: performanceWindow, metric: accuracy, alpha: 0.01}}
+    - {{method: ddm}}
+"""
+
+
+def write_samples(directory: Path, *, now: datetime, rows: int = 5000, data_directory: str | None = None) -> list[Path]:
+    """Write the sample data and monitors; paths in the monitors point at ``data_directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    now = now.astimezone(UTC)
+    reference = _frame(
+        rng, rows * 2, end=now - timedelta(days=30), span=timedelta(days=14), drifted=False, labels_late=False
+    )
+    pq.write_table(reference, directory / "reference.parquet")
+    pq.write_table(_frame(rng, rows, end=now, span=timedelta(hours=24), drifted=False), directory / "healthy.parquet")
+    pq.write_table(_frame(rng, rows, end=now, span=timedelta(hours=24), drifted=True), directory / "drifted.parquet")
+    base = data_directory or str(directory.resolve())
+    written = []
+    for name in ("healthy", "drifted"):
+        path = directory / f"{name}-monitor.yaml"
+        path.write_text(
+            MONITOR.format(
+                name=f"credit-risk-{name}", current=f"{base}/{name}.parquet", reference=f"{base}/reference.parquet"
+            )
+        )
+        written.append(path)
+    return written

@@ -1,0 +1,336 @@
+"""The ModelMonitor spec: one pydantic model, the single source of truth.
+
+The CLI validates spec files with it, the operator validates resources with it, and
+``modelmonitor.crd`` generates the CRD's OpenAPI schema from it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from modelmonitor.durations import DURATION_PATTERN, parse_duration
+from modelmonitor.errors import SpecError
+
+API_GROUP = "modelmonitor.io"
+API_VERSION = "v1alpha1"
+KIND = "ModelMonitor"
+
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["1h", "30m", "7d"])]
+Name = Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Task(StrEnum):
+    BINARY = "binaryClassification"
+    MULTICLASS = "multiclassClassification"
+    REGRESSION = "regression"
+
+
+class MetricName(StrEnum):
+    ACCURACY = "accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    F1 = "f1"
+    ROC_AUC = "rocAuc"
+    LOG_LOSS = "logLoss"
+    BALANCED_ACCURACY = "balancedAccuracy"
+    MAE = "mae"
+    RMSE = "rmse"
+    MAPE = "mape"
+    R2 = "r2"
+
+
+CLASSIFICATION_METRICS = frozenset(
+    {
+        MetricName.ACCURACY,
+        MetricName.PRECISION,
+        MetricName.RECALL,
+        MetricName.F1,
+        MetricName.ROC_AUC,
+        MetricName.LOG_LOSS,
+        MetricName.BALANCED_ACCURACY,
+    }
+)
+SCORE_METRICS = frozenset({MetricName.ROC_AUC, MetricName.LOG_LOSS})
+REGRESSION_METRICS = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2})
+
+
+class DriftMethod(StrEnum):
+    AUTO = "auto"
+    KS = "ks"
+    CHI2 = "chi2"
+    PSI = "psi"
+    WASSERSTEIN = "wasserstein"
+    JENSEN_SHANNON = "jensenshannon"
+    HELLINGER = "hellinger"
+    ZTEST = "ztest"
+
+
+class Correction(StrEnum):
+    NONE = "none"
+    BONFERRONI = "bonferroni"
+    FDR = "fdr"
+
+
+class ConceptDriftMethod(StrEnum):
+    PERFORMANCE_WINDOW = "performanceWindow"
+    DDM = "ddm"
+    PAGE_HINKLEY = "pageHinkley"
+
+
+class DataFormat(StrEnum):
+    PARQUET = "parquet"
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+class Baseline(StrEnum):
+    REFERENCE = "reference"
+    PREVIOUS_WINDOW = "previousWindow"
+
+
+class ModelRef(_Spec):
+    """The model being monitored."""
+
+    name: Name
+    version: str | None = Field(None, max_length=128)
+    task: Task
+    positive_label: str | None = Field(
+        None,
+        max_length=253,
+        description="Binary tasks: the positive class, compared as text; default 1 (or true) "
+        "when present, else the greater of the two classes.",
+    )
+
+
+class Schedule(_Spec):
+    """When checks run: exactly one of ``interval`` (at least 1m) or ``cron``."""
+
+    interval: Duration | None = None
+    cron: str | None = Field(None, min_length=9, max_length=128, examples=["0 * * * *"])
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Schedule:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("set exactly one of interval or cron")
+        if self.interval is not None and parse_duration(self.interval).total_seconds() < 60:
+            raise ValueError("interval must be at least 1m")
+        if self.cron is not None:
+            _check_cron(self.cron)
+        return self
+
+
+def _check_cron(expression: str) -> None:
+    from croniter import croniter
+
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
+        raise ValueError(f"invalid cron expression {expression!r}: use five fields, e.g. '0 * * * *'")
+
+
+class DataSource(_Spec):
+    """Where a data set lives: a local path, file://, s3://, gs:// or http(s):// URI."""
+
+    uri: str = Field(min_length=1, max_length=2048)
+    format: DataFormat = DataFormat.PARQUET
+    window: Duration | None = Field(None, description="Only rows with timestamp in (now - window, now].")
+
+
+class Columns(_Spec):
+    """Which columns hold what; features default to every column not named here."""
+
+    timestamp: str | None = None
+    prediction: str = "prediction"
+    label: str | None = None
+    score: str | None = None
+    model_version: str | None = None
+    features: list[Name] | None = Field(None, max_length=10000)
+    categorical: list[Name] | None = Field(None, max_length=10000)
+
+    def named(self) -> set[str]:
+        return {
+            column for column in (self.timestamp, self.prediction, self.label, self.score, self.model_version) if column
+        }
+
+
+class DataSpec(_Spec):
+    current: DataSource
+    reference: DataSource
+    columns: Columns = Columns()
+    min_samples: int = Field(100, ge=1, le=1_000_000_000)
+
+
+class MetricSpec(_Spec):
+    """A performance metric and its thresholds (min and/or max)."""
+
+    name: MetricName
+    min: float | None = None
+    max: float | None = None
+    average: Literal["binary", "macro", "weighted"] | None = Field(
+        None, description="For precision, recall and f1: default binary for binary tasks, else macro."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> MetricSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+
+class FeatureDrift(_Spec):
+    name: Name
+    method: DriftMethod = DriftMethod.AUTO
+    threshold: float | None = Field(None, gt=0)
+
+
+class DriftSpec(_Spec):
+    """Data-drift checks: a default method for all features, with per-feature overrides."""
+
+    method: DriftMethod = DriftMethod.AUTO
+    threshold: float | None = Field(
+        None, gt=0, description="A p-value or a distance, by method; omitted: the method's default."
+    )
+    dataset_drift_share: float = Field(0.5, gt=0, le=1)
+    correction: Correction = Field(
+        Correction.FDR, description="Multiple-testing correction across the features' p-values."
+    )
+    features: list[FeatureDrift] = Field(default_factory=list, max_length=10000)
+
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, features: list[FeatureDrift]) -> list[FeatureDrift]:
+        names = [feature.name for feature in features]
+        if duplicated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"features named more than once: {', '.join(duplicated)}")
+        return features
+
+
+class ConceptDriftSpec(_Spec):
+    method: ConceptDriftMethod
+    metric: MetricName | None = Field(
+        None, description="performanceWindow: the metric compared (default accuracy or mae)."
+    )
+    alpha: float = Field(0.05, gt=0, lt=1)
+    baseline: Baseline = Baseline.REFERENCE
+
+
+class ModelMonitorSpec(_Spec):
+    model: ModelRef
+    schedule: Schedule
+    data: DataSpec
+    metrics: list[MetricSpec] = Field(default_factory=list, max_length=100)
+    drift: DriftSpec | None = None
+    concept_drift: list[ConceptDriftSpec] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _fits_task(self) -> ModelMonitorSpec:
+        task = self.model.task
+        for index, metric in enumerate(self.metrics):
+            if task is Task.REGRESSION and metric.name in CLASSIFICATION_METRICS:
+                raise ValueError(f"metrics[{index}]: {metric.name} needs a classification task")
+            if task is not Task.REGRESSION and metric.name in REGRESSION_METRICS:
+                raise ValueError(f"metrics[{index}]: {metric.name} needs a regression task")
+            if metric.name in SCORE_METRICS and not self.data.columns.score:
+                raise ValueError(f"metrics[{index}]: {metric.name} needs data.columns.score")
+            if metric.name in SCORE_METRICS and task is not Task.BINARY:
+                raise ValueError(
+                    f"metrics[{index}]: {metric.name} needs a binaryClassification task (one positive-class score)"
+                )
+            if metric.average == "binary" and task is Task.MULTICLASS:
+                raise ValueError(f"metrics[{index}]: average binary needs a binary task")
+        needs_labels = self.metrics or self.concept_drift
+        if needs_labels and not self.data.columns.label:
+            raise ValueError("metrics and conceptDrift need data.columns.label")
+        for index, check in enumerate(self.concept_drift):
+            if check.method is ConceptDriftMethod.DDM and task is Task.REGRESSION:
+                raise ValueError(f"conceptDrift[{index}]: ddm needs a classification task")
+            if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
+                raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
+        if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
+            raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
+        return self
+
+
+class ObjectMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: Name
+    namespace: str | None = None
+
+
+class ModelMonitor(BaseModel):
+    """A whole ModelMonitor document, as kubectl applies it."""
+
+    model_config = ConfigDict(extra="allow")
+    api_version: Literal["modelmonitor.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["ModelMonitor"]
+    metadata: ObjectMeta
+    spec: ModelMonitorSpec
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem: ``spec.schedule: set exactly one of interval or cron``."""
+    lines = []
+    for problem in error.errors():
+        path = _field_path(tuple(problem["loc"]))
+        message = problem["msg"].removeprefix("Value error, ")
+        where = ".".join(part for part in (prefix, path) if part)
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)
+
+
+def parse_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelMonitorSpec:
+    """Validate a spec mapping; raise :class:`SpecError` naming each bad field."""
+    try:
+        return ModelMonitorSpec.model_validate(spec)
+    except ValidationError as error:
+        raise SpecError(format_validation_error(error, prefix)) from None
+
+
+def parse_document(document: Any, *, source: str = "") -> ModelMonitor:
+    where = f"{source}: " if source else ""
+    if not isinstance(document, dict):
+        raise SpecError(f"{where}expected a ModelMonitor mapping, got {type(document).__name__}")
+    try:
+        return ModelMonitor.model_validate(document)
+    except ValidationError as error:
+        raise SpecError(where + format_validation_error(error)) from None
+
+
+def load_documents(path: Path) -> list[ModelMonitor]:
+    """Every ModelMonitor in a (multi-document) YAML file; other kinds are skipped."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    except OSError as error:
+        raise SpecError(f"{path}: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path}: not valid YAML: {error}".replace("\n", " ")) from None
+    monitors = [
+        parse_document(doc, source=str(path))
+        for doc in documents
+        if not (isinstance(doc, dict) and doc.get("kind") not in (None, KIND))
+    ]
+    if not monitors:
+        raise SpecError(f"{path}: no ModelMonitor document found")
+    return monitors
