@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--now", type=_parse_time, help="the end of the logged window (default: now)")
     samples.add_argument("--rows", type=int, default=5000)
     samples.set_defaults(handler=_samples)
+
+    from modelmonitor.devcluster.command import add_commands
+
+    add_commands(commands)
     return parser
 
 

@@ -1,0 +1,175 @@
+"""``modelmonitor dev-cluster up|down|env``: the dev cluster for people."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from modelmonitor.devcluster.assets import AssetError, cache_root
+from modelmonitor.devcluster.processes import stop_pid
+
+READY_TIMEOUT = 1800.0  # the first `up` may build the binaries
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.state_dir) if args.state_dir else cache_root() / "devcluster"
+
+
+def _state_file(args: argparse.Namespace) -> Path:
+    return _home(args) / "state.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def read_state(args: argparse.Namespace) -> dict | None:
+    path = _state_file(args)
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    return state if _alive(state["supervisor"]) else None
+
+
+def _up(args: argparse.Namespace) -> int:
+    if state := read_state(args):
+        print(
+            f"error: a dev cluster is already running (pid {state['supervisor']}); "
+            "run 'modelmonitor dev-cluster down' first",
+            file=sys.stderr,
+        )
+        return 2
+    if args.detach:
+        return _detach(args)
+    return _run_foreground(args)
+
+
+def _detach(args: argparse.Namespace) -> int:
+    home = _home(args)
+    home.mkdir(parents=True, exist_ok=True)
+    _state_file(args).unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "modelmonitor", "dev-cluster", "up", "--state-dir", str(home)]
+    argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
+    argv += ["--with-controllers"] if args.with_controllers else []
+    log = home / "supervisor.log"
+    with log.open("wb") as output:
+        child = subprocess.Popen(
+            argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            print(f"error: the dev cluster did not start:\n{log.read_text()[-3000:]}", file=sys.stderr)
+            return 2
+        if (state := read_state(args)) and state.get("ready"):
+            print(f"dev cluster running (supervisor pid {child.pid}); logs in {state['workdir']}/logs")
+            print(f"export KUBECONFIG={state['kubeconfig']}")
+            return 0
+        time.sleep(0.5)
+    stop_pid(child.pid)
+    print("error: the dev cluster was not ready in time", file=sys.stderr)
+    return 2
+
+
+def _run_foreground(args: argparse.Namespace) -> int:
+    from modelmonitor.devcluster.cluster import ControlPlane, ControlPlaneError
+    from modelmonitor.devcluster.podrunner import PodRunner
+
+    home = _home(args)
+    workdir = home / "run"
+    shutil.rmtree(workdir, ignore_errors=True)
+    kubeconfig = Path(args.kubeconfig).resolve() if args.kubeconfig else home / "kubeconfig"
+    plane = ControlPlane(workdir=workdir, with_controllers=args.with_controllers, kubeconfig=kubeconfig)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    runner = None
+    try:
+        plane.start()
+        if args.with_controllers:
+            assert plane.ca is not None
+            runner = PodRunner(kubeconfig, plane.ca.certificate, workdir)
+            runner.start()
+        state = {
+            "supervisor": os.getpid(),
+            "pids": plane.pids(),
+            "kubeconfig": str(kubeconfig),
+            "server": plane.server,
+            "workdir": str(workdir),
+            "ready": True,
+        }
+        _state_file(args).write_text(json.dumps(state, indent=2))
+        print(f"dev cluster ready at {plane.server}; Ctrl-C stops it", flush=True)
+        print(f"export KUBECONFIG={kubeconfig}", flush=True)
+        while not stopping.wait(1.0):
+            if dead := [p.name for p in plane.processes if not p.running()]:
+                print(f"error: {', '.join(dead)} exited:\n{plane.logs()}", file=sys.stderr)
+                return 1
+        return 0
+    except (AssetError, ControlPlaneError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if runner:
+            runner.stop()
+        plane.stop()
+        _state_file(args).unlink(missing_ok=True)
+
+
+def _down(args: argparse.Namespace) -> int:
+    path = _state_file(args)
+    if not path.exists():
+        print("no dev cluster is running")
+        return 0
+    state = json.loads(path.read_text())
+    stop_pid(state["supervisor"], timeout=20)
+    for name, pid in state["pids"].items():  # should the supervisor have died without stopping them
+        if _alive(pid):
+            stop_pid(pid)
+            print(f"stopped {name} (pid {pid})")
+    path.unlink(missing_ok=True)
+    print("dev cluster stopped")
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    state = read_state(args)
+    if not state:
+        print(
+            "error: no dev cluster is running; start one with 'modelmonitor dev-cluster up --detach'", file=sys.stderr
+        )
+        return 2
+    print(f"export KUBECONFIG={state['kubeconfig']}")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("dev-cluster", help="a local Kubernetes control plane for tests and the demo")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = actions.add_parser("up", help="start etcd and kube-apiserver (building them on first use)")
+    up.add_argument("--kubeconfig", help="where to write the kubeconfig (default: in the state folder)")
+    up.add_argument(
+        "--with-controllers",
+        action="store_true",
+        help="also run kube-controller-manager (jobs, garbage collection) and the pod runner",
+    )
+    up.add_argument("--detach", action="store_true", help="run in the background and return once ready")
+    up.set_defaults(handler=_up)
+    down = actions.add_parser("down", help="stop the dev cluster by the process ids it recorded")
+    down.set_defaults(handler=_down)
+    env = actions.add_parser("env", help="print the export line for KUBECONFIG")
+    env.set_defaults(handler=_env)
+    for action in (up, down, env):
+        action.add_argument("--state-dir", help="the dev cluster's folder (default: ~/.cache/modelmonitor/devcluster)")
