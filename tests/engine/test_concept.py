@@ -1,0 +1,116 @@
+"""Concept drift: the vectorised detectors against plain loops, and their behaviour on streams."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from modelmonitor.engine.concept import (
+    bernoulli_change_point,
+    bootstrap_comparison,
+    compare_error_rates,
+    compare_losses,
+    ddm,
+    page_hinkley,
+)
+
+
+def ddm_loop(errors: np.ndarray, warm_up: int) -> int | None:
+    """Gama et al.'s DDM, transcribed as the paper states it."""
+    p_min = s_min = math.inf
+    mistakes = 0
+    for index, error in enumerate(errors, start=1):
+        mistakes += int(error)
+        p = mistakes / index
+        s = math.sqrt(p * (1 - p) / index)
+        if index < warm_up:
+            continue
+        if p + s <= p_min + s_min and s > 0:
+            p_min, s_min = p, s
+        if p + s > p_min + 3 * s_min:
+            return index - 1
+    return None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ddm_matches_the_loop(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    errors = np.r_[rng.random(1500) < 0.1, rng.random(1000) < rng.uniform(0.1, 0.3)]
+    assert ddm(errors, warm_up=30).detected_at == ddm_loop(errors, 30)
+    assert ddm(errors).detected_at == ddm_loop(errors, 500)
+
+
+def test_ddm_finds_the_change_and_where_it_started() -> None:
+    on_time, starts = 0, []
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        detection = ddm(np.r_[rng.random(3000) < 0.1, rng.random(2000) < 0.3])
+        if detection.detected and 3000 <= detection.detected_at < 3500:
+            on_time += 1
+            starts.append(detection.started_at)
+    assert on_time >= 40  # the rest are DDM's false alarms before the change (about 10 %)
+    assert np.median(np.abs(np.array(starts) - 3000)) < 50
+
+
+def test_ddm_false_alarms_are_rare_on_a_stable_stream() -> None:
+    alarms = sum(ddm(np.random.default_rng(seed).random(5000) < 0.1).detected for seed in range(200))
+    assert alarms / 200 < 0.15
+
+
+def test_page_hinkley_finds_an_increase_in_mean_loss() -> None:
+    rng = np.random.default_rng(1)
+    losses = np.r_[rng.exponential(1.0, 2000), rng.exponential(2.0, 1000)]
+    detection = page_hinkley(losses)
+    assert detection.detected and detection.detected_at >= 2000
+    assert abs(detection.started_at - 2000) < 150
+
+
+def test_page_hinkley_stays_quiet_on_a_stable_stream() -> None:
+    alarms = sum(page_hinkley(np.random.default_rng(seed).exponential(1.0, 3000)).detected for seed in range(100))
+    assert alarms <= 2
+    binary = sum(page_hinkley((np.random.default_rng(seed).random(5000) < 0.1) * 1.0).detected for seed in range(100))
+    assert binary <= 2
+
+
+def test_bernoulli_change_point() -> None:
+    rng = np.random.default_rng(2)
+    stream = np.r_[rng.random(800) < 0.05, rng.random(400) < 0.4]
+    assert abs(bernoulli_change_point(stream) - 800) < 30
+
+
+def test_error_rate_comparison_is_a_one_sided_two_proportion_z_test() -> None:
+    baseline = np.r_[np.ones(100, bool), np.zeros(900, bool)]
+    current = np.r_[np.ones(150, bool), np.zeros(850, bool)]
+    result = compare_error_rates(baseline, current)
+    pooled = 250 / 2000
+    z = 0.05 / math.sqrt(pooled * (1 - pooled) * 2 / 1000)
+    assert result.statistic == pytest.approx(z)
+    assert result.p_value == pytest.approx(stats.norm.sf(z))
+    assert (result.baseline, result.current) == (0.9, 0.85)
+    assert result.degraded(0.05)
+    assert not compare_error_rates(current, baseline).degraded(0.05)  # better is not a degradation
+
+
+def test_loss_comparison_is_welchs_one_sided_t_test() -> None:
+    rng = np.random.default_rng(3)
+    baseline, current = rng.exponential(1.0, 500), rng.exponential(1.3, 400)
+    expected = stats.ttest_ind(current, baseline, equal_var=False, alternative="greater")
+    result = compare_losses(baseline, current)
+    assert result.p_value == pytest.approx(expected.pvalue)
+
+
+def test_bootstrap_detects_a_worse_metric_and_not_a_better_one() -> None:
+    rng = np.random.default_rng(4)
+    correct = np.r_[rng.random(600) < 0.9, rng.random(600) < 0.75]
+
+    def accuracy(index: np.ndarray) -> float:
+        return float(correct[index].mean())
+
+    worse = bootstrap_comparison(accuracy, 600, 600, higher_is_better=True)
+    assert worse.p_value < 0.01 and worse.current < worse.baseline
+    flipped = np.r_[correct[600:], correct[:600]]
+    better = bootstrap_comparison(lambda index: float(flipped[index].mean()), 600, 600, higher_is_better=True)
+    assert better.p_value > 0.5

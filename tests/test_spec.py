@@ -1,0 +1,93 @@
+"""The spec model: what it accepts, and errors that name the field and say what to fix."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import DriftMethod, load_documents, parse_spec
+
+VALID: dict[str, Any] = {
+    "model": {"name": "credit-risk", "version": "7", "task": "binaryClassification"},
+    "schedule": {"interval": "1h"},
+    "data": {
+        "current": {"uri": "s3://logs/credit/", "format": "parquet", "window": "24h"},
+        "reference": {"uri": "./train.parquet"},
+        "columns": {"timestamp": "ts", "prediction": "prediction", "label": "label", "score": "score",
+                    "features": ["age", "income", "amount", "region"], "categorical": ["region"]},
+        "minSamples": 200,
+    },
+    "metrics": [{"name": "accuracy", "min": 0.9}, {"name": "rocAuc", "min": 0.85}],
+    "drift": {"method": "auto", "threshold": 0.05, "datasetDriftShare": 0.5, "correction": "none",
+              "features": [{"name": "amount", "method": "psi", "threshold": 0.2}]},
+    "conceptDrift": [{"method": "performanceWindow", "metric": "accuracy", "alpha": 0.05}, {"method": "ddm"}],
+}
+
+
+def test_the_documented_example_is_valid() -> None:
+    spec = parse_spec(VALID)
+    assert spec.data.min_samples == 200
+    assert spec.drift is not None and spec.drift.features[0].method is DriftMethod.PSI
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(VALID)
+    *parents, last = path.split(".")
+    target = spec
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return spec
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("schedule", {"interval": "1h", "cron": "0 * * * *"}, "spec.schedule: set exactly one of interval or cron"),
+        ("schedule", {}, "spec.schedule: set exactly one of interval or cron"),
+        ("schedule", {"interval": "30s"}, "spec.schedule: interval must be at least 1m"),
+        ("schedule", {"interval": "soon"}, "spec.schedule.interval: String should match pattern"),
+        ("schedule", {"cron": "every hour"}, "spec.schedule: invalid cron expression 'every hour'"),
+        ("metrics.0", {"name": "accuracy", "min": 0.9, "max": 0.5}, "spec.metrics[0]: min (0.9) must not exceed max (0.5)"),
+        ("metrics.0", {"name": "precisionAt10"}, "spec.metrics[0].name: Input should be 'accuracy'"),
+        ("drift.method", "magic", "spec.drift.method: Input should be 'auto'"),
+        ("drift.datasetDriftShare", 1.5, "spec.drift.datasetDriftShare: Input should be less than or equal to 1"),
+        ("model.task", "ranking", "spec.model.task: Input should be 'binaryClassification'"),
+        ("data.current.format", "xlsx", "spec.data.current.format: Input should be 'parquet', 'csv' or 'jsonl'"),
+        ("data.minSamples", 0, "spec.data.minSamples: Input should be greater than or equal to 1"),
+        ("data.columns.score", _DELETE, "spec: metrics[1]: rocAuc needs data.columns.score"),
+        ("metrics", [{"name": "mae", "max": 3}], "spec: metrics[0]: mae needs a regression task"),
+        ("data.columns.label", None, "spec: metrics and conceptDrift need data.columns.label"),
+        ("drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features: Value error, features named more"),
+        ("model.colour", "red", "spec.model.colour: Extra inputs are not permitted"),
+        ("data.reference", _DELETE, "spec.data.reference: Field required"),
+    ],
+)
+def test_invalid_specs_name_the_field(path: str, value: Any, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(_with(path, value))
+    assert message.removeprefix("spec.drift.features: Value error, ") in str(caught.value)
+    assert str(caught.value).startswith(message.split(":")[0])
+
+
+def test_load_documents_reports_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: modelmonitor.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: x}\nspec: [1")
+    with pytest.raises(SpecError, match=r"broken.yaml: not valid YAML"):
+        load_documents(broken)
+    with pytest.raises(SpecError, match=r"missing.yaml: No such file"):
+        load_documents(tmp_path / "missing.yaml")
+    other = tmp_path / "other.yaml"
+    other.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    with pytest.raises(SpecError, match="no ModelMonitor document"):
+        load_documents(other)
