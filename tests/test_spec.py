@@ -17,13 +17,24 @@ VALID: dict[str, Any] = {
     "data": {
         "current": {"uri": "s3://logs/credit/", "format": "parquet", "window": "24h"},
         "reference": {"uri": "./train.parquet"},
-        "columns": {"timestamp": "ts", "prediction": "prediction", "label": "label", "score": "score",
-                    "features": ["age", "income", "amount", "region"], "categorical": ["region"]},
+        "columns": {
+            "timestamp": "ts",
+            "prediction": "prediction",
+            "label": "label",
+            "score": "score",
+            "features": ["age", "income", "amount", "region"],
+            "categorical": ["region"],
+        },
         "minSamples": 200,
     },
     "metrics": [{"name": "accuracy", "min": 0.9}, {"name": "rocAuc", "min": 0.85}],
-    "drift": {"method": "auto", "threshold": 0.05, "datasetDriftShare": 0.5, "correction": "none",
-              "features": [{"name": "amount", "method": "psi", "threshold": 0.2}]},
+    "drift": {
+        "method": "auto",
+        "threshold": 0.05,
+        "datasetDriftShare": 0.5,
+        "correction": "none",
+        "features": [{"name": "amount", "method": "psi", "threshold": 0.2}],
+    },
     "conceptDrift": [{"method": "performanceWindow", "metric": "accuracy", "alpha": 0.05}, {"method": "ddm"}],
 }
 
@@ -58,7 +69,11 @@ _DELETE = object()
         ("schedule", {"interval": "30s"}, "spec.schedule: interval must be at least 1m"),
         ("schedule", {"interval": "soon"}, "spec.schedule.interval: String should match pattern"),
         ("schedule", {"cron": "every hour"}, "spec.schedule: invalid cron expression 'every hour'"),
-        ("metrics.0", {"name": "accuracy", "min": 0.9, "max": 0.5}, "spec.metrics[0]: min (0.9) must not exceed max (0.5)"),
+        (
+            "metrics.0",
+            {"name": "accuracy", "min": 0.9, "max": 0.5},
+            "spec.metrics[0]: min (0.9) must not exceed max (0.5)",
+        ),
         ("metrics.0", {"name": "precisionAt10"}, "spec.metrics[0].name: Input should be 'accuracy'"),
         ("drift.method", "magic", "spec.drift.method: Input should be 'auto'"),
         ("drift.datasetDriftShare", 1.5, "spec.drift.datasetDriftShare: Input should be less than or equal to 1"),

@@ -59,7 +59,12 @@ def test_roc_auc_is_undefined_for_one_class() -> None:
 def test_log_loss_rejects_scores_outside_probabilities() -> None:
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
         classification_metric(
-            MetricName.LOG_LOSS, np.array([0, 1]), np.array([0, 1]), n_classes=2, positive=1, average="binary",
+            MetricName.LOG_LOSS,
+            np.array([0, 1]),
+            np.array([0, 1]),
+            n_classes=2,
+            positive=1,
+            average="binary",
             score=np.array([0.5, 1.5]),
         )
 

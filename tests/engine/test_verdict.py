@@ -18,8 +18,13 @@ def test_worst_orders_by_severity() -> None:
 
 @pytest.mark.parametrize(
     ("value", "minimum", "maximum", "verdict"),
-    [(0.5, None, None, Verdict.PASSED), (0.5, 0.6, None, Verdict.FAILED), (0.7, 0.6, 0.8, Verdict.PASSED),
-     (0.9, 0.6, 0.8, Verdict.FAILED), (0.6, 0.6, 0.6, Verdict.PASSED)],
+    [
+        (0.5, None, None, Verdict.PASSED),
+        (0.5, 0.6, None, Verdict.FAILED),
+        (0.7, 0.6, 0.8, Verdict.PASSED),
+        (0.9, 0.6, 0.8, Verdict.FAILED),
+        (0.6, 0.6, 0.6, Verdict.PASSED),
+    ],
 )
 def test_judge(value: float, minimum: float | None, maximum: float | None, verdict: Verdict) -> None:
     assert judge(value, minimum=minimum, maximum=maximum) is verdict
@@ -32,8 +37,20 @@ def test_bounds_are_described_for_people() -> None:
 
 
 def _results(*metrics: MetricResult) -> Results:
-    return Results("m", "model", "1", "2026-01-01T00:00:00Z", Window(None, "2026-01-01T00:00:00Z", 10, 5), 10,
-                   0.5, list(metrics), None, [], [], [])
+    return Results(
+        "m",
+        "model",
+        "1",
+        "2026-01-01T00:00:00Z",
+        Window(None, "2026-01-01T00:00:00Z", 10, 5),
+        10,
+        0.5,
+        list(metrics),
+        None,
+        [],
+        [],
+        [],
+    )
 
 
 def test_results_serialise_to_camel_case_json_without_nan() -> None:

@@ -136,9 +136,9 @@ def _measure(
         ref = reference.values.to_numpy().astype(np.float64)
         cur = current.values.to_numpy().astype(np.float64)
         ref.sort()
-        if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
-            return numerical_drift(ref, cur, method=method, threshold=threshold)
         cur.sort()
+        if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
+            return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
         ref_counts, cur_counts = _sorted_counts(ref), _sorted_counts(cur)
     else:
         if method in _SORTED_METHODS:

@@ -2,6 +2,8 @@
 
 Only the requested columns are read, and the time window is pushed into the scan as a
 filter, so a partitioned Parquet directory larger than memory is read a column at a time.
+An HTTP server that does not answer range requests is the one exception: its file is
+downloaded whole, once, into memory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
 from modelmonitor.errors import ColumnError, SourceError
 
@@ -64,7 +69,7 @@ class TableSource:
 
                 filesystem, path = fsspec.core.url_to_fs(self.uri, **_storage_options(parsed.scheme))
                 if parsed.scheme in ("http", "https"):
-                    path = self.uri  # HTTP paths are whole URLs
+                    return self._open_http(filesystem, file_format)
                 return ds.dataset(path, format=file_format, filesystem=filesystem, partitioning="hive")
             if parsed.scheme not in ("", "file"):
                 raise SourceError(
@@ -84,6 +89,14 @@ class TableSource:
             raise SourceError(self.uri, "no such file or directory") from None
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, ValueError) as error:
             raise SourceError(self.uri, f"cannot read as {self.format}: {_one_line(error)}") from None
+
+    def _open_http(self, filesystem: Any, file_format: ds.FileFormat) -> ds.Dataset:
+        # a server that honours ranges answers a one-byte request with one byte
+        if len(filesystem.cat_file(self.uri, start=0, end=1)) == 1:
+            return ds.dataset(self.uri, format=file_format, filesystem=filesystem)
+        # one that does not: read the whole file, once
+        reader = {"parquet": pq.read_table, "csv": pacsv.read_csv, "jsonl": pajson.read_json}[self.format]
+        return ds.dataset(reader(pa.BufferReader(filesystem.cat_file(self.uri))))
 
     @property
     def schema(self) -> pa.Schema:

@@ -1,0 +1,85 @@
+"""The modelmonitor command line: exit codes, output formats and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelmonitor.cli import main
+from modelmonitor.samples import write_samples
+from tests.checks.conftest import NOW
+
+NOW_TEXT = "2026-11-23T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("samples")
+    write_samples(directory, now=NOW)
+    return directory
+
+
+def test_a_healthy_monitor_exits_0_with_json(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-f", str(samples / "healthy-monitor.yaml"), "--now", NOW_TEXT, "-o", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["healthy"] is True and document["monitor"] == "credit-risk-healthy"
+    assert {m["name"] for m in document["metrics"]} == {"accuracy", "rocAuc", "f1"}
+
+
+def test_a_drifted_monitor_exits_1_with_a_table(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-f", str(samples / "drifted-monitor.yaml"), "--now", NOW_TEXT]) == 1
+    out = capsys.readouterr().out
+    assert "credit-risk-drifted: UNHEALTHY (Failed)" in out
+    assert "DATA DRIFT: 75% of features drifted" in out
+    assert "ddm                Failed  drift detected at row" in out
+
+
+def test_an_invalid_spec_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: modelmonitor.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: x}\n"
+        "spec:\n  model: {name: m, task: regression}\n  schedule: {interval: 10s}\n"
+        "  data: {current: {uri: a}, reference: {uri: b}}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "modelmonitor", "check", "-f", str(bad)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"error: {bad}: spec.schedule: interval must be at least 1m\n"
+
+
+def test_unreadable_data_exits_2_naming_the_file(samples: Path, tmp_path: Path) -> None:
+    monitor = (
+        (samples / "healthy-monitor.yaml").read_text().replace(f"{samples}/healthy.parquet", f"{tmp_path}/gone.parquet")
+    )
+    path = tmp_path / "monitor.yaml"
+    path.write_text(monitor)
+    result = subprocess.run(
+        [sys.executable, "-m", "modelmonitor", "check", "-f", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"error: {tmp_path}/gone.parquet: no such file or directory\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_column_exits_2_naming_it(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monitor = (samples / "healthy-monitor.yaml").read_text().replace("categorical: [region]", "features: [age, wealth]")
+    path = tmp_path / "monitor.yaml"
+    path.write_text(monitor)
+    assert main(["check", "-f", str(path), "--now", NOW_TEXT, "-o", "json"]) == 2
+    err = capsys.readouterr().err
+    assert "error: credit-risk-healthy: drift wealth: column 'wealth': not found" in err
+
+
+def test_validate_reports_each_file(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: modelmonitor.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: y}\nspec: {}\n")
+    assert main(["validate", "-f", str(samples / "healthy-monitor.yaml"), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert "ModelMonitor credit-risk-healthy is valid" in captured.out
+    assert f"error: {bad}: spec.model: Field required" in captured.err
+    assert main(["validate", "-f", str(samples / "healthy-monitor.yaml")]) == 0
