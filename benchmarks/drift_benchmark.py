@@ -109,9 +109,8 @@ def main() -> None:
             print(f"  {results[-1]}", flush=True)
     print(f"\n{'rows':>11}  {'tool':<34} {'wall s':>8} {'peak RSS MB':>12}  flagged")
     for result in results:
-        print(
-            f"{result.rows:>11,}  {result.tool:<34} {result.seconds:>8.1f} {result.peak_rss_mb:>12.0f}  {result.verdict}"
-        )
+        figures = f"{result.seconds:>8.1f} {result.peak_rss_mb:>12.0f}"
+        print(f"{result.rows:>11,}  {result.tool:<34} {figures}  {result.verdict}")
 
 
 if __name__ == "__main__":

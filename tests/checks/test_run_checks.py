@@ -187,12 +187,12 @@ def test_a_timestamp_column_of_the_wrong_type_is_named(tmp_path: Path) -> None:
 
 def test_a_corrupt_file_is_a_source_error(data_dir: Path) -> None:
     (data_dir / "corrupt.parquet").write_bytes(b"PAR1 this is not parquet at all")
-    with pytest.raises(SourceError, match="corrupt.parquet: cannot read as parquet"):
+    with pytest.raises(SourceError, match=r"corrupt\.parquet: cannot read as parquet"):
         check(spec_for(data_dir / "corrupt.parquet", data_dir / "reference.parquet"))
 
 
 def test_a_missing_file_is_a_source_error(data_dir: Path) -> None:
-    with pytest.raises(SourceError, match="nope.parquet: no such file or directory"):
+    with pytest.raises(SourceError, match=r"nope\.parquet: no such file or directory"):
         check(spec_for(data_dir / "nope.parquet", data_dir / "reference.parquet"))
 
 

@@ -64,7 +64,7 @@ def test_s3_files_and_partitioned_directories(s3_env: str) -> None:
 def test_a_missing_s3_object_is_a_source_error(s3_env: str) -> None:
     _upload(s3_env, "empty-bucket", {})
     spec = spec_for("s3://empty-bucket/nothing.parquet", "s3://empty-bucket/nothing.parquet")
-    with pytest.raises(SourceError, match="s3://empty-bucket/nothing.parquet"):
+    with pytest.raises(SourceError, match=r"s3://empty-bucket/nothing\.parquet"):
         run_checks(parse_spec(spec), now=NOW)
 
 
@@ -76,7 +76,7 @@ def test_http_files(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         results = run_checks(parse_spec(spec_for(f"{base}/current.parquet", f"{base}/reference.parquet")), now=NOW)
         assert results.window.rows == 1500 and results.healthy
-        with pytest.raises(SourceError, match="missing.parquet"):
+        with pytest.raises(SourceError, match=r"missing\.parquet"):
             run_checks(parse_spec(spec_for(f"{base}/missing.parquet", f"{base}/reference.parquet")), now=NOW)
 
 
