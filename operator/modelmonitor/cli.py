@@ -93,9 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--rows", type=int, default=5000)
     samples.set_defaults(handler=_samples)
 
-    from modelmonitor.devcluster.command import add_commands
+    from modelmonitor.controller.main import add_commands as add_operator_commands
+    from modelmonitor.devcluster.command import add_commands as add_dev_cluster_commands
 
-    add_commands(commands)
+    add_operator_commands(commands)
+    add_dev_cluster_commands(commands)
     return parser
 
 

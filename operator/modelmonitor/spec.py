@@ -28,7 +28,7 @@ API_GROUP = "modelmonitor.io"
 API_VERSION = "v1alpha1"
 KIND = "ModelMonitor"
 
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["1h", "30m", "7d"])]
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=64, examples=["1h", "30m", "168h"])]
 Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 
@@ -229,6 +229,40 @@ class ConceptDriftSpec(_Spec):
     baseline: Baseline = Baseline.REFERENCE
 
 
+class Runner(StrEnum):
+    AUTO = "auto"
+    INLINE = "inline"
+    JOB = "job"
+
+
+class Resources(_Spec):
+    limits: dict[str, str] | None = None
+    requests: dict[str, str] | None = None
+
+
+class LocalObjectReference(_Spec):
+    name: Name
+
+
+class JobTemplate(_Spec):
+    """Overrides for the Job of the ``job`` runner."""
+
+    resources: Resources | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[dict[str, Any]] | None = Field(None, max_length=50)
+    service_account_name: str | None = Field(
+        None, max_length=253, description="Default: the per-monitor service account the operator manages."
+    )
+    image_pull_secrets: list[LocalObjectReference] | None = Field(None, max_length=20)
+    active_deadline_seconds: int = Field(3600, ge=1, le=604800)
+
+
+class Credentials(_Spec):
+    """A Secret in the monitor's namespace whose keys become environment variables for data access."""
+
+    secret_ref: LocalObjectReference
+
+
 class ModelMonitorSpec(_Spec):
     model: ModelRef
     schedule: Schedule
@@ -236,6 +270,14 @@ class ModelMonitorSpec(_Spec):
     metrics: list[MetricSpec] = Field(default_factory=list, max_length=100)
     drift: DriftSpec | None = None
     concept_drift: list[ConceptDriftSpec] = Field(default_factory=list, max_length=20)
+    suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
+    runner: Runner = Field(
+        Runner.AUTO, description="inline: in the operator; job: a Kubernetes Job; auto: inline while the data is small."
+    )
+    job_template: JobTemplate | None = None
+    credentials: Credentials | None = None
+    successful_runs_history_limit: int = Field(10, ge=0, le=1000)
+    failed_runs_history_limit: int = Field(5, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _fits_task(self) -> ModelMonitorSpec:

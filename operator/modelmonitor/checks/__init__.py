@@ -4,6 +4,6 @@ This is the only place where the data layer and the engine meet; the CLI, the ``
 runner and the operator's inline runner all call :func:`run_checks`.
 """
 
-from modelmonitor.checks.run import run_checks
+from modelmonitor.checks.run import data_bytes, run_checks
 
-__all__ = ["run_checks"]
+__all__ = ["data_bytes", "run_checks"]

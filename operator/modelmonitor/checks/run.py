@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from modelmonitor.checks.context import CheckContext
@@ -26,12 +27,28 @@ from modelmonitor.errors import DataError
 from modelmonitor.spec import ModelMonitorSpec
 
 
+def data_bytes(spec: ModelMonitorSpec, env: Mapping[str, str] | None = None) -> int | None:
+    """How many bytes of files the current and reference data sets hold, if known."""
+    total = 0
+    for source in (spec.data.current, spec.data.reference):
+        size = open_source(source.uri, source.format, env).total_bytes()
+        if size is None:
+            return None
+        total += size
+    return total
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def run_checks(spec: ModelMonitorSpec, *, now: datetime | None = None, name: str = "") -> Results:
+def run_checks(
+    spec: ModelMonitorSpec, *, now: datetime | None = None, name: str = "", env: Mapping[str, str] | None = None
+) -> Results:
     """Evaluate every check of a spec on the data in its window ending at ``now``.
+
+    ``env`` holds the monitor's data credentials as environment variables; without it
+    the process environment applies.
 
     Raises :class:`~modelmonitor.errors.DataError` when a data source cannot be opened
     at all; a failure confined to one check becomes that check's ``Error`` verdict.
@@ -40,8 +57,8 @@ def run_checks(spec: ModelMonitorSpec, *, now: datetime | None = None, name: str
     context = CheckContext(
         spec=spec,
         now=now,
-        current=open_source(spec.data.current.uri, spec.data.current.format),
-        reference=open_source(spec.data.reference.uri, spec.data.reference.format),
+        current=open_source(spec.data.current.uri, spec.data.current.format, env),
+        reference=open_source(spec.data.reference.uri, spec.data.reference.format, env),
     )
     context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
     context.reference.schema  # noqa: B018

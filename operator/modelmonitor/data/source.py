@@ -9,6 +9,7 @@ downloaded whole, once, into memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +30,29 @@ REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
 _FORMATS = {"parquet": ds.ParquetFileFormat, "csv": ds.CsvFileFormat, "jsonl": ds.JsonFileFormat}
 
 
-def _storage_options(scheme: str) -> dict[str, Any]:
-    """Options for fsspec from the environment (credentials arrive as env variables)."""
+def _storage_options(scheme: str, env: Mapping[str, str] | None) -> dict[str, Any]:
+    """fsspec options from credentials given as environment variables.
+
+    ``env`` is the monitor's own credentials (a Secret's keys); without it the process
+    environment applies, and fsspec's usual credential chains with it.
+    """
+    source = os.environ if env is None else env
+    options: dict[str, Any] = {}
     if scheme == "s3":
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        return {"endpoint_url": endpoint} if endpoint else {}
-    return {}
+        endpoint = source.get("AWS_ENDPOINT_URL_S3") or source.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            options["endpoint_url"] = endpoint
+        if env is not None:
+            for variable, option in (
+                ("AWS_ACCESS_KEY_ID", "key"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_SESSION_TOKEN", "token"),
+            ):
+                if variable in env:
+                    options[option] = env[variable]
+    elif scheme in ("gs", "gcs") and env is not None and "GOOGLE_APPLICATION_CREDENTIALS" in env:
+        options["token"] = env["GOOGLE_APPLICATION_CREDENTIALS"]
+    return options
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class TableSource:
 
     uri: str
     format: str = "parquet"
+    env: Mapping[str, str] | None = field(default=None, repr=False)
     _dataset: ds.Dataset | None = field(default=None, repr=False)
 
     @property
@@ -67,7 +86,7 @@ class TableSource:
             if parsed.scheme in REMOTE_SCHEMES:
                 import fsspec
 
-                filesystem, path = fsspec.core.url_to_fs(self.uri, **_storage_options(parsed.scheme))
+                filesystem, path = fsspec.core.url_to_fs(self.uri, **_storage_options(parsed.scheme, self.env))
                 if parsed.scheme in ("http", "https"):
                     return self._open_http(filesystem, file_format)
                 return ds.dataset(path, format=file_format, filesystem=filesystem, partitioning="hive")
@@ -154,6 +173,14 @@ class TableSource:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
             raise SourceError(self.uri, f"cannot count rows: {_one_line(error)}") from None
 
+    def total_bytes(self) -> int | None:
+        """The size of the data set's files, where the filesystem tells it."""
+        dataset = self.dataset
+        if not isinstance(dataset, ds.FileSystemDataset):
+            return None
+        infos = dataset.filesystem.get_file_info(dataset.files)
+        return sum(info.size or 0 for info in infos)
+
     def time_range(self, column: str, window: TimeWindow | None = None) -> tuple[Any, Any]:
         values = self.read([column], window).column(column)
         if len(values) == 0:
@@ -166,6 +193,6 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:500]
 
 
-def open_source(uri: str, format: str = "parquet") -> TableSource:
+def open_source(uri: str, format: str = "parquet", env: Mapping[str, str] | None = None) -> TableSource:
     """A :class:`TableSource`; opening is lazy, the first read raises :class:`SourceError`."""
-    return TableSource(uri, format)
+    return TableSource(uri, format, env)

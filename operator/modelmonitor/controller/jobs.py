@@ -1,0 +1,108 @@
+"""The run Job's manifest, and a strict reading of how a Job and its Pod ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL
+from modelmonitor.spec import ModelMonitorSpec
+
+IMAGE_PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
+CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError"})
+
+
+def job_manifest(
+    *,
+    run: str,
+    monitor: str,
+    namespace: str,
+    spec: ModelMonitorSpec,
+    image: str,
+    command: list[str],
+    service_account: str,
+) -> dict[str, Any]:
+    template = spec.job_template
+    container: dict[str, Any] = {
+        "name": "check",
+        "image": image,
+        "command": [*command, "run", "--namespace", namespace, "--name", run],
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    if spec.credentials is not None:
+        container["envFrom"] = [{"secretRef": {"name": spec.credentials.secret_ref.name}}]
+    pod: dict[str, Any] = {"restartPolicy": "Never", "serviceAccountName": service_account, "containers": [container]}
+    deadline = 3600
+    if template is not None:
+        deadline = template.active_deadline_seconds
+        if template.resources is not None:
+            container["resources"] = template.resources.model_dump(exclude_none=True)
+        if template.node_selector:
+            pod["nodeSelector"] = dict(template.node_selector)
+        if template.tolerations:
+            pod["tolerations"] = list(template.tolerations)
+        if template.image_pull_secrets:
+            pod["imagePullSecrets"] = [{"name": secret.name} for secret in template.image_pull_secrets]
+        if template.service_account_name:
+            pod["serviceAccountName"] = template.service_account_name
+    labels = {MONITOR_LABEL: monitor, RUN_LABEL: run}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": run, "namespace": namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline,
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    finished: bool
+    succeeded: bool = False
+    reason: str = ""
+    message: str = ""
+
+
+def judge_pod(pod: dict[str, Any]) -> JobOutcome:
+    """A Pod that can never succeed (image pull, bad config, OOM kill) ends the run now."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = status.get("state") or {}
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in IMAGE_PULL_FAILURES | CONFIG_FAILURES:
+            return JobOutcome(
+                True, False, waiting["reason"], f"container {status['name']}: {waiting.get('message', '')}".strip()
+            )
+        terminated = state.get("terminated") or {}
+        if terminated.get("reason") == "OOMKilled":
+            return JobOutcome(
+                True, False, "OOMKilled", f"container {status['name']} was killed for using too much memory"
+            )
+    return JobOutcome(False)
+
+
+def judge_job(job: dict[str, Any], pods: list[dict[str, Any]]) -> JobOutcome:
+    """Complete only with a Complete condition; Failed with the reason and the container's exit."""
+    conditions = {c["type"]: c for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
+    if "Complete" in conditions:
+        return JobOutcome(True, True, "Completed")
+    failed = conditions.get("Failed")
+    if failed is None:
+        for pod in pods:
+            if (verdict := judge_pod(pod)).finished:
+                return verdict
+        return JobOutcome(False)
+    details = []
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            if terminated:
+                details.append(f"exit code {terminated.get('exitCode')} ({terminated.get('reason', 'Error')})")
+            if (verdict := judge_pod(pod)).finished:
+                return JobOutcome(True, False, verdict.reason, verdict.message)
+    message = failed.get("message") or "the Job failed"
+    if details:
+        message += "; container " + ", ".join(details)
+    return JobOutcome(True, False, failed.get("reason") or "JobFailed", message)

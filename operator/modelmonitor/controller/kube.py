@@ -1,0 +1,146 @@
+"""The operator's few API calls, through the kubernetes client (run in threads by handlers)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, RUNS, VERSION
+
+
+def load_config() -> client.ApiClient:
+    try:
+        config.load_incluster_config()
+        return client.ApiClient()
+    except config.ConfigException:
+        return config.new_client_from_config()
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient) -> None:
+        self.custom = client.CustomObjectsApi(api)
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.rbac = client.RbacAuthorizationV1Api(api)
+
+    # --- ModelMonitors and MonitorRuns -------------------------------------------------
+    def get_monitor(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, MONITORS, name)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, MONITORS, name, {"status": status})
+
+    def patch_monitor_metadata(self, namespace: str, name: str, metadata: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, MONITORS, name, {"metadata": metadata})
+
+    def get_run(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def create_run(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a MonitorRun; False when one of that name exists already (a retry)."""
+        try:
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, body)
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def patch_run_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, RUNS, name, {"status": status})
+
+    def list_runs(self, namespace: str, monitor: str) -> list[dict[str, Any]]:
+        listed = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, RUNS, label_selector=f"{MONITOR_LABEL}={monitor}"
+        )
+        return list(listed["items"])
+
+    def delete_run(self, namespace: str, name: str) -> None:
+        try:
+            self.custom.delete_namespaced_custom_object(
+                GROUP, VERSION, namespace, RUNS, name, body=client.V1DeleteOptions(propagation_policy="Background")
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    # --- Jobs ------------------------------------------------------------------------
+    def create_job(self, namespace: str, body: dict[str, Any]) -> None:
+        try:
+            self.batch.create_namespaced_job(namespace, body)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+
+    def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.batch.api_client.sanitize_for_serialization(self.batch.read_namespaced_job(name, namespace))
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
+        pods = self.core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
+        return [self.core.api_client.sanitize_for_serialization(pod) for pod in pods.items]
+
+    def delete_job(self, namespace: str, name: str) -> None:
+        try:
+            self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    # --- credentials and the runner's least-privilege identity --------------------------
+    def secret_env(self, namespace: str, name: str) -> dict[str, str]:
+        secret = self.core.read_namespaced_secret(name, namespace)
+        return {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+
+    def ensure_runner_identity(self, namespace: str, monitor: str, account: str, owner: dict[str, Any]) -> None:
+        """A ServiceAccount allowed to read its monitor and write its runs' status, nothing more."""
+        metadata = {
+            "name": account,
+            "namespace": namespace,
+            "labels": {MONITOR_LABEL: monitor},
+            "ownerReferences": [owner],
+        }
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": metadata,
+            "rules": [
+                {"apiGroups": [GROUP], "resources": [MONITORS], "resourceNames": [monitor], "verbs": ["get"]},
+                {"apiGroups": [GROUP], "resources": [RUNS], "verbs": ["get"]},
+                {"apiGroups": [GROUP], "resources": [f"{RUNS}/status"], "verbs": ["get", "patch"]},
+            ],
+        }
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+        }
+        for create in (
+            lambda: self.core.create_namespaced_service_account(namespace, {"metadata": metadata}),
+            lambda: self.rbac.create_namespaced_role(namespace, role),
+            lambda: self.rbac.create_namespaced_role_binding(namespace, binding),
+        ):
+            try:
+                create()
+            except ApiException as error:
+                if error.status != 409:
+                    raise

@@ -1,0 +1,115 @@
+"""Prometheus metrics of the monitors' last results, served on the operator's HTTP port."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_MONITOR = ("namespace", "monitor", "model")
+
+METRIC_VALUE = Gauge(
+    "modelmonitor_metric_value",
+    "A performance metric's value in the last run",
+    [*_MONITOR, "metric"],
+    registry=REGISTRY,
+)
+THRESHOLD_BREACHED = Gauge(
+    "modelmonitor_threshold_breached",
+    "1 when the metric broke its min or max",
+    [*_MONITOR, "metric"],
+    registry=REGISTRY,
+)
+FEATURE_DRIFT = Gauge(
+    "modelmonitor_feature_drift",
+    "A feature's drift statistic in the last run",
+    [*_MONITOR, "feature", "method"],
+    registry=REGISTRY,
+)
+FEATURE_DRIFTED = Gauge(
+    "modelmonitor_feature_drifted",
+    "1 when the feature drifted in the last run",
+    [*_MONITOR, "feature", "method"],
+    registry=REGISTRY,
+)
+DATASET_DRIFT = Gauge(
+    "modelmonitor_dataset_drift", "1 when the last run found dataset drift", list(_MONITOR), registry=REGISTRY
+)
+RUN_DURATION = Histogram(
+    "modelmonitor_run_duration_seconds",
+    "How long runs took",
+    ["namespace", "monitor", "runner"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+    registry=REGISTRY,
+)
+RUNS_TOTAL = Counter(
+    "modelmonitor_runs_total", "Finished runs by result", ["namespace", "monitor", "result"], registry=REGISTRY
+)
+LAST_SUCCESS = Gauge(
+    "modelmonitor_last_success_timestamp_seconds",
+    "When the last run that evaluated finished",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
+)
+
+_lock = threading.Lock()
+_series: dict[tuple[str, str], set[tuple[Any, tuple[str, ...]]]] = {}
+
+
+def _remember(key: tuple[str, str], metric: Any, labels: tuple[str, ...]) -> Any:
+    _series.setdefault(key, set()).add((metric, labels))
+    return metric.labels(*labels)
+
+
+def _forget_results(key: tuple[str, str]) -> None:
+    """Drop a monitor's result series (a feature or metric may be gone from the spec)."""
+    kept = set()
+    for metric, labels in _series.get(key, set()):
+        if metric in (METRIC_VALUE, THRESHOLD_BREACHED, FEATURE_DRIFT, FEATURE_DRIFTED, DATASET_DRIFT):
+            metric.remove(*labels)
+        else:
+            kept.add((metric, labels))
+    _series[key] = kept
+
+
+def export_results(namespace: str, monitor: str, model: str, results: dict[str, Any]) -> None:
+    """Replace a monitor's result gauges with those of its latest run."""
+    key = (namespace, monitor)
+    base = (namespace, monitor, model)
+    with _lock:
+        _forget_results(key)
+        for metric in results.get("metrics", []):
+            if metric["value"] is None:
+                continue
+            _remember(key, METRIC_VALUE, (*base, metric["name"])).set(metric["value"])
+            _remember(key, THRESHOLD_BREACHED, (*base, metric["name"])).set(1 if metric["status"] == "Failed" else 0)
+        drift = results.get("drift")
+        if drift:
+            for feature in drift["features"]:
+                if feature["statistic"] is None:
+                    continue
+                labels = (*base, feature["feature"], feature["method"])
+                _remember(key, FEATURE_DRIFT, labels).set(feature["statistic"])
+                _remember(key, FEATURE_DRIFTED, labels).set(1 if feature["drifted"] else 0)
+            _remember(key, DATASET_DRIFT, base).set(1 if drift["datasetDrift"] else 0)
+
+
+def count_run(
+    namespace: str, monitor: str, *, result: str, runner: str, seconds: float | None, finished_at: float | None
+) -> None:
+    key = (namespace, monitor)
+    with _lock:
+        _remember(key, RUNS_TOTAL, (namespace, monitor, result)).inc()
+        if seconds is not None:
+            _remember(key, RUN_DURATION, (namespace, monitor, runner)).observe(seconds)
+        if finished_at is not None and result != "error":
+            _remember(key, LAST_SUCCESS, (namespace, monitor)).set(finished_at)
+
+
+def forget_monitor(namespace: str, monitor: str) -> None:
+    """A deleted monitor's series disappear."""
+    with _lock:
+        for metric, labels in _series.pop((namespace, monitor), set()):
+            metric.remove(*labels)

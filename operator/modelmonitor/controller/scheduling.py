@@ -1,0 +1,42 @@
+"""Schedule slots: interval slots aligned to the Unix epoch (jitter-free), or cron times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from croniter import croniter
+
+from modelmonitor.durations import parse_duration
+from modelmonitor.spec import Schedule
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def latest_slot(schedule: Schedule, now: datetime) -> datetime:
+    """The most recent slot at or before ``now``."""
+    if schedule.interval is not None:
+        step = parse_duration(schedule.interval)
+        return _EPOCH + step * ((now - _EPOCH) // step)
+    assert schedule.cron is not None
+    return croniter(schedule.cron, now + timedelta(microseconds=1)).get_prev(datetime).astimezone(UTC)
+
+
+def next_slot(schedule: Schedule, after: datetime) -> datetime:
+    """The first slot strictly after ``after``.
+
+    >>> from modelmonitor.spec import Schedule
+    >>> next_slot(Schedule(interval="1h"), datetime(2026, 1, 1, 10, 30, tzinfo=UTC)).isoformat()
+    '2026-01-01T11:00:00+00:00'
+    """
+    if schedule.interval is not None:
+        return latest_slot(schedule, after) + parse_duration(schedule.interval)
+    assert schedule.cron is not None
+    return croniter(schedule.cron, after).get_next(datetime).astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -1,0 +1,295 @@
+"""The CRDs, generated from the pydantic spec model: ``python -m modelmonitor.crd DIR``.
+
+The spec's JSON schema becomes a structural OpenAPI v3 schema (references inlined,
+optional values unwrapped, exclusive bounds in OpenAPI's form), and CEL rules add what
+a schema alone cannot say.  ``tests/controller/test_crd.py`` checks that the YAML in
+``crds/`` is what this module generates.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, ModelMonitorSpec
+
+MAX_MONITOR_NAME = 48  # leaves room for a run's suffix within the 63 characters of a Job name
+_DROPPED = {"title", "default", "examples", "$defs"}
+
+
+def _convert(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in node:
+        target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+        return _convert({**target, **{k: v for k, v in node.items() if k != "$ref"}}, definitions)
+    if "anyOf" in node:
+        choices = [choice for choice in node["anyOf"] if choice.get("type") != "null"]
+        if len(choices) != 1:
+            raise ValueError(f"cannot express a union in a structural schema: {node}")
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        return _convert({**choices[0], **rest}, definitions)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROPPED:
+            continue
+        if key == "properties":
+            out[key] = {name: _convert(child, definitions) for name, child in value.items()}
+        elif key == "items":
+            out[key] = _convert(value, definitions)
+        elif key == "additionalProperties":
+            if value is True or value == {}:  # dict[str, Any]: kept as written
+                out["x-kubernetes-preserve-unknown-fields"] = True
+            elif value is not False:
+                out[key] = _convert(value, definitions)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
+        elif key == "const":
+            out["enum"] = [value]
+        else:
+            out[key] = value
+    if "enum" in out and "type" not in out:
+        out["type"] = "string"
+    if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out:
+        out["x-kubernetes-preserve-unknown-fields"] = True
+    return out
+
+
+def _quoted(names: frozenset[Any]) -> str:
+    return "[" + ", ".join(f"'{name}'" for name in sorted(names)) + "]"
+
+
+def _rule(rule: str, message: str, **extra: str) -> dict[str, str]:
+    return {"rule": rule, "message": message, **extra}
+
+
+def spec_schema() -> dict[str, Any]:
+    raw = ModelMonitorSpec.model_json_schema(by_alias=True, mode="validation")
+    schema = _convert(raw, raw.get("$defs", {}))
+    properties = schema["properties"]
+    schedule = properties["schedule"]
+    schedule["x-kubernetes-validations"] = [
+        _rule("has(self.interval) != has(self.cron)", "set exactly one of interval or cron"),
+        _rule(
+            "!has(self.interval) || duration(self.interval) >= duration('1m')",
+            "interval must be at least 1m",
+            fieldPath=".interval",
+        ),
+        _rule(
+            "!has(self.cron) || self.cron.split(' ').size() == 5",
+            "cron must have five fields, e.g. '0 * * * *'",
+            fieldPath=".cron",
+        ),
+    ]
+    properties["metrics"]["items"]["x-kubernetes-validations"] = [
+        _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
+    ]
+    drift_features = properties["drift"]["properties"]["features"]
+    drift_features["x-kubernetes-list-type"] = "map"
+    drift_features["x-kubernetes-list-map-keys"] = ["name"]
+    regression, scored = _quoted(REGRESSION_METRICS), _quoted(SCORE_METRICS)
+    schema["x-kubernetes-validations"] = [
+        _rule(
+            f"self.model.task == 'regression' || !has(self.metrics) || self.metrics.all(m, !(m.name in {regression}))",
+            f"metrics {regression} need task regression",
+            fieldPath=".metrics",
+        ),
+        _rule(
+            f"self.model.task != 'regression' || !has(self.metrics) || self.metrics.all(m, m.name in {regression})",
+            "a regression task takes only the metrics mae, mape, r2 and rmse",
+            fieldPath=".metrics",
+        ),
+        _rule(
+            f"!has(self.metrics) || !self.metrics.exists(m, m.name in {scored}) || "
+            "(has(self.data.columns) && has(self.data.columns.score))",
+            "rocAuc and logLoss need data.columns.score",
+            fieldPath=".metrics",
+        ),
+        _rule(
+            f"!has(self.metrics) || !self.metrics.exists(m, m.name in {scored}) || "
+            "self.model.task == 'binaryClassification'",
+            "rocAuc and logLoss need task binaryClassification",
+            fieldPath=".metrics",
+        ),
+        _rule(
+            "((!has(self.metrics) || size(self.metrics) == 0) && "
+            "(!has(self.conceptDrift) || size(self.conceptDrift) == 0)) || "
+            "(has(self.data.columns) && has(self.data.columns.label))",
+            "metrics and conceptDrift need data.columns.label",
+            fieldPath=".data.columns",
+        ),
+        _rule(
+            "(!has(self.data.current.window) && (!has(self.conceptDrift) || size(self.conceptDrift) == 0)) || "
+            "(has(self.data.columns) && has(self.data.columns.timestamp))",
+            "data.current.window and conceptDrift need data.columns.timestamp",
+            fieldPath=".data.columns",
+        ),
+        _rule(
+            "!has(self.conceptDrift) || self.model.task != 'regression' || self.conceptDrift.all(c, c.method != 'ddm')",
+            "ddm needs a classification task",
+            fieldPath=".conceptDrift",
+        ),
+    ]
+    return schema
+
+
+def _printer(
+    name: str, json_path: str, kind: str = "string", priority: int = 0, description: str = ""
+) -> dict[str, Any]:
+    column: dict[str, Any] = {"name": name, "type": kind, "jsonPath": json_path}
+    if priority:
+        column["priority"] = priority
+    if description:
+        column["description"] = description
+    return column
+
+
+def _condition(kind: str) -> str:
+    return f'.status.conditions[?(@.type=="{kind}")].status'
+
+
+def _crd(plural: str, kind: str, short: str, schema: dict[str, Any], columns: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{API_GROUP}"},
+        "spec": {
+            "group": API_GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "plural": plural,
+                "singular": kind.lower(),
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "shortNames": [short],
+                "categories": ["modelmonitor"],
+            },
+            "versions": [
+                {
+                    "name": API_VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }
+
+
+def model_monitor_crd() -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "description": "A model to monitor: where its logged predictions and reference data live, and what to check.",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec_schema(),
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        },
+        "x-kubernetes-validations": [
+            _rule(
+                f"self.metadata.name.size() <= {MAX_MONITOR_NAME}",
+                f"metadata.name must be at most {MAX_MONITOR_NAME} characters: runs and Jobs are named after it",
+            ),
+        ],
+    }
+    columns = [
+        _printer("Model", ".spec.model.name"),
+        _printer("Healthy", _condition("Healthy")),
+        _printer("Drift", _condition("DataDrift")),
+        _printer("Last Run", ".status.lastRun.completedAt", "date"),
+        _printer("Age", ".metadata.creationTimestamp", "date"),
+        _printer("Metrics", ".status.lastRun.summary", priority=1, description="The last run's metric values"),
+        _printer("Next Run", ".status.nextRunAt", priority=1),
+    ]
+    return _crd("modelmonitors", "ModelMonitor", "mm", schema, columns)
+
+
+def monitor_run_crd() -> dict[str, Any]:
+    spec = {
+        "type": "object",
+        "required": ["monitor", "trigger", "evaluateAt"],
+        "properties": {
+            "monitor": {"type": "string", "description": "The ModelMonitor this run evaluates."},
+            "trigger": {"type": "string", "enum": ["schedule", "specChange", "runNow"]},
+            "evaluateAt": {
+                "type": "string",
+                "format": "date-time",
+                "description": "The end of the evaluated window: the schedule slot, or when triggered.",
+            },
+            "runner": {"type": "string", "enum": ["inline", "job"]},
+            "generation": {"type": "integer", "description": "The monitor's generation when the run was created."},
+        },
+        "x-kubernetes-validations": [_rule("self == oldSelf", "a MonitorRun's spec is immutable")],
+    }
+    schema = {
+        "type": "object",
+        "description": "One evaluation of a ModelMonitor, with the full results document in its status.",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        },
+    }
+    columns = [
+        _printer("Monitor", ".spec.monitor"),
+        _printer("Trigger", ".spec.trigger"),
+        _printer("Phase", ".status.phase"),
+        _printer("Verdict", ".status.results.verdict"),
+        _printer("Completed", ".status.completedAt", "date"),
+        _printer("Age", ".metadata.creationTimestamp", "date"),
+    ]
+    return _crd("monitorruns", "MonitorRun", "mrun", schema, columns)
+
+
+def kopf_peering_crds() -> list[dict[str, Any]]:
+    """kopf's peering resources: how operator replicas agree which one is active."""
+    crds = []
+    for kind, scope in (("ClusterKopfPeering", "Cluster"), ("KopfPeering", "Namespaced")):
+        plural = kind.lower() + "s"
+        crds.append({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.kopf.dev"},
+            "spec": {
+                "group": "kopf.dev",
+                "scope": scope,
+                "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }}}],
+            },
+        })
+    return crds
+
+
+HEADER = "# Generated by `python -m modelmonitor.crd crds/` from modelmonitor/spec.py: do not edit.\n"
+
+
+def render() -> dict[str, str]:
+    """File name -> YAML text, for every CRD."""
+    return {
+        f"{crd['metadata']['name']}.yaml": HEADER + yaml.safe_dump(crd, sort_keys=False, width=120)
+        for crd in (model_monitor_crd(), monitor_run_crd(), *kopf_peering_crds())
+    }
+
+
+def main() -> None:
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "crds")
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in render().items():
+        (target / name).write_text(text)
+        print(target / name)
+
+
+if __name__ == "__main__":
+    main()
