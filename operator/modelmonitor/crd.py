@@ -255,20 +255,33 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
     crds = []
     for kind, scope in (("ClusterKopfPeering", "Cluster"), ("KopfPeering", "Namespaced")):
         plural = kind.lower() + "s"
-        crds.append({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.kopf.dev"},
-            "spec": {
-                "group": "kopf.dev",
-                "scope": scope,
-                "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
-                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {"status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                }}}],
-            },
-        })
+        crds.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"{plural}.kopf.dev"},
+                "spec": {
+                    "group": "kopf.dev",
+                    "scope": scope,
+                    "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+                    "versions": [
+                        {
+                            "name": "v1",
+                            "served": True,
+                            "storage": True,
+                            "schema": {
+                                "openAPIV3Schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                                    },
+                                }
+                            },
+                        }
+                    ],
+                },
+            }
+        )
     return crds
 
 

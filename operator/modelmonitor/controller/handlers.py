@@ -41,6 +41,7 @@ from modelmonitor.controller.server import ProbeServer
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner, parse_spec
 
+KOPF_PREFIX = f"kopf.{GROUP}"
 MM = (GROUP, VERSION, MONITORS)
 MR = (GROUP, VERSION, RUNS)
 T = TypeVar("T")
@@ -85,9 +86,11 @@ def _event(body: Any, condition: Condition) -> None:
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    # kopf ignores changes to annotations under its own prefix, so it must not be ours:
+    # a user's modelmonitor.io/run-now has to count as a change
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+        prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING  # our own Events say what happened; kopf's only on errors
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]

@@ -1,0 +1,159 @@
+"""An operator process per test, against the session's dev cluster."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from modelmonitor.devcluster.processes import free_port, stop_pid
+from modelmonitor.samples import write_samples
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION = "modelmonitor.io", "v1alpha1"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.5, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what or check}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def installed_crds(control_plane, kubeconfig: Path) -> None:
+    kubectl = str(control_plane.assets.kubectl)
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    subprocess.run([kubectl, "apply", "-f", str(ROOT / "crds")], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("samples")
+    write_samples(directory, now=datetime.now(UTC))
+    return directory
+
+
+class Operator:
+    def __init__(self, kubeconfig: Path, namespace: str, log: Path, extra: list[str]) -> None:
+        self.port = free_port()
+        self.log = log
+        self.argv = [
+            sys.executable,
+            "-m",
+            "modelmonitor",
+            "operator",
+            "-n",
+            namespace,
+            "--port",
+            str(self.port),
+            "--standalone",
+            "--runner-command",
+            f"{sys.executable} -m modelmonitor",
+            *extra,
+        ]
+        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "MODELMONITOR_TICK_SECONDS": "1"}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Operator:
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        eventually(self._ready, timeout=60, interval=0.2, what="the operator's /readyz")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"the operator exited {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no clean shutdown."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop_pid(self.process.pid, timeout=15)
+            self.process.wait(10)
+
+
+@pytest.fixture
+def start_operator(
+    kubeconfig: Path, namespace: str, installed_crds: None, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Operator]]:
+    started: list[Operator] = []
+
+    def start(*extra: str) -> Operator:
+        operator = Operator(kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log", list(extra))
+        started.append(operator)
+        return operator.start()
+
+    yield start
+    for operator in started:
+        operator.stop()
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        for operator in started:
+            print(f"--- {operator.log} ---\n{operator.log.read_text()[-6000:]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def monitor_document(samples: Path, name: str, which: str = "healthy", **spec: Any) -> dict[str, Any]:
+    document = copy.deepcopy(yaml.safe_load((samples / f"{which}-monitor.yaml").read_text()))
+    document["metadata"] = {"name": name}
+    document["spec"].update(spec)
+    return document
+
+
+@pytest.fixture
+def custom(api_client) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+def get_monitor(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    return custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", name)
+
+
+def list_runs(custom: client.CustomObjectsApi, namespace: str) -> list[dict[str, Any]]:
+    return custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns")["items"]
+
+
+def condition(monitor: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in (monitor.get("status") or {}).get("conditions", []) if c["type"] == kind), None)

@@ -1,0 +1,295 @@
+"""The operator against the real control plane: runs, schedule, Jobs, errors, restarts, cleanup, metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from kubernetes import client
+
+from tests.controller.conftest import (
+    GROUP,
+    VERSION,
+    condition,
+    eventually,
+    get_monitor,
+    list_runs,
+    monitor_document,
+)
+
+pytestmark = pytest.mark.cluster
+
+
+def create(custom: client.CustomObjectsApi, namespace: str, document: dict) -> None:
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+
+
+def finished_runs(custom: client.CustomObjectsApi, namespace: str) -> list[dict]:
+    return [r for r in list_runs(custom, namespace) if (r.get("status") or {}).get("phase") in ("Succeeded", "Error")]
+
+
+def recorded(custom: client.CustomObjectsApi, namespace: str, name: str, run: str | None = None) -> dict | None:
+    monitor = get_monitor(custom, namespace, name)
+    last = (monitor.get("status") or {}).get("lastRun")
+    if last and (run is None or last["name"] == run):
+        return monitor
+    return None
+
+
+def test_monitors_go_ready_run_at_once_and_get_the_right_status(
+    start_operator,
+    custom,
+    namespace,
+    samples,
+    control_plane,
+    kubeconfig,
+) -> None:
+    start_operator()
+    create(custom, namespace, monitor_document(samples, "healthy"))
+    create(custom, namespace, monitor_document(samples, "drifted", "drifted"))
+    wait = subprocess.run(
+        [
+            str(control_plane.assets.kubectl),
+            "wait",
+            "--for=condition=Healthy",
+            "mm/healthy",
+            "-n",
+            namespace,
+            "--timeout=60s",
+        ],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+    )
+    assert wait.returncode == 0, wait.stderr
+    healthy = eventually(lambda: recorded(custom, namespace, "healthy"))
+    drifted = eventually(lambda: recorded(custom, namespace, "drifted"))
+    assert condition(healthy, "Ready")["status"] == "True" and condition(healthy, "Ready")["reason"] == "Scheduled"
+    assert healthy["status"]["observedGeneration"] == 1
+    assert (
+        healthy["status"]["lastRun"]["name"] == "healthy-g1" and healthy["status"]["lastRun"]["trigger"] == "specChange"
+    )
+    assert condition(drifted, "Healthy")["status"] == "False"
+    assert condition(drifted, "DataDrift")["status"] == "True"
+    assert "amount" in condition(drifted, "DataDrift")["message"]
+    performance = condition(drifted, "PerformanceDegraded")
+    assert (
+        performance["status"] == "True"
+        and "accuracy" in performance["message"]
+        and "< min 0.75" in performance["message"]
+    )
+    assert condition(drifted, "ConceptDrift")["status"] == "True"
+    for item in drifted["status"]["conditions"]:
+        assert item["observedGeneration"] == 1 and item["lastTransitionTime"] and item["reason"]
+    run = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "drifted-g1")
+    assert run["metadata"]["ownerReferences"][0]["name"] == "drifted"
+    assert run["status"]["results"]["verdict"] == "Failed" and run["status"]["conditions"][0]["type"] == "Succeeded"
+    events = client.CoreV1Api(custom.api_client).list_namespaced_event(namespace).items
+    reasons = {(e.involved_object.name, e.reason) for e in events}
+    assert {("drifted", "DataDriftDetected"), ("drifted", "PerformanceDegraded"), ("healthy", "Healthy")} <= reasons
+    table = subprocess.run(
+        [str(control_plane.assets.kubectl), "get", "mm", "-n", namespace, "-o", "wide"],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert re.search(r"drifted\s+credit-risk\s+False\s+True", table), table
+    assert "accuracy=0.7" in table  # the healthy monitor's metric values under -o wide
+
+
+def test_runs_on_its_schedule_slots(start_operator, custom, namespace, samples) -> None:
+    start_operator()
+    create(custom, namespace, monitor_document(samples, "every-minute", schedule={"interval": "1m"}))
+    run = eventually(
+        lambda: next((r for r in list_runs(custom, namespace) if r["spec"]["trigger"] == "schedule"), None),
+        timeout=90,
+        what="a scheduled run",
+    )
+    slot = run["spec"]["evaluateAt"]
+    assert slot.endswith(":00Z") and run["metadata"]["name"] == "every-minute-" + re.sub(r"\D", "", slot)
+    monitor = get_monitor(custom, namespace, "every-minute")
+    assert monitor["status"]["nextRunAt"] > slot
+
+
+def test_run_now_annotation_runs_at_once_and_is_cleared(start_operator, custom, namespace, samples) -> None:
+    start_operator()
+    create(custom, namespace, monitor_document(samples, "manual", schedule={"interval": "24h"}))
+    eventually(lambda: recorded(custom, namespace, "manual", "manual-g1"))
+    custom.patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "modelmonitors",
+        "manual",
+        {"metadata": {"annotations": {"modelmonitor.io/run-now": "first"}}},
+    )
+    run = eventually(lambda: next((r for r in list_runs(custom, namespace) if r["spec"]["trigger"] == "runNow"), None))
+    eventually(lambda: recorded(custom, namespace, "manual", run["metadata"]["name"]))
+    annotations = get_monitor(custom, namespace, "manual")["metadata"].get("annotations") or {}
+    assert "modelmonitor.io/run-now" not in annotations
+
+
+def test_the_job_runner_completes_through_the_job_controller(start_operator, custom, namespace, samples) -> None:
+    start_operator()
+    create(custom, namespace, monitor_document(samples, "batch", "drifted", runner="job"))
+    monitor = eventually(lambda: recorded(custom, namespace, "batch", "batch-g1"), timeout=90)
+    assert monitor["status"]["lastRun"]["runner"] == "job" and monitor["status"]["lastRun"]["verdict"] == "Failed"
+    batch = client.BatchV1Api(custom.api_client)
+
+    def complete() -> client.V1Job | None:
+        job = batch.read_namespaced_job("batch-g1", namespace)
+        return job if any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or []) else None
+
+    job = eventually(complete, what="the Job Complete")
+    assert job.metadata.owner_references[0].kind == "MonitorRun"
+    assert job.spec.template.spec.service_account_name == "batch-runner"
+    role = client.RbacAuthorizationV1Api(custom.api_client).read_namespaced_role("batch-runner", namespace)
+    assert {verb for rule in role.rules for verb in rule.verbs} <= {"get", "patch"}  # least privilege
+
+
+def test_a_failing_job_is_an_error_run_with_the_reason(start_operator, custom, namespace, samples) -> None:
+    start_operator("--runner-command", f"{sys.executable} -c 'import sys; sys.exit(3)'")
+    create(custom, namespace, monitor_document(samples, "broken", runner="job"))
+    monitor = eventually(lambda: recorded(custom, namespace, "broken", "broken-g1"), timeout=90)
+    last = monitor["status"]["lastRun"]
+    assert last["phase"] == "Error" and last["reason"] == "BackoffLimitExceeded" and "exit code 3" in last["message"]
+    assert condition(monitor, "Healthy")["reason"] == "RunError"
+
+
+def test_an_unpullable_image_is_an_error_run(start_operator, custom, namespace, samples) -> None:
+    start_operator("--runner-image", "missing.invalid/modelmonitor:0")
+    create(custom, namespace, monitor_document(samples, "pull", runner="job"))
+    monitor = eventually(lambda: recorded(custom, namespace, "pull", "pull-g1"), timeout=90)
+    assert monitor["status"]["lastRun"]["reason"] == "ErrImagePull"
+    eventually(
+        lambda: not client.BatchV1Api(custom.api_client).list_namespaced_job(namespace).items,
+        what="the stuck Job deleted",
+    )
+
+
+def test_unreadable_data_is_an_error_run_naming_the_file(start_operator, custom, namespace, samples, tmp_path) -> None:
+    start_operator()
+    document = monitor_document(samples, "nodata")
+    document["spec"]["data"]["current"]["uri"] = str(tmp_path / "gone.parquet")
+    create(custom, namespace, document)
+    monitor = eventually(lambda: recorded(custom, namespace, "nodata"))
+    assert monitor["status"]["lastRun"]["reason"] == "SourceError"
+    assert "gone.parquet: no such file or directory" in monitor["status"]["lastRun"]["message"]
+
+
+def test_an_invalid_spec_becomes_a_condition_not_a_crash(start_operator, custom, namespace, samples) -> None:
+    operator = start_operator()
+    create(custom, namespace, monitor_document(samples, "badcron", schedule={"cron": "* * * * 99"}))
+    ready = eventually(lambda: condition(get_monitor(custom, namespace, "badcron"), "Ready"))
+    assert ready["status"] == "False" and ready["reason"] == "InvalidSpec" and "cron" in ready["message"]
+    assert operator.process.poll() is None and not list_runs(custom, namespace)
+
+
+def test_suspend_stops_new_runs(start_operator, custom, namespace, samples) -> None:
+    start_operator()
+    create(custom, namespace, monitor_document(samples, "paused", suspend=True))
+    ready = eventually(lambda: condition(get_monitor(custom, namespace, "paused"), "Ready"))
+    assert (ready["status"], ready["reason"]) == ("False", "Suspended")
+    assert not list_runs(custom, namespace)
+
+
+def test_a_killed_operator_neither_loses_nor_repeats_a_run(start_operator, custom, namespace, samples) -> None:
+    slow = f'sh -c \'sleep 6; exec "$0" -m modelmonitor "$@"\' {sys.executable}'
+    first = start_operator("--runner-command", slow)
+    create(custom, namespace, monitor_document(samples, "durable", runner="job"))
+    batch = client.BatchV1Api(custom.api_client)
+    eventually(lambda: batch.list_namespaced_job(namespace).items, what="the run's Job")
+    first.kill()
+    second = start_operator("--runner-command", slow)
+    monitor = eventually(lambda: recorded(custom, namespace, "durable", "durable-g1"), timeout=90)
+    assert monitor["status"]["lastRun"]["phase"] == "Succeeded"
+    assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["durable-g1"]
+    assert [j.metadata.name for j in batch.list_namespaced_job(namespace).items] == ["durable-g1"]
+    text = second.metrics()
+    assert f'modelmonitor_runs_total{{monitor="durable",namespace="{namespace}",result="healthy"}} 1.0' in text
+
+
+def test_history_is_pruned_to_the_limits(start_operator, custom, namespace, samples) -> None:
+    start_operator()
+    create(
+        custom,
+        namespace,
+        monitor_document(samples, "short", schedule={"interval": "24h"}, successfulRunsHistoryLimit=2),
+    )
+    eventually(lambda: recorded(custom, namespace, "short", "short-g1"))
+    for request in ("a", "b", "c"):
+        before = {r["metadata"]["name"] for r in list_runs(custom, namespace)}
+        custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "modelmonitors",
+            "short",
+            {"metadata": {"annotations": {"modelmonitor.io/run-now": request}}},
+        )
+        new = eventually(lambda: {r["metadata"]["name"] for r in list_runs(custom, namespace)} - before - {""})
+        eventually(lambda: recorded(custom, namespace, "short", next(iter(new))))  # noqa: B023
+    eventually(lambda: len(finished_runs(custom, namespace)) == 2, what="two runs kept")
+    kept = {r["metadata"]["name"] for r in list_runs(custom, namespace)}
+    assert get_monitor(custom, namespace, "short")["status"]["lastRun"]["name"] in kept
+
+
+def test_deleting_a_monitor_removes_runs_jobs_and_series(start_operator, custom, namespace, samples) -> None:
+    operator = start_operator()
+    create(custom, namespace, monitor_document(samples, "doomed", runner="job"))
+    eventually(lambda: recorded(custom, namespace, "doomed", "doomed-g1"), timeout=90)
+    assert 'monitor="doomed"' in operator.metrics()
+    custom.delete_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "modelmonitors",
+        "doomed",
+        body=client.V1DeleteOptions(propagation_policy="Foreground"),
+    )
+    batch = client.BatchV1Api(custom.api_client)
+    eventually(
+        lambda: not list_runs(custom, namespace) and not batch.list_namespaced_job(namespace).items,
+        what="runs and Jobs garbage-collected",
+    )
+    eventually(lambda: 'monitor="doomed"' not in operator.metrics(), what="the series gone")
+
+
+def _samples_of(text: str, name: str) -> dict[str, float]:
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) :].rsplit(" ", 1)
+            found[labels] = float(value)
+    return found
+
+
+def test_metrics_endpoint_matches_the_status(start_operator, custom, namespace, samples) -> None:
+    operator = start_operator()
+    create(custom, namespace, monitor_document(samples, "exported", "drifted"))
+    eventually(lambda: recorded(custom, namespace, "exported"))
+    results = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "exported-g1")["status"][
+        "results"
+    ]
+    text = operator.metrics()
+    values = _samples_of(text, "modelmonitor_metric_value")
+    for metric in results["metrics"]:
+        key = f'{{metric="{metric["name"]}",model="credit-risk",monitor="exported",namespace="{namespace}"}}'
+        assert values[key] == pytest.approx(metric["value"])
+    breached = _samples_of(text, "modelmonitor_threshold_breached")
+    assert breached[f'{{metric="accuracy",model="credit-risk",monitor="exported",namespace="{namespace}"}}'] == 1.0
+    drift = _samples_of(text, "modelmonitor_feature_drift")
+    for feature in results["drift"]["features"]:
+        key = (
+            f'{{feature="{feature["feature"]}",method="{feature["method"]}",model="credit-risk",'
+            f'monitor="exported",namespace="{namespace}"}}'
+        )
+        assert drift[key] == pytest.approx(feature["statistic"])
+    dataset = _samples_of(text, "modelmonitor_dataset_drift")
+    assert dataset[f'{{model="credit-risk",monitor="exported",namespace="{namespace}"}}'] == 1.0
+    assert "modelmonitor_run_duration_seconds_count" in text and "modelmonitor_last_success_timestamp_seconds" in text
+    json.dumps(results)

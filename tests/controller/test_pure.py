@@ -1,0 +1,215 @@
+"""The controller's pure parts: slots, names, conditions, Job judging, pruning, the CRD YAML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelmonitor import crd
+from modelmonitor.controller.conditions import Condition, merge, outcome_conditions
+from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
+from modelmonitor.controller.naming import run_now_name, slot_run_name
+from modelmonitor.controller.records import is_newer, last_run_summary, runs_to_prune
+from modelmonitor.controller.scheduling import latest_slot, next_slot
+from modelmonitor.spec import Schedule, parse_spec
+from tests.test_spec import VALID
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_crds_are_current() -> None:
+    rendered = crd.render()
+    committed = {path.name: path.read_text() for path in (ROOT / "crds").glob("*.yaml")}
+    assert committed == rendered, "run: python -m modelmonitor.crd crds"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "latest", "following"),
+    [
+        (Schedule(interval="1h"), "2026-11-23T10:30:00", "2026-11-23T10:00:00", "2026-11-23T11:00:00"),
+        (Schedule(interval="1h"), "2026-11-23T10:00:00", "2026-11-23T10:00:00", "2026-11-23T11:00:00"),
+        (Schedule(interval="15m"), "2026-11-23T10:31:10", "2026-11-23T10:30:00", "2026-11-23T10:45:00"),
+        (Schedule(cron="0 */6 * * *"), "2026-11-23T10:30:00", "2026-11-23T06:00:00", "2026-11-23T12:00:00"),
+        (Schedule(cron="0 */6 * * *"), "2026-11-23T12:00:00", "2026-11-23T12:00:00", "2026-11-23T18:00:00"),
+    ],
+)
+def test_slots_are_jitter_free(schedule: Schedule, now: str, latest: str, following: str) -> None:
+    assert latest_slot(schedule, at(now)) == at(latest)
+    assert next_slot(schedule, at(now)) == at(following)
+
+
+def test_names_are_deterministic_and_fit_a_job_name() -> None:
+    monitor = "m" * crd.MAX_MONITOR_NAME
+    assert len(slot_run_name(monitor, at("2026-11-23T10:00:00"))) <= 63
+    assert run_now_name(monitor, "uid", "1") == run_now_name(monitor, "uid", "1") != run_now_name(monitor, "uid", "2")
+    assert len(run_now_name(monitor, "uid", "x")) <= 63
+
+
+def _results(**overrides: Any) -> dict[str, Any]:
+    results = {
+        "verdict": "Failed",
+        "healthy": False,
+        "errors": [],
+        "metrics": [{"name": "accuracy", "value": 0.6, "status": "Failed", "reason": "accuracy 0.6 < min 0.8"}],
+        "drift": {
+            "features": [
+                {"feature": "x", "drifted": True, "status": "Failed"},
+                {"feature": "y", "drifted": False, "status": "Passed"},
+            ],
+            "driftedShare": 0.5,
+            "datasetDriftShare": 0.5,
+            "datasetDrift": True,
+        },
+        "conceptDrift": [],
+    }
+    results.update(overrides)
+    return results
+
+
+def test_conditions_name_the_values() -> None:
+    healthy, drift, performance, concept = outcome_conditions("Succeeded", _results())
+    assert (healthy.status, healthy.reason) == ("False", "ChecksFailed")
+    assert "accuracy 0.6 < min 0.8" in healthy.message and "dataset drift: 50%" in healthy.message
+    assert (drift.status, drift.reason) == ("True", "DatasetDrift") and drift.message.endswith(": x")
+    assert (performance.status, performance.message) == ("True", "accuracy 0.6 < min 0.8")
+    assert (concept.status, concept.reason) == ("Unknown", "NotChecked")
+
+
+def test_a_run_error_makes_health_false_and_the_rest_unknown() -> None:
+    healthy, *others = outcome_conditions("Error", None, "ErrImagePull")
+    assert (healthy.status, healthy.reason, healthy.message) == ("False", "RunError", "ErrImagePull")
+    assert {c.status for c in others} == {"Unknown"}
+
+
+def test_transition_time_moves_only_when_the_status_changes() -> None:
+    first, changed = merge([], [Condition("Healthy", "True", "ChecksPassed", "ok")], generation=1, now="T1")
+    assert first[0]["lastTransitionTime"] == "T1" and len(changed) == 1
+    same, changed = merge(first, [Condition("Healthy", "True", "ChecksPassed", "ok again")], generation=2, now="T2")
+    assert same[0]["lastTransitionTime"] == "T1" and same[0]["observedGeneration"] == 2 and not changed
+    flipped, changed = merge(same, [Condition("Healthy", "False", "ChecksFailed", "bad")], generation=2, now="T3")
+    assert flipped[0]["lastTransitionTime"] == "T3" and changed[0].status == "False"
+
+
+def _pod(state: dict[str, Any]) -> dict[str, Any]:
+    return {"status": {"containerStatuses": [{"name": "check", "state": state}]}}
+
+
+@pytest.mark.parametrize(
+    ("job_conditions", "pod_state", "finished", "succeeded", "reason"),
+    [
+        ([], {"running": {}}, False, False, ""),
+        ([{"type": "Complete", "status": "True"}], {"terminated": {"exitCode": 0}}, True, True, "Completed"),
+        (
+            [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                }
+            ],
+            {"terminated": {"exitCode": 3, "reason": "Error"}},
+            True,
+            False,
+            "BackoffLimitExceeded",
+        ),
+        (
+            [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}],
+            {"running": {}},
+            True,
+            False,
+            "DeadlineExceeded",
+        ),
+        (
+            [],
+            {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}},
+            True,
+            False,
+            "ImagePullBackOff",
+        ),
+        (
+            [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}],
+            {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+            True,
+            False,
+            "OOMKilled",
+        ),
+    ],
+)
+def test_jobs_are_judged_strictly(job_conditions, pod_state, finished, succeeded, reason) -> None:
+    outcome = judge_job({"status": {"conditions": job_conditions}}, [_pod(pod_state)])
+    assert (outcome.finished, outcome.succeeded, outcome.reason) == (finished, succeeded, reason)
+    if reason == "BackoffLimitExceeded":
+        assert "exit code 3" in outcome.message
+
+
+def test_an_oom_killed_pod_ends_the_run_at_once() -> None:
+    assert judge_pod(_pod({"terminated": {"exitCode": 137, "reason": "OOMKilled"}})).reason == "OOMKilled"
+    assert not judge_pod(_pod({"terminated": {"exitCode": 0, "reason": "Completed"}})).finished
+
+
+def test_job_manifest_applies_the_template_and_credentials() -> None:
+    spec = parse_spec(
+        {
+            **VALID,
+            "jobTemplate": {
+                "resources": {"limits": {"memory": "2Gi"}},
+                "nodeSelector": {"pool": "batch"},
+                "tolerations": [{"key": "batch", "operator": "Exists"}],
+                "imagePullSecrets": [{"name": "reg"}],
+                "activeDeadlineSeconds": 600,
+            },
+            "credentials": {"secretRef": {"name": "s3"}},
+        }
+    )
+    job = job_manifest(
+        run="m-g1",
+        monitor="m",
+        namespace="ns",
+        spec=spec,
+        image="img:1",
+        command=["modelmonitor"],
+        service_account="m-runner",
+    )
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["modelmonitor", "run", "--namespace", "ns", "--name", "m-g1"]
+    assert container["envFrom"] == [{"secretRef": {"name": "s3"}}]
+    assert container["resources"] == {"limits": {"memory": "2Gi"}}
+    assert pod["nodeSelector"] == {"pool": "batch"} and pod["imagePullSecrets"] == [{"name": "reg"}]
+    assert pod["serviceAccountName"] == "m-runner" and pod["restartPolicy"] == "Never"
+    assert job["spec"]["activeDeadlineSeconds"] == 600 and job["spec"]["backoffLimit"] == 0
+    assert "env" not in container  # secrets are referenced, never copied
+
+
+def _run(name: str, phase: str, created: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "creationTimestamp": created}, "status": {"phase": phase}}
+
+
+def test_pruning_keeps_the_newest_within_each_limit() -> None:
+    runs = [_run(f"s{i}", "Succeeded", f"2026-01-01T00:0{i}:00Z") for i in range(5)]
+    runs += [_run(f"e{i}", "Error", f"2026-01-01T00:1{i}:00Z") for i in range(3)]
+    runs.append(_run("running", "Running", "2026-01-01T00:00:00Z"))
+    doomed = runs_to_prune(runs, keep_succeeded=2, keep_failed=1, protect="s0")
+    assert sorted(doomed) == ["e0", "e1", "s1", "s2"]
+
+
+def test_a_run_created_in_the_same_second_as_the_last_one_is_recorded() -> None:
+    last = last_run_summary(
+        {
+            "metadata": {"name": "m-now-ffff", "creationTimestamp": "2026-01-01T00:00:01Z"},
+            "spec": {},
+            "status": {"phase": "Succeeded"},
+        },
+        1,
+    )
+    same_second = _run("m-now-0000", "Succeeded", "2026-01-01T00:00:01Z")
+    assert is_newer(same_second, last)
+    assert not is_newer(_run("m-g1", "Succeeded", "2026-01-01T00:00:00Z"), last)
