@@ -1,28 +1,161 @@
-"""The README's demo: ``make demo`` (or ``python -m modelmonitor.demo``).
+"""The README's demo: ``make demo`` (or ``python -m modelmonitor.demo [--keep]``).
 
-Writes the reproducible sample data (one healthy credit-risk model, one whose inputs
-drifted and whose accuracy dropped) into ``.demo/`` and runs both monitors' checks.
+Starts the dev cluster (etcd, kube-apiserver, kube-controller-manager and the pod runner),
+installs the CRDs, runs the operator, and applies two sample monitors over reproducible
+sample data: a healthy credit-risk model checked inline, and one whose inputs drifted and
+whose accuracy dropped, checked by a Kubernetes Job.  It waits for both to be judged,
+prints ``kubectl get mm`` and the conditions, and stops everything (``--keep`` leaves it
+running until Ctrl-C, with ``KUBECONFIG`` printed for you).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+import subprocess
 import sys
+import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelmonitor.cli import main as cli
+import yaml
+
+from modelmonitor.devcluster.assets import ensure_assets
+from modelmonitor.devcluster.cluster import ControlPlane
+from modelmonitor.devcluster.podrunner import PodRunner
+from modelmonitor.devcluster.processes import ManagedProcess, free_port
+from modelmonitor.samples import write_samples
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 180.0
+
+
+def _kubectl(kubectl: Path, kubeconfig: Path, *args: str, check: bool = True) -> str:
+    result = subprocess.run(
+        [str(kubectl), *args], env={**os.environ, "KUBECONFIG": str(kubeconfig)}, capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _judged(kubectl: Path, kubeconfig: Path, name: str) -> bool:
+    jsonpath = "{.status.lastRun.name}"
+    return bool(_kubectl(kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={jsonpath}", check=False).strip())
+
+
+def _wait_ready(port: int, operator: ManagedProcess) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not operator.running():
+            raise SystemExit(f"the operator exited:\n{operator.tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the operator was not ready in time:\n{operator.tail()}")
 
 
 def main() -> int:
-    directory = Path(".demo")
-    now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    cli(["samples", str(directory), "--now", now])
-    codes = []
-    for name in ("healthy", "drifted"):
-        print(f"\n$ modelmonitor check -f {directory}/{name}-monitor.yaml --now {now}")
-        codes.append(cli(["check", "-f", str(directory / f"{name}-monitor.yaml"), "--now", now]))
-    print(f"\nexit codes: healthy {codes[0]}, drifted {codes[1]} (0 healthy, 1 a check failed)")
-    return 0 if codes == [0, 1] else 1
+    parser = argparse.ArgumentParser(description="the modelmonitor demo on a local dev cluster")
+    parser.add_argument("--keep", action="store_true", help="keep everything running until Ctrl-C")
+    parser.add_argument("--dir", type=Path, default=Path(".demo"), help="where the demo keeps its files")
+    args = parser.parse_args()
+    directory = args.dir.resolve()
+    shutil.rmtree(directory / "cluster", ignore_errors=True)
+    print("== building or finding the control plane (the first build takes minutes)", flush=True)
+    assets = ensure_assets()
+    print("== writing sample data", flush=True)
+    monitors = write_samples(directory / "data", now=datetime.now(UTC))
+    plane = ControlPlane(workdir=directory / "cluster", assets=assets, with_controllers=True)
+    runner: PodRunner | None = None
+    operator: ManagedProcess | None = None
+    try:
+        print("== starting etcd, kube-apiserver, kube-controller-manager and the pod runner", flush=True)
+        plane.start()
+        assert plane.kubeconfig is not None and plane.ca is not None
+        kubeconfig = plane.kubeconfig
+        runner = PodRunner(kubeconfig, plane.ca.certificate, plane.workdir)
+        runner.start()
+        _kubectl(assets.kubectl, kubeconfig, "apply", "-f", str(ROOT / "crds"))
+        _kubectl(assets.kubectl, kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        port = free_port()
+        print(f"== starting the operator (metrics on http://127.0.0.1:{port}/metrics)", flush=True)
+        operator = ManagedProcess(
+            "operator",
+            [
+                sys.executable,
+                "-m",
+                "modelmonitor",
+                "operator",
+                "--namespace",
+                "default",
+                "--port",
+                str(port),
+                "--standalone",
+                "--runner-command",
+                f"{sys.executable} -m modelmonitor",
+            ],
+            plane.logs_dir / "operator.log",
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        )
+        operator.start()
+        _wait_ready(port, operator)
+        healthy, drifted = (yaml.safe_load(path.read_text()) for path in monitors)
+        drifted["spec"]["runner"] = "job"  # the drifted model is checked by a Job, through the Job controller
+        manifest = directory / "monitors.yaml"
+        manifest.write_text(yaml.safe_dump_all([healthy, drifted], sort_keys=False))
+        print(f"$ kubectl apply -f {manifest}", flush=True)
+        print(_kubectl(assets.kubectl, kubeconfig, "apply", "-f", str(manifest)), end="", flush=True)
+        names = [healthy["metadata"]["name"], drifted["metadata"]["name"]]
+        deadline = time.monotonic() + TIMEOUT
+        while not all(_judged(assets.kubectl, kubeconfig, name) for name in names):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the monitors were not judged in time:\n{operator.tail()}")
+            time.sleep(0.5)
+        print("\n$ kubectl get mm -o wide")
+        print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", "-o", "wide"))
+        print("$ kubectl get monitorruns,jobs")
+        print(_kubectl(assets.kubectl, kubeconfig, "get", "monitorruns,jobs"))
+        conditions = '{range .status.conditions[*]}  {.type}={.status} ({.reason}): {.message}{"\\n"}{end}'
+        for name in names:
+            print(f"$ kubectl get mm {name} -o jsonpath=<conditions>")
+            print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={conditions}"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            exported = [
+                line
+                for line in response.read().decode().splitlines()
+                if line.startswith(("modelmonitor_metric_value", "modelmonitor_dataset_drift"))
+            ]
+        print(f"$ curl http://127.0.0.1:{port}/metrics | grep ...")
+        print("\n".join(exported))
+        healthy_state = _kubectl(
+            assets.kubectl,
+            kubeconfig,
+            "get",
+            "mm",
+            "-o",
+            'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Healthy")].status} {end}',
+        )
+        print(f"\nresult: {healthy_state.strip()}")
+        if args.keep:
+            print(f"\nexport KUBECONFIG={kubeconfig}   # Ctrl-C stops the demo", flush=True)
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        health = dict(item.split("=", 1) for item in healthy_state.split())
+        return 0 if health == {names[0]: "True", names[1]: "False"} else 1
+    finally:
+        if operator:
+            operator.stop()
+        if runner:
+            runner.stop()
+        plane.stop()
 
 
 if __name__ == "__main__":

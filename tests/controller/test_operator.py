@@ -231,8 +231,8 @@ def test_history_is_pruned_to_the_limits(start_operator, custom, namespace, samp
             "short",
             {"metadata": {"annotations": {"modelmonitor.io/run-now": request}}},
         )
-        new = eventually(lambda: {r["metadata"]["name"] for r in list_runs(custom, namespace)} - before - {""})
-        eventually(lambda: recorded(custom, namespace, "short", next(iter(new))))  # noqa: B023
+        new = eventually(lambda before=before: {r["metadata"]["name"] for r in list_runs(custom, namespace)} - before)
+        eventually(lambda new=new: recorded(custom, namespace, "short", next(iter(new))))
     eventually(lambda: len(finished_runs(custom, namespace)) == 2, what="two runs kept")
     kept = {r["metadata"]["name"] for r in list_runs(custom, namespace)}
     assert get_monitor(custom, namespace, "short")["status"]["lastRun"]["name"] in kept

@@ -1,0 +1,20 @@
+"""The README's main command works: the demo judges one monitor healthy and one not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+
+def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "modelmonitor.demo", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "result: credit-risk-drifted=False credit-risk-healthy=True" in result.stdout
+    assert "DataDrift=True (DatasetDrift)" in result.stdout
