@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install assets lint test demo benchmark clean
+.PHONY: install assets lint test demo demo-offline benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: assets lint
 
 demo: assets
 	$(BIN)/python -m modelmonitor.demo
+
+demo-offline: install
+	$(BIN)/python -m modelmonitor.demo_offline
 
 benchmark: install
 	$(BIN)/python benchmarks/drift_benchmark.py
