@@ -1,0 +1,125 @@
+"""The API server itself refuses bad ModelMonitors, with a message that says what to fix."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tests.controller.conftest import GROUP, VERSION
+
+pytestmark = pytest.mark.cluster
+
+VALID: dict[str, Any] = {
+    "apiVersion": f"{GROUP}/{VERSION}",
+    "kind": "ModelMonitor",
+    "metadata": {"name": "valid"},
+    "spec": {
+        "model": {"name": "credit-risk", "task": "binaryClassification"},
+        "schedule": {"interval": "1h"},
+        "data": {
+            "current": {"uri": "s3://logs/credit/", "window": "24h"},
+            "reference": {"uri": "s3://logs/train.parquet"},
+            "columns": {"timestamp": "ts", "label": "label", "score": "score"},
+        },
+        "metrics": [{"name": "accuracy", "min": 0.9}, {"name": "rocAuc", "min": 0.8}],
+        "drift": {"method": "auto", "features": [{"name": "amount", "method": "psi"}]},
+        "conceptDrift": [{"method": "ddm"}],
+    },
+}
+
+
+def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    document = copy.deepcopy(document)
+    *parents, last = path.split(".")
+    target = document
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return document
+
+
+_DELETE = object()
+
+CASES = [
+    ("spec.schedule", {"interval": "1h", "cron": "0 * * * *"}, "set exactly one of interval or cron"),
+    ("spec.schedule", {}, "set exactly one of interval or cron"),
+    ("spec.schedule", {"interval": "30s"}, "spec.schedule.interval: Invalid value: interval must be at least 1m"),
+    (
+        "spec.schedule",
+        {"interval": "soon"},
+        'spec.schedule.interval: Invalid value: "soon": spec.schedule.interval in body should match',
+    ),
+    ("spec.schedule", {"cron": "every hour"}, "cron must have five fields"),
+    ("spec.metrics.0", {"name": "accuracy", "min": 0.9, "max": 0.5}, "min must not exceed max"),
+    ("spec.metrics.0", {"name": "precisionAt10"}, 'spec.metrics[0].name: Unsupported value: "precisionAt10"'),
+    ("spec.drift.method", "magic", 'spec.drift.method: Unsupported value: "magic"'),
+    (
+        "spec.drift.datasetDriftShare",
+        1.5,
+        "spec.drift.datasetDriftShare: Invalid value: 1.5: "
+        "spec.drift.datasetDriftShare in body should be less than or equal to 1",
+    ),
+    ("spec.model.task", "ranking", 'spec.model.task: Unsupported value: "ranking"'),
+    ("spec.data.current.format", "xlsx", 'spec.data.current.format: Unsupported value: "xlsx"'),
+    ("spec.data.minSamples", 0, "spec.data.minSamples in body should be greater than or equal to 1"),
+    ("spec.data.columns.score", _DELETE, "rocAuc and logLoss need data.columns.score"),
+    ("spec.metrics", [{"name": "mae", "max": 3}], "need task regression"),
+    ("spec.data.columns.label", _DELETE, "metrics and conceptDrift need data.columns.label"),
+    ("spec.data.columns.timestamp", _DELETE, "data.current.window and conceptDrift need data.columns.timestamp"),
+    ("spec.drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features[1]: Duplicate value: map[string]"),
+    ("spec.runner", "cloud", 'spec.runner: Unsupported value: "cloud"'),
+    ("spec.data", _DELETE, "spec.data: Required value"),
+    ("metadata.name", "m" * 49, "metadata.name must be at most 48 characters"),
+    (
+        "spec.successfulRunsHistoryLimit",
+        -1,
+        "spec.successfulRunsHistoryLimit in body should be greater than or equal to 0",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_the_api_server_refuses_a_bad_spec(api_client, installed_crds, namespace, path, value, message) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    document = _set(VALID, path, value)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+    assert caught.value.status == 422, caught.value.body
+    assert message in json.loads(caught.value.body)["message"]
+
+
+def test_the_valid_document_is_accepted_and_unknown_fields_are_refused(api_client, installed_crds, namespace) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", VALID)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "modelmonitors",
+            _set(_set(VALID, "metadata.name", "other"), "spec.colour", "red"),
+            field_validation="Strict",
+        )
+    assert 'unknown field "spec.colour"' in json.loads(caught.value.body)["message"]
+
+
+def test_a_monitor_run_spec_is_immutable(api_client, installed_crds, namespace) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    run = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "MonitorRun",
+        "metadata": {"name": "r"},
+        "spec": {"monitor": "m", "trigger": "runNow", "evaluateAt": "2026-11-23T12:00:00Z", "runner": "inline"},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", run)
+    with pytest.raises(ApiException) as caught:
+        custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "r", {"spec": {"monitor": "x"}})
+    assert "a MonitorRun's spec is immutable" in json.loads(caught.value.body)["message"]
