@@ -74,7 +74,7 @@ CASES = [
     ("spec.metrics", [{"name": "mae", "max": 3}], "need task regression"),
     ("spec.data.columns.label", _DELETE, "metrics and conceptDrift need data.columns.label"),
     ("spec.data.columns.timestamp", _DELETE, "data.current.window and conceptDrift need data.columns.timestamp"),
-    ("spec.drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features[1]: Duplicate value: map[string]"),
+    ("spec.drift.features", [{"name": "a"}, {"name": "a"}], 'spec.drift.features[1]: Duplicate value: {"name":"a"}'),
     ("spec.runner", "cloud", 'spec.runner: Unsupported value: "cloud"'),
     ("spec.data", _DELETE, "spec.data: Required value"),
     ("metadata.name", "m" * 49, "metadata.name must be at most 48 characters"),
