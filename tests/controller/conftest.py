@@ -56,7 +56,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Operator:
-    def __init__(self, kubeconfig: Path, namespace: str, log: Path, extra: list[str]) -> None:
+    def __init__(self, kubeconfig: Path, namespace: str, log: Path, extra: list[str], standalone: bool) -> None:
         self.port = free_port()
         self.log = log
         self.argv = [
@@ -68,7 +68,7 @@ class Operator:
             namespace,
             "--port",
             str(self.port),
-            "--standalone",
+            *(["--standalone"] if standalone else []),
             "--runner-command",
             f"{sys.executable} -m modelmonitor",
             *extra,
@@ -114,8 +114,9 @@ def start_operator(
 ) -> Iterator[Callable[..., Operator]]:
     started: list[Operator] = []
 
-    def start(*extra: str) -> Operator:
-        operator = Operator(kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log", list(extra))
+    def start(*extra: str, standalone: bool = True) -> Operator:
+        log = tmp_path / f"operator-{len(started)}.log"
+        operator = Operator(kubeconfig, namespace, log, list(extra), standalone)
         started.append(operator)
         return operator.start()
 

@@ -293,3 +293,26 @@ def test_metrics_endpoint_matches_the_status(start_operator, custom, namespace, 
     assert dataset[f'{{model="credit-risk",monitor="exported",namespace="{namespace}"}}'] == 1.0
     assert "modelmonitor_run_duration_seconds_count" in text and "modelmonitor_last_success_timestamp_seconds" in text
     json.dumps(results)
+
+
+def test_only_one_replica_is_active(start_operator, custom, namespace, samples) -> None:
+    custom.create_namespaced_custom_object(
+        "kopf.dev",
+        "v1",
+        namespace,
+        "kopfpeerings",
+        {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "modelmonitor"}},
+    )
+    active = start_operator("--priority", "10", standalone=False)
+    standby = start_operator("--priority", "5", standalone=False)
+
+    def peers() -> list[int]:
+        peering = custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", "modelmonitor")
+        return sorted(peer["priority"] for peer in (peering.get("status") or {}).values())
+
+    eventually(lambda: peers() == [5, 10], what="both replicas in the peering")
+    create(custom, namespace, monitor_document(samples, "peered"))
+    eventually(lambda: recorded(custom, namespace, "peered", "peered-g1"))
+    assert "Handler 'accept_spec'" in active.log.read_text()
+    assert "Handler 'accept_spec'" not in standby.log.read_text()
+    assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["peered-g1"]
