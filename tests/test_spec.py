@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import DriftMethod, load_documents, parse_spec
+from tests.helpers import DELETE, with_value
 
 VALID: dict[str, Any] = {
     "model": {"name": "credit-risk", "version": "7", "task": "binaryClassification"},
@@ -45,22 +45,6 @@ def test_the_documented_example_is_valid() -> None:
     assert spec.drift is not None and spec.drift.features[0].method is DriftMethod.PSI
 
 
-def _with(path: str, value: Any) -> dict[str, Any]:
-    spec = copy.deepcopy(VALID)
-    *parents, last = path.split(".")
-    target = spec
-    for part in parents:
-        target = target[int(part)] if part.isdigit() else target[part]
-    if value is _DELETE:
-        del target[last]
-    else:
-        target[int(last) if last.isdigit() else last] = value
-    return spec
-
-
-_DELETE = object()
-
-
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -80,17 +64,17 @@ _DELETE = object()
         ("model.task", "ranking", "spec.model.task: Input should be 'binaryClassification'"),
         ("data.current.format", "xlsx", "spec.data.current.format: Input should be 'parquet', 'csv' or 'jsonl'"),
         ("data.minSamples", 0, "spec.data.minSamples: Input should be greater than or equal to 1"),
-        ("data.columns.score", _DELETE, "spec: metrics[1]: rocAuc needs data.columns.score"),
+        ("data.columns.score", DELETE, "spec: metrics[1]: rocAuc needs data.columns.score"),
         ("metrics", [{"name": "mae", "max": 3}], "spec: metrics[0]: mae needs a regression task"),
         ("data.columns.label", None, "spec: metrics and conceptDrift need data.columns.label"),
         ("drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features: Value error, features named more"),
         ("model.colour", "red", "spec.model.colour: Extra inputs are not permitted"),
-        ("data.reference", _DELETE, "spec.data.reference: Field required"),
+        ("data.reference", DELETE, "spec.data.reference: Field required"),
     ],
 )
 def test_invalid_specs_name_the_field(path: str, value: Any, message: str) -> None:
     with pytest.raises(SpecError) as caught:
-        parse_spec(_with(path, value))
+        parse_spec(with_value(VALID, path, value))
     assert message.removeprefix("spec.drift.features: Value error, ") in str(caught.value)
     assert str(caught.value).startswith(message.split(":")[0])
 

@@ -6,7 +6,6 @@ import copy
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,20 +18,10 @@ from kubernetes import client
 
 from modelmonitor.devcluster.processes import free_port, stop_pid
 from modelmonitor.samples import write_samples
+from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "modelmonitor.io", "v1alpha1"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.5, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what or check}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

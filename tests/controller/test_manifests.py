@@ -26,36 +26,23 @@ def test_rbac_and_deployment_apply(control_plane, kubeconfig, installed_crds) ->
         text=True,
     )
     assert deployment.returncode == 0, deployment.stderr
-    allowed = subprocess.run(
-        [
-            kubectl,
-            "auth",
-            "can-i",
-            "patch",
-            "monitorruns.modelmonitor.io",
-            "--subresource=status",
-            "--as=system:serviceaccount:modelmonitor-system:modelmonitor-operator",
-            "-n",
-            "default",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert allowed.stdout.strip() == "yes"
-    denied = subprocess.run(
-        [
-            kubectl,
-            "auth",
-            "can-i",
-            "delete",
-            "secrets",
-            "--as=system:serviceaccount:modelmonitor-system:modelmonitor-operator",
-            "-n",
-            "default",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert denied.stdout.strip() == "no"
+
+    def can_i(*request: str) -> str:
+        answer = subprocess.run(
+            [
+                kubectl,
+                "auth",
+                "can-i",
+                *request,
+                "-n",
+                "default",
+                "--as=system:serviceaccount:modelmonitor-system:modelmonitor-operator",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        return answer.stdout.strip()
+
+    assert can_i("patch", "monitorruns.modelmonitor.io", "--subresource=status") == "yes"
+    assert can_i("delete", "secrets") == "no"

@@ -15,11 +15,11 @@ from tests.controller.conftest import (
     GROUP,
     VERSION,
     condition,
-    eventually,
     get_monitor,
     list_runs,
     monitor_document,
 )
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.cluster
 

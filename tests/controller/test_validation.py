@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -11,6 +10,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.controller.conftest import GROUP, VERSION
+from tests.helpers import DELETE, with_value
 
 pytestmark = pytest.mark.cluster
 
@@ -32,21 +32,6 @@ VALID: dict[str, Any] = {
     },
 }
 
-
-def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    document = copy.deepcopy(document)
-    *parents, last = path.split(".")
-    target = document
-    for part in parents:
-        target = target[int(part)] if part.isdigit() else target[part]
-    if value is _DELETE:
-        del target[last]
-    else:
-        target[int(last) if last.isdigit() else last] = value
-    return document
-
-
-_DELETE = object()
 
 CASES = [
     ("spec.schedule", {"interval": "1h", "cron": "0 * * * *"}, "set exactly one of interval or cron"),
@@ -70,13 +55,13 @@ CASES = [
     ("spec.model.task", "ranking", 'spec.model.task: Unsupported value: "ranking"'),
     ("spec.data.current.format", "xlsx", 'spec.data.current.format: Unsupported value: "xlsx"'),
     ("spec.data.minSamples", 0, "spec.data.minSamples in body should be greater than or equal to 1"),
-    ("spec.data.columns.score", _DELETE, "rocAuc and logLoss need data.columns.score"),
+    ("spec.data.columns.score", DELETE, "rocAuc and logLoss need data.columns.score"),
     ("spec.metrics", [{"name": "mae", "max": 3}], "need task regression"),
-    ("spec.data.columns.label", _DELETE, "metrics and conceptDrift need data.columns.label"),
-    ("spec.data.columns.timestamp", _DELETE, "data.current.window and conceptDrift need data.columns.timestamp"),
+    ("spec.data.columns.label", DELETE, "metrics and conceptDrift need data.columns.label"),
+    ("spec.data.columns.timestamp", DELETE, "data.current.window and conceptDrift need data.columns.timestamp"),
     ("spec.drift.features", [{"name": "a"}, {"name": "a"}], 'spec.drift.features[1]: Duplicate value: {"name":"a"}'),
     ("spec.runner", "cloud", 'spec.runner: Unsupported value: "cloud"'),
-    ("spec.data", _DELETE, "spec.data: Required value"),
+    ("spec.data", DELETE, "spec.data: Required value"),
     ("metadata.name", "m" * 49, "metadata.name must be at most 48 characters"),
     (
         "spec.successfulRunsHistoryLimit",
@@ -89,7 +74,7 @@ CASES = [
 @pytest.mark.parametrize(("path", "value", "message"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_the_api_server_refuses_a_bad_spec(api_client, installed_crds, namespace, path, value, message) -> None:
     custom = client.CustomObjectsApi(api_client)
-    document = _set(VALID, path, value)
+    document = with_value(VALID, path, value)
     with pytest.raises(ApiException) as caught:
         custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
     assert caught.value.status == 422, caught.value.body
@@ -105,7 +90,7 @@ def test_the_valid_document_is_accepted_and_unknown_fields_are_refused(api_clien
             VERSION,
             namespace,
             "modelmonitors",
-            _set(_set(VALID, "metadata.name", "other"), "spec.colour", "red"),
+            with_value(with_value(VALID, "metadata.name", "other"), "spec.colour", "red"),
             field_validation="Strict",
         )
     assert 'unknown field "spec.colour"' in json.loads(caught.value.body)["message"]

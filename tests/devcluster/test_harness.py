@@ -7,12 +7,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
+
+from modelmonitor.devcluster.processes import is_alive
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -48,17 +50,6 @@ CRD = {
         ],
     },
 }
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {check}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -226,8 +217,6 @@ def test_pod_runner_refuses_another_api_server(control_plane, tmp_path) -> None:
 
 
 def test_dev_cluster_command_starts_and_stops_by_pid(control_plane, tmp_path) -> None:
-    import os
-
     state_dir = tmp_path / "state"
     run = [sys.executable, "-m", "modelmonitor", "dev-cluster"]
     up = subprocess.run(
@@ -241,11 +230,4 @@ def test_dev_cluster_command_starts_and_stops_by_pid(control_plane, tmp_path) ->
     down = subprocess.run([*run, "down", "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=120)
     assert down.returncode == 0, down.stderr
 
-    def dead(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    eventually(lambda: all(dead(pid) for pid in pids), timeout=30)
+    eventually(lambda: not any(is_alive(pid) for pid in pids), timeout=30)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from modelmonitor.devcluster.assets import AssetError, cache_root
-from modelmonitor.devcluster.processes import stop_pid
+from modelmonitor.devcluster.processes import is_alive, stop_pid
 
 READY_TIMEOUT = 1800.0  # the first `up` may build the binaries
 
@@ -27,20 +27,12 @@ def _state_file(args: argparse.Namespace) -> Path:
     return _home(args) / "state.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def read_state(args: argparse.Namespace) -> dict | None:
     path = _state_file(args)
     if not path.exists():
         return None
     state = json.loads(path.read_text())
-    return state if _alive(state["supervisor"]) else None
+    return state if is_alive(state["supervisor"]) else None
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -136,7 +128,7 @@ def _down(args: argparse.Namespace) -> int:
     state = json.loads(path.read_text())
     stop_pid(state["supervisor"], timeout=20)
     for name, pid in state["pids"].items():  # should the supervisor have died without stopping them
-        if _alive(pid):
+        if is_alive(pid):
             stop_pid(pid)
             print(f"stopped {name} (pid {pid})")
     path.unlink(missing_ok=True)

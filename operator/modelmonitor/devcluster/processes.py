@@ -63,6 +63,15 @@ class ManagedProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def is_alive(pid: int) -> bool:
+    """Whether a process of this id exists (a zombie child counts until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop_pid(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM a process, then SIGKILL it if it is still there after ``timeout``."""
     try:
