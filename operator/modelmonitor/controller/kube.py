@@ -38,9 +38,6 @@ class Kube:
     def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, MONITORS, name, {"status": status})
 
-    def patch_monitor_metadata(self, namespace: str, name: str, metadata: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, MONITORS, name, {"metadata": metadata})
-
     def get_run(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.json as pajson
@@ -180,13 +179,6 @@ class TableSource:
             return None
         infos = dataset.filesystem.get_file_info(dataset.files)
         return sum(info.size or 0 for info in infos)
-
-    def time_range(self, column: str, window: TimeWindow | None = None) -> tuple[Any, Any]:
-        values = self.read([column], window).column(column)
-        if len(values) == 0:
-            return None, None
-        bounds = pc.min_max(values)
-        return bounds["min"].as_py(), bounds["max"].as_py()
 
 
 def _one_line(error: BaseException) -> str:

@@ -42,8 +42,6 @@ class ColumnKind(StrEnum):
     BINARY = "binary"
 
 
-P_VALUE_METHODS = frozenset({DriftMethod.KS, DriftMethod.CHI2, DriftMethod.ZTEST, DriftMethod.AUTO})
-
 DEFAULT_THRESHOLDS = {
     DriftMethod.AUTO: 0.05,
     DriftMethod.KS: 0.05,
