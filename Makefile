@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install assets lint test demo demo-offline benchmark clean
+.PHONY: install tools assets lint test demo demo-offline benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,15 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q -e ".[s3,test]"
 
-# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm once (cached).
-assets: install
+# promtool, from Debian's prometheus package, checks Prometheus rule files.
+tools:
+	@command -v promtool >/dev/null || { \
+	  echo "installing promtool (Debian package prometheus)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm once (cached),
+# and fetches the Gateway API CRDs.
+assets: install tools
 	$(BIN)/python -m modelmonitor.devcluster.assets
 
 lint: install

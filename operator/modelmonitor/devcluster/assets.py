@@ -160,13 +160,15 @@ def _build_kubernetes(target: Path, progress: Progress) -> None:
     )
 
 
-def _build_module_main(module: str, version: str, package: str, binary: str, target: Path, progress: Progress) -> None:
+def _build_module_main(
+    module: str, version: str, package: str, binary: str, target: Path, progress: Progress, ldflags: str = ""
+) -> None:
     workdir = cache_root() / "build" / f"{binary}-{version}"
     workdir.mkdir(parents=True, exist_ok=True)
     _write_wrapper(workdir, {module: version}, {})
     progress(f"building {binary} {version} from {module}")
     _run_go(
-        ["build", "-trimpath", "-ldflags", "-s -w", "-o", str(target / binary), package],
+        ["build", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), "-o", str(target / binary), package],
         workdir,
         progress,
     )
@@ -205,9 +207,17 @@ def ensure_etcd(progress: Progress = _stderr_progress) -> Path:
 def ensure_helm(progress: Progress = _stderr_progress) -> Path:
     if found := _override("helm"):
         return found
-    target = cache_root() / f"helm-{HELM_VERSION}"
+    target = cache_root() / f"helm-{HELM_VERSION}-1"  # -1: built with its version stamped in
     if not _cached(target, ("helm",)):
-        _build_module_main("helm.sh/helm/v3", HELM_VERSION, "helm.sh/helm/v3/cmd/helm", "helm", target, progress)
+        _build_module_main(
+            "helm.sh/helm/v3",
+            HELM_VERSION,
+            "helm.sh/helm/v3/cmd/helm",
+            "helm",
+            target,
+            progress,
+            ldflags=f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+        )
     return target / "helm"
 
 
