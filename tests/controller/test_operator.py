@@ -316,3 +316,48 @@ def test_only_one_replica_is_active(start_operator, custom, namespace, samples) 
     assert "Handler 'accept_spec'" in active.log.read_text()
     assert "Handler 'accept_spec'" not in standby.log.read_text()
     assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["peered-g1"]
+
+
+SLOW_SERVER = """
+import functools, http.server, sys, time
+
+class Slow(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(1.0)
+        super().do_GET()
+
+    def do_HEAD(self):
+        time.sleep(1.0)
+        super().do_HEAD()
+
+    def log_message(self, *args):
+        pass
+
+handler = functools.partial(Slow, directory=sys.argv[2])
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+"""
+
+
+def test_an_inline_run_cut_short_by_a_crash_finishes_once(start_operator, custom, namespace, samples, tmp_path) -> None:
+    from tests.servers import local_server
+
+    script = tmp_path / "slow_server.py"
+    script.write_text(SLOW_SERVER)
+    with local_server([sys.executable, str(script), "{port}", str(samples)]) as port:
+        document = monitor_document(samples, "slow", runner="inline")
+        document["spec"]["data"]["current"]["uri"] = f"http://127.0.0.1:{port}/healthy.parquet"
+        document["spec"]["data"]["reference"]["uri"] = f"http://127.0.0.1:{port}/reference.parquet"
+        first = start_operator()
+        create(custom, namespace, document)
+
+        def running() -> bool:
+            runs = list_runs(custom, namespace)
+            return bool(runs) and (runs[0].get("status") or {}).get("phase") == "Running"
+
+        eventually(running, what="the inline run under way")
+        first.kill()
+        second = start_operator()
+        monitor = eventually(lambda: recorded(custom, namespace, "slow", "slow-g1"), timeout=120)
+    assert monitor["status"]["lastRun"]["phase"] == "Succeeded" and monitor["status"]["lastRun"]["healthy"]
+    assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["slow-g1"]
+    assert f'modelmonitor_runs_total{{monitor="slow",namespace="{namespace}",result="healthy"}} 1.0' in second.metrics()

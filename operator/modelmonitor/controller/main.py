@@ -27,6 +27,8 @@ def run_operator(args: argparse.Namespace) -> int:
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # the schedule timer ticks every few seconds per monitor: its success says nothing
+    logging.getLogger("kopf.objects").addFilter(lambda record: "Timer 'schedule' succeeded" not in record.getMessage())
     # the client's debug log prints whole response bodies, Secrets' data among them
     for noisy in ("kubernetes", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
