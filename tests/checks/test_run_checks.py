@@ -238,3 +238,29 @@ def test_concept_drift_checks(tmp_path: Path) -> None:
     change = rows["ts"][2000].as_py()
     started = np.datetime64(ddm.drift_started_at.rstrip("Z"))
     assert abs((started - np.datetime64(change.replace(tzinfo=None))) / np.timedelta64(1, "h")) < 1.0
+
+
+def test_only_the_monitored_model_versions_rows_count(tmp_path: Path) -> None:
+    """An A/B rollout logs two versions side by side; each monitor judges its own."""
+    good, bad = logged(1000, seed=20, accuracy=0.95), logged(1000, seed=21, accuracy=0.55)
+    both = pa.concat_tables(
+        [
+            good.append_column("model_version", pa.array(["7"] * 1000)),
+            bad.append_column("model_version", pa.array(["8"] * 1000)),
+        ]
+    )
+    pq.write_table(both, tmp_path / "current.parquet")
+    pq.write_table(
+        logged(1000, seed=22).append_column("model_version", pa.array(["6"] * 1000)), tmp_path / "reference.parquet"
+    )
+    spec = spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["data"]["columns"]["modelVersion"] = "model_version"
+    spec["drift"] = None
+    results = {}
+    for version in ("7", "8"):
+        spec["model"]["version"] = version
+        results[version] = check(spec)
+    assert results["7"].window.rows == results["8"].window.rows == 1000
+    assert results["7"].reference_rows == 1000  # the reference is never filtered by version
+    assert results["7"].metrics[0].value == pytest.approx(0.95, abs=0.02) and results["7"].healthy
+    assert results["8"].metrics[0].value == pytest.approx(0.55, abs=0.04) and not results["8"].healthy

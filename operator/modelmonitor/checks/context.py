@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from modelmonitor.data.source import TableSource, TimeWindow
+from modelmonitor.data.source import RowFilter, TableSource
 from modelmonitor.durations import parse_duration
 from modelmonitor.spec import DataSource, ModelMonitorSpec
 
@@ -21,23 +21,37 @@ class CheckContext:
     def min_samples(self) -> int:
         return self.spec.data.min_samples
 
-    def window(self, source: DataSource, *, shift: int = 0) -> TimeWindow | None:
-        """The source's window ending at ``now``, or ``shift`` windows earlier."""
-        column = self.spec.data.columns.timestamp
-        if column is None:
+    def rows(self, source: DataSource, *, shift: int = 0, this_version_only: bool = True) -> RowFilter | None:
+        """The rows of a source in its window ending at ``now`` (or ``shift`` windows earlier).
+
+        Logs may hold several model versions (an A/B rollout): with a model version and a
+        modelVersion column, only this version's rows count.
+        """
+        spec = self.spec
+        equals: tuple[tuple[str, str], ...] = ()
+        if this_version_only and spec.model.version is not None and spec.data.columns.model_version:
+            equals = ((spec.data.columns.model_version, spec.model.version),)
+        column = spec.data.columns.timestamp
+        if shift and (source.window is None or column is None):
+            return None  # without a window there is no previous one
+        end = start = None
+        if column is not None:
+            end = self.now
+            if source.window is not None:
+                length = parse_duration(source.window)
+                end = self.now - shift * length
+                start = end - length
+        if column is None and not equals:
             return None
-        if source.window is None:
-            return TimeWindow(column, end=self.now) if shift == 0 else None
-        length = parse_duration(source.window)
-        end = self.now - shift * length
-        return TimeWindow(column, end=end, start=end - length)
+        return RowFilter(column, end, start, equals)
 
     @property
-    def current_window(self) -> TimeWindow | None:
-        return self.window(self.spec.data.current)
+    def current_rows(self) -> RowFilter | None:
+        return self.rows(self.spec.data.current)
 
     @property
-    def reference_window(self) -> TimeWindow | None:
+    def reference_rows(self) -> RowFilter | None:
+        """The whole reference set unless it has a window of its own; every model version."""
         if self.spec.data.reference.window is None:
-            return None  # the whole reference set, whatever its timestamps
-        return self.window(self.spec.data.reference)
+            return None
+        return self.rows(self.spec.data.reference, this_version_only=False)

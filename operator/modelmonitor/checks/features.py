@@ -60,7 +60,7 @@ class _Column:
 
 def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
     source, window = (
-        (context.reference, context.reference_window) if reference else (context.current, context.current_window)
+        (context.reference, context.reference_rows) if reference else (context.current, context.current_rows)
     )
     values = source.read([feature], window)[feature]
     if pa.types.is_floating(values.type):

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from modelmonitor.data.source import TableSource, TimeWindow
+from modelmonitor.data.source import RowFilter, TableSource
 from modelmonitor.errors import ColumnError
 from modelmonitor.spec import Columns, Task
 
@@ -42,13 +42,13 @@ class LabeledRows:
         )
 
 
-def read_labeled(source: TableSource, columns: Columns, window: TimeWindow | None) -> pa.Table:
+def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None) -> pa.Table:
     """The prediction, label, score and timestamp columns of the labeled rows."""
     if columns.label is None:
         raise ColumnError("label", "data.columns.label is not set")
     wanted = [columns.prediction, columns.label]
     wanted += [column for column in (columns.score, columns.timestamp) if column]
-    table = source.read(wanted, window)
+    table = source.read(wanted, rows)
     table = table.filter(pc.and_(pc.is_valid(table[columns.label]), pc.is_valid(table[columns.prediction])))
     if columns.timestamp:
         table = table.sort_by(columns.timestamp)

@@ -35,7 +35,7 @@ class PerformanceData:
         spec = context.spec
         self.task = spec.model.task
         self._columns = spec.data.columns
-        current_table = read_labeled(context.current, self._columns, context.current_window)
+        current_table = read_labeled(context.current, self._columns, context.current_rows)
         baseline_tables = {}
         for check in spec.concept_drift:
             if check.method is ConceptDriftMethod.PERFORMANCE_WINDOW and check.baseline not in baseline_tables:
@@ -53,8 +53,8 @@ class PerformanceData:
 
     def _read_baseline(self, baseline: Baseline):
         if baseline is Baseline.REFERENCE:
-            return read_labeled(self.context.reference, self._columns, self.context.reference_window)
-        previous = self.context.window(self.context.spec.data.current, shift=1)
+            return read_labeled(self.context.reference, self._columns, self.context.reference_rows)
+        previous = self.context.rows(self.context.spec.data.current, shift=1)
         return read_labeled(self.context.current, self._columns, previous)
 
     @property

@@ -55,12 +55,14 @@ def _storage_options(scheme: str, env: Mapping[str, str] | None) -> dict[str, An
 
 
 @dataclass(frozen=True)
-class TimeWindow:
-    """Rows with ``start < timestamp <= end``; no start means everything up to ``end``."""
+class RowFilter:
+    """Which rows to read: ``start < timestamp <= end`` (no start: everything up to ``end``),
+    and only rows whose ``equals`` columns hold the given values, compared as text."""
 
-    column: str
-    end: datetime
+    timestamp: str | None = None
+    end: datetime | None = None
     start: datetime | None = None
+    equals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -129,11 +131,25 @@ class TableSource:
             raise ColumnError(column, f"not found in {self.uri} (columns: {', '.join(self.schema.names[:20])})")
         return self.schema.field(column).type
 
-    def _filter(self, window: TimeWindow | None) -> ds.Expression | None:
-        if window is None:
+    def _filter(self, rows: RowFilter | None) -> ds.Expression | None:
+        if rows is None:
             return None
-        kind = self.require(window.column)
-        column = ds.field(window.column)
+        parts = []
+        for name, value in rows.equals:
+            self.require(name)
+            parts.append(ds.field(name).cast(pa.string()) == value)
+        if rows.timestamp is not None and rows.end is not None:
+            parts.append(self._time_filter(rows.timestamp, rows.end, rows.start))
+        if not parts:
+            return None
+        expression = parts[0]
+        for part in parts[1:]:
+            expression = expression & part
+        return expression
+
+    def _time_filter(self, name: str, end: datetime, start: datetime | None) -> ds.Expression:
+        kind = self.require(name)
+        column = ds.field(name)
         if pa.types.is_timestamp(kind):
 
             def bound(moment: datetime) -> pa.Scalar:
@@ -150,25 +166,25 @@ class TableSource:
                 return pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
         else:
             raise ColumnError(
-                window.column, f"is {kind}: a timestamp column must hold timestamps, ISO-8601 strings or epoch seconds"
+                name, f"is {kind}: a timestamp column must hold timestamps, ISO-8601 strings or epoch seconds"
             )
-        expression = column <= bound(window.end)
-        if window.start is not None:
-            expression = expression & (column > bound(window.start))
+        expression = column <= bound(end)
+        if start is not None:
+            expression = expression & (column > bound(start))
         return expression
 
-    def read(self, columns: list[str], window: TimeWindow | None = None) -> pa.Table:
+    def read(self, columns: list[str], rows: RowFilter | None = None) -> pa.Table:
         """The named columns of the rows inside the window."""
         for column in columns:
             self.require(column)
         try:
-            return self.dataset.to_table(columns=columns, filter=self._filter(window))
+            return self.dataset.to_table(columns=columns, filter=self._filter(rows))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
             raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
 
-    def count(self, window: TimeWindow | None = None) -> int:
+    def count(self, rows: RowFilter | None = None) -> int:
         try:
-            return int(self.dataset.count_rows(filter=self._filter(window)))
+            return int(self.dataset.count_rows(filter=self._filter(rows)))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
             raise SourceError(self.uri, f"cannot count rows: {_one_line(error)}") from None
 
