@@ -63,8 +63,10 @@ def measure(argv: list[str]) -> tuple[float, float, str]:
 def run_modelmonitor(monitor: Path, rows: int) -> Measurement:
     seconds, rss, output = measure([sys.executable, "-m", "modelmonitor", "check", "-f", str(monitor), "-o", "json"])
     document = json.loads(output)
-    flagged = [feature["feature"] for feature in document["drift"]["features"] if feature["drifted"]]
-    return Measurement("modelmonitor", rows, seconds, rss, flagged)
+    features = document["drift"]["features"]
+    flagged = [feature["feature"] for feature in features if feature["drifted"]]
+    streamed = any(feature["approximate"] for feature in features)
+    return Measurement("modelmonitor (streamed)" if streamed else "modelmonitor", rows, seconds, rss, flagged)
 
 
 def ensure_evidently() -> Path:
@@ -96,12 +98,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--evidently", choices=("auto", "never"), default="auto")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument(
+        "--exact-max-rows",
+        type=int,
+        default=20_000_000,
+        help="drift.exactMaxRows: above it numerical columns are streamed into histograms",
+    )
     args = parser.parse_args()
     results: list[Measurement] = []
     for rows in args.rows:
         directory = args.data_dir / str(rows)
         print(f"preparing {rows:,} rows x 25 columns in {directory} ...", flush=True)
-        monitor = prepare(directory, rows)
+        monitor = prepare(directory, rows, exact_max_rows=args.exact_max_rows)
         results.append(run_modelmonitor(monitor, rows))
         print(f"  {results[-1]}", flush=True)
         if args.evidently == "auto" and rows <= EVIDENTLY_LIMIT:

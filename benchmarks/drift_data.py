@@ -79,11 +79,11 @@ spec:
   data:
     current: {{uri: {current}}}
     reference: {{uri: {reference}}}
-  drift: {{method: auto}}
+  drift: {{method: auto, exactMaxRows: {exact_max_rows}}}
 """
 
 
-def prepare(directory: Path, rows: int) -> Path:
+def prepare(directory: Path, rows: int, *, exact_max_rows: int = 20_000_000) -> Path:
     """Reference and current Parquet files and a monitor for them; reused when present."""
     reference, current = directory / "reference.parquet", directory / "current.parquet"
     if not reference.exists():
@@ -91,5 +91,9 @@ def prepare(directory: Path, rows: int) -> Path:
     if not current.exists():
         write(current, rows, drifted=True, seed=2)
     monitor = directory / "monitor.yaml"
-    monitor.write_text(MONITOR.format(rows=rows, current=current.resolve(), reference=reference.resolve()))
+    monitor.write_text(
+        MONITOR.format(
+            rows=rows, current=current.resolve(), reference=reference.resolve(), exact_max_rows=exact_max_rows
+        )
+    )
     return monitor

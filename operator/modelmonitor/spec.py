@@ -210,6 +210,12 @@ class DriftSpec(_Spec):
         Correction.FDR, description="Multiple-testing correction across the features' p-values."
     )
     features: list[FeatureDrift] = Field(default_factory=list, max_length=10000)
+    exact_max_rows: int = Field(
+        20_000_000,
+        ge=1000,
+        description="Numerical columns with more rows than this (in either data set) are streamed into "
+        "10,000 quantile bins instead of sorted in memory; results say approximate, and how close.",
+    )
 
     @field_validator("features")
     @classmethod

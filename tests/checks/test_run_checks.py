@@ -264,3 +264,19 @@ def test_only_the_monitored_model_versions_rows_count(tmp_path: Path) -> None:
     assert results["7"].reference_rows == 1000  # the reference is never filtered by version
     assert results["7"].metrics[0].value == pytest.approx(0.95, abs=0.02) and results["7"].healthy
     assert results["8"].metrics[0].value == pytest.approx(0.55, abs=0.04) and not results["8"].healthy
+
+
+def test_streaming_counts_nulls_like_the_exact_path(tmp_path: Path) -> None:
+    table = logged(5000, seed=30)
+    y = table["y"].to_numpy().copy()
+    y[::4] = np.nan
+    table = table.set_column(table.schema.get_field_index("y"), "y", pa.array(y, from_pandas=True))
+    pq.write_table(table, tmp_path / "current.parquet")
+    pq.write_table(logged(5000, seed=31), tmp_path / "reference.parquet")
+    spec = spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    exact = check(spec)
+    spec["drift"]["exactMaxRows"] = 1000
+    streamed = check(spec)
+    for mine, theirs in zip(streamed.drift.features, exact.drift.features, strict=True):
+        assert (mine.reference_samples, mine.current_samples) == (theirs.reference_samples, theirs.current_samples)
+    assert [q.kind for q in streamed.data_quality] == [q.kind for q in exact.data_quality] == ["nullRateJump"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.streaming import ColumnScan, NumericScan
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     DriftMeasurement,
@@ -57,6 +59,10 @@ class _Column:
     def null_rate(self) -> float:
         return self.nulls / self.rows if self.rows else 0.0
 
+    @property
+    def count(self) -> int:
+        return len(self.values)
+
 
 def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
     source, window = (
@@ -73,7 +79,7 @@ def _is_numeric(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
 
 
-def _counts(values: pa.ChunkedArray) -> dict[Any, int]:
+def _counts(values: pa.ChunkedArray | pa.Array) -> dict[Any, int]:
     if len(values) == 0:
         return {}
     counted = pc.value_counts(values)
@@ -89,32 +95,75 @@ def _distinct_at_most(sorted_values: NDArray[np.float64], limit: int) -> bool:
     return sorted_values.size == 0 or int(np.count_nonzero(np.diff(sorted_values))) + 1 <= limit
 
 
+def _numeric_in_both(context: CheckContext, feature: str) -> bool:
+    return all(
+        feature in source.column_names and _is_numeric(source.schema.field(feature).type)
+        for source in (context.reference, context.current)
+    )
+
+
 def measure_feature(
-    context: CheckContext, feature: str, method: DriftMethod, threshold: float | None, *, categorical: bool
+    context: CheckContext,
+    feature: str,
+    method: DriftMethod,
+    threshold: float | None,
+    *,
+    categorical: bool,
+    stream: bool = False,
 ) -> FeatureOutcome:
-    """Read one feature from both sources and measure its drift and data quality."""
+    """Read one feature from both sources and measure its drift and data quality.
+
+    With ``stream``, a numerical feature is streamed into histograms instead of being
+    sorted in memory (see ``checks.streaming``), and its result says it is approximate.
+    """
     outcome = FeatureOutcome(feature, method)
+    measure: Callable[[], DriftMeasurement]
     try:
-        reference = _read(context, feature, reference=True)
-        current = _read(context, feature, reference=False)
+        if stream and not categorical and method not in _COUNT_METHODS and _numeric_in_both(context, feature):
+            scan = NumericScan.first_pass(context, feature)
+            reference, current = scan.reference, scan.current
+
+            def measure() -> DriftMeasurement:
+                return scan.measure(method, threshold)
+        elif stream:
+            counted = _count_stream(context, feature, reference=True), _count_stream(context, feature, reference=False)
+            reference, current = counted
+            numeric = _numeric_in_both(context, feature)
+
+            def measure() -> DriftMeasurement:
+                return _measure_counts(
+                    counted[0].counts,
+                    counted[1].counts,
+                    method,
+                    threshold,
+                    numeric=numeric,
+                    categorical=categorical,
+                    outcome=outcome,
+                )
+        else:
+            in_memory = _read(context, feature, reference=True), _read(context, feature, reference=False)
+            reference, current = in_memory
+
+            def measure() -> DriftMeasurement:
+                return _measure(*in_memory, method, threshold, categorical=categorical, outcome=outcome)
     except DataError as error:
         outcome.status, outcome.reason = Verdict.ERROR, str(error)
         outcome.findings.append(DataQualityFinding("missingColumn", feature, str(error)))
         return outcome
-    outcome.reference_samples, outcome.current_samples = len(reference.values), len(current.values)
+    outcome.reference_samples, outcome.current_samples = reference.count, current.count
     outcome.findings += _null_findings(feature, reference, current)
-    if current.rows and not len(current.values):
+    if current.rows and not current.count:
         outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the current window"
         return outcome
-    if not len(reference.values):
+    if not reference.count:
         outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the reference data"
         return outcome
-    if len(current.values) < context.min_samples:
+    if current.count < context.min_samples:
         outcome.status = Verdict.INCONCLUSIVE
-        outcome.reason = f"{len(current.values)} current values < minSamples {context.min_samples}"
+        outcome.reason = f"{current.count} current values < minSamples {context.min_samples}"
         return outcome
     try:
-        outcome.measurement = _measure(reference, current, method, threshold, categorical=categorical, outcome=outcome)
+        outcome.measurement = measure()
     except (ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
         outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: {error}"
         return outcome
@@ -139,11 +188,34 @@ def _measure(
         cur.sort()
         if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
             return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
-        ref_counts, cur_counts = _sorted_counts(ref), _sorted_counts(cur)
-    else:
-        if method in _SORTED_METHODS:
-            raise ValueError(f"method {method} needs a numerical column, not {reference.values.type}")
-        ref_counts, cur_counts = _counts(reference.values), _counts(current.values)
+        return _measure_counts(
+            _sorted_counts(ref), _sorted_counts(cur), method, threshold, numeric=True, categorical=categorical
+        )
+    return _measure_counts(
+        _counts(reference.values),
+        _counts(current.values),
+        method,
+        threshold,
+        numeric=numeric,
+        categorical=categorical,
+        outcome=outcome,
+    )
+
+
+def _measure_counts(
+    ref_counts: dict[Any, int],
+    cur_counts: dict[Any, int],
+    method: DriftMethod,
+    threshold: float | None,
+    *,
+    numeric: bool,
+    categorical: bool,
+    outcome: FeatureOutcome | None = None,
+) -> DriftMeasurement:
+    """Drift from category counts; ``outcome`` collects new categories for text columns."""
+    if method in _SORTED_METHODS:
+        raise ValueError(f"method {method} needs a numerical column, not category counts")
+    if outcome is not None:
         outcome.findings += _new_categories(outcome.feature, ref_counts, cur_counts)
     kind = column_kind(
         numeric=numeric, declared_categorical=categorical, distinct_values=len(set(ref_counts) | set(cur_counts))
@@ -152,7 +224,40 @@ def _measure(
     return categorical_drift(ref_counts, cur_counts, method=method, threshold=threshold, kind=kind)
 
 
-def _null_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
+@dataclass(frozen=True)
+class _Counted:
+    """A column read as category counts, a batch at a time."""
+
+    counts: dict[Any, int]
+    rows: int
+    nulls: int
+
+    @property
+    def count(self) -> int:
+        return self.rows - self.nulls
+
+    @property
+    def null_rate(self) -> float:
+        return self.nulls / self.rows if self.rows else 0.0
+
+
+def _count_stream(context: CheckContext, feature: str, *, reference: bool) -> _Counted:
+    source, rows = (context.reference, context.reference_rows) if reference else (context.current, context.current_rows)
+    counts: dict[Any, int] = {}
+    total = nulls = 0
+    for batch in source.batches(feature, rows):
+        if pa.types.is_floating(batch.type):
+            batch = pc.if_else(pc.is_nan(batch), None, batch)
+        total += len(batch)
+        nulls += batch.null_count
+        for value, number in _counts(batch.drop_null()).items():
+            counts[value] = counts.get(value, 0) + number
+    return _Counted(counts, total, nulls)
+
+
+def _null_findings(
+    feature: str, reference: _Column | ColumnScan | _Counted, current: _Column | ColumnScan | _Counted
+) -> list[DataQualityFinding]:
     details = {"referenceNullRate": round(reference.null_rate, 6), "currentNullRate": round(current.null_rate, 6)}
     if current.rows and current.nulls == current.rows:
         return [
@@ -207,6 +312,7 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
         )
     drifted = m.drifted(adjusted)
     p_value = adjusted if adjusted is not None else m.p_value
+    approximate = m.approximation_error is not None
     if m.p_value is None:
         reason = f"{m.method} {m.statistic:.4g} {'>=' if drifted else '<'} threshold {m.threshold:g}"
     else:
@@ -214,6 +320,8 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
         if m.effect_floor is not None and m.effect_size is not None:
             relation = ">=" if m.effect_size >= m.effect_floor else "<"
             reason += f", effect {m.effect_size:.3g} {relation} floor {m.effect_floor:g}"
+    if approximate:
+        reason += f" (approximate: statistic within {m.approximation_error:.2g} of exact)"
     return FeatureDriftResult(
         outcome.feature,
         str(m.method),
@@ -228,10 +336,16 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
         reference_samples=outcome.reference_samples,
         current_samples=outcome.current_samples,
         reason=reason,
+        approximate=approximate,
+        approximation_error=m.approximation_error,
     )
 
 
-def evaluate_drift(context: CheckContext, drift: DriftSpec) -> tuple[DriftResult, list[DataQualityFinding]]:
+def evaluate_drift(
+    context: CheckContext, drift: DriftSpec, *, largest_rows: int = 0
+) -> tuple[DriftResult, list[DataQualityFinding]]:
+    """Drift of every feature; numerical ones are streamed when ``largest_rows`` exceeds exactMaxRows."""
+    stream = largest_rows > drift.exact_max_rows
     overrides = {feature.name: feature for feature in drift.features}
     categorical = set(context.spec.data.columns.categorical or [])
     names = feature_names(context)
@@ -242,7 +356,7 @@ def evaluate_drift(context: CheckContext, drift: DriftSpec) -> tuple[DriftResult
         override = overrides.get(name)
         method = override.method if override else drift.method
         threshold = override.threshold if override and override.threshold is not None else drift.threshold
-        return measure_feature(context, name, method, threshold, categorical=name in categorical)
+        return measure_feature(context, name, method, threshold, categorical=name in categorical, stream=stream)
 
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         outcomes = list(pool.map(measure, names))

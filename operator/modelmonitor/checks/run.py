@@ -100,7 +100,7 @@ def run_checks(
     drift: DriftResult | None = None
     if spec.drift is not None and reference_rows:
         try:
-            drift, drift_findings = evaluate_drift(context, spec.drift)
+            drift, drift_findings = evaluate_drift(context, spec.drift, largest_rows=max(rows, reference_rows))
         except DataError as error:
             errors.append(CheckError("drift", str(error)))
         else:

@@ -9,7 +9,7 @@ downloaded whole, once, into memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,8 @@ from modelmonitor.errors import ColumnError, SourceError
 
 REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
 
+# Parquet's pre-buffering reads whole row groups of every requested column ahead
+_LEAN_SCAN = {"parquet": ds.ParquetFragmentScanOptions(pre_buffer=False)}
 _FORMATS = {"parquet": ds.ParquetFileFormat, "csv": ds.CsvFileFormat, "jsonl": ds.JsonFileFormat}
 
 
@@ -181,6 +183,22 @@ class TableSource:
             return self.dataset.to_table(columns=columns, filter=self._filter(rows))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
             raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
+
+    def batches(self, column: str, rows: RowFilter | None = None, batch_size: int = 1 << 18) -> Iterator[pa.Array]:
+        """One column of the selected rows, a batch at a time: memory stays one batch."""
+        self.require(column)
+        try:
+            batches = self.dataset.to_batches(
+                columns=[column],
+                filter=self._filter(rows),
+                batch_size=batch_size,
+                batch_readahead=1,
+                fragment_readahead=1,  # read-ahead would hold many batches at once
+            )
+            for batch in batches:
+                yield batch.column(0)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+            raise SourceError(self.uri, f"cannot read {column}: {_one_line(error)}") from None
 
     def count(self, rows: RowFilter | None = None) -> int:
         try:

@@ -67,6 +67,8 @@ class FeatureDriftResult:
     reference_samples: int = 0
     current_samples: int = 0
     reason: str = ""
+    approximate: bool = False  # from histograms (see drift.exactMaxRows) ...
+    approximation_error: float | None = None  # ... and the largest possible error of the statistic
 
 
 @dataclass(frozen=True)
