@@ -194,6 +194,8 @@ class TableSource:
                 batch_size=batch_size,
                 batch_readahead=1,
                 fragment_readahead=1,  # read-ahead would hold many batches at once
+                fragment_scan_options=_LEAN_SCAN.get(self.format),
+                use_threads=False,  # a background scan outruns a slower consumer and buffers without bound
             )
             for batch in batches:
                 yield batch.column(0)
