@@ -92,6 +92,7 @@ class ConceptDriftMethod(StrEnum):
     PERFORMANCE_WINDOW = "performanceWindow"
     DDM = "ddm"
     PAGE_HINKLEY = "pageHinkley"
+    ADWIN = "adwin"
 
 
 class DataFormat(StrEnum):

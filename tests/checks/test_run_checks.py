@@ -230,11 +230,12 @@ def test_concept_drift_checks(tmp_path: Path) -> None:
         {"method": "ddm"},
         {"method": "pageHinkley"},
         {"method": "performanceWindow", "metric": "f1"},
+        {"method": "adwin"},
     ]
     results = check(spec)
-    window, ddm, page_hinkley, f1 = results.concept_drift
+    window, ddm, page_hinkley, f1, adwin = results.concept_drift
     assert window.status is Verdict.FAILED and window.baseline_value > window.current_value
-    assert ddm.detected and page_hinkley.detected and f1.detected
+    assert ddm.detected and page_hinkley.detected and f1.detected and adwin.detected
     change = rows["ts"][2000].as_py()
     started = np.datetime64(ddm.drift_started_at.rstrip("Z"))
     assert abs((started - np.datetime64(change.replace(tzinfo=None))) / np.timedelta64(1, "h")) < 1.0

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from modelmonitor.engine.concept import (
+    adwin,
     bernoulli_change_point,
     bootstrap_comparison,
     compare_error_rates,
@@ -114,3 +115,37 @@ def test_bootstrap_detects_a_worse_metric_and_not_a_better_one() -> None:
     flipped = np.r_[correct[600:], correct[:600]]
     better = bootstrap_comparison(lambda index: float(flipped[index].mean()), 600, 600, higher_is_better=True)
     assert better.p_value > 0.5
+
+
+def test_adwin_finds_a_change_in_mean_and_where_it_started() -> None:
+    found = []
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        detection = adwin(np.r_[rng.random(3000) < 0.1, rng.random(2000) < 0.2] * 1.0)
+        assert detection.detected and detection.detected_at >= 3000
+        found.append(detection.started_at)
+    assert np.median(np.abs(np.array(found) - 3000)) < 60
+
+
+def test_adwin_stays_quiet_on_stable_streams() -> None:
+    alarms = sum(adwin((np.random.default_rng(seed).random(5000) < 0.1) * 1.0).detected for seed in range(100))
+    alarms += sum(adwin(np.random.default_rng(seed).exponential(1.0, 3000)).detected for seed in range(100))
+    assert alarms <= 2
+
+
+def test_adwin_cut_matches_a_brute_force_search() -> None:
+    """On a short stream, the reported cut is the split with the largest gap-to-threshold ratio."""
+    rng = np.random.default_rng(5)
+    stream = np.r_[rng.normal(0, 1, 400), rng.normal(1.5, 1, 200)]
+    detection = adwin(stream, check_every=32)
+    end = detection.detected_at + 1
+    best, best_ratio = None, -1.0
+    for split in range(1, end):
+        older, newer = stream[:split], stream[split:end]
+        m = 1 / (1 / older.size + 1 / newer.size)
+        log_term = np.log(2 * end / 0.002)
+        epsilon = np.sqrt(2 * stream[:end].var() / m * log_term) + 2 / (3 * m) * log_term
+        ratio = abs(older.mean() - newer.mean()) / epsilon
+        if split >= 16 and ratio > best_ratio:
+            best, best_ratio = split, ratio
+    assert abs(detection.started_at - best) <= 16

@@ -200,6 +200,7 @@ def _performance_window(context: CheckContext, data: PerformanceData, check: Con
 _DETECTORS: dict[ConceptDriftMethod, Callable[[NDArray[np.float64]], concept.Detection]] = {
     ConceptDriftMethod.DDM: lambda errors: concept.ddm(errors.astype(bool)),
     ConceptDriftMethod.PAGE_HINKLEY: concept.page_hinkley,
+    ConceptDriftMethod.ADWIN: concept.adwin,
 }
 
 
