@@ -357,7 +357,13 @@ def test_an_inline_run_cut_short_by_a_crash_finishes_once(start_operator, custom
         eventually(running, what="the inline run under way")
         first.kill()
         second = start_operator()
-        monitor = eventually(lambda: recorded(custom, namespace, "slow", "slow-g1"), timeout=120)
+        try:
+            monitor = eventually(lambda: recorded(custom, namespace, "slow", "slow-g1"), timeout=120)
+        except AssertionError:
+            states = [(r["metadata"]["name"], r.get("status")) for r in list_runs(custom, namespace)]
+            raise AssertionError(
+                f"not recorded: {get_monitor(custom, namespace, 'slow').get('status')}; {states}"
+            ) from None
     assert monitor["status"]["lastRun"]["phase"] == "Succeeded" and monitor["status"]["lastRun"]["healthy"]
     assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["slow-g1"]
     assert f'modelmonitor_runs_total{{monitor="slow",namespace="{namespace}",result="healthy"}} 1.0' in second.metrics()

@@ -163,8 +163,15 @@ async def _reexport(body: kopf.Body, run_name: str) -> None:
 
 @kopf.timer(*MM, interval=TICK_SECONDS, backoff=5)
 async def schedule(
-    body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, **_: Any
+    body: kopf.Body,
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    runs_by_monitor: kopf.Index,
+    **_: Any,
 ) -> None:
+    await _record_missed(meta["namespace"], meta["name"], status, runs_by_monitor)
     try:
         parsed = _accept(spec)
     except SpecError:
@@ -233,6 +240,20 @@ async def _create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigge
         kopf.info(body, reason="RunCreated", message=f"MonitorRun {name} ({trigger}, {run['spec']['runner']} runner)")
 
 
+@kopf.index(*MR)
+def runs_by_monitor(
+    namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each monitor's runs, as the watch last saw them: what the schedule timer reconciles."""
+    return {
+        (namespace, spec["monitor"]): {
+            "name": name,
+            "phase": status.get("phase"),
+            "createdAt": meta.get("creationTimestamp"),
+        }
+    }
+
+
 @kopf.on.delete(*MM, optional=True)
 async def forget_metrics(namespace: str, name: str, **_: Any) -> None:
     metrics.forget_monitor(namespace, name)
@@ -260,6 +281,7 @@ async def _credentials(spec: ModelMonitorSpec, namespace: str) -> dict[str, str]
 async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: str, **_: Any) -> None:
     run = await api(STATE.kube.get_run, namespace, name)
     if run is None or (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
+        _log.info("%s/%s has finished already: nothing to execute", namespace, name)
         return
     monitor = await api(STATE.kube.get_monitor, namespace, spec["monitor"])
     if monitor is None:
@@ -287,8 +309,10 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
         await api(
             STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": "inline"}
         )
+        _log.info("evaluating %s/%s inline", namespace, name)
         final = await api(evaluate, spec["monitor"], parsed, dict(spec), env)
     await api(STATE.kube.patch_run_status, namespace, name, final)
+    _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
 
 
 def _size_or_none(spec: ModelMonitorSpec, env: dict[str, str] | None) -> int | None:
@@ -373,17 +397,35 @@ async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: An
 # --- recording finished runs --------------------------------------------------------------
 
 
+async def _record_missed(namespace: str, monitor: str, status: kopf.Status, runs: kopf.Index) -> None:
+    """Level-triggered backstop: record the newest finished run if its event was missed."""
+    last = status.get("lastRun") or {}
+    finished = [run for run in runs.get((namespace, monitor), []) if run["phase"] in TERMINAL_PHASES]
+    newest = max(finished, key=lambda run: (run["createdAt"] or "", run["name"]), default=None)
+    if (
+        newest is None
+        or newest["name"] == last.get("name")
+        or (newest["createdAt"] or "") < (last.get("createdAt") or "")
+    ):
+        return
+    run = await api(STATE.kube.get_run, namespace, newest["name"])
+    if run is not None:
+        await _record_locked(namespace, monitor, run)
+
+
+async def _record_locked(namespace: str, monitor_name: str, run: dict[str, Any]) -> None:
+    lock = STATE.monitor_locks.setdefault((namespace, monitor_name), asyncio.Lock())
+    async with lock:
+        monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
+        if monitor is not None:
+            await _record(monitor, run)
+
+
 @kopf.on.event(*MR)
 async def run_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
     if type == "DELETED" or (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
         return
-    monitor_name = body["spec"]["monitor"]
-    lock = STATE.monitor_locks.setdefault((namespace, monitor_name), asyncio.Lock())
-    async with lock:
-        monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
-        if monitor is None:
-            return
-        await _record(monitor, dict(body))
+    await _record_locked(namespace, body["spec"]["monitor"], dict(body))
 
 
 async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
@@ -401,6 +443,14 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
     conditions, changed = merge(list(status.get("conditions") or []), updates, generation=generation, now=iso(_now()))
     summary = last_run_summary(run, generation)
     await api(STATE.kube.patch_monitor_status, namespace, name, {"lastRun": summary, "conditions": conditions})
+    _log.info(
+        "recorded %s for %s/%s: %s %s",
+        run["metadata"]["name"],
+        namespace,
+        name,
+        run_status["phase"],
+        summary["verdict"],
+    )
     for condition in changed:
         _event(monitor, condition)
     if run_status["phase"] != "Succeeded":
