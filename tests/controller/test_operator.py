@@ -111,8 +111,10 @@ def test_runs_on_its_schedule_slots(start_operator, custom, namespace, samples) 
     )
     slot = run["spec"]["evaluateAt"]
     assert slot.endswith(":00Z") and run["metadata"]["name"] == "every-minute-" + re.sub(r"\D", "", slot)
-    monitor = get_monitor(custom, namespace, "every-minute")
-    assert monitor["status"]["nextRunAt"] > slot
+    eventually(
+        lambda: get_monitor(custom, namespace, "every-minute")["status"]["nextRunAt"] > slot,
+        what="nextRunAt moved past the slot",
+    )
 
 
 def test_run_now_annotation_runs_at_once_and_is_cleared(start_operator, custom, namespace, samples) -> None:
@@ -209,8 +211,8 @@ def test_a_killed_operator_neither_loses_nor_repeats_a_run(start_operator, custo
     assert monitor["status"]["lastRun"]["phase"] == "Succeeded"
     assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["durable-g1"]
     assert [j.metadata.name for j in batch.list_namespaced_job(namespace).items] == ["durable-g1"]
-    text = second.metrics()
-    assert f'modelmonitor_runs_total{{monitor="durable",namespace="{namespace}",result="healthy"}} 1.0' in text
+    counted = f'modelmonitor_runs_total{{monitor="durable",namespace="{namespace}",result="healthy"}} 1.0'
+    eventually(lambda: counted in second.metrics(), what="the run counted once")
 
 
 def test_history_is_pruned_to_the_limits(start_operator, custom, namespace, samples) -> None:
@@ -233,7 +235,14 @@ def test_history_is_pruned_to_the_limits(start_operator, custom, namespace, samp
         )
         new = eventually(lambda before=before: {r["metadata"]["name"] for r in list_runs(custom, namespace)} - before)
         eventually(lambda new=new: recorded(custom, namespace, "short", next(iter(new))))
-    eventually(lambda: len(finished_runs(custom, namespace)) == 2, what="two runs kept")
+    try:
+        eventually(lambda: len(finished_runs(custom, namespace)) == 2)
+    except AssertionError:
+        kept = [
+            (r["metadata"]["name"], r["metadata"]["creationTimestamp"], r["status"].get("completedAt"))
+            for r in list_runs(custom, namespace)
+        ]
+        raise AssertionError(f"not pruned to two runs: {kept}") from None
     kept = {r["metadata"]["name"] for r in list_runs(custom, namespace)}
     assert get_monitor(custom, namespace, "short")["status"]["lastRun"]["name"] in kept
 
@@ -291,7 +300,12 @@ def test_metrics_endpoint_matches_the_status(start_operator, custom, namespace, 
         assert drift[key] == pytest.approx(feature["statistic"])
     dataset = _samples_of(text, "modelmonitor_dataset_drift")
     assert dataset[f'{{model="credit-risk",monitor="exported",namespace="{namespace}"}}'] == 1.0
-    assert "modelmonitor_run_duration_seconds_count" in text and "modelmonitor_last_success_timestamp_seconds" in text
+    counted = f'modelmonitor_run_duration_seconds_count{{monitor="exported",namespace="{namespace}",runner="inline"}}'
+    eventually(lambda: counted in operator.metrics(), what="the run's duration observed")
+    assert (
+        f'modelmonitor_last_success_timestamp_seconds{{monitor="exported",namespace="{namespace}"}}'
+        in operator.metrics()
+    )
     json.dumps(results)
 
 
@@ -366,4 +380,5 @@ def test_an_inline_run_cut_short_by_a_crash_finishes_once(start_operator, custom
             ) from None
     assert monitor["status"]["lastRun"]["phase"] == "Succeeded" and monitor["status"]["lastRun"]["healthy"]
     assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["slow-g1"]
-    assert f'modelmonitor_runs_total{{monitor="slow",namespace="{namespace}",result="healthy"}} 1.0' in second.metrics()
+    counted = f'modelmonitor_runs_total{{monitor="slow",namespace="{namespace}",result="healthy"}} 1.0'
+    eventually(lambda: counted in second.metrics(), what="the run counted once")

@@ -201,15 +201,20 @@ def test_pruning_keeps_the_newest_within_each_limit() -> None:
     assert sorted(doomed) == ["e0", "e1", "s1", "s2"]
 
 
-def test_a_run_created_in_the_same_second_as_the_last_one_is_recorded() -> None:
-    last = last_run_summary(
-        {
-            "metadata": {"name": "m-now-ffff", "creationTimestamp": "2026-01-01T00:00:01Z"},
-            "spec": {},
-            "status": {"phase": "Succeeded"},
-        },
-        1,
-    )
-    same_second = _run("m-now-0000", "Succeeded", "2026-01-01T00:00:01Z")
-    assert is_newer(same_second, last)
-    assert not is_newer(_run("m-g1", "Succeeded", "2026-01-01T00:00:00Z"), last)
+def _finished(name: str, created: str, completed: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "creationTimestamp": created},
+        "spec": {},
+        "status": {"phase": "Succeeded", "completedAt": completed},
+    }
+
+
+def test_runs_created_in_the_same_second_are_ordered_by_when_they_finished() -> None:
+    """Run-now names are hashes: neither they nor whole-second creation times order runs."""
+    last = last_run_summary(_finished("m-now-ffff", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.200000Z"), 1)
+    later = _finished("m-now-0000", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.900000Z")
+    earlier = _finished("m-now-aaaa", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.100000Z")
+    assert is_newer(later, last)
+    assert not is_newer(earlier, last)  # an older run never replaces the recorded one
+    assert not is_newer(_finished("m-now-ffff", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.200000Z"), last)
+    assert not is_newer(_finished("m-g1", "2026-01-01T00:00:00Z", "2026-01-01T00:00:05Z"), last)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelmonitor.checks import run_checks
-from modelmonitor.controller.scheduling import iso, parse_iso
+from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
 
@@ -57,7 +57,7 @@ def evaluate(
     return {
         "phase": "Succeeded",
         "startedAt": started,
-        "completedAt": iso(datetime.now(UTC)),
+        "completedAt": precise_iso(datetime.now(UTC)),
         "durationSeconds": round(time.monotonic() - clock, 3),
         "reason": "Evaluated",
         "message": f"verdict {document['verdict']}",

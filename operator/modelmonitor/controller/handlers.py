@@ -35,7 +35,7 @@ from modelmonitor.controller.naming import (
     slot_run_name,
     spec_change_run_name,
 )
-from modelmonitor.controller.records import is_newer, last_run_summary, runs_to_prune
+from modelmonitor.controller.records import is_newer, last_run_summary, run_order, runs_to_prune
 from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso
 from modelmonitor.controller.server import ProbeServer
 from modelmonitor.errors import ModelMonitorError, SpecError
@@ -247,9 +247,8 @@ def runs_by_monitor(
     """Each monitor's runs, as the watch last saw them: what the schedule timer reconciles."""
     return {
         (namespace, spec["monitor"]): {
-            "name": name,
-            "phase": status.get("phase"),
-            "createdAt": meta.get("creationTimestamp"),
+            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
+            "status": {"phase": status.get("phase"), "completedAt": status.get("completedAt")},
         }
     }
 
@@ -399,16 +398,11 @@ async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: An
 
 async def _record_missed(namespace: str, monitor: str, status: kopf.Status, runs: kopf.Index) -> None:
     """Level-triggered backstop: record the newest finished run if its event was missed."""
-    last = status.get("lastRun") or {}
-    finished = [run for run in runs.get((namespace, monitor), []) if run["phase"] in TERMINAL_PHASES]
-    newest = max(finished, key=lambda run: (run["createdAt"] or "", run["name"]), default=None)
-    if (
-        newest is None
-        or newest["name"] == last.get("name")
-        or (newest["createdAt"] or "") < (last.get("createdAt") or "")
-    ):
+    finished = [run for run in runs.get((namespace, monitor), []) if run["status"]["phase"] in TERMINAL_PHASES]
+    newest = max(finished, key=run_order, default=None)
+    if newest is None or not is_newer(newest, status.get("lastRun")):
         return
-    run = await api(STATE.kube.get_run, namespace, newest["name"])
+    run = await api(STATE.kube.get_run, namespace, newest["metadata"]["name"])
     if run is not None:
         await _record_locked(namespace, monitor, run)
 
@@ -442,6 +436,8 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
     updates = outcome_conditions(run_status["phase"], results, run_status.get("message", ""))
     conditions, changed = merge(list(status.get("conditions") or []), updates, generation=generation, now=iso(_now()))
     summary = last_run_summary(run, generation)
+    if results:  # first, so the endpoint never lags behind what the status shows
+        metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
     await api(STATE.kube.patch_monitor_status, namespace, name, {"lastRun": summary, "conditions": conditions})
     _log.info(
         "recorded %s for %s/%s: %s %s",
@@ -459,9 +455,6 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
             reason="RunError",
             message=f"{run['metadata']['name']}: {run_status.get('reason')}: {run_status.get('message', '')}"[:1000],
         )
-    model = monitor["spec"]["model"]["name"]
-    if results:
-        metrics.export_results(namespace, name, model, results)
     result = (
         "error"
         if run_status["phase"] != "Succeeded"

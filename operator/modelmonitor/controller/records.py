@@ -8,7 +8,10 @@ from modelmonitor.controller.execution import TERMINAL_PHASES
 
 
 def run_order(run: dict[str, Any]) -> tuple[str, str]:
-    """Creation time (whole seconds), then completion time: never the name, which is a hash for some runs."""
+    """Creation time (whole seconds), then completion time (microseconds): a total order of runs.
+
+    Never the name, which is a hash for run-now runs.
+    """
     return (run["metadata"].get("creationTimestamp") or "", (run.get("status") or {}).get("completedAt") or "")
 
 
@@ -42,14 +45,10 @@ def last_run_summary(run: dict[str, Any], generation: int) -> dict[str, Any]:
 
 
 def is_newer(run: dict[str, Any], last_run: dict[str, Any] | None) -> bool:
-    """Whether a finished run should replace the recorded one: it was not created earlier.
-
-    Runs created within the same second count as newer, so they are recorded in the
-    order they finish.
-    """
+    """Whether a finished run should replace the recorded one: it comes later in ``run_order``."""
     if not last_run:
         return True
-    return (run["metadata"].get("creationTimestamp") or "") >= (last_run.get("createdAt") or "")
+    return run_order(run) > (last_run.get("createdAt") or "", last_run.get("completedAt") or "")
 
 
 def runs_to_prune(runs: list[dict[str, Any]], *, keep_succeeded: int, keep_failed: int, protect: str) -> list[str]:
