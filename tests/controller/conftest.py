@@ -128,6 +128,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 def monitor_document(samples: Path, name: str, which: str = "healthy", **spec: Any) -> dict[str, Any]:
     document = copy.deepcopy(yaml.safe_load((samples / f"{which}-monitor.yaml").read_text()))
     document["metadata"] = {"name": name}
+    # slots a year apart: a test that counts runs must not meet a scheduled one
+    document["spec"]["schedule"] = {"interval": "8760h"}
     document["spec"].update(spec)
     return document
 

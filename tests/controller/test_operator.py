@@ -119,7 +119,7 @@ def test_runs_on_its_schedule_slots(start_operator, custom, namespace, samples) 
 
 def test_run_now_annotation_runs_at_once_and_is_cleared(start_operator, custom, namespace, samples) -> None:
     start_operator()
-    create(custom, namespace, monitor_document(samples, "manual", schedule={"interval": "24h"}))
+    create(custom, namespace, monitor_document(samples, "manual"))
     eventually(lambda: recorded(custom, namespace, "manual", "manual-g1"))
     custom.patch_namespaced_custom_object(
         GROUP,
@@ -220,7 +220,7 @@ def test_history_is_pruned_to_the_limits(start_operator, custom, namespace, samp
     create(
         custom,
         namespace,
-        monitor_document(samples, "short", schedule={"interval": "24h"}, successfulRunsHistoryLimit=2),
+        monitor_document(samples, "short", successfulRunsHistoryLimit=2),
     )
     eventually(lambda: recorded(custom, namespace, "short", "short-g1"))
     for request in ("a", "b", "c"):
