@@ -45,6 +45,12 @@ class CheckContext:
             return None
         return RowFilter(column, end, start, equals)
 
+    def side(self, reference: bool) -> TableSource:
+        return self.reference if reference else self.current
+
+    def side_rows(self, reference: bool) -> RowFilter | None:
+        return self.reference_rows if reference else self.current_rows
+
     @property
     def current_rows(self) -> RowFilter | None:
         return self.rows(self.spec.data.current)

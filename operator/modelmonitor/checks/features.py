@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.streaming import ColumnScan, NumericScan
+from modelmonitor.checks.streaming import ColumnScan, NumericScan, RowCounts
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     DriftMeasurement,
@@ -65,10 +65,7 @@ class _Column:
 
 
 def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
-    source, window = (
-        (context.reference, context.reference_rows) if reference else (context.current, context.current_rows)
-    )
-    values = source.read([feature], window)[feature]
+    values = context.side(reference).read([feature], context.side_rows(reference))[feature]
     if pa.types.is_floating(values.type):
         values = pc.if_else(pc.is_nan(values), None, values)
     valid = values.drop_null()
@@ -224,35 +221,24 @@ def _measure_counts(
     return categorical_drift(ref_counts, cur_counts, method=method, threshold=threshold, kind=kind)
 
 
-@dataclass(frozen=True)
-class _Counted:
+@dataclass
+class _Counted(RowCounts):
     """A column read as category counts, a batch at a time."""
 
-    counts: dict[Any, int]
-    rows: int
-    nulls: int
-
-    @property
-    def count(self) -> int:
-        return self.rows - self.nulls
-
-    @property
-    def null_rate(self) -> float:
-        return self.nulls / self.rows if self.rows else 0.0
+    counts: dict[Any, int] = field(default_factory=dict)
 
 
 def _count_stream(context: CheckContext, feature: str, *, reference: bool) -> _Counted:
-    source, rows = (context.reference, context.reference_rows) if reference else (context.current, context.current_rows)
     counts: dict[Any, int] = {}
     total = nulls = 0
-    for batch in source.batches(feature, rows):
+    for batch in context.side(reference).batches(feature, context.side_rows(reference)):
         if pa.types.is_floating(batch.type):
             batch = pc.if_else(pc.is_nan(batch), None, batch)
         total += len(batch)
         nulls += batch.null_count
         for value, number in _counts(batch.drop_null()).items():
             counts[value] = counts.get(value, 0) + number
-    return _Counted(counts, total, nulls)
+    return _Counted(total, nulls, counts)
 
 
 def _null_findings(

@@ -9,6 +9,7 @@ the sample, and the bins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,15 +37,11 @@ def _floats(values: pa.Array) -> NDArray[np.float64]:
 
 
 @dataclass
-class ColumnScan:
-    """One side's exact moments (Chan's parallel update), extremes and null count."""
+class RowCounts:
+    """How many rows a side had, and how many of them were null."""
 
     rows: int = 0
     nulls: int = 0
-    mean: float = 0.0
-    squares: float = 0.0  # the sum of squared deviations from the mean
-    low: float = np.inf
-    high: float = -np.inf
 
     @property
     def count(self) -> int:
@@ -53,6 +50,16 @@ class ColumnScan:
     @property
     def null_rate(self) -> float:
         return self.nulls / self.rows if self.rows else 0.0
+
+
+@dataclass
+class ColumnScan(RowCounts):
+    """One side's exact moments (Chan's parallel update), extremes and null count."""
+
+    mean: float = 0.0
+    squares: float = 0.0  # the sum of squared deviations from the mean
+    low: float = np.inf
+    high: float = -np.inf
 
     @property
     def std(self) -> float:
@@ -98,26 +105,19 @@ class NumericScan:
         scan.sample = np.sort(np.concatenate(kept)) if kept else np.empty(0)
         return scan
 
+    def _batches(self, *, reference: bool) -> Iterator[pa.Array]:
+        return self.context.side(reference).batches(self.feature, self.context.side_rows(reference))
+
     def _counts(self, edges: NDArray[np.float64], *, reference: bool) -> NDArray[np.float64]:
-        source, rows = (
-            (self.context.reference, self.context.reference_rows)
-            if reference
-            else (self.context.current, self.context.current_rows)
-        )
         counts = np.zeros(edges.size + 1, dtype=np.float64)
-        for batch in source.batches(self.feature, rows):
+        for batch in self._batches(reference=reference):
             values = _floats(batch)
             counts += np.bincount(np.searchsorted(edges, values[~np.isnan(values)]), minlength=edges.size + 1)
         return counts
 
     def _value_counts(self, *, reference: bool) -> dict[float, int]:
-        source, rows = (
-            (self.context.reference, self.context.reference_rows)
-            if reference
-            else (self.context.current, self.context.current_rows)
-        )
         counts: dict[float, int] = {}
-        for batch in source.batches(self.feature, rows):
+        for batch in self._batches(reference=reference):
             values = _floats(batch)
             distinct, numbers = np.unique(values[~np.isnan(values)], return_counts=True)
             for value, number in zip(distinct.tolist(), numbers.tolist(), strict=True):
