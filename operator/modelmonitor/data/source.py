@@ -209,7 +209,9 @@ class TableSource:
             raise SourceError(self.uri, f"cannot count rows: {_one_line(error)}") from None
 
     def total_bytes(self) -> int | None:
-        """The size of the data set's files, where the filesystem tells it."""
+        """The size of the data set's files, where the filesystem lists them (not over HTTP)."""
+        if urlparse(self.uri).scheme in ("http", "https"):
+            return None  # opening may download the whole file just to learn this
         dataset = self.dataset
         if not isinstance(dataset, ds.FileSystemDataset):
             return None
