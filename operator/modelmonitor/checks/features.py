@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.streaming import ColumnScan, NumericScan, RowCounts
+from modelmonitor.checks.streaming import NumericScan, RowCounts
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     DriftMeasurement,
@@ -49,19 +49,9 @@ class FeatureOutcome:
     findings: list[DataQualityFinding] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Column:
-    values: pa.ChunkedArray  # without nulls
-    rows: int
-    nulls: int
-
-    @property
-    def null_rate(self) -> float:
-        return self.nulls / self.rows if self.rows else 0.0
-
-    @property
-    def count(self) -> int:
-        return len(self.values)
+@dataclass
+class _Column(RowCounts):
+    values: pa.ChunkedArray = field(default_factory=lambda: pa.chunked_array([], pa.null()))  # without nulls
 
 
 def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
@@ -69,7 +59,7 @@ def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
     if pa.types.is_floating(values.type):
         values = pc.if_else(pc.is_nan(values), None, values)
     valid = values.drop_null()
-    return _Column(valid, len(values), len(values) - len(valid))
+    return _Column(rows=len(values), nulls=len(values) - len(valid), values=valid)
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
@@ -241,9 +231,7 @@ def _count_stream(context: CheckContext, feature: str, *, reference: bool) -> _C
     return _Counted(total, nulls, counts)
 
 
-def _null_findings(
-    feature: str, reference: _Column | ColumnScan | _Counted, current: _Column | ColumnScan | _Counted
-) -> list[DataQualityFinding]:
+def _null_findings(feature: str, reference: RowCounts, current: RowCounts) -> list[DataQualityFinding]:
     details = {"referenceNullRate": round(reference.null_rate, 6), "currentNullRate": round(current.null_rate, 6)}
     if current.rows and current.nulls == current.rows:
         return [

@@ -27,24 +27,23 @@ class Kube:
         self.rbac = client.RbacAuthorizationV1Api(api)
 
     # --- ModelMonitors and MonitorRuns -------------------------------------------------
-    def get_monitor(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        """A custom object, or None when it does not exist."""
         try:
-            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, MONITORS, name)
+            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
+
+    def get_monitor(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._get(namespace, MONITORS, name)
 
     def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, MONITORS, name, {"status": status})
 
     def get_run(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+        return self._get(namespace, RUNS, name)
 
     def create_run(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a MonitorRun; False when one of that name exists already (a retry)."""
@@ -81,14 +80,6 @@ class Kube:
         except ApiException as error:
             if error.status != 409:
                 raise
-
-    def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.batch.api_client.sanitize_for_serialization(self.batch.read_namespaced_job(name, namespace))
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
 
     def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
         pods = self.core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
