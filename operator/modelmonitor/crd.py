@@ -16,6 +16,9 @@ import yaml
 
 from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, ModelMonitorSpec
 
+# `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
+# expands `kubectl get modelmonitor NAME` to every kind in it ("you must specify only one resource")
+CATEGORY = "modelmonitoring"
 MAX_MONITOR_NAME = 48  # leaves room for a run's suffix within the 63 characters of a Job name
 _DROPPED = {"title", "default", "examples", "$defs"}
 
@@ -164,7 +167,7 @@ def _crd(plural: str, kind: str, short: str, schema: dict[str, Any], columns: li
                 "kind": kind,
                 "listKind": f"{kind}List",
                 "shortNames": [short],
-                "categories": ["modelmonitor"],
+                "categories": [CATEGORY],
             },
             "versions": [
                 {

@@ -9,6 +9,13 @@ import shlex
 import sys
 
 from modelmonitor.controller.config import CONFIG
+from modelmonitor.controller.peering import (
+    DEFAULT_PEERING,
+    PeeringChoice,
+    PeeringLookupError,
+    choose_peering,
+    kubernetes_lookup,
+)
 
 
 def run_operator(args: argparse.Namespace) -> int:
@@ -26,6 +33,12 @@ def run_operator(args: argparse.Namespace) -> int:
     from modelmonitor.controller import handlers  # noqa: F401 - registers the handlers with kopf
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
+    peering = _choose_peering(args)
+    if peering.error:
+        print(f"error: {peering.error}", file=sys.stderr)
+        return 2
+    if peering.warning:
+        logging.getLogger("modelmonitor").warning(peering.warning)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # the schedule timer ticks every few seconds per monitor: its success says nothing
     logging.getLogger("kopf.objects").addFilter(lambda record: "Timer 'schedule' succeeded" not in record.getMessage())
@@ -36,12 +49,28 @@ def run_operator(args: argparse.Namespace) -> int:
         kopf.operator(
             clusterwide=args.all_namespaces,
             namespaces=args.namespace or [],
-            standalone=args.standalone,
-            peering_name=None if args.standalone else args.peering,
+            standalone=peering.name is None,
+            peering_name=peering.name,  # with a name, kopf makes peering mandatory even when standalone
             priority=args.priority,
         )
     )
     return 0
+
+
+def _choose_peering(args: argparse.Namespace) -> PeeringChoice:
+    from modelmonitor.controller.kube import load_config
+
+    if args.standalone:
+        return PeeringChoice(None)
+    try:
+        return choose_peering(
+            requested=args.peering,
+            clusterwide=args.all_namespaces,
+            namespaces=args.namespace or [],
+            lookup=kubernetes_lookup(load_config()),
+        )
+    except PeeringLookupError as error:
+        return PeeringChoice(None, error=str(error))
 
 
 def run_job(args: argparse.Namespace) -> int:
@@ -94,7 +123,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         help="the largest data (current + reference files) that runs inside the operator",
     )
     operator.add_argument("--standalone", action="store_true", help="no peering: do not coordinate with replicas")
-    operator.add_argument("--peering", default="modelmonitor", help="the kopf peering object's name")
+    operator.add_argument(
+        "--peering",
+        help=f"the kopf peering object's name, which must exist (default: {DEFAULT_PEERING!r} when it exists, "
+        "else standalone with a warning)",
+    )
     operator.add_argument("--priority", type=int, default=0, help="this replica's peering priority")
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=run_operator)
