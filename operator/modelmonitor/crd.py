@@ -68,12 +68,8 @@ def _rule(rule: str, message: str, **extra: str) -> dict[str, str]:
     return {"rule": rule, "message": message, **extra}
 
 
-def spec_schema() -> dict[str, Any]:
-    raw = ModelMonitorSpec.model_json_schema(by_alias=True, mode="validation")
-    schema = _convert(raw, raw.get("$defs", {}))
-    properties = schema["properties"]
-    schedule = properties["schedule"]
-    schedule["x-kubernetes-validations"] = [
+def _schedule_rules() -> list[dict[str, str]]:
+    return [
         _rule("has(self.interval) != has(self.cron)", "set exactly one of interval or cron"),
         _rule(
             "!has(self.interval) || duration(self.interval) >= duration('1m')",
@@ -84,6 +80,29 @@ def spec_schema() -> dict[str, Any]:
             "!has(self.cron) || self.cron.split(' ').size() == 5",
             "cron must have five fields, e.g. '0 * * * *'",
             fieldPath=".cron",
+        ),
+    ]
+
+
+def spec_schema() -> dict[str, Any]:
+    raw = ModelMonitorSpec.model_json_schema(by_alias=True, mode="validation")
+    schema = _convert(raw, raw.get("$defs", {}))
+    properties = schema["properties"]
+    properties["schedule"]["x-kubernetes-validations"] = _schedule_rules()
+    retrain = properties["actions"]["properties"]["retrain"]
+    retrain["properties"]["schedule"]["x-kubernetes-validations"] = _schedule_rules()
+    retrain["properties"]["on"]["x-kubernetes-list-type"] = "set"
+    retrain["x-kubernetes-validations"] = [
+        _rule(
+            "has(self.jobTemplate) != has(self.resourceTemplate)", "set exactly one of jobTemplate or resourceTemplate"
+        ),
+        *(
+            _rule(
+                f"!has(self.{field}) || duration(self.{field}) >= duration('0s')",
+                f"{field} must be a duration such as 30m or 24h",
+                fieldPath=f".{field}",
+            )
+            for field in ("cooldown", "timeout")
         ),
     ]
     properties["metrics"]["items"]["x-kubernetes-validations"] = [

@@ -270,6 +270,97 @@ class Credentials(_Spec):
     secret_ref: LocalObjectReference
 
 
+class RetrainTrigger(StrEnum):
+    PERFORMANCE_DEGRADED = "PerformanceDegraded"
+    DATA_DRIFT = "DataDrift"
+    CONCEPT_DRIFT = "ConceptDrift"
+
+
+class _KubernetesFields(BaseModel):
+    """Part of a Kubernetes object, fields named as Kubernetes names them; unknown ones pass through."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TemplateMetadata(BaseModel):
+    """Labels and annotations for the created object; its name and namespace are the operator's to set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class PodSpecFields(_KubernetesFields):
+    containers: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+
+
+class PodTemplateFields(_KubernetesFields):
+    metadata: TemplateMetadata | None = None
+    spec: PodSpecFields
+
+
+class JobSpecFields(_KubernetesFields):
+    template: PodTemplateFields
+
+
+class RetrainJobTemplate(_KubernetesFields):
+    """A batch/v1 JobTemplateSpec: the Job the operator creates to retrain."""
+
+    metadata: TemplateMetadata | None = None
+    spec: JobSpecFields
+
+
+class ResourceTemplate(_KubernetesFields):
+    """Any Kubernetes object to create: an Argo Workflow, a Tekton PipelineRun, a Kubeflow TrainJob ..."""
+
+    api_version: str = Field(
+        alias="apiVersion", pattern=r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$", max_length=253
+    )
+    kind: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=63)
+    metadata: TemplateMetadata | None = None
+
+
+class RetrainSpec(_Spec):
+    """Retraining, started when runs find the model degraded, on a schedule, or on request."""
+
+    on: list[RetrainTrigger] = Field(
+        default_factory=lambda: [RetrainTrigger.PERFORMANCE_DEGRADED],
+        min_length=1,
+        max_length=3,
+        description="The conditions that call for retraining when True.",
+    )
+    after: int = Field(1, ge=1, le=1000, description="Consecutive unhealthy runs before acting (debounce).")
+    cooldown: Duration | None = Field(
+        None, description="No new retraining within this time of the last one's start, whatever its outcome."
+    )
+    schedule: Schedule | None = Field(None, description="Also retrain regularly, even without a breach.")
+    max_concurrent: int = Field(1, ge=1, le=100, description="Never more than this many active per monitor.")
+    timeout: Duration = Field(
+        "72h", description="An object with no outcome by then is recorded as Unknown and no longer counted as active."
+    )
+    job_template: RetrainJobTemplate | None = None
+    resource_template: ResourceTemplate | None = None
+
+    @field_validator("on")
+    @classmethod
+    def _unique_triggers(cls, triggers: list[RetrainTrigger]) -> list[RetrainTrigger]:
+        if len(set(triggers)) != len(triggers):
+            raise ValueError("each trigger may appear once")
+        return triggers
+
+    @model_validator(mode="after")
+    def _exactly_one_template(self) -> RetrainSpec:
+        if (self.job_template is None) == (self.resource_template is None):
+            raise ValueError("set exactly one of jobTemplate or resourceTemplate")
+        return self
+
+
+class Actions(_Spec):
+    """What the operator does about what it finds."""
+
+    retrain: RetrainSpec | None = None
+
+
 class ModelMonitorSpec(_Spec):
     model: ModelRef
     schedule: Schedule
@@ -283,6 +374,7 @@ class ModelMonitorSpec(_Spec):
     )
     job_template: JobTemplate | None = None
     credentials: Credentials | None = None
+    actions: Actions | None = None
     successful_runs_history_limit: int = Field(10, ge=0, le=1000)
     failed_runs_history_limit: int = Field(5, ge=0, le=1000)
 

@@ -149,3 +149,34 @@ def list_runs(custom: client.CustomObjectsApi, namespace: str) -> list[dict[str,
 
 def condition(monitor: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((c for c in (monitor.get("status") or {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def kubectl(control_plane, kubeconfig: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(control_plane.assets.kubectl), *args],
+        input=stdin,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def pipeline_crds(control_plane, kubeconfig: Path) -> None:
+    """Argo Workflows' Workflow and Tekton's PipelineRun CRDs, from their published Go modules."""
+    from modelmonitor.devcluster.assets import ensure_pipeline_crds
+
+    applied = kubectl(control_plane, kubeconfig, "apply", "--server-side", "-f", str(ensure_pipeline_crds()))
+    assert applied.returncode == 0, applied.stderr
+    crds = ("crd/workflows.argoproj.io", "crd/pipelineruns.tekton.dev")
+    # a CRD applied a moment ago may have no conditions yet, which kubectl wait calls an error
+    eventually(
+        lambda: kubectl(control_plane, kubeconfig, "wait", "--for=condition=Established", *crds).returncode == 0,
+        what="the pipeline CRDs Established",
+    )
+
+
+@pytest.fixture(scope="session")
+def admission_policy(control_plane, kubeconfig: Path, installed_crds: None) -> None:
+    applied = kubectl(control_plane, kubeconfig, "apply", "-f", str(ROOT / "manifests" / "retraining-admission.yaml"))
+    assert applied.returncode == 0, applied.stderr

@@ -14,6 +14,7 @@ from tests.helpers import DELETE, with_value
 
 pytestmark = pytest.mark.cluster
 
+JOB = {"spec": {"template": {"spec": {"containers": [{"name": "train", "image": "trainer:1"}]}}}}
 VALID: dict[str, Any] = {
     "apiVersion": f"{GROUP}/{VERSION}",
     "kind": "ModelMonitor",
@@ -68,6 +69,43 @@ CASES = [
         -1,
         "spec.successfulRunsHistoryLimit in body should be greater than or equal to 0",
     ),
+    ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": JOB, "resourceTemplate": {"apiVersion": "v1", "kind": "Pod"}}},
+        "set exactly one of jobTemplate or resourceTemplate",
+    ),
+    ("spec.actions", {"retrain": {"jobTemplate": JOB, "after": 0}}, "spec.actions.retrain.after in body should be"),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": JOB, "cooldown": "a day"}},
+        'spec.actions.retrain.cooldown: Invalid value: "a day"',
+    ),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": JOB, "on": ["Boredom"]}},
+        'spec.actions.retrain.on[0]: Unsupported value: "Boredom"',
+    ),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": {"spec": {}}}},
+        "spec.actions.retrain.jobTemplate.spec.template: Required value",
+    ),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}},
+        "spec.actions.retrain.jobTemplate.spec.template.spec.containers: Invalid value: 0",
+    ),
+    (
+        "spec.actions",
+        {"retrain": {"resourceTemplate": {"apiVersion": "argoproj.io/v1alpha1", "spec": {}}}},
+        "spec.actions.retrain.resourceTemplate.kind: Required value",
+    ),
+    (
+        "spec.actions",
+        {"retrain": {"jobTemplate": JOB, "schedule": {"interval": "30s"}}},
+        "spec.actions.retrain.schedule.interval: Invalid value: interval must be at least 1m",
+    ),
 ]
 
 
@@ -94,6 +132,13 @@ def test_the_valid_document_is_accepted_and_unknown_fields_are_refused(api_clien
             field_validation="Strict",
         )
     assert 'unknown field "spec.colour"' in json.loads(caught.value.body)["message"]
+    named = with_value(with_value(VALID, "metadata.name", "named"), "spec.actions", {"retrain": {"jobTemplate": JOB}})
+    named["spec"]["actions"]["retrain"]["jobTemplate"]["metadata"] = {"name": "fixed"}
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "modelmonitors", named, field_validation="Strict"
+        )
+    assert 'unknown field "spec.actions.retrain.jobTemplate.metadata.name"' in json.loads(caught.value.body)["message"]
 
 
 def test_a_monitor_run_spec_is_immutable(api_client, installed_crds, namespace) -> None:

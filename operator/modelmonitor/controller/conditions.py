@@ -16,6 +16,7 @@ READY, HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT = (
     "ConceptDrift",
 )
 OUTCOME_TYPES = (HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT)
+RETRAINING = "Retraining"
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def merge(
             "observedGeneration": generation,
             "lastTransitionTime": transition,
         }
-    order = [READY, *OUTCOME_TYPES]
+    order = [READY, *OUTCOME_TYPES, RETRAINING]
     return sorted(by_type.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 99), changed
 
 

@@ -19,8 +19,14 @@ def load_config() -> client.ApiClient:
         return config.new_client_from_config()
 
 
+class KindNotServed(LookupError):
+    """The API server serves no such apiVersion and kind (its CRD is not installed)."""
+
+
 class Kube:
     def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self._plurals: dict[tuple[str, str], str] = {}
         self.custom = client.CustomObjectsApi(api)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
@@ -132,3 +138,58 @@ class Kube:
             except ApiException as error:
                 if error.status != 409:
                     raise
+
+    # --- any kind (retraining objects) --------------------------------------------------
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.api.call_api(
+            path,
+            method,
+            body=body,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            auth_settings=["BearerToken"],
+            response_type="object",
+            _return_http_data_only=True,
+        )
+
+    def plural(self, api_version: str, kind: str) -> str:
+        """The resource name serving a kind, from discovery (cached)."""
+        key = (api_version, kind)
+        if key not in self._plurals:
+            base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            try:
+                listing = self._call("GET", base)
+            except ApiException as error:
+                if error.status == 404:
+                    raise KindNotServed(f"the API server does not serve {api_version}") from None
+                raise
+            for resource in listing.get("resources", []):
+                if resource.get("kind") == kind and "/" not in resource["name"]:
+                    self._plurals[key] = resource["name"]
+                    break
+            else:
+                raise KindNotServed(f"the API server serves no kind {kind} in {api_version}")
+        return self._plurals[key]
+
+    def _path(self, api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
+        base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        path = f"{base}/namespaces/{namespace}/{self.plural(api_version, kind)}"
+        return f"{path}/{name}" if name else path
+
+    def create_object(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create any namespaced object; False when one of that name exists already (a retry)."""
+        try:
+            self._call("POST", self._path(body["apiVersion"], body["kind"], namespace), body)
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def get_object(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = self._call("GET", self._path(api_version, kind, namespace, name))
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return found

@@ -53,6 +53,18 @@ LAST_SUCCESS = Gauge(
     ["namespace", "monitor"],
     registry=REGISTRY,
 )
+RETRAININGS_TOTAL = Counter(
+    "modelmonitor_retrainings_total",
+    "Finished retrainings by outcome (Succeeded, Failed, Unknown)",
+    ["namespace", "monitor", "outcome"],
+    registry=REGISTRY,
+)
+RETRAINING_ACTIVE = Gauge(
+    "modelmonitor_retraining_active",
+    "Retraining objects started and not finished",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
+)
 
 _lock = threading.Lock()
 _series: dict[tuple[str, str], set[tuple[Any, tuple[str, ...]]]] = {}
@@ -106,6 +118,16 @@ def count_run(
             _remember(key, RUN_DURATION, (namespace, monitor, runner)).observe(seconds)
         if finished_at is not None and result != "error":
             _remember(key, LAST_SUCCESS, (namespace, monitor)).set(finished_at)
+
+
+def count_retraining(namespace: str, monitor: str, outcome: str) -> None:
+    with _lock:
+        _remember((namespace, monitor), RETRAININGS_TOTAL, (namespace, monitor, outcome)).inc()
+
+
+def set_retraining_active(namespace: str, monitor: str, active: int) -> None:
+    with _lock:
+        _remember((namespace, monitor), RETRAINING_ACTIVE, (namespace, monitor)).set(active)
 
 
 def forget_monitor(namespace: str, monitor: str) -> None:

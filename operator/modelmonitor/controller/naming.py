@@ -12,6 +12,7 @@ RUNS = "monitorruns"
 MONITOR_LABEL = f"{GROUP}/monitor"
 RUN_LABEL = f"{GROUP}/run"
 RUN_NOW_ANNOTATION = f"{GROUP}/run-now"
+RETRAIN_NOW_ANNOTATION = f"{GROUP}/retrain-now"
 
 
 def slot_run_name(monitor: str, slot: datetime) -> str:

@@ -41,6 +41,8 @@ def last_run_summary(run: dict[str, Any], generation: int) -> dict[str, Any]:
         "metrics": metrics,
         "driftedShare": drift["driftedShare"] if drift else None,
         "driftedFeatures": [f["feature"] for f in drift["features"] if f["drifted"]] if drift else [],
+        "windowStart": (results.get("window") or {}).get("start"),
+        "windowEnd": (results.get("window") or {}).get("end"),
     }
 
 

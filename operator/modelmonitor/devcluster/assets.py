@@ -29,6 +29,17 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"  # pinned by k8s.io/kubernetes v1.36.3's go.mod
 HELM_VERSION = "v3.19.5"
 GATEWAY_API_VERSION = "v1.4.1"
+ARGO_WORKFLOWS_VERSION = "v3.7.3"
+TEKTON_PIPELINE_VERSION = "v1.3.0"
+# CRDs of pipeline systems that retraining creates objects of: (module, version, file in the module)
+PIPELINE_CRDS = (
+    (
+        "github.com/argoproj/argo-workflows/v3",
+        ARGO_WORKFLOWS_VERSION,
+        "manifests/base/crds/minimal/argoproj.io_workflows.yaml",
+    ),
+    ("github.com/tektoncd/pipeline", TEKTON_PIPELINE_VERSION, "config/300-crds/300-pipelinerun.yaml"),
+)
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 BINARIES = (*KUBERNETES_COMMANDS, "etcd", "helm")
@@ -236,6 +247,20 @@ def ensure_gateway_api_crds(progress: Progress = _stderr_progress) -> Path:
     return target
 
 
+def ensure_pipeline_crds(progress: Progress = _stderr_progress) -> Path:
+    """The Argo Workflows Workflow and Tekton PipelineRun CRDs, from their published modules."""
+    target = cache_root() / ("pipeline-crds-" + "-".join(version for _, version, _ in PIPELINE_CRDS))
+    if len(list(target.glob("*.yaml"))) < len(PIPELINE_CRDS):
+        target.mkdir(parents=True, exist_ok=True)
+        for module, version, path in PIPELINE_CRDS:
+            workdir = cache_root() / "build" / f"{module.replace('/', '_')}-{version}"
+            source = Path(_module_info(module, version, workdir, progress)["Dir"]) / path
+            if not source.is_file():
+                raise AssetError(f"no {path} in {module}@{version}")
+            shutil.copyfile(source, target / source.name)
+    return target
+
+
 def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
     """Return the control-plane binaries, building whatever is neither given nor cached."""
     found = {name: _override(name) for name in (*KUBERNETES_COMMANDS, "etcd")}
@@ -259,9 +284,16 @@ def main() -> None:
         assets = ensure_assets()
         helm = ensure_helm()
         crds = ensure_gateway_api_crds()
+        pipelines = ensure_pipeline_crds()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
-    for name, path in {**assets.as_kubebuilder_env(), "HELM": str(helm), "GATEWAY_API_CRDS": str(crds)}.items():
+    found = {
+        **assets.as_kubebuilder_env(),
+        "HELM": str(helm),
+        "GATEWAY_API_CRDS": str(crds),
+        "PIPELINE_CRDS": str(pipelines),
+    }
+    for name, path in found.items():
         print(f"{name}={path}")
 
 

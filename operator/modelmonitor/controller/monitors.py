@@ -1,0 +1,171 @@
+"""ModelMonitor handlers: accept the spec (Ready), and create runs on spec changes, schedule slots and run-now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import kopf
+
+from modelmonitor.checks import data_bytes
+from modelmonitor.controller import metrics, retraining, runs
+from modelmonitor.controller.conditions import READY, Condition, merge
+from modelmonitor.controller.config import CONFIG, TICK_SECONDS
+from modelmonitor.controller.naming import (
+    GROUP,
+    MONITOR_LABEL,
+    RUN_NOW_ANNOTATION,
+    VERSION,
+    run_now_name,
+    slot_run_name,
+    spec_change_run_name,
+)
+from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, condition_event, credentials, now, owner
+from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso
+from modelmonitor.errors import ModelMonitorError, SpecError
+from modelmonitor.spec import ModelMonitorSpec, Runner
+
+
+@kopf.on.resume(*MM, backoff=5)
+@kopf.on.create(*MM, backoff=5)
+@kopf.on.update(*MM, field="spec", backoff=5)
+async def accept_spec(
+    body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, reason: str, **_: Any
+) -> None:
+    generation, moment = meta["generation"], now()
+    previous = list(status.get("conditions") or [])
+    try:
+        parsed = accept(spec)
+    except SpecError as error:
+        ready = Condition(READY, "False", "InvalidSpec", str(error))
+        patch.status["nextRunAt"] = None
+    else:
+        if parsed.suspend:
+            ready = Condition(READY, "False", "Suspended", "spec.suspend is true: no new runs")
+            patch.status["nextRunAt"] = None
+        else:
+            upcoming = iso(next_slot(parsed.schedule, moment))
+            ready = Condition(READY, "True", "Scheduled", f"runs on {_describe(parsed)}; next at {upcoming}")
+            patch.status["nextRunAt"] = upcoming
+            last = status.get("lastRun") or {}
+            if last.get("generation") != generation:
+                await create_run(body, parsed, spec_change_run_name(meta["name"], generation), "specChange", moment)
+    conditions, changed = merge(previous, [ready], generation=generation, now=iso(moment))
+    patch.status["conditions"] = conditions
+    patch.status["observedGeneration"] = generation
+    for condition in changed:
+        condition_event(body, condition)
+    if reason == "resume" and (last_name := (status.get("lastRun") or {}).get("name")):
+        await _reexport(body, last_name)
+
+
+def _describe(spec: ModelMonitorSpec) -> str:
+    return f"interval {spec.schedule.interval}" if spec.schedule.interval else f"cron '{spec.schedule.cron}'"
+
+
+async def _reexport(body: kopf.Body, run_name: str) -> None:
+    """After a restart, the metrics endpoint shows the last results again."""
+    run = await api(STATE.kube.get_run, body["metadata"]["namespace"], run_name)
+    results = ((run or {}).get("status") or {}).get("results")
+    if results:
+        metrics.export_results(
+            body["metadata"]["namespace"], body["metadata"]["name"], body["spec"]["model"]["name"], results
+        )
+
+
+@kopf.timer(*MM, interval=TICK_SECONDS, backoff=5)
+async def schedule(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    runs_by_monitor: kopf.Index,
+    **_: Any,
+) -> None:
+    await runs.record_missed(meta["namespace"], meta["name"], status, runs_by_monitor)
+    try:
+        parsed = accept(spec)
+    except SpecError:
+        return
+    await retraining.reconcile(body, parsed, status)
+    if parsed.suspend or status.get("observedGeneration") != meta["generation"]:
+        return  # accept_spec has not caught up with this generation yet
+    moment = now()
+    due = status.get("nextRunAt")
+    if not due:
+        patch.status["nextRunAt"] = iso(next_slot(parsed.schedule, moment))
+        return
+    if moment < parse_iso(due):
+        return
+    slot = latest_slot(parsed.schedule, moment)  # missed slots are not caught up: the latest one runs
+    await create_run(body, parsed, slot_run_name(meta["name"], slot), "schedule", slot)
+    patch.status["nextRunAt"] = iso(next_slot(parsed.schedule, slot))
+
+
+@kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
+@kopf.on.update(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
+async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
+    request = meta["annotations"][RUN_NOW_ANNOTATION]
+    try:
+        parsed = accept(spec)
+    except SpecError as error:
+        kopf.warn(body, reason="RunNowIgnored", message=f"the spec is invalid: {error}")
+    else:
+        if parsed.suspend:
+            kopf.warn(body, reason="RunNowIgnored", message="the monitor is suspended")
+        else:
+            await create_run(body, parsed, run_now_name(meta["name"], meta["uid"], request), "runNow", now())
+    patch.metadata.setdefault("annotations", {})[RUN_NOW_ANNOTATION] = None
+
+
+async def _choose_runner(spec: ModelMonitorSpec, namespace: str) -> str:
+    if spec.runner is not Runner.AUTO:
+        return str(spec.runner)
+    try:
+        env = await credentials(spec, namespace)
+        size = await api(data_bytes, spec, env)
+    except ModelMonitorError:
+        return "inline"  # the inline run reports the unreadable data at once
+    return "inline" if size is not None and size <= CONFIG.inline_max_bytes else "job"
+
+
+async def create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigger: str, evaluate_at: datetime) -> None:
+    namespace, monitor = body["metadata"]["namespace"], body["metadata"]["name"]
+    run = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "MonitorRun",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {MONITOR_LABEL: monitor},
+            "ownerReferences": [owner(body)],
+        },
+        "spec": {
+            "monitor": monitor,
+            "trigger": trigger,
+            "evaluateAt": iso(evaluate_at),
+            "runner": await _choose_runner(spec, namespace),
+            "generation": body["metadata"]["generation"],
+        },
+    }
+    if await api(STATE.kube.create_run, namespace, run):
+        kopf.info(body, reason="RunCreated", message=f"MonitorRun {name} ({trigger}, {run['spec']['runner']} runner)")
+
+
+@kopf.index(*MR)
+def runs_by_monitor(
+    namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each monitor's runs, as the watch last saw them: what the schedule timer reconciles."""
+    return {
+        (namespace, spec["monitor"]): {
+            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
+            "status": {"phase": status.get("phase"), "completedAt": status.get("completedAt")},
+        }
+    }
+
+
+@kopf.on.delete(*MM, optional=True)
+async def forget_metrics(namespace: str, name: str, **_: Any) -> None:
+    metrics.forget_monitor(namespace, name)

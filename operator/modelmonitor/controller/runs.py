@@ -1,0 +1,257 @@
+"""MonitorRun handlers: execute a run inline or as a Job judged strictly, and record finished runs on the monitor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from modelmonitor.checks import data_bytes
+from modelmonitor.controller import metrics, retraining
+from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
+from modelmonitor.controller.config import CONFIG
+from modelmonitor.controller.execution import TERMINAL_PHASES, error_status, evaluate
+from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
+from modelmonitor.controller.naming import RUN_LABEL, runner_account_name
+from modelmonitor.controller.records import is_newer, last_run_summary, run_order, runs_to_prune
+from modelmonitor.controller.runtime import (
+    MR,
+    STATE,
+    accept,
+    api,
+    condition_event,
+    credentials,
+    monitor_lock,
+    now,
+    owner,
+)
+from modelmonitor.controller.scheduling import iso, parse_iso
+from modelmonitor.errors import ModelMonitorError, SpecError
+from modelmonitor.spec import ModelMonitorSpec
+
+_log = logging.getLogger(__name__)
+
+
+@kopf.on.resume(*MR, backoff=5)
+@kopf.on.create(*MR, backoff=5)
+async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: str, **_: Any) -> None:
+    run = await api(STATE.kube.get_run, namespace, name)
+    if run is None or (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
+        _log.info("%s/%s has finished already: nothing to execute", namespace, name)
+        return
+    monitor = await api(STATE.kube.get_monitor, namespace, spec["monitor"])
+    if monitor is None:
+        return  # the monitor is gone; garbage collection removes this run
+    status = run.get("status") or {}
+    try:
+        parsed = accept(monitor["spec"])
+        env = await credentials(parsed, namespace)
+    except SpecError as error:
+        await api(STATE.kube.patch_run_status, namespace, name, error_status("InvalidSpec", str(error)))
+        return
+    if spec.get("runner") == "job":
+        await _start_job(run, monitor, parsed)
+        return
+    async with STATE.inline_slots:
+        size = await api(_size_or_none, parsed, env)
+        if size is not None and size > CONFIG.inline_max_bytes:
+            message = (
+                f"the data is {size / 2**20:.0f} MiB, over the inline limit of "
+                f"{CONFIG.inline_max_bytes / 2**20:.0f} MiB: set spec.runner to job"
+            )
+            await api(STATE.kube.patch_run_status, namespace, name, error_status("InlineDataTooLarge", message))
+            return
+        started = status.get("startedAt") or iso(now())
+        await api(
+            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": "inline"}
+        )
+        _log.info("evaluating %s/%s inline", namespace, name)
+        final = await api(evaluate, spec["monitor"], parsed, dict(spec), env)
+    await api(STATE.kube.patch_run_status, namespace, name, final)
+    _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
+
+
+def _size_or_none(spec: ModelMonitorSpec, env: dict[str, str] | None) -> int | None:
+    try:
+        return data_bytes(spec, env)
+    except ModelMonitorError:
+        return None  # the run itself reports unreadable data, naming the file
+
+
+async def _start_job(run: dict[str, Any], monitor: dict[str, Any], spec: ModelMonitorSpec) -> None:
+    namespace, name = run["metadata"]["namespace"], run["metadata"]["name"]
+    template = spec.job_template
+    account = template.service_account_name if template and template.service_account_name else None
+    if account is None:
+        account = runner_account_name(monitor["metadata"]["name"])
+        await api(STATE.kube.ensure_runner_identity, namespace, monitor["metadata"]["name"], account, owner(monitor))
+    job = job_manifest(
+        run=name,
+        monitor=monitor["metadata"]["name"],
+        namespace=namespace,
+        spec=spec,
+        image=CONFIG.runner_image,
+        command=CONFIG.runner_command,
+        service_account=account,
+    )
+    job["metadata"]["ownerReferences"] = [owner(run)]
+    await api(STATE.kube.create_job, namespace, job)
+    started = (run.get("status") or {}).get("startedAt") or iso(now())
+    await api(
+        STATE.kube.patch_run_status,
+        namespace,
+        name,
+        {"phase": "Running", "startedAt": started, "runner": "job", "job": name},
+    )
+
+
+async def _end_run_with_error(namespace: str, run_name: str, reason: str, message: str, *, delete_job: bool) -> None:
+    run = await api(STATE.kube.get_run, namespace, run_name)
+    if run is None or (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
+        return
+    status = error_status(reason, message, started_at=(run.get("status") or {}).get("startedAt"))
+    status["job"] = run_name
+    await api(STATE.kube.patch_run_status, namespace, run_name, status)
+    if delete_job:
+        await api(STATE.kube.delete_job, namespace, run_name)
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT})
+async def job_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
+    if type == "DELETED":
+        return
+    run_name = body["metadata"]["labels"][RUN_LABEL]
+    pods = await api(STATE.kube.job_pods, namespace, body["metadata"]["name"])
+    outcome = judge_job(dict(body), pods)
+    if not outcome.finished:
+        return
+    if outcome.succeeded:
+        run = await api(STATE.kube.get_run, namespace, run_name)
+        if run is not None and (run.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+            await _end_run_with_error(
+                namespace,
+                run_name,
+                "JobCompletedWithoutResults",
+                "the Job completed but did not write the run's results",
+                delete_job=False,
+            )
+        return
+    await _end_run_with_error(namespace, run_name, outcome.reason, outcome.message, delete_job=False)
+
+
+@kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT})
+async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
+    if type == "DELETED":
+        return
+    outcome = judge_pod(dict(body))
+    if outcome.finished:  # a Pod that can never succeed: end the run, and the Job with it
+        await _end_run_with_error(
+            namespace, body["metadata"]["labels"][RUN_LABEL], outcome.reason, outcome.message, delete_job=True
+        )
+
+
+# --- recording finished runs --------------------------------------------------------------
+
+
+async def record_missed(namespace: str, monitor: str, status: kopf.Status, runs: kopf.Index) -> None:
+    """Level-triggered backstop: record the newest finished run if its event was missed."""
+    finished = [run for run in runs.get((namespace, monitor), []) if run["status"]["phase"] in TERMINAL_PHASES]
+    newest = max(finished, key=run_order, default=None)
+    if newest is None or not is_newer(newest, status.get("lastRun")):
+        return
+    run = await api(STATE.kube.get_run, namespace, newest["metadata"]["name"])
+    if run is not None:
+        await _record_locked(namespace, monitor, run)
+
+
+async def _record_locked(namespace: str, monitor_name: str, run: dict[str, Any]) -> None:
+    async with monitor_lock(namespace, monitor_name):
+        monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
+        if monitor is not None:
+            await _record(monitor, run)
+
+
+@kopf.on.event(*MR)
+async def run_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
+    if type == "DELETED" or (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+        return
+    await _record_locked(namespace, body["spec"]["monitor"], dict(body))
+
+
+async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
+    namespace, name = monitor["metadata"]["namespace"], monitor["metadata"]["name"]
+    status = monitor.get("status") or {}
+    last = status.get("lastRun")
+    if last and last.get("name") == run["metadata"]["name"]:
+        return  # recorded already (a replayed event, or a restart)
+    if not is_newer(run, last):
+        return
+    run_status = run["status"]
+    results = run_status.get("results")
+    generation = monitor["metadata"]["generation"]
+    updates = outcome_conditions(run_status["phase"], results, run_status.get("message", ""))
+    summary = last_run_summary(run, generation)
+    # before the status patch: a crash in between replays this run, and the retraining's
+    # deterministic name makes the replay adopt the object instead of starting another
+    step = await retraining.on_run_recorded(monitor, summary, updates)
+    conditions, changed = merge(
+        list(status.get("conditions") or []), updates + step.conditions, generation=generation, now=iso(now())
+    )
+    if results:  # first, so the endpoint never lags behind what the status shows
+        metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
+    await api(
+        STATE.kube.patch_monitor_status, namespace, name, {"lastRun": summary, "conditions": conditions, **step.status}
+    )
+    _log.info(
+        "recorded %s for %s/%s: %s %s",
+        run["metadata"]["name"],
+        namespace,
+        name,
+        run_status["phase"],
+        summary["verdict"],
+    )
+    for condition in changed:
+        if condition.type != RETRAINING:  # retraining posts Events of its own, with its own reasons
+            condition_event(monitor, condition)
+    step.announce(monitor)
+    if run_status["phase"] != "Succeeded":
+        kopf.warn(
+            monitor,
+            reason="RunError",
+            message=f"{run['metadata']['name']}: {run_status.get('reason')}: {run_status.get('message', '')}"[:1000],
+        )
+    result = (
+        "error"
+        if run_status["phase"] != "Succeeded"
+        else ("healthy" if results and results["healthy"] else "unhealthy")
+    )
+    completed = run_status.get("completedAt")
+    metrics.count_run(
+        namespace,
+        name,
+        result=result,
+        runner=run["spec"].get("runner", ""),
+        seconds=_duration(run_status),
+        finished_at=parse_iso(completed).timestamp() if completed else None,
+    )
+    try:
+        spec = accept(monitor["spec"])
+    except SpecError:
+        return  # history is pruned once the spec is valid again
+    kept = await api(STATE.kube.list_runs, namespace, name)
+    for doomed in runs_to_prune(
+        kept,
+        keep_succeeded=spec.successful_runs_history_limit,
+        keep_failed=spec.failed_runs_history_limit,
+        protect=run["metadata"]["name"],
+    ):
+        await api(STATE.kube.delete_run, namespace, doomed)
+
+
+def _duration(status: dict[str, Any]) -> float | None:
+    if status.get("durationSeconds") is not None:
+        return float(status["durationSeconds"])
+    if status.get("startedAt") and status.get("completedAt"):
+        return (parse_iso(status["completedAt"]) - parse_iso(status["startedAt"])).total_seconds()
+    return None

@@ -1,0 +1,112 @@
+"""What every handler module shares: the operator's state, API calls off the event loop, owners, Events.
+
+Start-up configures kopf (its state under its own annotation prefix) and opens the HTTP
+port; clean-up closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import kopf
+
+from modelmonitor.controller.conditions import EVENT_REASONS, Condition
+from modelmonitor.controller.config import CONFIG
+from modelmonitor.controller.kube import Kube, load_config
+from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
+from modelmonitor.controller.server import ProbeServer
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import ModelMonitorSpec
+
+KOPF_PREFIX = f"kopf.{GROUP}"
+MM = (GROUP, VERSION, MONITORS)
+MR = (GROUP, VERSION, RUNS)
+T = TypeVar("T")
+
+
+class _State:
+    kube: Kube
+    server: ProbeServer
+    inline_slots: asyncio.Semaphore
+    monitor_locks: dict[tuple[str, str], asyncio.Lock]
+
+
+STATE = _State()
+
+
+async def api(call: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(call, *args)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def owner(body: kopf.Body | dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": body["metadata"]["name"],
+        "uid": body["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def condition_event(body: Any, condition: Condition) -> None:
+    kind, reason = EVENT_REASONS.get((condition.type, condition.status), ("Normal", condition.type))
+    kopf.event(
+        body, type=kind, reason=reason, message=f"{condition.type}={condition.status}: {condition.message}"[:1000]
+    )
+
+
+def monitor_lock(namespace: str, name: str) -> asyncio.Lock:
+    """One writer at a time per monitor's status (recording runs, retraining)."""
+    return STATE.monitor_locks.setdefault((namespace, name), asyncio.Lock())
+
+
+def accept(spec: Any) -> ModelMonitorSpec:
+    from modelmonitor.spec import parse_spec
+
+    return parse_spec(dict(spec))
+
+
+async def credentials(spec: ModelMonitorSpec, namespace: str) -> dict[str, str] | None:
+    if spec.credentials is None:
+        return None
+    from kubernetes.client.rest import ApiException
+
+    name = spec.credentials.secret_ref.name
+    try:
+        return await api(STATE.kube.secret_env, namespace, name)
+    except ApiException as error:
+        if error.status == 404:
+            raise SpecError(f"spec.credentials.secretRef: Secret {name!r} not found in namespace {namespace}") from None
+        raise
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # kopf ignores changes to annotations under its own prefix, so it must not be ours:
+    # a user's modelmonitor.io/run-now has to count as a change
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=KOPF_PREFIX, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING  # our own Events say what happened; kopf's only on errors
+    settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+    STATE.kube = Kube(await api(load_config))
+    STATE.inline_slots = asyncio.Semaphore(CONFIG.inline_concurrency)
+    STATE.monitor_locks = {}
+    STATE.server = ProbeServer(CONFIG.port)
+    await STATE.server.start()
+    STATE.server.ready.set()
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    await STATE.server.stop()
