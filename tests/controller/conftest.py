@@ -45,7 +45,15 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Operator:
-    def __init__(self, kubeconfig: Path, namespace: str, log: Path, extra: list[str], standalone: bool) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        namespace: str,
+        log: Path,
+        extra: list[str],
+        standalone: bool,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log = log
         self.argv = [
@@ -62,7 +70,7 @@ class Operator:
             f"{sys.executable} -m modelmonitor",
             *extra,
         ]
-        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "MODELMONITOR_TICK_SECONDS": "1"}
+        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "MODELMONITOR_TICK_SECONDS": "1", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Operator:
@@ -103,9 +111,9 @@ def start_operator(
 ) -> Iterator[Callable[..., Operator]]:
     started: list[Operator] = []
 
-    def start(*extra: str, standalone: bool = True) -> Operator:
+    def start(*extra: str, standalone: bool = True, env: dict[str, str] | None = None) -> Operator:
         log = tmp_path / f"operator-{len(started)}.log"
-        operator = Operator(kubeconfig, namespace, log, list(extra), standalone)
+        operator = Operator(kubeconfig, namespace, log, list(extra), standalone, env)
         started.append(operator)
         return operator.start()
 

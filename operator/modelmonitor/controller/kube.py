@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from kubernetes import client, config
@@ -141,15 +142,17 @@ class Kube:
 
     # --- any kind (retraining objects) --------------------------------------------------
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.api.call_api(
+        """A request for any path, its JSON answer parsed (the client's deserialiser differs across versions)."""
+        response = self.api.call_api(
             path,
             method,
             body=body,
             header_params={"Accept": "application/json", "Content-Type": "application/json"},
             auth_settings=["BearerToken"],
-            response_type="object",
             _return_http_data_only=True,
+            _preload_content=False,
         )
+        return json.loads(response.data or b"null")
 
     def plural(self, api_version: str, kind: str) -> str:
         """The resource name serving a kind, from discovery (cached)."""

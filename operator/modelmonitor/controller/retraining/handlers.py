@@ -100,9 +100,8 @@ async def on_run_recorded(monitor: dict[str, Any], summary: dict[str, Any], outc
     context = context_from_summary(
         monitor, summary, trigger="breach", reason=",".join(breached), message=decision.message
     )
-    state = await _apply(
-        monitor, spec, replace(state, streak=streak), decision, f"run/{summary['name']}", context, step
-    )
+    trigger = Trigger(decision, f"run/{summary['name']}", context)
+    state = await _apply(monitor, spec, replace(state, streak=streak), trigger, step)
     step.status = {"retraining": state.to_status()}
     return step
 
