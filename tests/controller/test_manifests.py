@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import eventually
+
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +48,41 @@ def test_rbac_and_deployment_apply(control_plane, kubeconfig, installed_crds) ->
 
     assert can_i("patch", "monitorruns.modelmonitor.io", "--subresource=status") == "yes"
     assert can_i("delete", "secrets") == "no"
+
+
+def test_retraining_permissions_are_opt_in_and_exact(control_plane, kubeconfig, api_client, installed_crds) -> None:
+    from kubernetes import client
+
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    kubectl = str(control_plane.assets.kubectl)
+
+    def allowed(verb: str, resource: str) -> bool:
+        """A SubjectAccessReview: asks the authorizer itself, whether or not the kind is installed."""
+        plural, _, group = resource.partition(".")
+        review = client.AuthorizationV1Api(api_client).create_subject_access_review(
+            {
+                "spec": {
+                    "user": "system:serviceaccount:modelmonitor-system:modelmonitor-operator",
+                    "groups": ["system:serviceaccounts", "system:serviceaccounts:modelmonitor-system"],
+                    "resourceAttributes": {"namespace": "ml", "verb": verb, "group": group, "resource": plural},
+                }
+            }
+        )
+        return bool(review.status.allowed)
+
+    def apply(manifest: str) -> None:
+        applied = subprocess.run(
+            [kubectl, "apply", "-f", str(ROOT / "manifests" / manifest)], env=env, capture_output=True, text=True
+        )
+        assert applied.returncode == 0, applied.stderr
+
+    apply("rbac.yaml")
+    # the authorizer sees new bindings through an informer, a moment after they are applied
+    eventually(lambda: allowed("create", "jobs.batch") and allowed("get", "jobs.batch"), what="rbac.yaml in force")
+    assert not allowed("create", "workflows.argoproj.io")  # not without opting in
+    apply("retraining-rbac.yaml")
+    resources = ("workflows.argoproj.io", "pipelineruns.tekton.dev", "trainjobs.trainer.kubeflow.org")
+    eventually(lambda: all(allowed("create", resource) for resource in resources), what="the opt-in in force")
+    for resource in resources:
+        assert allowed("get", resource) and not allowed("delete", resource) and not allowed("update", resource)
+    assert not allowed("create", "cronworkflows.argoproj.io")
