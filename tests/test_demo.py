@@ -18,3 +18,5 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "result: credit-risk-drifted=False credit-risk-healthy=True" in result.stdout
     assert "DataDrift=True (DatasetDrift)" in result.stdout
+    assert "Retraining=False (Succeeded)" in result.stdout
+    assert "the retraining Job wrote credit-risk-v8.json: version 8" in result.stdout

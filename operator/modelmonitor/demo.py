@@ -3,14 +3,17 @@
 Starts the dev cluster (etcd, kube-apiserver, kube-controller-manager and the pod runner),
 installs the CRDs, runs the operator, and applies two sample monitors over reproducible
 sample data: a healthy credit-risk model checked inline, and one whose inputs drifted and
-whose accuracy dropped, checked by a Kubernetes Job.  It waits for both to be judged,
-prints ``kubectl get mm`` and the conditions, and stops everything (``--keep`` leaves it
+whose accuracy dropped, checked by a Kubernetes Job.  The drifted monitor's
+degraded performance starts a retraining Job that refits the model on the logged window
+and writes version 8.  It waits for both to be judged and the retraining to end, prints
+``kubectl get mm``, the conditions and the retraining's outcome, and stops everything (``--keep`` leaves it
 running until Ctrl-C, with ``KUBECONFIG`` printed for you).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +33,7 @@ from modelmonitor.samples import write_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 180.0
+IMAGE = "ghcr.io/modelmonitor/modelmonitor:0.1.0"  # the dev cluster's pod runner runs the command with this Python
 
 
 def _kubectl(kubectl: Path, kubeconfig: Path, *args: str, check: bool = True) -> str:
@@ -44,6 +48,26 @@ def _kubectl(kubectl: Path, kubeconfig: Path, *args: str, check: bool = True) ->
 def _judged(kubectl: Path, kubeconfig: Path, name: str) -> bool:
     jsonpath = "{.status.lastRun.name}"
     return bool(_kubectl(kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={jsonpath}", check=False).strip())
+
+
+def _retrained(kubectl: Path, kubeconfig: Path, name: str) -> bool:
+    jsonpath = "{.status.retraining.last.outcome}"
+    return bool(_kubectl(kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={jsonpath}", check=False).strip())
+
+
+def _retraining(logs: Path, models: Path) -> dict[str, object]:
+    """Retrain when performance degrades: a Job running the sample training script on the logged window."""
+    command = [sys.executable, "-m", "modelmonitor.sample_training", "--data", str(logs), "--out", str(models)]
+    return {
+        "on": ["PerformanceDegraded"],
+        "cooldown": "1h",
+        "jobTemplate": {
+            "spec": {
+                "backoffLimit": 0,
+                "template": {"spec": {"containers": [{"name": "train", "image": IMAGE, "command": command}]}},
+            }
+        },
+    }
 
 
 def _wait_ready(port: int, operator: ManagedProcess) -> None:
@@ -106,15 +130,19 @@ def main() -> int:
         _wait_ready(port, operator)
         healthy, drifted = (yaml.safe_load(path.read_text()) for path in monitors)
         drifted["spec"]["runner"] = "job"  # the drifted model is checked by a Job, through the Job controller
+        models = directory / "models"
+        drifted["spec"]["actions"] = {"retrain": _retraining(directory / "data" / "drifted.parquet", models)}
         manifest = directory / "monitors.yaml"
         manifest.write_text(yaml.safe_dump_all([healthy, drifted], sort_keys=False))
         print(f"$ kubectl apply -f {manifest}", flush=True)
         print(_kubectl(assets.kubectl, kubeconfig, "apply", "-f", str(manifest)), end="", flush=True)
         names = [healthy["metadata"]["name"], drifted["metadata"]["name"]]
         deadline = time.monotonic() + TIMEOUT
-        while not all(_judged(assets.kubectl, kubeconfig, name) for name in names):
+        while not all(_judged(assets.kubectl, kubeconfig, name) for name in names) or not _retrained(
+            assets.kubectl, kubeconfig, names[1]
+        ):
             if time.monotonic() > deadline:
-                raise SystemExit(f"the monitors were not judged in time:\n{operator.tail()}")
+                raise SystemExit(f"the monitors were not judged and retrained in time:\n{operator.tail()}")
             time.sleep(0.5)
         print("\n$ kubectl get mm -o wide")
         print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", "-o", "wide"))
@@ -124,6 +152,17 @@ def main() -> int:
         for name in names:
             print(f"$ kubectl get mm {name} -o jsonpath=<conditions>")
             print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={conditions}"))
+        retrained = "{.status.retraining.last.kind} {.status.retraining.last.name}: {.status.retraining.last.outcome}"
+        print(f"$ kubectl get mm {names[1]} -o jsonpath=<the last retraining>")
+        print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", names[1], "-o", f"jsonpath={retrained}"))
+        print("$ kubectl get jobs -l modelmonitor.io/retraining=true")
+        print(_kubectl(assets.kubectl, kubeconfig, "get", "jobs", "-l", "modelmonitor.io/retraining=true"))
+        for model in sorted(models.glob("*.json")):
+            written = json.loads(model.read_text())
+            print(
+                f"the retraining Job wrote {model.name}: version {written['version']}, held-out accuracy "
+                f"{written['heldOutAccuracy']} on the window that triggered it ({written['trigger']['reason']})\n"
+            )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             exported = [
                 line
