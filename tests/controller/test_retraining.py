@@ -201,6 +201,41 @@ def test_an_operator_killed_right_after_the_trigger_creates_no_duplicate(
     assert events(custom, namespace, "crash").count("RetrainingStarted") == 1
 
 
+def slow_job(directory: Path) -> dict[str, Any]:
+    template = job_template(directory)
+    container = template["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = ["sh", "-c", 'sleep 20; exec "$0" "$@"', *container["command"]]
+    return template
+
+
+def test_runs_finishing_together_start_one_retraining(start_operator, custom, namespace, samples, tmp_path) -> None:
+    start_operator()
+    create(
+        custom,
+        namespace,
+        monitor_document(samples, "busy", "drifted", actions={"retrain": {"jobTemplate": slow_job(tmp_path)}}),
+    )
+    eventually(lambda: retraining(custom, namespace, "busy").get("active"), timeout=60, what="the first retraining")
+    annotate(custom, namespace, "busy", "run-now", "a")
+    annotate(custom, namespace, "busy", "run-now", "b")  # two more unhealthy runs, evaluated side by side
+    eventually(lambda: events(custom, namespace, "busy").count("RetrainingSuppressed") >= 1, timeout=60)
+    assert len(retraining_jobs(custom, namespace)) == 1 and retraining(custom, namespace, "busy")["count"] == 1
+
+
+def test_two_replicas_acting_at_once_start_one_retraining(start_operator, custom, namespace, samples, tmp_path) -> None:
+    """Even without peering (both standalone, both active), the trigger's name admits one object."""
+    start_operator()
+    start_operator()
+    create(
+        custom,
+        namespace,
+        monitor_document(samples, "twice", "drifted", actions={"retrain": {"jobTemplate": job_template(tmp_path)}}),
+    )
+    state = eventually(lambda: ended(custom, namespace, "twice"), timeout=90)
+    assert [job.metadata.name for job in retraining_jobs(custom, namespace)] == [state["last"]["name"]]
+    assert state["count"] == 1
+
+
 WORKFLOW = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "Workflow",
