@@ -36,20 +36,34 @@ def grant(api_client, namespace: str, user: str, rules: list[dict]) -> None:
 MONITORS = {"apiGroups": ["modelmonitor.io"], "resources": ["modelmonitors"], "verbs": ["create", "get", "patch"]}
 
 
-def apply_as(control_plane, kubeconfig, namespace: str, user: str, document: dict):
+def apply_as(control_plane, kubeconfig, namespace: str, user: str, document: dict, *dry_run: str):
     return kubectl(
-        control_plane, kubeconfig, "apply", "-n", namespace, f"--as={user}", "-f", "-", stdin=yaml.safe_dump(document)
+        control_plane,
+        kubeconfig,
+        "apply",
+        "-n",
+        namespace,
+        f"--as={user}",
+        *dry_run,
+        "-f",
+        "-",
+        stdin=yaml.safe_dump(document),
     )
 
 
 def refused_once_in_force(control_plane, kubeconfig, namespace: str, user: str, document: dict):
-    """The refusal, once the API server has loaded the policy (a second or so after it is applied)."""
+    """The refusal, once the API server has loaded the policy (a second or so after it is applied).
 
-    def refused():
-        result = apply_as(control_plane, kubeconfig, namespace, user, document)
-        return result if result.returncode != 0 else None
+    The probe is a server-side dry run: admission runs, nothing is stored. A real apply
+    admitted before the policy loaded would turn every retry into an update of an
+    unchanged template, which the policy rightly admits.
+    """
 
-    return eventually(refused, what="the admission policy in force")
+    def refused_dry_run() -> bool:
+        return apply_as(control_plane, kubeconfig, namespace, user, document, "--dry-run=server").returncode != 0
+
+    eventually(refused_dry_run, what="the admission policy in force")
+    return apply_as(control_plane, kubeconfig, namespace, user, document)
 
 
 def retraining_monitor(samples, name: str, **retrain) -> dict:
