@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
+from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
+from modelmonitor.rollout_spec import ModelRolloutSpec
 from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, ModelMonitorSpec
 
 # `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
@@ -84,9 +87,21 @@ def _schedule_rules() -> list[dict[str, str]]:
     ]
 
 
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    return _convert(raw, raw.get("$defs", {}))
+
+
+def _duration_rule(field: str) -> dict[str, str]:
+    return _rule(
+        f"!has(self.{field}) || duration(self.{field}) >= duration('0s')",
+        f"{field} must be a duration such as 30m or 24h",
+        fieldPath=f".{field}",
+    )
+
+
 def spec_schema() -> dict[str, Any]:
-    raw = ModelMonitorSpec.model_json_schema(by_alias=True, mode="validation")
-    schema = _convert(raw, raw.get("$defs", {}))
+    schema = _model_schema(ModelMonitorSpec)
     properties = schema["properties"]
     properties["schedule"]["x-kubernetes-validations"] = _schedule_rules()
     retrain = properties["actions"]["properties"]["retrain"]
@@ -96,14 +111,8 @@ def spec_schema() -> dict[str, Any]:
         _rule(
             "has(self.jobTemplate) != has(self.resourceTemplate)", "set exactly one of jobTemplate or resourceTemplate"
         ),
-        *(
-            _rule(
-                f"!has(self.{field}) || duration(self.{field}) >= duration('0s')",
-                f"{field} must be a duration such as 30m or 24h",
-                fieldPath=f".{field}",
-            )
-            for field in ("cooldown", "timeout")
-        ),
+        _duration_rule("cooldown"),
+        _duration_rule("timeout"),
     ]
     properties["metrics"]["items"]["x-kubernetes-validations"] = [
         _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
@@ -272,6 +281,65 @@ def monitor_run_crd() -> dict[str, Any]:
     return _crd("monitorruns", "MonitorRun", "mrun", schema, columns)
 
 
+def rollout_spec_schema() -> dict[str, Any]:
+    schema = _model_schema(ModelRolloutSpec)
+    properties = schema["properties"]
+    properties["trafficRouter"]["x-kubernetes-validations"] = [
+        _rule(
+            "[has(self.gatewayAPI), has(self.istio), has(self.kserve), has(self.seldon)].filter(x, x).size() == 1",
+            "set exactly one of gatewayAPI, istio, kserve or seldon",
+        )
+    ]
+    steps = properties["steps"]
+    steps["x-kubernetes-list-type"] = "map"
+    steps["x-kubernetes-list-map-keys"] = ["weight"]
+    steps["items"]["x-kubernetes-validations"] = [
+        _duration_rule("minDuration"),
+        _duration_rule("maxDuration"),
+        _rule(
+            "!has(self.maxDuration) || duration(self.maxDuration) >= duration(self.minDuration)",
+            "maxDuration must not be shorter than minDuration",
+            fieldPath=".maxDuration",
+        ),
+    ]
+    guardrails = properties["analysis"]["properties"]["guardrails"]
+    guardrails["x-kubernetes-list-type"] = "map"
+    guardrails["x-kubernetes-list-map-keys"] = ["metric"]
+    properties["analysis"]["x-kubernetes-validations"] = [_duration_rule("interval")]
+    schema["x-kubernetes-validations"] = [
+        _rule("self.candidate.version != self.baseline.version", "candidate.version must differ from baseline.version"),
+        _rule("self.steps.map(s, s.weight).isSorted()", "steps: weights must increase", fieldPath=".steps"),
+    ]
+    return schema
+
+
+def model_rollout_crd() -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "description": "A traffic-split A/B rollout of a candidate model version, decided by its quality.",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": rollout_spec_schema(),
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        },
+    }
+    columns = [
+        _printer("Monitor", ".spec.monitorRef.name"),
+        _printer("Baseline", ".spec.baseline.version"),
+        _printer("Candidate", ".spec.candidate.version"),
+        _printer("Step", ".status.currentStep", "integer"),
+        _printer("Weight", ".status.weights.candidate", "integer", description="The candidate's share set, percent"),
+        _printer("Phase", ".status.phase"),
+        _printer("Difference", ".status.analysis.primary.difference", "number", description="candidate minus baseline"),
+        _printer("Age", ".metadata.creationTimestamp", "date"),
+        _printer("Reason", ".status.reason", priority=1),
+    ]
+    return _crd("modelrollouts", KIND_ROLLOUT, "mro", schema, columns)
+
+
 def kopf_peering_crds() -> list[dict[str, Any]]:
     """kopf's peering resources: how operator replicas agree which one is active."""
     crds = []
@@ -307,14 +375,16 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
     return crds
 
 
-HEADER = "# Generated by `python -m modelmonitor.crd crds/` from modelmonitor/spec.py: do not edit.\n"
+HEADER = (
+    "# Generated by `python -m modelmonitor.crd crds/` from modelmonitor/spec.py and rollout_spec.py: do not edit.\n"
+)
 
 
 def render() -> dict[str, str]:
     """File name -> YAML text, for every CRD."""
     return {
         f"{crd['metadata']['name']}.yaml": HEADER + yaml.safe_dump(crd, sort_keys=False, width=120)
-        for crd in (model_monitor_crd(), monitor_run_crd(), *kopf_peering_crds())
+        for crd in (model_monitor_crd(), monitor_run_crd(), model_rollout_crd(), *kopf_peering_crds())
     }
 
 

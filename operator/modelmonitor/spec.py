@@ -32,7 +32,9 @@ Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=64, example
 Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 
-class _Spec(BaseModel):
+class SpecModel(BaseModel):
+    """The base of every spec model: camelCase names, unknown fields refused, values frozen."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
@@ -106,7 +108,7 @@ class Baseline(StrEnum):
     PREVIOUS_WINDOW = "previousWindow"
 
 
-class ModelRef(_Spec):
+class ModelRef(SpecModel):
     """The model being monitored."""
 
     name: Name
@@ -120,7 +122,7 @@ class ModelRef(_Spec):
     )
 
 
-class Schedule(_Spec):
+class Schedule(SpecModel):
     """When checks run: exactly one of ``interval`` (at least 1m) or ``cron``."""
 
     interval: Duration | None = None
@@ -144,7 +146,7 @@ def _check_cron(expression: str) -> None:
         raise ValueError(f"invalid cron expression {expression!r}: use five fields, e.g. '0 * * * *'")
 
 
-class DataSource(_Spec):
+class DataSource(SpecModel):
     """Where a data set lives: a local path, file://, s3://, gs:// or http(s):// URI."""
 
     uri: str = Field(min_length=1, max_length=2048)
@@ -152,7 +154,7 @@ class DataSource(_Spec):
     window: Duration | None = Field(None, description="Only rows with timestamp in (now - window, now].")
 
 
-class Columns(_Spec):
+class Columns(SpecModel):
     """Which columns hold what; features default to every column not named here."""
 
     timestamp: str | None = None
@@ -169,14 +171,14 @@ class Columns(_Spec):
         }
 
 
-class DataSpec(_Spec):
+class DataSpec(SpecModel):
     current: DataSource
     reference: DataSource
     columns: Columns = Columns()
     min_samples: int = Field(100, ge=1, le=1_000_000_000)
 
 
-class MetricSpec(_Spec):
+class MetricSpec(SpecModel):
     """A performance metric and its thresholds (min and/or max)."""
 
     name: MetricName
@@ -193,13 +195,13 @@ class MetricSpec(_Spec):
         return self
 
 
-class FeatureDrift(_Spec):
+class FeatureDrift(SpecModel):
     name: Name
     method: DriftMethod = DriftMethod.AUTO
     threshold: float | None = Field(None, gt=0)
 
 
-class DriftSpec(_Spec):
+class DriftSpec(SpecModel):
     """Data-drift checks: a default method for all features, with per-feature overrides."""
 
     method: DriftMethod = DriftMethod.AUTO
@@ -227,7 +229,7 @@ class DriftSpec(_Spec):
         return features
 
 
-class ConceptDriftSpec(_Spec):
+class ConceptDriftSpec(SpecModel):
     method: ConceptDriftMethod
     metric: MetricName | None = Field(
         None, description="performanceWindow: the metric compared (default accuracy or mae)."
@@ -242,16 +244,16 @@ class Runner(StrEnum):
     JOB = "job"
 
 
-class Resources(_Spec):
+class Resources(SpecModel):
     limits: dict[str, str] | None = None
     requests: dict[str, str] | None = None
 
 
-class LocalObjectReference(_Spec):
+class LocalObjectReference(SpecModel):
     name: Name
 
 
-class JobTemplate(_Spec):
+class JobTemplate(SpecModel):
     """Overrides for the Job of the ``job`` runner."""
 
     resources: Resources | None = None
@@ -264,7 +266,7 @@ class JobTemplate(_Spec):
     active_deadline_seconds: int = Field(3600, ge=1, le=604800)
 
 
-class Credentials(_Spec):
+class Credentials(SpecModel):
     """A Secret in the monitor's namespace whose keys become environment variables for data access."""
 
     secret_ref: LocalObjectReference
@@ -320,7 +322,7 @@ class ResourceTemplate(_KubernetesFields):
     metadata: TemplateMetadata | None = None
 
 
-class RetrainSpec(_Spec):
+class RetrainSpec(SpecModel):
     """Retraining, started when runs find the model degraded, on a schedule, or on request."""
 
     on: list[RetrainTrigger] = Field(
@@ -355,13 +357,13 @@ class RetrainSpec(_Spec):
         return self
 
 
-class Actions(_Spec):
+class Actions(SpecModel):
     """What the operator does about what it finds."""
 
     retrain: RetrainSpec | None = None
 
 
-class ModelMonitorSpec(_Spec):
+class ModelMonitorSpec(SpecModel):
     model: ModelRef
     schedule: Schedule
     data: DataSpec

@@ -188,3 +188,25 @@ def pipeline_crds(control_plane, kubeconfig: Path) -> None:
 def admission_policy(control_plane, kubeconfig: Path, installed_crds: None) -> None:
     applied = kubectl(control_plane, kubeconfig, "apply", "-f", str(ROOT / "manifests" / "retraining-admission.yaml"))
     assert applied.returncode == 0, applied.stderr
+
+
+@pytest.fixture(scope="session")
+def gateway_api_crds(control_plane, kubeconfig: Path) -> None:
+    """The Gateway API standard CRDs, from the gateway-api Go module."""
+    from modelmonitor.devcluster.assets import ensure_gateway_api_crds
+
+    applied = kubectl(control_plane, kubeconfig, "apply", "--server-side", "-f", str(ensure_gateway_api_crds()))
+    assert applied.returncode == 0, applied.stderr
+    eventually(
+        lambda: (
+            kubectl(
+                control_plane,
+                kubeconfig,
+                "wait",
+                "--for=condition=Established",
+                "crd/httproutes.gateway.networking.k8s.io",
+            ).returncode
+            == 0
+        ),
+        what="the HTTPRoute CRD Established",
+    )

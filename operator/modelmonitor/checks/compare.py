@@ -1,0 +1,146 @@
+"""Two versions of a model compared on their logged rows: what a ModelRollout, and the comparison endpoint, ask.
+
+The rows come from the monitor's current data set. The ``modelVersion`` column says which
+version served each row; the timestamp column bounds the rows to the rollout. Metrics
+use the labelled rows since the rollout began, and the engine's confidence sequences
+keep them valid at every look. The sample-ratio check uses every row, labelled or not,
+since the current step's weights took effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
+from modelmonitor.data.source import RowFilter, open_source
+from modelmonitor.engine.sequential import ArmData, Comparison, SampleRatio, compare, sample_ratio
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    SCORE_METRICS,
+    MetricName,
+    ModelMonitorSpec,
+    Task,
+)
+
+ARMS = ("baseline", "candidate")
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    """Rows per arm, the primary metric's and the guardrails' comparisons, and the sample-ratio check."""
+
+    versions: Mapping[str, str]
+    since: datetime
+    until: datetime
+    rows: Mapping[str, int]
+    labeled_rows: Mapping[str, int]
+    primary: Comparison
+    guardrails: Sequence[Comparison]
+    sample_ratio: SampleRatio | None
+
+    def to_document(self) -> dict[str, object]:
+        srm = self.sample_ratio
+        return {
+            "versions": dict(self.versions),
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+            "rows": dict(self.rows),
+            "labeledRows": dict(self.labeled_rows),
+            "primary": self.primary.to_document(),
+            "guardrails": [guardrail.to_document() for guardrail in self.guardrails],
+            "sampleRatio": None
+            if srm is None
+            else {
+                "rows": list(srm.observed),
+                "expectedShares": list(srm.expected_shares),
+                "observedShares": list(srm.observed_shares),
+                "pValue": srm.p_value,
+            },
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def check_metric(spec: ModelMonitorSpec, metric: MetricName, where: str) -> None:
+    """A rollout's metric must fit the monitor's task and columns."""
+    task = spec.model.task
+    if task is Task.REGRESSION and metric in CLASSIFICATION_METRICS:
+        raise SpecError(f"{where}: {metric} needs a classification task; the monitor's is regression")
+    if task is not Task.REGRESSION and metric in REGRESSION_METRICS:
+        raise SpecError(f"{where}: {metric} needs a regression task; the monitor's is {task}")
+    if metric in SCORE_METRICS and (task is not Task.BINARY or not spec.data.columns.score):
+        raise SpecError(f"{where}: {metric} needs a binaryClassification monitor with data.columns.score")
+
+
+def compare_versions(
+    spec: ModelMonitorSpec,
+    *,
+    versions: Mapping[str, str],
+    metric: MetricName,
+    guardrails: Sequence[MetricName] = (),
+    alpha: float,
+    min_samples_per_arm: int,
+    since: datetime,
+    until: datetime,
+    weights: Mapping[str, int] | None = None,
+    weights_since: datetime | None = None,
+    env: Mapping[str, str] | None = None,
+) -> VersionComparison:
+    """Compare ``versions`` (arm -> modelVersion value) on rows logged in (since, until].
+
+    Raises :class:`SpecError` when the monitor cannot tell versions or times apart, or the
+    metric does not fit it, and :class:`~modelmonitor.errors.DataError` when data cannot be read.
+    """
+    columns = spec.data.columns
+    if not columns.model_version or not columns.timestamp or not columns.label:
+        raise SpecError("the monitor needs data.columns.modelVersion, timestamp and label to compare versions")
+    check_metric(spec, metric, "analysis.metric")
+    for index, guardrail in enumerate(guardrails):
+        check_metric(spec, guardrail, f"analysis.guardrails[{index}]")
+    source = open_source(spec.data.current.uri, spec.data.current.format, env)
+
+    def rows_of(arm: str, start: datetime) -> RowFilter:
+        return RowFilter(columns.timestamp, until, start, ((columns.model_version or "", versions[arm]),))
+
+    tables = {arm: read_labeled(source, columns, rows_of(arm, since)) for arm in ARMS}
+    task = spec.model.task
+    coder = None if task is Task.REGRESSION else ClassCoder(list(tables.values()), columns, spec.model.positive_label)
+    arms = {arm: _arm(tables[arm], spec, coder) for arm in ARMS}
+    options = {
+        "alpha": alpha,
+        "n_star": min_samples_per_arm,
+        "n_classes": max(len(coder.classes), 2) if coder else 2,
+        "positive": coder.positive if coder else 1,
+        "average": "binary" if task is Task.BINARY else "macro",
+    }
+    primary = compare(metric, arms["baseline"], arms["candidate"], **options)  # type: ignore[arg-type]
+    guards = [compare(g, arms["baseline"], arms["candidate"], **options) for g in guardrails]  # type: ignore[arg-type]
+    ratio = None
+    if weights is not None:
+        start = weights_since or since
+        counts = [source.count(rows_of(arm, start)) for arm in ARMS]
+        ratio = sample_ratio(counts, [weights[arm] for arm in ARMS])
+    return VersionComparison(
+        versions=dict(versions),
+        since=since,
+        until=until,
+        rows={arm: source.count(rows_of(arm, since)) for arm in ARMS},
+        labeled_rows={arm: tables[arm].num_rows for arm in ARMS},
+        primary=primary,
+        guardrails=guards,
+        sample_ratio=ratio,
+    )
+
+
+def _arm(table: pa.Table, spec: ModelMonitorSpec, coder: ClassCoder | None) -> ArmData:
+    rows = to_labeled_rows(table, spec.data.columns, spec.model.task, coder)
+    score = rows.score if spec.data.columns.score else None
+    return ArmData(rows.y_true.astype(float), rows.y_pred.astype(float), score)

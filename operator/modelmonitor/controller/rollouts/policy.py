@@ -1,0 +1,176 @@
+"""What a rollout does next: pure rules over the spec, where it stands, the comparison and the router.
+
+In order, the first that applies wins:
+
+1. a person's ``spec.decision``: promote, abort, or pause; a paused rollout stays paused
+   until the decision is resume;
+2. the router's weights differ from the ones set: pause, ``WeightDrift``;
+3. the arms' row shares disagree with the weights (chi-square p < 0.001): pause,
+   ``SampleRatioMismatch``, since a broken split invalidates every comparison;
+4. fewer labelled rows than ``minSamplesPerArm`` in an arm: wait, ``InsufficientData``;
+   no data is neither failure nor success;
+5. the candidate's interval lies entirely below −δ, on the primary metric or a
+   guardrail: roll back;
+6. the step's ``minDuration`` has not passed: wait;
+7. the interval's lower bound is above −δ and every guardrail's too: advance, or promote
+   after the last step;
+8. the step's budget (``maxDuration``, by default four times ``minDuration``) ran out:
+   ``Inconclusive``, then ``onInconclusive`` (pause or roll back);
+9. otherwise continue: wait for more data at this step.
+
+The intervals come from the engine's confidence sequences, valid at every look, so
+re-evaluating every ``interval`` does not inflate the error rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from modelmonitor.durations import parse_duration
+from modelmonitor.rollout_spec import ModelRolloutSpec, OnInconclusive, UserDecision
+
+SRM_P_VALUE = 0.001
+DEFAULT_BUDGET_FACTOR = 4
+
+
+class Action(StrEnum):
+    WAIT = "Wait"
+    ADVANCE = "Advance"
+    PROMOTE = "Promote"
+    ROLLBACK = "Rollback"
+    PAUSE = "Pause"
+    ABORT = "Abort"
+    INCONCLUSIVE = "Inconclusive"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the rollout stands: the step (0-based), when it began, the weights set, and a pause not yet resumed."""
+
+    step: int
+    step_started_at: datetime
+    weights_set: Mapping[str, int]
+    paused: str = ""  # the reason it was paused for
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The interval of the candidate's improvement (negative: worse) for one metric, and its margin."""
+
+    metric: str
+    low: float
+    high: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the comparison found, as the controller needs it (the numbers come from the engine)."""
+
+    labeled_rows: Mapping[str, int]  # arm -> labelled rows since the rollout began
+    primary: Bounds | None
+    guardrails: Sequence[Bounds]
+    srm_p_value: float
+    expected_shares: Sequence[float]
+    observed_shares: Sequence[float]
+
+
+def decide(
+    spec: ModelRolloutSpec,
+    position: Position,
+    evidence: Evidence | None,
+    observed_weights: Mapping[str, int] | None,
+    now: datetime,
+) -> Verdict:
+    """The next action; ``evidence`` is None when the data could not be compared (it waits)."""
+    if spec.decision is UserDecision.PROMOTE:
+        return Verdict(Action.PROMOTE, "PromotedByUser", "spec.decision is promote")
+    if spec.decision is UserDecision.ABORT:
+        return Verdict(Action.ABORT, "AbortedByUser", "spec.decision is abort")
+    if spec.decision is UserDecision.PAUSE:
+        return Verdict(Action.PAUSE, "PausedByUser", "spec.decision is pause")
+    if position.paused and spec.decision is not UserDecision.RESUME:
+        return Verdict(Action.PAUSE, position.paused, f"paused ({position.paused}) until spec.decision is resume")
+    if observed_weights is not None and dict(observed_weights) != dict(position.weights_set):
+        return Verdict(
+            Action.PAUSE,
+            "WeightDrift",
+            f"the router's weights are {_weights(observed_weights)}, not the {_weights(position.weights_set)} "
+            "this rollout set: someone or something else changed them",
+        )
+    if evidence is None:
+        return Verdict(Action.WAIT, "NoComparison", "the versions could not be compared yet")
+    if evidence.srm_p_value < SRM_P_VALUE:
+        return Verdict(
+            Action.PAUSE,
+            "SampleRatioMismatch",
+            f"rows split {_shares(evidence.observed_shares)} between baseline and candidate, not the "
+            f"{_shares(evidence.expected_shares)} set (chi-square p={evidence.srm_p_value:.2g} < {SRM_P_VALUE}): "
+            "a broken split invalidates the comparison",
+        )
+    minimum = spec.analysis.min_samples_per_arm
+    counts = ", ".join(f"{arm} {rows}" for arm, rows in evidence.labeled_rows.items())
+    if min(evidence.labeled_rows.values(), default=0) < minimum or evidence.primary is None:
+        return Verdict(Action.WAIT, "InsufficientData", f"labelled rows {counts}; {minimum} per arm needed")
+    worse = [bounds for bounds in (evidence.primary, *evidence.guardrails) if bounds.high < -bounds.margin]
+    if worse:
+        return Verdict(
+            Action.ROLLBACK,
+            "CandidateWorse" if worse[0] is evidence.primary else "GuardrailBreached",
+            "; ".join(f"{_interval(bounds)} lies below −{bounds.margin:g}" for bounds in worse),
+        )
+    step = spec.steps[position.step]
+    elapsed = now - position.step_started_at
+    if elapsed < parse_duration(step.min_duration):
+        return Verdict(Action.WAIT, "StepInProgress", f"step {position.step + 1} lasts at least {step.min_duration}")
+    if all(bounds.low > -bounds.margin for bounds in (evidence.primary, *evidence.guardrails)):
+        passed = "; ".join(
+            f"{_interval(bounds)} lies above −{bounds.margin:g}" for bounds in (evidence.primary, *evidence.guardrails)
+        )
+        if position.step + 1 == len(spec.steps):
+            return Verdict(Action.PROMOTE, "NonInferior", passed)
+        return Verdict(Action.ADVANCE, "NonInferior", passed)
+    if elapsed >= budget(spec, position.step):
+        action = Action.INCONCLUSIVE
+        then = "rolling back" if spec.on_inconclusive is OnInconclusive.ROLLBACK else "pausing"
+        return Verdict(
+            action,
+            "Inconclusive",
+            f"step {position.step + 1} ran out of its {_hours(budget(spec, position.step))} undecided: "
+            f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}; {then}",
+        )
+    return Verdict(Action.WAIT, "Undecided", f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}")
+
+
+def budget(spec: ModelRolloutSpec, step: int) -> timedelta:
+    chosen = spec.steps[step]
+    if chosen.max_duration is not None:
+        return parse_duration(chosen.max_duration)
+    return DEFAULT_BUDGET_FACTOR * parse_duration(chosen.min_duration)
+
+
+def _weights(weights: Mapping[str, Any]) -> str:
+    return "/".join(f"{arm} {weight}%" for arm, weight in weights.items())
+
+
+def _shares(shares: Sequence[float]) -> str:
+    return "/".join(f"{share:.1%}" for share in shares)
+
+
+def _interval(bounds: Bounds) -> str:
+    return f"{bounds.metric} improvement [{bounds.low:+.4f}, {bounds.high:+.4f}]"
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g}h"

@@ -1,0 +1,40 @@
+"""Traffic routers behind one small interface, one module per router, as Argo Rollouts lays them out.
+
+A router sets the two arms' weights on the object it manages, reads back the weights in
+force, and names whoever else last changed them. The rollout reconciler never knows
+which router it drives: ``router_for`` picks one from the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class RouterError(RuntimeError):
+    """The router's object cannot be read or written: missing CRD or object, or a shape it cannot manage.
+
+    A rollout reports it as a Paused reason; it never crashes the operator.
+    """
+
+
+@dataclass(frozen=True)
+class ObservedWeights:
+    """The weights in force (arm -> percent), and the field manager that last wrote them."""
+
+    weights: Mapping[str, int]
+    written_by: str = ""
+
+
+class Router(Protocol):
+    kind: str
+
+    def set_weights(self, weights: Mapping[str, int]) -> None:
+        """Set the arms' weights (percent, summing to 100), touching nothing else."""
+
+    def observed_weights(self) -> ObservedWeights:
+        """The weights in force now, as the router's object says."""
+
+
+FIELD_MANAGER = "modelmonitor-rollouts"

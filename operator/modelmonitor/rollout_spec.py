@@ -1,0 +1,152 @@
+"""The ModelRollout spec: a traffic-split A/B rollout of a model version, decided by its quality.
+
+The logged data, its columns, the task and the metrics come from the ModelMonitor named
+by ``monitorRef``. The field names below are a public contract.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from modelmonitor.durations import parse_duration
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import Duration, LocalObjectReference, MetricName, Name, SpecModel, format_validation_error
+
+KIND = "ModelRollout"
+
+
+class Arm(SpecModel):
+    """One version: the modelVersion value that marks its logged rows, and the backend serving it."""
+
+    version: str = Field(min_length=1, max_length=128)
+    backend: Name
+
+
+class GatewayAPIRouter(SpecModel):
+    """Gateway API: the weights of an HTTPRoute rule's backendRefs."""
+
+    http_route: Name = Field(alias="httpRoute")
+    rule_index: int = Field(0, ge=0, le=63)
+
+
+class IstioRouter(SpecModel):
+    """Istio: the destination weights of a VirtualService's http route."""
+
+    virtual_service: Name
+    route_name: str | None = Field(None, max_length=253, description="Default: the first http route.")
+
+
+class KServeRouter(SpecModel):
+    """KServe: the predictor's canaryTrafficPercent of an InferenceService."""
+
+    inference_service: Name
+
+
+class SeldonRouter(SpecModel):
+    """Seldon Core v2: the candidates' weights of an Experiment."""
+
+    experiment: Name
+
+
+class TrafficRouter(SpecModel):
+    """Exactly one router."""
+
+    gateway_api: GatewayAPIRouter | None = Field(None, alias="gatewayAPI")
+    istio: IstioRouter | None = None
+    kserve: KServeRouter | None = None
+    seldon: SeldonRouter | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TrafficRouter:
+        chosen = [name for name in ("gateway_api", "istio", "kserve", "seldon") if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError("set exactly one of gatewayAPI, istio, kserve or seldon")
+        return self
+
+
+class Step(SpecModel):
+    weight: int = Field(ge=1, le=100, description="The candidate's share of traffic, in percent.")
+    min_duration: Duration = Field(description="How long the step lasts at least before it may advance.")
+    max_duration: Duration | None = Field(
+        None, description="The step's budget: undecided by then, the rollout is Inconclusive. Default 4 × minDuration."
+    )
+
+    @model_validator(mode="after")
+    def _budget_covers_the_minimum(self) -> Step:
+        if self.max_duration is not None and parse_duration(self.max_duration) < parse_duration(self.min_duration):
+            raise ValueError(f"maxDuration {self.max_duration} is shorter than minDuration {self.min_duration}")
+        return self
+
+
+class Guardrail(SpecModel):
+    metric: MetricName
+    non_inferiority_margin: float = Field(0.0, ge=0)
+
+
+class Analysis(SpecModel):
+    metric: MetricName = Field(MetricName.ACCURACY, description="The primary metric; any the monitor's task supports.")
+    non_inferiority_margin: float = Field(
+        0.01, ge=0, description="δ: how much worse than the baseline the candidate may be, in the metric's units."
+    )
+    guardrails: list[Guardrail] = Field(default_factory=list, max_length=10)
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    min_samples_per_arm: int = Field(500, ge=10, le=100_000_000, description="Labelled rows per arm before deciding.")
+    interval: Duration = Field("5m", description="How often it re-evaluates.")
+
+    @field_validator("guardrails")
+    @classmethod
+    def _unique(cls, guardrails: list[Guardrail]) -> list[Guardrail]:
+        names = [guardrail.metric for guardrail in guardrails]
+        if len(set(names)) != len(names):
+            raise ValueError("each guardrail metric may appear once")
+        return guardrails
+
+
+class OnInconclusive(StrEnum):
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+
+
+class UserDecision(StrEnum):
+    NONE = ""
+    PROMOTE = "promote"
+    ABORT = "abort"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+class ModelRolloutSpec(SpecModel):
+    monitor_ref: LocalObjectReference
+    baseline: Arm
+    candidate: Arm
+    traffic_router: TrafficRouter
+    steps: list[Step] = Field(min_length=1, max_length=20)
+    analysis: Analysis = Analysis()
+    on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
+    decision: UserDecision = Field(
+        UserDecision.NONE, description="A person's intent: promote, abort, pause or resume. Intent lives in spec."
+    )
+    update_monitor_on_promotion: bool = Field(
+        False, description="On promotion, set the monitor's spec.model.version to the candidate's."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelRolloutSpec:
+        if self.candidate.version == self.baseline.version:
+            raise ValueError("candidate.version must differ from baseline.version")
+        weights = [step.weight for step in self.steps]
+        if any(later <= earlier for earlier, later in pairwise(weights)):
+            raise ValueError(f"steps: weights must increase, got {weights}")
+        return self
+
+
+def parse_rollout_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelRolloutSpec:
+    """Validate a ModelRollout spec; raise :class:`SpecError` naming each bad field."""
+    try:
+        return ModelRolloutSpec.model_validate(spec)
+    except ValidationError as error:
+        raise SpecError(format_validation_error(error, prefix)) from None

@@ -1,0 +1,114 @@
+"""Two versions compared on logged rows: the right rows per arm, the engine's intervals, the sample ratio."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from modelmonitor.checks.compare import compare_versions
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import MetricName, parse_spec
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+START = NOW - timedelta(hours=6)
+
+
+def write_logs(path: Path, *, rows: int, candidate_share: float, accuracy: dict[str, float], seed: int = 0) -> None:
+    """Six hours of logged predictions from versions 7 and 8, labels for 90% of them, plus older rows."""
+    rng = np.random.default_rng(seed)
+    version = np.where(rng.random(rows) < candidate_share, "8", "7")
+    label = rng.integers(0, 2, rows)
+    right = rng.random(rows) < np.where(version == "8", accuracy["8"], accuracy["7"])
+    prediction = np.where(right, label, 1 - label)
+    score = np.clip(np.where(prediction == 1, 0.75, 0.25) + rng.normal(0, 0.15, rows), 0, 1)
+    seconds = np.sort(rng.uniform(-8 * 3600, 0, rows))  # two hours before the rollout began, too
+    labelled = rng.random(rows) < 0.9
+    table = pa.table(
+        {
+            "ts": pa.array(
+                np.datetime64(NOW.replace(tzinfo=None), "us") + (seconds * 1e6).astype("timedelta64[us]"),
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "prediction": prediction,
+            "label": pa.array(label, mask=~labelled),
+            "score": score,
+            "model_version": version,
+            "amount": rng.normal(0, 1, rows),
+        }
+    )
+    pq.write_table(table, path)
+
+
+def monitor(path: Path, **model):
+    return parse_spec(
+        {
+            "model": {"name": "credit-risk", "task": "binaryClassification", **model},
+            "schedule": {"interval": "1h"},
+            "data": {
+                "current": {"uri": str(path)},
+                "reference": {"uri": str(path)},
+                "columns": {"timestamp": "ts", "label": "label", "score": "score", "modelVersion": "model_version"},
+            },
+        }
+    )
+
+
+VERSIONS = {"baseline": "7", "candidate": "8"}
+SPLIT = {"baseline": 75, "candidate": 25}
+
+
+def accuracy_since_start(logs: Path, **more):
+    """Accuracy of 8 against 7 on the rows since the rollout began, with the 75/25 split set."""
+    common = {"versions": VERSIONS, "alpha": 0.05, "min_samples_per_arm": 500, "since": START, "until": NOW}
+    return compare_versions(monitor(logs), metric=MetricName.ACCURACY, weights=SPLIT, **common, **more)
+
+
+def test_a_better_candidate_is_measured_on_its_own_rows_since_the_rollout(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=40000, candidate_share=0.25, accuracy={"7": 0.75, "8": 0.85})
+    result = accuracy_since_start(logs, guardrails=[MetricName.ROC_AUC])
+    table = pq.read_table(logs).to_pandas()
+    recent = table[table["ts"] > START]
+    for arm, version in VERSIONS.items():
+        rows = recent[recent["model_version"] == version]
+        assert result.rows[arm] == len(rows) and result.labeled_rows[arm] == rows["label"].notna().sum()
+        labelled = rows[rows["label"].notna()]
+        expected = (labelled["label"] == labelled["prediction"]).mean()
+        assert getattr(result.primary, arm).value == pytest.approx(expected)
+    assert result.primary.difference == pytest.approx(0.10, abs=0.02)
+    assert result.primary.improvement.low > 0  # clearly better, at every look
+    assert result.guardrails[0].metric == "rocAuc" and result.guardrails[0].improvement.low > -0.02
+    assert result.sample_ratio is not None and result.sample_ratio.p_value > 0.001
+    document = result.to_document()
+    assert document["labeledRows"] == dict(result.labeled_rows) and document["primary"]["metric"] == "accuracy"
+
+
+def test_a_split_that_does_not_match_the_weights_shows_in_the_sample_ratio(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=20000, candidate_share=0.35, accuracy={"7": 0.8, "8": 0.8})
+    result = accuracy_since_start(logs)
+    assert result.sample_ratio is not None and result.sample_ratio.p_value < 1e-6
+    assert result.sample_ratio.observed_shares[1] == pytest.approx(0.35, abs=0.02)
+
+
+def test_the_monitor_must_tell_versions_apart_and_fit_the_metric(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=100, candidate_share=0.5, accuracy={"7": 0.8, "8": 0.8})
+    common = {"versions": VERSIONS, "alpha": 0.05, "min_samples_per_arm": 50, "since": START, "until": NOW}
+    with pytest.raises(SpecError, match=r"analysis\.metric: mae needs a regression task"):
+        compare_versions(monitor(logs), metric=MetricName.MAE, **common)
+    spec = monitor(logs)
+    without = spec.model_copy(
+        update={
+            "data": spec.data.model_copy(
+                update={"columns": spec.data.columns.model_copy(update={"model_version": None})}
+            )
+        }
+    )
+    with pytest.raises(SpecError, match=r"needs data\.columns\.modelVersion"):
+        compare_versions(without, metric=MetricName.ACCURACY, **common)
