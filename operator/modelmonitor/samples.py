@@ -39,10 +39,7 @@ def _frame(
     label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
     score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
     prediction = (score >= 0.5).astype(np.int64)
-    offsets = np.sort(rng.uniform(0, span.total_seconds(), rows))
-    timestamps = np.datetime64(end.replace(tzinfo=None), "us") - (span.total_seconds() - offsets).astype(
-        "timedelta64[s]"
-    )
+    timestamps = _timestamps(rng, rows, end=end, span=span, unit="s")
     labeled = np.ones(rows, bool)
     if labels_late:  # labels arrive late: some rows lack one, and the newest have none yet
         labeled = rng.random(rows) < 0.9
@@ -60,6 +57,13 @@ def _frame(
             "model_version": np.full(rows, "7"),
         }
     )
+
+
+def _timestamps(rng: np.random.Generator, rows: int, *, end: datetime, span: timedelta, unit: str = "us") -> np.ndarray:
+    """Sorted times spread uniformly over (end - span, end], at whole ``unit``s back from ``end``."""
+    offsets = np.sort(rng.uniform(0, span.total_seconds(), rows))
+    back = (span.total_seconds() - offsets) * (1e6 if unit == "us" else 1)
+    return np.datetime64(end.astimezone(UTC).replace(tzinfo=None), "us") - back.astype(f"timedelta64[{unit}]")
 
 
 MONITOR = """\
@@ -117,3 +121,57 @@ def write_samples(directory: Path, *, now: datetime, rows: int = 5000, data_dire
         )
         written.append(path)
     return written
+
+
+# --- traffic for rollouts ----------------------------------------------------------------
+
+VERSION_SKILL = {"7": 0.0, "8": 1.0, "9": -1.0}  # how well each version learnt the changed relationship
+
+
+def served_rows(
+    rng: np.random.Generator, shares: dict[str, int], rows: int, *, end: datetime, span: timedelta
+) -> pa.Table:
+    """Rows served after the concept changed, each by a version drawn with the routing ``shares`` (percent).
+
+    Version 7 still predicts the old relationship (accuracy about 0.69 here), version 8 was
+    retrained on the new one (about 0.84), and version 9 is a botched build that guesses (about 0.5).
+    """
+    versions = list(shares)
+    drawn = rng.choice(versions, rows, p=np.asarray([shares[v] for v in versions], float) / sum(shares.values()))
+    age = rng.normal(42, 12, rows).clip(18, 90)
+    income = rng.lognormal(10.8, 0.5, rows) * 0.8
+    amount = rng.gamma(2.0, 2500.0, rows) * 1.8
+    region = rng.choice(REGIONS, rows, p=[0.15, 0.2, 0.25, 0.4])
+    old_logit = 2.0 * (np.log(amount / income) + 2.6) - 0.03 * (age - 42) + 0.8 * (region == "west")
+    changed = rng.random(rows) < 0.25  # the relationship changed for a quarter of the applicants
+    true_logit = np.where(changed, -old_logit + 1.5 * (region == "east"), old_logit)
+    label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
+    skill = np.array([VERSION_SKILL.get(str(v), 0.0) for v in drawn])
+    guess = rng.normal(0, 2, rows)
+    model_logit = np.where(skill > 0, true_logit, np.where(skill < 0, guess, old_logit))
+    score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
+    timestamps = _timestamps(rng, rows, end=end, span=span)
+    return pa.table(
+        {
+            "ts": pa.array(timestamps, pa.timestamp("us", tz="UTC")),
+            "age": age.round(1),
+            "income": income.round(2),
+            "amount": amount.round(2),
+            "region": region,
+            "score": score,
+            "prediction": (score >= 0.5).astype(np.int64),
+            "label": label.astype(np.int64),
+            "model_version": drawn.astype(str),
+        }
+    )
+
+
+def write_traffic(
+    directory: Path, shares: dict[str, int], rows: int, *, end: datetime, span: timedelta, seed: int
+) -> Path:
+    """Append one batch of served rows to a Parquet directory, as a logging pipeline would."""
+    directory.mkdir(parents=True, exist_ok=True)
+    table = served_rows(np.random.default_rng(seed), shares, rows, end=end, span=span)
+    path = directory / f"batch-{end.astimezone(UTC):%Y%m%dT%H%M%S%f}-{seed}.parquet"
+    pq.write_table(table, path)
+    return path

@@ -36,6 +36,21 @@ def http_route(name: str = "credit-risk") -> dict:
     }
 
 
+def set_half_and_half_as_argocd(custom: client.CustomObjectsApi, namespace: str, route: dict) -> None:
+    """What a GitOps sync does to weights it does not know are managed: puts them back, under its own manager."""
+    route["spec"]["rules"][1]["backendRefs"][0]["weight"] = 50
+    route["spec"]["rules"][1]["backendRefs"][1]["weight"] = 50
+    custom.api_client.call_api(
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/{route['metadata']['name']}",
+        "PUT",
+        query_params=[("fieldManager", "argocd-controller")],
+        header_params={"Content-Type": "application/json", "Accept": "application/json"},
+        body=route,
+        auth_settings=["BearerToken"],
+        _preload_content=False,
+    )
+
+
 def test_gateway_api_sets_reads_back_and_names_whoever_else_changed_the_weights(
     api_client, namespace, gateway_api_crds
 ) -> None:
@@ -53,17 +68,7 @@ def test_gateway_api_sets_reads_back_and_names_whoever_else_changed_the_weights(
     assert FIELD_MANAGER in {entry["manager"] for entry in route["metadata"]["managedFields"]}
     assert router.observed_weights().weights == {"baseline": 90, "candidate": 10}
     # someone else (a GitOps sync, say) puts the weights back
-    route["spec"]["rules"][1]["backendRefs"][0]["weight"] = 50
-    route["spec"]["rules"][1]["backendRefs"][1]["weight"] = 50
-    custom.api_client.call_api(
-        f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/credit-risk",
-        "PUT",
-        query_params=[("fieldManager", "argocd-controller")],
-        header_params={"Content-Type": "application/json", "Accept": "application/json"},
-        body=route,
-        auth_settings=["BearerToken"],
-        _preload_content=False,
-    )
+    set_half_and_half_as_argocd(custom, namespace, route)
     observed = router.observed_weights()
     assert observed.weights == {"baseline": 50, "candidate": 50}
     assert observed.written_by.startswith("argocd-controller (Update at ")

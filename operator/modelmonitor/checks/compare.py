@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
-from modelmonitor.engine.sequential import ArmData, Comparison, SampleRatio, compare, sample_ratio
+from modelmonitor.engine.sequential import ArmData, Comparison, SampleRatio, compare, finite, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import (
     CLASSIFICATION_METRICS,
@@ -59,8 +59,8 @@ class VersionComparison:
             else {
                 "rows": list(srm.observed),
                 "expectedShares": list(srm.expected_shares),
-                "observedShares": list(srm.observed_shares),
-                "pValue": srm.p_value,
+                "observedShares": [finite(share) for share in srm.observed_shares],
+                "pValue": finite(srm.p_value),
             },
         }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 AFTER_RETRAINING_CREATED = "after-retraining-created"
+BEFORE_ROUTER_PATCH = "before-router-patch"
 
 
 def crash_point(point: str) -> None:

@@ -3,9 +3,11 @@
 * ``runtime``: start-up, shared state, owners and Events;
 * ``monitors``: ModelMonitor specs, schedule slots and run-now;
 * ``runs``: MonitorRun execution (inline or Job) and recording on the monitor;
-* ``retraining``: retraining objects started by what runs find, and their outcomes.
+* ``retraining``: retraining objects started by what runs find, and their outcomes;
+* ``rollouts``: ModelRollouts, which move traffic between two versions by their quality.
 """
 
 from modelmonitor.controller import monitors, retraining, runs, runtime
+from modelmonitor.controller.rollouts import handlers as rollouts
 
-__all__ = ["monitors", "retraining", "runs", "runtime"]
+__all__ = ["monitors", "retraining", "rollouts", "runs", "runtime"]

@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, RUNS, VERSION
+from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, ROLLOUTS, RUNS, VERSION
 
 
 def load_config() -> client.ApiClient:
@@ -48,6 +48,14 @@ class Kube:
 
     def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, MONITORS, name, {"status": status})
+
+    def patch_rollout_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, ROLLOUTS, name, {"status": status})
+
+    def set_monitor_version(self, namespace: str, name: str, version: str) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, MONITORS, name, {"spec": {"model": {"version": version}}}
+        )
 
     def get_run(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get(namespace, RUNS, name)

@@ -65,6 +65,26 @@ RETRAINING_ACTIVE = Gauge(
     ["namespace", "monitor"],
     registry=REGISTRY,
 )
+_ROLLOUT = ("namespace", "rollout")
+ROLLOUT_WEIGHT = Gauge(
+    "modelmonitor_rollout_weight", "The traffic weight set for an arm, percent", [*_ROLLOUT, "arm"], registry=REGISTRY
+)
+ROLLOUT_METRIC = Gauge(
+    "modelmonitor_rollout_metric_value",
+    "An arm's value of a compared metric",
+    [*_ROLLOUT, "arm", "metric"],
+    registry=REGISTRY,
+)
+ROLLOUT_DIFFERENCE = Gauge(
+    "modelmonitor_rollout_difference",
+    "Candidate minus baseline for a metric: the value and its always-valid interval's bounds",
+    [*_ROLLOUT, "metric", "bound"],
+    registry=REGISTRY,
+)
+ROLLOUT_PHASE = Gauge(
+    "modelmonitor_rollout_phase", "1 for the rollout's current phase", [*_ROLLOUT, "phase"], registry=REGISTRY
+)
+ROLLOUT_PHASES = ("Progressing", "Paused", "Promoted", "RolledBack", "Inconclusive", "Aborted")
 
 _lock = threading.Lock()
 _series: dict[tuple[str, str], set[tuple[Any, tuple[str, ...]]]] = {}
@@ -128,6 +148,31 @@ def count_retraining(namespace: str, monitor: str, outcome: str) -> None:
 def set_retraining_active(namespace: str, monitor: str, active: int) -> None:
     with _lock:
         _remember((namespace, monitor), RETRAINING_ACTIVE, (namespace, monitor)).set(active)
+
+
+def export_rollout(
+    namespace: str, rollout: str, *, phase: str, weights: dict[str, int], analysis: dict[str, Any] | None
+) -> None:
+    """A rollout's phase, weights and, when it has compared the versions, per-arm values and differences."""
+    key = (namespace, f"rollout/{rollout}")
+    with _lock:
+        for name in ROLLOUT_PHASES:
+            _remember(key, ROLLOUT_PHASE, (namespace, rollout, name)).set(1 if name == phase else 0)
+        for arm, weight in weights.items():
+            _remember(key, ROLLOUT_WEIGHT, (namespace, rollout, arm)).set(weight)
+        for comparison in [analysis["primary"], *analysis["guardrails"]] if analysis else []:
+            metric = comparison["metric"]
+            for arm in ("baseline", "candidate"):
+                if comparison[arm]["value"] is not None:
+                    _remember(key, ROLLOUT_METRIC, (namespace, rollout, arm, metric)).set(comparison[arm]["value"])
+            low, high = comparison["interval"]
+            for bound, value in (("value", comparison["difference"]), ("low", low), ("high", high)):
+                if value is not None:
+                    _remember(key, ROLLOUT_DIFFERENCE, (namespace, rollout, metric, bound)).set(value)
+
+
+def forget_rollout(namespace: str, rollout: str) -> None:
+    forget_monitor(namespace, f"rollout/{rollout}")
 
 
 def forget_monitor(namespace: str, monitor: str) -> None:

@@ -58,8 +58,8 @@ class Interval:
     low: float
     high: float
 
-    def to_document(self) -> list[float]:
-        return [self.low, self.high]
+    def to_document(self) -> list[float | None]:
+        return [finite(self.low), finite(self.high)]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Comparison:
             "higherIsBetter": self.higher_is_better,
             "baseline": _arm_document(self.baseline),
             "candidate": _arm_document(self.candidate),
-            "difference": self.difference,
+            "difference": finite(self.difference),
             "interval": self.interval.to_document(),
             "alpha": self.alpha,
             "method": METHOD,
@@ -104,7 +104,12 @@ class Comparison:
 
 
 def _arm_document(arm: ArmEstimate) -> dict[str, object]:
-    return {"value": arm.value, "interval": arm.interval.to_document(), "labeledRows": arm.rows}
+    return {"value": finite(arm.value), "interval": arm.interval.to_document(), "labeledRows": arm.rows}
+
+
+def finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: an undefined or unbounded value is null."""
+    return value if math.isfinite(value) else None
 
 
 def mixture_rho(n_star: int, alpha: float) -> float:

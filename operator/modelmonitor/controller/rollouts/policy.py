@@ -92,6 +92,7 @@ def decide(
     evidence: Evidence | None,
     observed_weights: Mapping[str, int] | None,
     now: datetime,
+    changed_by: str = "",
 ) -> Verdict:
     """The next action; ``evidence`` is None when the data could not be compared (it waits)."""
     if spec.decision is UserDecision.PROMOTE:
@@ -107,7 +108,7 @@ def decide(
             Action.PAUSE,
             "WeightDrift",
             f"the router's weights are {_weights(observed_weights)}, not the {_weights(position.weights_set)} "
-            "this rollout set: someone or something else changed them",
+            f"this rollout set: changed by {changed_by or 'someone or something else'}",
         )
     if evidence is None:
         return Verdict(Action.WAIT, "NoComparison", "the versions could not be compared yet")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from modelmonitor.rollout_spec import ModelRolloutSpec
 
 
 class RouterError(RuntimeError):
@@ -38,3 +40,15 @@ class Router(Protocol):
 
 
 FIELD_MANAGER = "modelmonitor-rollouts"
+
+
+def router_for(spec: ModelRolloutSpec, namespace: str, custom: Any) -> Router:
+    """The router the spec names; a RouterError for one not built yet."""
+    backends = {"baseline": spec.baseline.backend, "candidate": spec.candidate.backend}
+    chosen = spec.traffic_router
+    if chosen.gateway_api is not None:
+        from modelmonitor.controller.rollouts.routers.gateway_api import GatewayAPI
+
+        return GatewayAPI(custom, namespace, chosen.gateway_api, backends)
+    name = next(kind for kind in ("istio", "kserve", "seldon") if getattr(chosen, kind) is not None)
+    raise RouterError(f"the {name} router is not built yet; use gatewayAPI")

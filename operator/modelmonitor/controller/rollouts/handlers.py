@@ -1,0 +1,225 @@
+"""ModelRollout handlers: set the step's weights, compare the versions every interval, act on the verdict.
+
+One timer per rollout does it all, so nothing about a rollout happens twice at once. It
+loads (spec, status, router weights, the comparison), decides with ``policy``, moves the
+state with ``state``, persists the status, and only then touches the router.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import kopf
+
+from modelmonitor.checks.compare import VersionComparison, compare_versions
+from modelmonitor.controller import faults, metrics
+from modelmonitor.controller.conditions import merge
+from modelmonitor.controller.config import TICK_SECONDS
+from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
+from modelmonitor.controller.rollouts import state as states
+from modelmonitor.controller.rollouts.policy import Action, Bounds, Evidence, Verdict, decide
+from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
+from modelmonitor.controller.rollouts.state import RolloutState
+from modelmonitor.controller.runtime import STATE, accept, api, now
+from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
+from modelmonitor.durations import parse_duration
+from modelmonitor.errors import ModelMonitorError, SpecError
+from modelmonitor.rollout_spec import ModelRolloutSpec, UserDecision, parse_rollout_spec
+
+MRO = (GROUP, VERSION, ROLLOUTS)
+SETTLE_LIMIT = timedelta(minutes=1)
+_log = logging.getLogger(__name__)
+
+
+@kopf.timer(*MRO, interval=TICK_SECONDS, backoff=5)
+async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, **_: Any) -> None:
+    namespace, generation = meta["namespace"], meta["generation"]
+    moment = now()
+    current = RolloutState.from_status(status)
+    try:
+        parsed = parse_rollout_spec(dict(spec))
+    except SpecError as error:
+        await _hold(body, current, generation, "InvalidSpec", str(error))
+        return
+    if current is None or states.should_restart(parsed, current, generation):
+        current = states.start(parsed, generation, moment, current.aborted_version if current else "")
+        await _persist(body, current, None)
+    try:
+        router = router_for(parsed, namespace, STATE.kube.custom)
+        current = await _apply_weights(body, current, router)
+        if current.terminal:
+            return
+        observed = await api(router.observed_weights)
+    except RouterError as error:
+        await _hold(body, current, generation, "RouterUnavailable", str(error))
+        return
+    resuming = states.resume_pending(parsed, current, generation)
+    if resuming and current.paused == "WeightDrift":  # take the weights back
+        current = await _apply_weights(body, replace(current, weights_applied=False, paused=""), router)
+        observed = await api(router.observed_weights)
+    effective = parsed if resuming or parsed.decision != UserDecision.RESUME else _without_decision(parsed)
+    drifted = dict(observed.weights) != dict(current.weights)
+    if drifted and current.paused == "WeightDrift" and not resuming:
+        return  # held already; a person resumes it (which takes the weights back) or decides
+    if not (drifted or resuming or _due(parsed, current, moment) or effective.decision != UserDecision.NONE):
+        return
+    comparison, problem = await _compare(parsed, namespace, current, observed.weights, moment)
+    verdict = decide(
+        effective,
+        current.position(),
+        _evidence(comparison, parsed) if comparison else None,
+        observed.weights,
+        moment,
+        changed_by=observed.written_by,
+    )
+    if problem and verdict.reason == "NoComparison":
+        verdict = Verdict(verdict.action, "ComparisonError", problem)
+    following = states.advance(current, parsed, verdict, moment)
+    if resuming and verdict.action is not Action.PAUSE:
+        following = replace(following, resumed_generation=generation)
+    following = replace(following, generation=generation)
+    await _persist(body, following, _analysis(comparison, parsed, verdict), observed=observed.weights)
+    await _apply_weights(body, following, router)
+    if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion:
+        await api(STATE.kube.set_monitor_version, namespace, parsed.monitor_ref.name, parsed.candidate.version)
+        kopf.info(
+            body,
+            reason="MonitorUpdated",
+            message=f"{parsed.monitor_ref.name}: spec.model.version is now {parsed.candidate.version}",
+        )
+
+
+def _without_decision(spec: ModelRolloutSpec) -> ModelRolloutSpec:
+    """A resume already acted on counts no more (until the spec changes again)."""
+    return spec.model_copy(update={"decision": UserDecision.NONE})
+
+
+def _due(spec: ModelRolloutSpec, state: RolloutState, moment: Any) -> bool:
+    if not state.evaluated_at:
+        return True
+    return moment >= parse_iso(state.evaluated_at) + parse_duration(spec.analysis.interval)
+
+
+async def _compare(
+    spec: ModelRolloutSpec, namespace: str, state: RolloutState, weights: Any, moment: Any
+) -> tuple[VersionComparison | None, str]:
+    monitor = await api(STATE.kube.get_monitor, namespace, spec.monitor_ref.name)
+    if monitor is None:
+        return None, f"ModelMonitor {spec.monitor_ref.name} not found in namespace {namespace}"
+    try:
+        monitor_spec = accept(monitor["spec"])
+        comparison = await api(
+            lambda: compare_versions(
+                monitor_spec,
+                versions={"baseline": spec.baseline.version, "candidate": spec.candidate.version},
+                metric=spec.analysis.metric,
+                guardrails=[guardrail.metric for guardrail in spec.analysis.guardrails],
+                alpha=spec.analysis.alpha,
+                min_samples_per_arm=spec.analysis.min_samples_per_arm,
+                since=parse_iso(state.started_at),
+                until=moment,
+                weights=dict(weights),
+                weights_since=_settled(spec, state),
+            )
+        )
+    except ModelMonitorError as error:
+        return None, f"{type(error).__name__}: {error}"
+    return comparison, ""
+
+
+def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
+    """When the current weights were surely in force: rows logged in between may have been routed by the old ones.
+
+    A router takes a moment to apply new weights (a proxy's config push), so the
+    sample-ratio check starts a quarter of the step's minDuration (at most a minute) after
+    the weights were applied.
+    """
+    applied = parse_iso(state.weights_applied_at or state.step_started_at)
+    settle = min(parse_duration(spec.steps[state.step].min_duration) / 4, SETTLE_LIMIT)
+    return applied + settle
+
+
+def _evidence(comparison: VersionComparison, spec: ModelRolloutSpec) -> Evidence:
+    margins = {guardrail.metric: guardrail.non_inferiority_margin for guardrail in spec.analysis.guardrails}
+
+    def bounds(item: Any, margin: float) -> Bounds | None:
+        improvement = item.improvement
+        if math.isnan(improvement.low) or math.isnan(improvement.high):
+            return None
+        return Bounds(item.metric, improvement.low, improvement.high, margin)
+
+    primary = bounds(comparison.primary, spec.analysis.non_inferiority_margin)
+    guards = [bounds(item, margins[item.metric]) for item in comparison.guardrails]
+    ratio = comparison.sample_ratio
+    return Evidence(
+        labeled_rows=comparison.labeled_rows,
+        primary=primary if all(guards) else None,
+        guardrails=[guard for guard in guards if guard is not None],
+        srm_p_value=ratio.p_value if ratio else 1.0,
+        expected_shares=ratio.expected_shares if ratio else (),
+        observed_shares=ratio.observed_shares if ratio else (),
+    )
+
+
+def _analysis(comparison: VersionComparison | None, spec: ModelRolloutSpec, verdict: Verdict) -> dict[str, Any]:
+    """The comparison as the status shows it: with each margin δ, and the decision in words."""
+    analysis: dict[str, Any] = comparison.to_document() if comparison else {}
+    if comparison is not None:
+        analysis["primary"]["margin"] = spec.analysis.non_inferiority_margin
+        margins = {guardrail.metric: guardrail.non_inferiority_margin for guardrail in spec.analysis.guardrails}
+        for guardrail in analysis["guardrails"]:
+            guardrail["margin"] = margins[guardrail["metric"]]
+    analysis["decision"] = {"action": verdict.action.value, "reason": verdict.reason, "message": verdict.message}
+    analysis["evaluatedAt"] = iso(now())
+    return analysis
+
+
+async def _apply_weights(body: kopf.Body, state: RolloutState, router: Router) -> RolloutState:
+    """The second phase of a weights change: patch the router, then record that it is done."""
+    if state.weights_applied:
+        return state
+    faults.crash_point(faults.BEFORE_ROUTER_PATCH)
+    await api(router.set_weights, dict(state.weights))
+    applied = replace(state, weights_applied=True, weights_applied_at=precise_iso(now()), events=())
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    previous = list((body.get("status") or {}).get("conditions") or [])
+    conditions, _ = merge(previous, states.conditions(applied), generation=applied.generation, now=iso(now()))
+    done = {"weightsApplied": True, "weightsAppliedAt": applied.weights_applied_at, "conditions": conditions}
+    await api(STATE.kube.patch_rollout_status, namespace, name, done)
+    _log.info("%s/%s: weights %s set on the %s router", namespace, name, dict(state.weights), router.kind)
+    return applied
+
+
+async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, reason: str, message: str) -> None:
+    """Pause for a reason the data cannot fix (an invalid spec, a missing router), saying why."""
+    base = current or RolloutState(states.PAUSED, iso(now()), 0, iso(now()), {}, True, generation)
+    if base.phase == states.PAUSED and base.paused == reason and base.message == message:
+        return
+    held = replace(base, phase=states.PAUSED, paused=reason, reason=reason, message=message, generation=generation)
+    held = replace(held, events=(("Warning", "Paused", f"{reason}: {message}"),))
+    await _persist(body, held, None)
+
+
+async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: Any = None) -> None:
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    previous = list((body.get("status") or {}).get("conditions") or [])
+    conditions, _ = merge(previous, states.conditions(state), generation=state.generation, now=iso(now()))
+    status: dict[str, Any] = {**state.to_status(), "conditions": conditions}
+    if analysis is not None:
+        status["analysis"] = analysis
+    if observed is not None:
+        status["observedWeights"] = dict(observed)
+    await api(STATE.kube.patch_rollout_status, namespace, name, status)
+    for kind, reason, message in state.events:
+        kopf.event(body, type=kind, reason=reason, message=message)
+    compared = analysis if analysis and "primary" in analysis else None
+    metrics.export_rollout(namespace, name, phase=state.phase, weights=dict(state.weights), analysis=compared)
+
+
+@kopf.on.delete(*MRO, optional=True)
+async def forget_rollout(namespace: str, name: str, **_: Any) -> None:
+    metrics.forget_rollout(namespace, name)

@@ -1,0 +1,84 @@
+"""A rollout's state moved on by verdicts: steps, terminal phases, pauses, restarts. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from modelmonitor.controller.rollouts import state as states
+from modelmonitor.controller.rollouts.policy import Action, Verdict
+from tests.controller.test_rollout_policy import spec
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def started():
+    return states.start(spec(), generation=1, now=NOW)
+
+
+def test_a_start_sets_step_one_and_waits_for_the_router() -> None:
+    state = started()
+    assert (state.phase, state.step, dict(state.weights), state.weights_applied) == (
+        "Progressing",
+        0,
+        {"baseline": 90, "candidate": 10},
+        False,
+    )
+    assert [event[1] for event in state.events] == ["RolloutStarted"]
+    assert states.RolloutState.from_status(state.to_status()) == state
+
+
+def test_advancing_moves_to_the_next_steps_weights() -> None:
+    state = states.advance(started(), spec(), Verdict(Action.ADVANCE, "NonInferior", "ok"), NOW)
+    assert state.step == 1 and dict(state.weights) == {"baseline": 75, "candidate": 25} and not state.weights_applied
+    assert state.events[0][1] == "StepAdvanced" and state.to_status()["currentStep"] == 2
+
+
+def test_terminal_decisions_set_all_or_nothing_and_remember_an_aborted_version() -> None:
+    promoted = states.advance(started(), spec(), Verdict(Action.PROMOTE, "NonInferior", "ok"), NOW)
+    assert promoted.phase == "Promoted" and dict(promoted.weights) == states.ALL_CANDIDATE and promoted.terminal
+    rolled = states.advance(started(), spec(), Verdict(Action.ROLLBACK, "CandidateWorse", "bad"), NOW)
+    assert (
+        rolled.phase == "RolledBack" and dict(rolled.weights) == states.ALL_BASELINE and rolled.aborted_version == "8"
+    )
+    aborted = states.advance(started(), spec(), Verdict(Action.ABORT, "AbortedByUser", "no"), NOW)
+    assert aborted.phase == "Aborted" and aborted.events[0] == ("Warning", "Aborted", "baseline 7 at 100%: no")
+
+
+def test_promoted_turns_true_only_once_the_router_carries_it() -> None:
+    promoted = states.advance(started(), spec(), Verdict(Action.PROMOTE, "NonInferior", "ok"), NOW)
+    by_type = {c.type: c.status for c in states.conditions(promoted)}
+    assert by_type == {"Progressing": "True", "Promoted": "False", "RolledBack": "False", "Paused": "False"}
+    settled = {c.type: c.status for c in states.conditions(replace(promoted, weights_applied=True))}
+    assert settled["Promoted"] == "True" and settled["Progressing"] == "False"
+
+
+def test_a_repeated_pause_posts_no_new_event_and_a_wait_after_a_pause_resumes() -> None:
+    paused = states.advance(started(), spec(), Verdict(Action.PAUSE, "SampleRatioMismatch", "split"), NOW)
+    assert paused.phase == "Paused" and paused.paused == "SampleRatioMismatch" and len(paused.events) == 1
+    again = states.advance(paused, spec(), Verdict(Action.PAUSE, "SampleRatioMismatch", "split"), NOW)
+    assert again.events == ()
+    resumed = states.advance(paused, spec(), Verdict(Action.WAIT, "InsufficientData", "more"), NOW)
+    assert resumed.phase == "Progressing" and resumed.paused == "" and resumed.events[0][1] == "RolloutResumed"
+
+
+def test_inconclusive_holds_or_rolls_back_as_the_spec_says() -> None:
+    held = states.advance(started(), spec(), Verdict(Action.INCONCLUSIVE, "Inconclusive", "straddles"), NOW)
+    assert held.phase == "Inconclusive" and dict(held.weights) == {"baseline": 90, "candidate": 10}
+    back = states.advance(
+        started(), spec(spec__onInconclusive="rollback"), Verdict(Action.INCONCLUSIVE, "Inconclusive", "x"), NOW
+    )
+    assert dict(back.weights) == states.ALL_BASELINE and back.aborted_version == "8"
+
+
+def test_a_finished_rollout_restarts_only_for_a_changed_spec_and_never_for_an_aborted_version() -> None:
+    rolled = states.advance(started(), spec(), Verdict(Action.ROLLBACK, "CandidateWorse", "bad"), NOW)
+    assert not states.should_restart(spec(), rolled, generation=1)
+    assert not states.should_restart(spec(spec__steps__0__minDuration="1h"), rolled, generation=2)  # still version 8
+    assert states.should_restart(spec(spec__candidate__version="10"), rolled, generation=3)
+
+
+def test_a_resume_counts_once_per_generation() -> None:
+    paused = replace(started(), paused="WeightDrift", resumed_generation=0)
+    assert states.resume_pending(spec(spec__decision="resume"), paused, generation=2)
+    assert not states.resume_pending(spec(spec__decision="resume"), replace(paused, resumed_generation=2), 2)
