@@ -1,4 +1,4 @@
-"""The README's main command works: the demo judges one monitor healthy and one not."""
+"""The README's main command works: it judges, retrains, rolls out the better version and rolls back the worse."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
         [sys.executable, "-m", "modelmonitor.demo", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "result: credit-risk-drifted=False credit-risk-healthy=True" in result.stdout
+    assert "result: credit-risk-drifted=False credit-risk-healthy=True credit-risk-live=True" in result.stdout
     assert "DataDrift=True (DatasetDrift)" in result.stdout
     assert "Retraining=False (Succeeded)" in result.stdout
     assert "the retraining Job wrote credit-risk-v8.json: version 8" in result.stdout
+    assert "credit-risk-live watches served traffic: version 7, Healthy=False" in result.stdout
+    assert "credit-risk-v8: Promoted (NonInferior)" in result.stdout
+    assert "credit-risk-live now follows version 8: Healthy=True" in result.stdout
+    assert "credit-risk-v9: RolledBack (CandidateWorse)" in result.stdout

@@ -333,7 +333,7 @@ def model_rollout_crd() -> dict[str, Any]:
         _printer("Step", ".status.currentStep", "integer"),
         _printer("Weight", ".status.weights.candidate", "integer", description="The candidate's share set, percent"),
         _printer("Phase", ".status.phase"),
-        _printer("Difference", ".status.analysis.primary.difference", "number", description="candidate minus baseline"),
+        _printer("Difference", ".status.difference", description="candidate minus baseline, with its interval"),
         _printer("Age", ".metadata.creationTimestamp", "date"),
         _printer("Reason", ".status.reason", priority=1),
     ]

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from modelmonitor.devcluster.assets import ensure_assets
+from modelmonitor.demo_loop import Loop
+from modelmonitor.devcluster.assets import ensure_assets, ensure_gateway_api_crds
 from modelmonitor.devcluster.cluster import ControlPlane
 from modelmonitor.devcluster.podrunner import PodRunner
 from modelmonitor.devcluster.processes import ManagedProcess, free_port
@@ -48,6 +49,16 @@ def _kubectl(kubectl: Path, kubeconfig: Path, *args: str, check: bool = True) ->
 def _judged(kubectl: Path, kubeconfig: Path, name: str) -> bool:
     jsonpath = "{.status.lastRun.name}"
     return bool(_kubectl(kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={jsonpath}", check=False).strip())
+
+
+def _install_gateway_api(kubectl: Path, kubeconfig: Path) -> None:
+    _kubectl(kubectl, kubeconfig, "apply", "--server-side", "-f", str(ensure_gateway_api_crds()))
+    deadline = time.monotonic() + 60
+    crd = "crd/httproutes.gateway.networking.k8s.io"
+    while _kubectl(kubectl, kubeconfig, "wait", "--for=condition=Established", crd, check=False) == "":
+        if time.monotonic() > deadline:
+            raise SystemExit("the Gateway API CRDs did not become Established")
+        time.sleep(0.5)
 
 
 def _retrained(kubectl: Path, kubeconfig: Path, name: str) -> bool:
@@ -171,6 +182,16 @@ def main() -> int:
             ]
         print(f"$ curl http://127.0.0.1:{port}/metrics | grep ...")
         print("\n".join(exported))
+        print("== closing the loop: deploying version 8 through a ModelRollout", flush=True)
+        _install_gateway_api(assets.kubectl, kubeconfig)
+        from kubernetes import config
+
+        loop = Loop(
+            config.new_client_from_config(str(kubeconfig)),
+            lambda *a: _kubectl(assets.kubectl, kubeconfig, *a),
+            directory,
+        )
+        loop_closed = loop.run(directory / "data" / "reference.parquet")
         healthy_state = _kubectl(
             assets.kubectl,
             kubeconfig,
@@ -188,7 +209,8 @@ def main() -> int:
             except KeyboardInterrupt:
                 pass
         health = dict(item.split("=", 1) for item in healthy_state.split())
-        return 0 if health == {names[0]: "True", names[1]: "False"} else 1
+        expected = {names[0]: "True", names[1]: "False", "credit-risk-live": "True"}
+        return 0 if health == expected and loop_closed else 1
     finally:
         if operator:
             operator.stop()

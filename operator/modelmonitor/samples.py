@@ -7,6 +7,8 @@ predictions ending at ``--now``), and two ModelMonitor files that check them.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -175,3 +177,20 @@ def write_traffic(
     path = directory / f"batch-{end.astimezone(UTC):%Y%m%dT%H%M%S%f}-{seed}.parquet"
     pq.write_table(table, path)
     return path
+
+
+def serve(read_shares: Callable[[], dict[str, int]], directory: Path, stop: threading.Event, *, rows: int = 300) -> int:
+    """Serve and log batches until ``stop``: each split by the shares the router holds at that moment.
+
+    ``read_shares`` reads the weights from the real routing object (version -> percent), so
+    the logged rows prove which weights took effect. Returns the number of batches.
+    """
+    batches, period = 0, 0.4
+    while not stop.is_set():
+        shares = read_shares()
+        if sum(shares.values()):
+            now = datetime.now(UTC)
+            write_traffic(directory, shares, rows, end=now, span=timedelta(seconds=period), seed=batches)
+            batches += 1
+        stop.wait(period)
+    return batches

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor.controller.faults import BEFORE_ROUTER_PATCH
-from modelmonitor.samples import write_traffic
+from modelmonitor.samples import serve, write_traffic
 from tests.controller.conftest import GROUP, VERSION, condition, kubectl
 from tests.controller.test_routers import http_route, set_half_and_half_as_argocd
 from tests.helpers import eventually
@@ -28,8 +28,7 @@ class Traffic:
         self.custom, self.namespace, self.logs, self.versions = custom, namespace, logs, versions
         self.skew: dict[str, int] | None = None  # a broken split: serve these shares whatever the route says
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.batches = 0
+        self._thread = threading.Thread(target=serve, args=(self._shares, logs, self._stop), daemon=True)
 
     def weights(self) -> dict[str, int]:
         route = self.custom.get_namespaced_custom_object(*GATEWAY, self.namespace, "httproutes", "credit-risk")
@@ -37,14 +36,8 @@ class Traffic:
         by_backend = {ref["name"]: ref.get("weight", 1) for ref in refs}
         return {version: by_backend[f"credit-risk-v{version}"] for version in self.versions.values()}
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            shares = self.skew or self.weights()
-            if sum(shares.values()):
-                now = datetime.now(UTC)
-                write_traffic(self.logs, shares, 300, end=now, span=timedelta(milliseconds=400), seed=self.batches)
-                self.batches += 1
-            self._stop.wait(0.4)
+    def _shares(self) -> dict[str, int]:
+        return self.skew or self.weights()
 
     def __enter__(self) -> Traffic:
         self._thread.start()
@@ -57,10 +50,7 @@ class Traffic:
 
 @pytest.fixture
 def route(custom, namespace, gateway_api_crds) -> dict[str, Any]:
-    document = http_route()
-    for ref in document["spec"]["rules"][1]["backendRefs"]:
-        ref["name"] = ref["name"]  # credit-risk-v7 and credit-risk-v8
-    return custom.create_namespaced_custom_object(*GATEWAY, namespace, "httproutes", document)
+    return custom.create_namespaced_custom_object(*GATEWAY, namespace, "httproutes", http_route())
 
 
 def monitor(custom, namespace: str, logs: Path, samples: Path) -> None:

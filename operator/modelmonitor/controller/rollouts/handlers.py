@@ -211,6 +211,11 @@ async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any
     status: dict[str, Any] = {**state.to_status(), "conditions": conditions}
     if analysis is not None:
         status["analysis"] = analysis
+        primary = analysis.get("primary") or {}
+        if primary.get("difference") is not None:
+            low, high = primary["interval"]
+            bounds = f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else ""
+            status["difference"] = f"{primary['metric']} {primary['difference']:+.3f}{bounds}"
     if observed is not None:
         status["observedWeights"] = dict(observed)
     await api(STATE.kube.patch_rollout_status, namespace, name, status)
