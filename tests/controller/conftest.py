@@ -169,19 +169,24 @@ def kubectl(control_plane, kubeconfig: Path, *args: str, stdin: str | None = Non
     )
 
 
+def install_crds(control_plane, kubeconfig: Path, directory: Path, *crds: str) -> None:
+    """Apply third-party CRDs (server-side: some are too big for client-side apply) and wait until they serve."""
+    applied = kubectl(control_plane, kubeconfig, "apply", "--server-side", "-f", str(directory))
+    assert applied.returncode == 0, applied.stderr
+    names = [f"crd/{crd}" for crd in crds]
+    # a CRD applied a moment ago may have no conditions yet, which kubectl wait calls an error
+    eventually(
+        lambda: kubectl(control_plane, kubeconfig, "wait", "--for=condition=Established", *names).returncode == 0,
+        what=f"{', '.join(crds)} Established",
+    )
+
+
 @pytest.fixture(scope="session")
 def pipeline_crds(control_plane, kubeconfig: Path) -> None:
     """Argo Workflows' Workflow and Tekton's PipelineRun CRDs, from their published Go modules."""
     from modelmonitor.devcluster.assets import ensure_pipeline_crds
 
-    applied = kubectl(control_plane, kubeconfig, "apply", "--server-side", "-f", str(ensure_pipeline_crds()))
-    assert applied.returncode == 0, applied.stderr
-    crds = ("crd/workflows.argoproj.io", "crd/pipelineruns.tekton.dev")
-    # a CRD applied a moment ago may have no conditions yet, which kubectl wait calls an error
-    eventually(
-        lambda: kubectl(control_plane, kubeconfig, "wait", "--for=condition=Established", *crds).returncode == 0,
-        what="the pipeline CRDs Established",
-    )
+    install_crds(control_plane, kubeconfig, ensure_pipeline_crds(), "workflows.argoproj.io", "pipelineruns.tekton.dev")
 
 
 @pytest.fixture(scope="session")
@@ -195,18 +200,13 @@ def gateway_api_crds(control_plane, kubeconfig: Path) -> None:
     """The Gateway API standard CRDs, from the gateway-api Go module."""
     from modelmonitor.devcluster.assets import ensure_gateway_api_crds
 
-    applied = kubectl(control_plane, kubeconfig, "apply", "--server-side", "-f", str(ensure_gateway_api_crds()))
-    assert applied.returncode == 0, applied.stderr
-    eventually(
-        lambda: (
-            kubectl(
-                control_plane,
-                kubeconfig,
-                "wait",
-                "--for=condition=Established",
-                "crd/httproutes.gateway.networking.k8s.io",
-            ).returncode
-            == 0
-        ),
-        what="the HTTPRoute CRD Established",
-    )
+    install_crds(control_plane, kubeconfig, ensure_gateway_api_crds(), "httproutes.gateway.networking.k8s.io")
+
+
+@pytest.fixture(scope="session")
+def router_crds(control_plane, kubeconfig: Path) -> None:
+    """Istio's CRDs and KServe's InferenceService CRD, from their published Go modules."""
+    from modelmonitor.devcluster.assets import ensure_router_crds
+
+    crds = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
+    install_crds(control_plane, kubeconfig, ensure_router_crds(), *crds)

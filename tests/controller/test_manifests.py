@@ -50,7 +50,9 @@ def test_rbac_and_deployment_apply(control_plane, kubeconfig, installed_crds) ->
     assert can_i("delete", "secrets") == "no"
 
 
-def test_retraining_permissions_are_opt_in_and_exact(control_plane, kubeconfig, api_client, installed_crds) -> None:
+def test_retraining_and_router_permissions_are_opt_in_and_exact(
+    control_plane, kubeconfig, api_client, installed_crds
+) -> None:
     from kubernetes import client
 
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
@@ -86,3 +88,10 @@ def test_retraining_permissions_are_opt_in_and_exact(control_plane, kubeconfig, 
     for resource in resources:
         assert allowed("get", resource) and not allowed("delete", resource) and not allowed("update", resource)
     assert not allowed("create", "cronworkflows.argoproj.io")
+    assert allowed("patch", "httproutes.gateway.networking.k8s.io")  # rollouts' standard router, in rbac.yaml
+    assert not allowed("patch", "virtualservices.networking.istio.io")
+    apply("rollout-routers-rbac.yaml")
+    routers = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
+    eventually(lambda: all(allowed("patch", resource) for resource in routers), what="the router opt-in in force")
+    for resource in routers:
+        assert allowed("get", resource) and not allowed("create", resource) and not allowed("delete", resource)

@@ -40,15 +40,8 @@ def set_half_and_half_as_argocd(custom: client.CustomObjectsApi, namespace: str,
     """What a GitOps sync does to weights it does not know are managed: puts them back, under its own manager."""
     route["spec"]["rules"][1]["backendRefs"][0]["weight"] = 50
     route["spec"]["rules"][1]["backendRefs"][1]["weight"] = 50
-    custom.api_client.call_api(
-        f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/{route['metadata']['name']}",
-        "PUT",
-        query_params=[("fieldManager", "argocd-controller")],
-        header_params={"Content-Type": "application/json", "Accept": "application/json"},
-        body=route,
-        auth_settings=["BearerToken"],
-        _preload_content=False,
-    )
+    path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/{route['metadata']['name']}"
+    put_as(custom, path, route, "argocd-controller")
 
 
 def test_gateway_api_sets_reads_back_and_names_whoever_else_changed_the_weights(
@@ -90,3 +83,97 @@ def test_gateway_api_errors_name_what_is_missing(api_client, namespace, gateway_
     beyond = GatewayAPI(custom, namespace, GatewayAPIRouter(httpRoute="other", ruleIndex=5), BACKENDS)
     with pytest.raises(RouterError, match="has 2 rules; ruleIndex is 5"):
         beyond.observed_weights()
+
+
+def put_as(custom: client.CustomObjectsApi, path: str, document: dict, manager: str) -> None:
+    custom.api_client.call_api(
+        path,
+        "PUT",
+        query_params=[("fieldManager", manager)],
+        header_params={"Content-Type": "application/json", "Accept": "application/json"},
+        body=document,
+        auth_settings=["BearerToken"],
+        _preload_content=False,
+    )
+
+
+ISTIO = ("networking.istio.io", "v1")
+
+
+def virtual_service() -> dict:
+    destinations = [({"host": "credit-risk", "subset": f"credit-risk-v{v}"}, w) for v, w in (("7", 100), ("8", 0))]
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "credit-risk"},
+        "spec": {
+            "hosts": ["credit-risk"],
+            "http": [
+                {
+                    "name": "health",
+                    "match": [{"uri": {"prefix": "/health"}}],
+                    "route": [{"destination": {"host": "health"}}],
+                },
+                {"name": "primary", "route": [{"destination": d, "weight": w} for d, w in destinations]},
+            ],
+        },
+    }
+
+
+def test_istio_sets_reads_back_and_names_whoever_else_changed_the_weights(api_client, namespace, router_crds) -> None:
+    from modelmonitor.controller.rollouts.routers.istio import Istio
+    from modelmonitor.rollout_spec import IstioRouter
+
+    custom = client.CustomObjectsApi(api_client)
+    custom.create_namespaced_custom_object(*ISTIO, namespace, "virtualservices", virtual_service())
+    router = Istio(custom, namespace, IstioRouter(virtualService="credit-risk", routeName="primary"), BACKENDS)
+    router.set_weights({"baseline": 75, "candidate": 25})
+    service = custom.get_namespaced_custom_object(*ISTIO, namespace, "virtualservices", "credit-risk")
+    assert [entry["weight"] for entry in service["spec"]["http"][1]["route"]] == [75, 25]
+    assert service["spec"]["http"][0] == virtual_service()["spec"]["http"][0]  # the other route untouched
+    assert router.observed_weights().weights == {"baseline": 75, "candidate": 25}
+    for entry in service["spec"]["http"][1]["route"]:
+        entry["weight"] = 50
+    put_as(custom, f"/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices/credit-risk", service, "flux")
+    observed = router.observed_weights()
+    assert observed.weights == {"baseline": 50, "candidate": 50} and observed.written_by.startswith("flux (Update at ")
+    unnamed = Istio(custom, namespace, IstioRouter(virtualService="credit-risk", routeName="canary"), BACKENDS)
+    with pytest.raises(RouterError, match="has no http route named canary \\(it has health, primary\\)"):
+        unnamed.observed_weights()
+
+
+def test_kserve_sets_the_canary_percent_and_names_whoever_else_changed_it(api_client, namespace, router_crds) -> None:
+    from modelmonitor.controller.rollouts.routers.kserve import KServe
+    from modelmonitor.rollout_spec import KServeRouter
+
+    custom = client.CustomObjectsApi(api_client)
+    service = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "credit-risk"},
+        "spec": {
+            "predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://models/credit-risk/8"}}
+        },
+    }
+    custom.create_namespaced_custom_object("serving.kserve.io", "v1beta1", namespace, "inferenceservices", service)
+    router = KServe(custom, namespace, KServeRouter(inferenceService="credit-risk"))
+    assert router.observed_weights().weights == {"baseline": 0, "candidate": 100}  # no canary: the latest gets all
+    router.set_weights({"baseline": 90, "candidate": 10})
+    live = custom.get_namespaced_custom_object(
+        "serving.kserve.io", "v1beta1", namespace, "inferenceservices", "credit-risk"
+    )
+    assert live["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert live["spec"]["predictor"]["model"]["storageUri"] == "s3://models/credit-risk/8"
+    assert router.observed_weights().weights == {"baseline": 90, "candidate": 10}
+    live["spec"]["predictor"]["canaryTrafficPercent"] = 60
+    put_as(
+        custom,
+        f"/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices/credit-risk",
+        live,
+        "kubectl-edit",
+    )
+    observed = router.observed_weights()
+    assert observed.weights == {"baseline": 40, "candidate": 60} and observed.written_by.startswith("kubectl-edit (")
+    missing = KServe(custom, namespace, KServeRouter(inferenceService="nowhere"))
+    with pytest.raises(RouterError, match=r"its CRD, inferenceservices\.serving\.kserve\.io, is not installed"):
+        missing.set_weights({"baseline": 90, "candidate": 10})

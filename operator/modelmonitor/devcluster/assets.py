@@ -40,6 +40,13 @@ PIPELINE_CRDS = (
     ),
     ("github.com/tektoncd/pipeline", TEKTON_PIPELINE_VERSION, "config/300-crds/300-pipelinerun.yaml"),
 )
+ISTIO_API_VERSION = "v1.27.0"
+KSERVE_VERSION = "v0.15.2"
+# CRDs of the traffic routers a ModelRollout drives (Gateway API's come with ensure_gateway_api_crds)
+ROUTER_CRDS = (
+    ("istio.io/api", ISTIO_API_VERSION, "kubernetes/customresourcedefinitions.gen.yaml"),
+    ("github.com/kserve/kserve", KSERVE_VERSION, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+)
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 BINARIES = (*KUBERNETES_COMMANDS, "etcd", "helm")
@@ -247,18 +254,28 @@ def ensure_gateway_api_crds(progress: Progress = _stderr_progress) -> Path:
     return target
 
 
-def ensure_pipeline_crds(progress: Progress = _stderr_progress) -> Path:
-    """The Argo Workflows Workflow and Tekton PipelineRun CRDs, from their published modules."""
-    target = cache_root() / ("pipeline-crds-" + "-".join(version for _, version, _ in PIPELINE_CRDS))
-    if len(list(target.glob("*.yaml"))) < len(PIPELINE_CRDS):
+def _module_files(name: str, files: tuple[tuple[str, str, str], ...], progress: Progress) -> Path:
+    """Files copied out of published Go modules into the cache: ``files`` holds (module, version, path)."""
+    target = cache_root() / (name + "-" + "-".join(version for _, version, _ in files))
+    if len(list(target.glob("*.yaml"))) < len(files):
         target.mkdir(parents=True, exist_ok=True)
-        for module, version, path in PIPELINE_CRDS:
+        for module, version, path in files:
             workdir = cache_root() / "build" / f"{module.replace('/', '_')}-{version}"
             source = Path(_module_info(module, version, workdir, progress)["Dir"]) / path
             if not source.is_file():
                 raise AssetError(f"no {path} in {module}@{version}")
             shutil.copyfile(source, target / source.name)
     return target
+
+
+def ensure_pipeline_crds(progress: Progress = _stderr_progress) -> Path:
+    """The Argo Workflows Workflow and Tekton PipelineRun CRDs, from their published modules."""
+    return _module_files("pipeline-crds", PIPELINE_CRDS, progress)
+
+
+def ensure_router_crds(progress: Progress = _stderr_progress) -> Path:
+    """Istio's CRDs (VirtualService among them) and KServe's InferenceService CRD, from their published modules."""
+    return _module_files("router-crds", ROUTER_CRDS, progress)
 
 
 def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
@@ -285,6 +302,7 @@ def main() -> None:
         helm = ensure_helm()
         crds = ensure_gateway_api_crds()
         pipelines = ensure_pipeline_crds()
+        routers = ensure_router_crds()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
     found = {
@@ -292,6 +310,7 @@ def main() -> None:
         "HELM": str(helm),
         "GATEWAY_API_CRDS": str(crds),
         "PIPELINE_CRDS": str(pipelines),
+        "ROUTER_CRDS": str(routers),
     }
     for name, path in found.items():
         print(f"{name}={path}")

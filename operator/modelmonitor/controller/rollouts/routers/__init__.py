@@ -50,5 +50,12 @@ def router_for(spec: ModelRolloutSpec, namespace: str, custom: Any) -> Router:
         from modelmonitor.controller.rollouts.routers.gateway_api import GatewayAPI
 
         return GatewayAPI(custom, namespace, chosen.gateway_api, backends)
-    name = next(kind for kind in ("istio", "kserve", "seldon") if getattr(chosen, kind) is not None)
-    raise RouterError(f"the {name} router is not built yet; use gatewayAPI")
+    if chosen.istio is not None:
+        from modelmonitor.controller.rollouts.routers.istio import Istio
+
+        return Istio(custom, namespace, chosen.istio, backends)
+    if chosen.kserve is not None:
+        from modelmonitor.controller.rollouts.routers.kserve import KServe
+
+        return KServe(custom, namespace, chosen.kserve)
+    raise RouterError("the seldon router is not built yet: Seldon Core v2's CRDs could not be obtained to test it")

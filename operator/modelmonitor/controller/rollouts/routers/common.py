@@ -1,0 +1,63 @@
+"""What every router does with its object: read it, patch it under our field manager, and say who else wrote it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelmonitor.controller.rollouts.routers import FIELD_MANAGER, RouterError
+
+
+def read(custom: Any, group: str, version: str, namespace: str, plural: str, name: str, kind: str) -> dict[str, Any]:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        return dict(custom.get_namespaced_custom_object(group, version, namespace, plural, name))
+    except ApiException as error:
+        if error.status == 404:
+            raise RouterError(
+                f"{kind} {namespace}/{name} not found (or its CRD, {plural}.{group}, is not installed)"
+            ) from None
+        raise RouterError(f"{kind} {namespace}/{name}: {error.status} {error.reason}") from None
+
+
+def patch(custom: Any, path: str, body: Any, content_type: str, what: str) -> None:
+    """A PATCH under the field manager ``modelmonitor-rollouts``, so managedFields tell our writes from others'."""
+    from kubernetes.client.rest import ApiException
+
+    try:
+        custom.api_client.call_api(
+            path,
+            "PATCH",
+            query_params=[("fieldManager", FIELD_MANAGER)],
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+            _return_http_data_only=True,
+            _preload_content=False,
+        )
+    except ApiException as error:
+        raise RouterError(f"{what}: setting weights failed: {error.status} {error.reason}") from None
+
+
+def last_writer(obj: dict[str, Any], *spec_path: str) -> str:
+    """The field manager, other than ours, that owns ``spec.<spec_path>`` (managedFields), with when."""
+
+    def owns(fields: dict[str, Any]) -> bool:
+        node = fields.get("f:spec") or {}
+        for key in spec_path:
+            if f"f:{key}" not in node:
+                return False
+            node = node[f"f:{key}"] or {}
+        return True
+
+    owners = [
+        entry
+        for entry in (obj.get("metadata") or {}).get("managedFields") or []
+        if owns(entry.get("fieldsV1") or {})
+        and entry.get("subresource", "") == ""
+        and entry.get("manager") != FIELD_MANAGER
+    ]
+    if not owners:
+        return ""
+    latest = max(owners, key=lambda entry: entry.get("time") or "")
+    return f"{latest.get('manager', '?')} ({latest.get('operation', '?')} at {latest.get('time', '?')})"
