@@ -121,3 +121,13 @@ def test_a_pause_holds_until_a_person_resumes() -> None:
     assert "until spec.decision is resume" in held.message
     resumed = decide(spec(spec__decision="resume"), position(paused="SampleRatioMismatch"), evidence(), WEIGHTS, NOW)
     assert resumed.action is Action.ADVANCE
+
+
+def test_a_single_comparison_is_judged_pass_fail_or_inconclusive() -> None:
+    from modelmonitor.controller.rollouts.policy import judge
+
+    assert judge(evidence(), 500).reason == "NonInferior"
+    assert judge(evidence(low=-0.08, high=-0.02), 500).reason == "CandidateWorse"
+    assert judge(evidence(low=-0.03, high=0.02), 500).reason == "Undecided"
+    assert judge(evidence(rows=100), 500).reason == "InsufficientData"
+    assert judge(evidence(srm=1e-9), 500).action is Action.ROLLBACK

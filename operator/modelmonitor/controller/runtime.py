@@ -102,7 +102,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.kube = Kube(await api(load_config))
     STATE.inline_slots = asyncio.Semaphore(CONFIG.inline_concurrency)
     STATE.monitor_locks = {}
-    STATE.server = ProbeServer(CONFIG.port)
+    from modelmonitor.controller.rollouts.endpoint import ROUTES  # it uses this module's STATE
+
+    STATE.server = ProbeServer(CONFIG.port, routes=ROUTES)
     await STATE.server.start()
     STATE.server.ready.set()
 

@@ -1,18 +1,21 @@
-"""The operator's HTTP port: /metrics for Prometheus, /healthz and /readyz for probes."""
+"""The operator's HTTP port: /metrics for Prometheus, /healthz and /readyz for probes, and read-only APIs."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from modelmonitor.controller.metrics import REGISTRY
 
+Route = tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+
 
 class ProbeServer:
-    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
-        self.port, self.host = port, host
+    def __init__(self, port: int, host: str = "0.0.0.0", routes: Sequence[Route] = ()) -> None:
+        self.port, self.host, self.routes = port, host, tuple(routes)
         self.ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -21,6 +24,9 @@ class ProbeServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        for path, handler in self.routes:
+            app.router.add_get(path, handler)
+            app.router.add_post(path, handler)  # Flagger's webhooks POST; the body is not needed
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()

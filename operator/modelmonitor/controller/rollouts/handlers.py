@@ -8,7 +8,6 @@ state with ``state``, persists the status, and only then touches the router.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,8 @@ from modelmonitor.controller.conditions import merge
 from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
 from modelmonitor.controller.rollouts import state as states
-from modelmonitor.controller.rollouts.policy import Action, Bounds, Evidence, Verdict, decide
+from modelmonitor.controller.rollouts.evidence import evidence_from
+from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
 from modelmonitor.controller.runtime import STATE, accept, api, now
@@ -145,24 +145,7 @@ def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
 
 def _evidence(comparison: VersionComparison, spec: ModelRolloutSpec) -> Evidence:
     margins = {guardrail.metric: guardrail.non_inferiority_margin for guardrail in spec.analysis.guardrails}
-
-    def bounds(item: Any, margin: float) -> Bounds | None:
-        improvement = item.improvement
-        if math.isnan(improvement.low) or math.isnan(improvement.high):
-            return None
-        return Bounds(item.metric, improvement.low, improvement.high, margin)
-
-    primary = bounds(comparison.primary, spec.analysis.non_inferiority_margin)
-    guards = [bounds(item, margins[item.metric]) for item in comparison.guardrails]
-    ratio = comparison.sample_ratio
-    return Evidence(
-        labeled_rows=comparison.labeled_rows,
-        primary=primary if all(guards) else None,
-        guardrails=[guard for guard in guards if guard is not None],
-        srm_p_value=ratio.p_value if ratio else 1.0,
-        expected_shares=ratio.expected_shares if ratio else (),
-        observed_shares=ratio.observed_shares if ratio else (),
-    )
+    return evidence_from(comparison, spec.analysis.non_inferiority_margin, margins)
 
 
 def _analysis(comparison: VersionComparison | None, spec: ModelRolloutSpec, verdict: Verdict) -> dict[str, Any]:

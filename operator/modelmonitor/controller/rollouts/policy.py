@@ -175,3 +175,28 @@ def _interval(bounds: Bounds) -> str:
 
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:g}h"
+
+
+def judge(evidence: Evidence, min_samples_per_arm: int) -> Verdict:
+    """One comparison's verdict, without steps or weights: what the comparison endpoint answers.
+
+    Pass: non-inferior on every metric. Fail: worse than the margin on any. Inconclusive:
+    neither yet, or too little data. A sample-ratio mismatch is a Fail: the split is broken.
+    """
+    if evidence.srm_p_value < SRM_P_VALUE:
+        shares = f"{_shares(evidence.observed_shares)} instead of {_shares(evidence.expected_shares)}"
+        return Verdict(Action.ROLLBACK, "SampleRatioMismatch", f"rows split {shares} (p={evidence.srm_p_value:.2g})")
+    counts = ", ".join(f"{arm} {rows}" for arm, rows in evidence.labeled_rows.items())
+    if min(evidence.labeled_rows.values(), default=0) < min_samples_per_arm or evidence.primary is None:
+        return Verdict(Action.WAIT, "InsufficientData", f"labelled rows {counts}; {min_samples_per_arm} per arm needed")
+    everything = (evidence.primary, *evidence.guardrails)
+    worse = [bounds for bounds in everything if bounds.high < -bounds.margin]
+    if worse:
+        return Verdict(
+            Action.ROLLBACK, "CandidateWorse", "; ".join(f"{_interval(b)} lies below −{b.margin:g}" for b in worse)
+        )
+    if all(bounds.low > -bounds.margin for bounds in everything):
+        return Verdict(
+            Action.PROMOTE, "NonInferior", "; ".join(f"{_interval(b)} lies above −{b.margin:g}" for b in everything)
+        )
+    return Verdict(Action.WAIT, "Undecided", f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}")

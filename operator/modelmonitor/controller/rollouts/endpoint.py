@@ -1,0 +1,154 @@
+"""Two versions of a monitor compared over HTTP, for teams that already run Argo Rollouts or Flagger.
+
+``GET /api/v1/compare/NAMESPACE/MONITOR?baseline=7&candidate=8`` answers 200 with the verdict in
+JSON (Argo Rollouts' web provider judges it with ``successCondition``).
+``GET /api/v1/gate/NAMESPACE/MONITOR?...`` answers the same JSON, with 200 only when the candidate
+passes and 412 otherwise (Flagger's webhooks pass on 2xx).
+
+Query parameters: ``baseline``, ``candidate`` (required: modelVersion values), ``metric``
+(accuracy), ``margin`` (0.01), ``guardrails`` (``rocAuc:0.02,f1:0.01``), ``alpha`` (0.05),
+``minSamples`` (500), ``window`` (rows logged in the last 1h; or ``since``, RFC 3339), and
+``weights`` (``90,10``: the split set, to check the sample ratio).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from modelmonitor.checks.compare import compare_versions
+from modelmonitor.controller.rollouts.evidence import evidence_from
+from modelmonitor.controller.rollouts.policy import Action, judge
+from modelmonitor.controller.runtime import STATE, accept, api, now
+from modelmonitor.controller.scheduling import iso, parse_iso
+from modelmonitor.durations import parse_duration
+from modelmonitor.errors import DataError, SpecError
+from modelmonitor.spec import MetricName
+
+VERDICTS = {Action.PROMOTE: "Pass", Action.ROLLBACK: "Fail", Action.WAIT: "Inconclusive"}
+
+
+class BadRequest(ValueError):
+    """A query parameter is missing or malformed; the message names it."""
+
+
+def _metric(value: str, where: str) -> MetricName:
+    try:
+        return MetricName(value)
+    except ValueError:
+        raise BadRequest(f"{where}: unknown metric {value!r}") from None
+
+
+def _number(query: Any, key: str, default: float) -> float:
+    try:
+        return float(query.get(key, default))
+    except ValueError:
+        raise BadRequest(f"{key}: expected a number, got {query[key]!r}") from None
+
+
+def _since(query: Any, moment: datetime) -> datetime:
+    if "since" in query:
+        try:
+            return parse_iso(query["since"])
+        except ValueError:
+            raise BadRequest(f"since: expected an RFC 3339 time, got {query['since']!r}") from None
+    try:
+        return moment - parse_duration(query.get("window", "1h"))
+    except ValueError as error:
+        raise BadRequest(f"window: {error}") from None
+
+
+def _request(query: Any) -> dict[str, Any]:
+    missing = [key for key in ("baseline", "candidate") if not query.get(key)]
+    if missing:
+        raise BadRequest(f"{' and '.join(missing)}: required (the modelVersion values to compare)")
+    guardrails = {}
+    for item in filter(None, query.get("guardrails", "").split(",")):
+        name, _, margin = item.partition(":")
+        try:
+            guardrails[_metric(name, "guardrails")] = float(margin or 0)
+        except ValueError:
+            raise BadRequest(f"guardrails: expected metric:margin, got {item!r}") from None
+    weights = None
+    if query.get("weights"):
+        try:
+            base, cand = (int(part) for part in query["weights"].split(","))
+        except ValueError:
+            raise BadRequest(f"weights: expected baseline,candidate percents, got {query['weights']!r}") from None
+        weights = {"baseline": base, "candidate": cand}
+    moment = now()
+    return {
+        "versions": {"baseline": query["baseline"], "candidate": query["candidate"]},
+        "metric": _metric(query.get("metric", "accuracy"), "metric"),
+        "margin": _number(query, "margin", 0.01),
+        "guardrails": guardrails,
+        "alpha": _number(query, "alpha", 0.05),
+        "min_samples": int(_number(query, "minSamples", 500)),
+        "since": _since(query, moment),
+        "until": moment,
+        "weights": weights,
+    }
+
+
+async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
+    namespace, name = request.match_info["namespace"], request.match_info["monitor"]
+    try:
+        asked = _request(request.query)
+    except BadRequest as error:
+        return 400, {"error": str(error)}
+    monitor = await api(STATE.kube.get_monitor, namespace, name)
+    if monitor is None:
+        return 404, {"error": f"ModelMonitor {namespace}/{name} not found"}
+    try:
+        spec = accept(monitor["spec"])
+        comparison = await api(
+            lambda: compare_versions(
+                spec,
+                versions=asked["versions"],
+                metric=asked["metric"],
+                guardrails=list(asked["guardrails"]),
+                alpha=asked["alpha"],
+                min_samples_per_arm=asked["min_samples"],
+                since=asked["since"],
+                until=asked["until"],
+                weights=asked["weights"],
+                weights_since=asked["since"],
+            )
+        )
+    except SpecError as error:
+        return 422, {"error": str(error)}
+    except DataError as error:
+        return 503, {"error": f"the monitor's data cannot be read: {error}"}
+    guardrail_margins = {str(metric): margin for metric, margin in asked["guardrails"].items()}
+    verdict = judge(evidence_from(comparison, asked["margin"], guardrail_margins), asked["min_samples"])
+    primary = comparison.primary.to_document()
+    return 200, {
+        "verdict": VERDICTS[verdict.action],
+        "reason": verdict.reason,
+        "message": verdict.message,
+        "difference": primary["difference"],
+        "interval": primary["interval"],
+        "margin": asked["margin"],
+        "evaluatedAt": iso(asked["until"]),
+        "comparison": comparison.to_document(),
+    }
+
+
+async def compare(request: web.Request) -> web.Response:
+    status, document = await _answer(request)
+    return web.json_response(document, status=status)
+
+
+async def gate(request: web.Request) -> web.Response:
+    status, document = await _answer(request)
+    if status == 200 and document["verdict"] != "Pass":
+        status = 412
+    return web.json_response(document, status=status)
+
+
+ROUTES = (
+    ("/api/v1/compare/{namespace}/{monitor}", compare),
+    ("/api/v1/gate/{namespace}/{monitor}", gate),
+)
