@@ -123,7 +123,7 @@ def traffic(custom, namespace, tmp_path, route) -> Iterator[Traffic]:
 def test_a_better_candidate_goes_through_every_step_and_is_promoted(
     start_operator, custom, namespace, samples, tmp_path, traffic, control_plane, kubeconfig
 ) -> None:
-    start_operator()
+    operator = start_operator()
     monitor(custom, namespace, tmp_path / "logs", samples)
     rollout(custom, namespace, spec={"updateMonitorOnPromotion": True})
     waited = kubectl(
@@ -150,6 +150,12 @@ def test_a_better_candidate_goes_through_every_step_and_is_promoted(
         lambda: (found := events(custom, namespace, "credit-risk-v8")) and "Promoted" in found and found
     )
     assert reasons.count("StepAdvanced") == 2 and reasons.count("RolloutStarted") == 1
+    exported = operator.metrics()
+    labels = f'namespace="{namespace}",rollout="credit-risk-v8"'
+    phase = f'modelmonitor_rollout_phase{{namespace="{namespace}",phase="Promoted",rollout="credit-risk-v8"}} 1.0'
+    assert phase in exported
+    assert f'modelmonitor_rollout_weight{{arm="candidate",{labels}}} 100.0' in exported
+    assert f'modelmonitor_rollout_difference{{bound="low",metric="accuracy",{labels}}}' in exported
     watched = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "credit-risk")
     assert watched["spec"]["model"]["version"] == "8"  # the monitor now judges the promoted version
     table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout

@@ -40,6 +40,7 @@ PIPELINE_CRDS = (
     ),
     ("github.com/tektoncd/pipeline", TEKTON_PIPELINE_VERSION, "config/300-crds/300-pipelinerun.yaml"),
 )
+ARGO_ROLLOUTS_VERSION = "v1.8.3"
 ISTIO_API_VERSION = "v1.27.0"
 KSERVE_VERSION = "v0.15.2"
 # CRDs of the traffic routers a ModelRollout drives (Gateway API's come with ensure_gateway_api_crds)
@@ -136,11 +137,22 @@ def staging_modules(kubernetes_go_mod: str) -> list[str]:
     return sorted(set(_STAGING_REPLACE.findall(kubernetes_go_mod)))
 
 
-def _write_wrapper(workdir: Path, requires: dict[str, str], replaces: dict[str, str]) -> None:
+def _write_wrapper(workdir: Path, requires: dict[str, str], replaces: dict[str, str], extra: str = "") -> None:
     lines = ["module modelmonitor.local/build", "", "go 1.26.0", ""]
     lines += [f"require {module} {version}" for module, version in requires.items()]
     lines += [f"replace {module} => {module} {version}" for module, version in replaces.items()]
-    (workdir / "go.mod").write_text("\n".join(lines) + "\n")
+    (workdir / "go.mod").write_text("\n".join(lines) + "\n" + extra)
+
+
+_REPLACE_BLOCK = re.compile(r"^replace \((.*?)^\)", re.MULTILINE | re.DOTALL)
+_REPLACE_LINE = re.compile(r"^replace .*$", re.MULTILINE)
+
+
+def replace_directives(go_mod: str) -> str:
+    """A module's replace directives, to repeat in a module that depends on it (Go ignores them there)."""
+    blocks = [f"replace ({body})" for body in _REPLACE_BLOCK.findall(go_mod)]
+    singles = [line for line in _REPLACE_LINE.findall(go_mod) if not line.rstrip().endswith("(")]
+    return "\n".join(blocks + singles) + "\n"
 
 
 def _build_kubernetes(target: Path, progress: Progress) -> None:
@@ -220,6 +232,36 @@ def ensure_etcd(progress: Progress = _stderr_progress) -> Path:
             progress,
         )
     return target / "etcd"
+
+
+def ensure_argo_rollouts(progress: Progress = _stderr_progress) -> tuple[Path, Path]:
+    """The Argo Rollouts controller, built from its module with its own replaces, and its CRDs."""
+    module = "github.com/argoproj/argo-rollouts"
+    target = cache_root() / f"argo-rollouts-{ARGO_ROLLOUTS_VERSION}"
+    crds = target / "crds"
+    if not _cached(target, ("rollouts-controller",)) or not any(crds.glob("*.yaml")):
+        workdir = cache_root() / "build" / f"argo-rollouts-{ARGO_ROLLOUTS_VERSION}"
+        info = _module_info(module, ARGO_ROLLOUTS_VERSION, workdir, progress)
+        extra = replace_directives(Path(info["GoMod"]).read_text())
+        _write_wrapper(workdir, {module: ARGO_ROLLOUTS_VERSION}, {}, extra)
+        progress(f"building the Argo Rollouts controller {ARGO_ROLLOUTS_VERSION}")
+        _run_go(
+            [
+                "build",
+                "-trimpath",
+                "-ldflags",
+                "-s -w",
+                "-o",
+                str(target / "rollouts-controller"),
+                f"{module}/cmd/rollouts-controller",
+            ],
+            workdir,
+            progress,
+        )
+        crds.mkdir(parents=True, exist_ok=True)
+        for crd in (Path(info["Dir"]) / "manifests" / "crds").glob("*-crd.yaml"):
+            shutil.copyfile(crd, crds / crd.name)
+    return target / "rollouts-controller", crds
 
 
 def ensure_helm(progress: Progress = _stderr_progress) -> Path:
