@@ -26,8 +26,8 @@ def get(operator, path: str, *, post: bool = False) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_compare_and_gate_answer_with_the_verdict(start_operator, custom, namespace, samples, tmp_path) -> None:
-    logs = tmp_path / "logs"
+def three_versions_served(start_operator, custom, namespace: str, samples: Path, logs: Path):
+    """Six minutes of traffic from versions 7, 8 and 9 (40/30/30), a monitor over it, and a running operator."""
     now = datetime.now(UTC)
     for batch in range(6):
         write_traffic(
@@ -40,6 +40,11 @@ def test_compare_and_gate_answer_with_the_verdict(start_operator, custom, namesp
         )
     operator = start_operator()
     monitor(custom, namespace, logs, samples)
+    return operator
+
+
+def test_compare_and_gate_answer_with_the_verdict(start_operator, custom, namespace, samples, tmp_path) -> None:
+    operator = three_versions_served(start_operator, custom, namespace, samples, tmp_path / "logs")
     base = f"/api/v1/compare/{namespace}/credit-risk"
     status, better = get(operator, f"{base}?baseline=7&candidate=8&guardrails=rocAuc:0.05&margin=0.02&minSamples=300")
     assert status == 200 and better["verdict"] == "Pass" and better["reason"] == "NonInferior"

@@ -345,6 +345,7 @@ def main() -> None:
         crds = ensure_gateway_api_crds()
         pipelines = ensure_pipeline_crds()
         routers = ensure_router_crds()
+        argo_rollouts, _ = ensure_argo_rollouts()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
     found = {
@@ -353,6 +354,7 @@ def main() -> None:
         "GATEWAY_API_CRDS": str(crds),
         "PIPELINE_CRDS": str(pipelines),
         "ROUTER_CRDS": str(routers),
+        "ARGO_ROLLOUTS": str(argo_rollouts),
     }
     for name, path in found.items():
         print(f"{name}={path}")

@@ -1,0 +1,98 @@
+"""A real Argo Rollouts controller (built from its Go module) gates on the comparison endpoint.
+
+Standalone AnalysisRuns, made from the sample AnalysisTemplate's metric, run against the
+operator's /api/v1/compare: a better candidate is Successful, a worse one Failed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modelmonitor.devcluster.processes import free_port, stop_pid
+from tests.controller.conftest import ROOT, install_crds
+from tests.controller.test_compare_endpoint import three_versions_served
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.cluster
+ARGO = ("argoproj.io", "v1alpha1")
+
+
+@pytest.fixture
+def analysis_controller(control_plane, kubeconfig: Path, namespace: str, tmp_path: Path) -> Iterator[None]:
+    from modelmonitor.devcluster.assets import ensure_argo_rollouts
+
+    binary, crds = ensure_argo_rollouts()
+    install_crds(control_plane, kubeconfig, crds, "analysisruns.argoproj.io", "analysistemplates.argoproj.io")
+    log = tmp_path / "rollouts-controller.log"
+    argv = [
+        str(binary),
+        "--kubeconfig",
+        str(kubeconfig),
+        "--namespace",
+        namespace,
+        "--namespaced",
+        "--controllers",
+        "analysis",
+        "--leader-elect=false",
+        "--metricsport",
+        str(free_port()),
+        "--healthzPort",
+        str(free_port()),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ))
+    yield
+    stop_pid(process.pid, timeout=15)
+    process.wait(10)
+    print(f"--- {log} ---\n{log.read_text()[-3000:]}")
+
+
+def analysis_run(name: str, metric: dict[str, Any], args: dict[str, str]) -> dict[str, Any]:
+    measured_once = {key: value for key, value in metric.items() if key not in ("interval", "count")}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": name},
+        "spec": {"args": [{"name": k, "value": v} for k, v in args.items()], "metrics": [measured_once]},
+    }
+
+
+def test_argo_rollouts_analysis_runs_succeed_and_fail_on_the_verdict(
+    start_operator, custom, namespace, samples, tmp_path, analysis_controller
+) -> None:
+    operator = three_versions_served(start_operator, custom, namespace, samples, tmp_path / "logs")
+    template = yaml.safe_load((ROOT / "manifests" / "samples" / "argo-rollouts-analysistemplate.yaml").read_text())
+    custom.create_namespaced_custom_object(*ARGO, namespace, "analysistemplates", copy.deepcopy(template))
+    metric = template["spec"]["metrics"][0]
+    common = {"namespace": namespace, "monitor": "credit-risk", "operator": f"http://127.0.0.1:{operator.port}"}
+    runs = {
+        "quality-v8": ({**common, "baseline-version": "7", "candidate-version": "8"}, "Successful"),
+        "quality-v9": ({**common, "baseline-version": "8", "candidate-version": "9"}, "Failed"),
+    }
+    for name, (args, _) in runs.items():
+        custom.create_namespaced_custom_object(*ARGO, namespace, "analysisruns", analysis_run(name, metric, args))
+    for name, (_, phase) in runs.items():
+        status = eventually(
+            lambda name=name: (
+                (
+                    found := custom.get_namespaced_custom_object(*ARGO, namespace, "analysisruns", name).get("status")
+                    or {}
+                ).get("phase")
+                in ("Successful", "Failed", "Error", "Inconclusive")
+                and found
+            ),
+            timeout=120,
+            what=f"{name} finished",
+        )
+        assert status["phase"] == phase, status
+        measured = status["metricResults"][0]["measurements"][0]
+        assert json.loads(measured["value"]) == ("Pass" if phase == "Successful" else "Fail")  # stored as JSON
