@@ -20,8 +20,9 @@ tools:
 	  echo "installing promtool (Debian package prometheus)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm once (cached),
-# and fetches the Gateway API CRDs.
+# Builds kube-apiserver, kube-controller-manager, kubectl, etcd, helm and the Argo Rollouts
+# controller once (cached), and fetches the CRDs of Gateway API, Argo Workflows, Tekton,
+# Istio and KServe from their Go modules.
 assets: install tools
 	$(BIN)/python -m modelmonitor.devcluster.assets
 

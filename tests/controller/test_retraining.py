@@ -290,7 +290,9 @@ def test_any_kind_is_created_with_the_context_and_its_outcome_read_back(
     context = json.loads(created["metadata"]["annotations"]["modelmonitor.io/retraining-context"])
     assert context["run"] == "pipeline-g1" and context["reason"] == "PerformanceDegraded"
     assert created["metadata"]["ownerReferences"][0]["name"] == "pipeline" and created["spec"] == template["spec"]
-    assert retraining(custom, namespace, "pipeline")["active"][0]["name"] == created["metadata"]["name"]
+    # the object is created before the status records it (so a crash in between adopts it): wait for the record
+    active = eventually(lambda: retraining(custom, namespace, "pipeline").get("active"), what="the object recorded")
+    assert active[0]["name"] == created["metadata"]["name"]
     name = created["metadata"]["name"]
     if plural == "workflows":  # Argo's Workflow has no status subresource: the controller writes the object
         custom.patch_namespaced_custom_object(group, version, namespace, plural, name, {"status": finish})
