@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_crds_are_current() -> None:
     rendered = crd.render()
     committed = {path.name: path.read_text() for path in (ROOT / "crds").glob("*.yaml")}
-    assert committed == rendered, "run: python -m modelmonitor.crd crds"
+    assert committed == rendered, "run: python -m modelmonitor.crd"
 
 
 def at(text: str) -> datetime:
