@@ -49,6 +49,7 @@ from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec, RetrainSpec
 
 _log = logging.getLogger(__name__)
+DEFAULT_TIMEOUT = str(RetrainSpec.model_fields["timeout"].default)  # for objects whose retrain spec was removed
 _EVENTS = {
     "Succeeded": ("Normal", "RetrainingSucceeded"),
     "Failed": ("Warning", "RetrainingFailed"),
@@ -76,6 +77,10 @@ class Step:
             metrics.set_retraining_active(namespace, name, len(self.status["retraining"]["active"]))
 
 
+def _state_of(monitor: dict[str, Any]) -> RetrainingState:
+    return RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
+
+
 def _retrain_spec(spec: ModelMonitorSpec) -> RetrainSpec | None:
     return spec.actions.retrain if spec.actions is not None else None
 
@@ -94,7 +99,7 @@ async def on_run_recorded(monitor: dict[str, Any], summary: dict[str, Any], outc
     step = Step()
     if spec is None:
         return step
-    state = RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
+    state = _state_of(monitor)
     streak, breached = next_streak(state.streak, {c.type: c.status for c in outcome}, spec.on)
     decision = decide_on_run(spec, state, streak, breached, now())
     context = context_from_summary(
@@ -155,7 +160,8 @@ async def _start(
         step.conditions.append(Condition(RETRAINING, "False", "Failed", message))
         step.events.append(("Warning", "RetrainingFailed", message))
         step.finished.append("Failed")
-        last = _last(name, api_version, kind, context, started_at, Outcome("Failed", "CreateFailed", message))
+        failed = Outcome("Failed", "CreateFailed", message)
+        last = _last(name, api_version, kind, context.trigger, context.reason, started_at, failed)
         return replace(state, last=last, streak=0)  # recorded as failed: never retried in a loop
     faults.crash_point(faults.AFTER_RETRAINING_CREATED)
     if not created:  # it exists: a crash came between creating it and recording it
@@ -200,14 +206,14 @@ def _api_message(error: ApiException) -> str:
 
 
 def _last(
-    name: str, api_version: str, kind: str, context: TriggerContext, started_at: str, outcome: Outcome
+    name: str, api_version: str, kind: str, trigger: str, reason: str, started_at: str, outcome: Outcome
 ) -> dict[str, Any]:
     return {
         "name": name,
         "apiVersion": api_version,
         "kind": kind,
-        "trigger": context.trigger,
-        "reason": context.reason,
+        "trigger": trigger,
+        "reason": reason,
         "startedAt": started_at,
         "finishedAt": iso(now()),
         "outcome": outcome.state,
@@ -217,8 +223,8 @@ def _last(
 
 def _conclude(state: RetrainingState, item: Active, outcome: Outcome, step: Step) -> RetrainingState:
     """Record how an active object ended: last, the condition, an Event, the counter."""
-    context = TriggerContext(monitor="", namespace="", trigger=item.trigger, reason=item.reason)
-    state = state.finished(item.name, _last(item.name, item.api_version, item.kind, context, item.started_at, outcome))
+    last = _last(item.name, item.api_version, item.kind, item.trigger, item.reason, item.started_at, outcome)
+    state = state.finished(item.name, last)
     message = f"{item.kind} {item.name}: {outcome.state}: {outcome.message}"
     step.conditions.append(condition_after_outcome(state, outcome.state, message))
     step.events.append((*_EVENTS[outcome.state], message))
@@ -268,9 +274,9 @@ async def reconcile(body: kopf.Body, parsed: ModelMonitorSpec, status: kopf.Stat
         monitor = await api(STATE.kube.get_monitor, namespace, name)
         if monitor is None:
             return
-        before = state = RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
+        before = state = _state_of(monitor)
         step = Step()
-        timeout = spec.timeout if spec is not None else "72h"
+        timeout = spec.timeout if spec is not None else DEFAULT_TIMEOUT
         for item in state.active:
             outcome = await _observe(namespace, item, timeout)
             if outcome.finished:
@@ -298,7 +304,7 @@ async def _conclude_locked(namespace: str, monitor_name: str, name: str, outcome
         monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
         if monitor is None:
             return
-        before = RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
+        before = _state_of(monitor)
         item = next((item for item in before.active if item.name == name), None)
         if item is None:
             return  # recorded already, or not ours
@@ -334,7 +340,7 @@ async def retrain_now(body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, **_: 
         if parsed.suspend:
             kopf.warn(body, reason="RetrainNowIgnored", message="the monitor is suspended")
             return
-        before = RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
+        before = _state_of(monitor)
         trigger = _without_run(
             monitor, decide_on_request(spec, before, request, now()), f"request/{request}", "request"
         )

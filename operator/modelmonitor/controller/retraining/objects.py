@@ -24,6 +24,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from modelmonitor.controller.naming import GROUP, MONITOR_LABEL
 from modelmonitor.spec import RetrainSpec
 
@@ -78,11 +80,9 @@ class TriggerContext:
     model_version: str = ""
 
     def as_annotation(self) -> str:
-        words = asdict(self)
-        return json.dumps({_camel(key): value for key, value in words.items()}, sort_keys=True)
+        return json.dumps({to_camel(key): value for key, value in asdict(self).items()}, sort_keys=True)
 
     def as_env(self) -> list[dict[str, str]]:
-        values = asdict(self)
         env = {
             "MONITOR": self.monitor,
             "NAMESPACE": self.namespace,
@@ -91,7 +91,7 @@ class TriggerContext:
             "REASON": self.reason,
             "MESSAGE": self.message,
             "DRIFTED_FEATURES": ",".join(self.drifted_features),
-            "METRICS": json.dumps(values["metrics"], sort_keys=True),
+            "METRICS": json.dumps(self.metrics, sort_keys=True),
             "WINDOW_START": self.window_start,
             "WINDOW_END": self.window_end,
             "MODEL_NAME": self.model_name,
@@ -99,11 +99,6 @@ class TriggerContext:
             "CONTEXT": self.as_annotation(),
         }
         return [{"name": ENV_PREFIX + key, "value": value} for key, value in env.items()]
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def context_from_summary(
