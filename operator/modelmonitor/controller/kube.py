@@ -20,6 +20,34 @@ def load_config() -> client.ApiClient:
         return config.new_client_from_config()
 
 
+def request(
+    api: client.ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    content_type: str = "application/json",
+    query: list[tuple[str, str]] | None = None,
+) -> Any:
+    """A request for any path, its JSON answer parsed (the client's deserialiser differs across versions)."""
+    response = api.call_api(
+        path,
+        method,
+        query_params=query or [],
+        body=body,
+        header_params={"Accept": "application/json", "Content-Type": content_type},
+        auth_settings=["BearerToken"],
+        _return_http_data_only=True,
+        _preload_content=False,
+    )
+    return json.loads(response.data or b"null")
+
+
+def api_base(api_version: str) -> str:
+    """``/apis/GROUP/VERSION``, or ``/api/v1`` for the core group."""
+    return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+
+
 class KindNotServed(LookupError):
     """The API server serves no such apiVersion and kind (its CRD is not installed)."""
 
@@ -149,26 +177,12 @@ class Kube:
                     raise
 
     # --- any kind (retraining objects) --------------------------------------------------
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """A request for any path, its JSON answer parsed (the client's deserialiser differs across versions)."""
-        response = self.api.call_api(
-            path,
-            method,
-            body=body,
-            header_params={"Accept": "application/json", "Content-Type": "application/json"},
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-            _preload_content=False,
-        )
-        return json.loads(response.data or b"null")
-
     def plural(self, api_version: str, kind: str) -> str:
         """The resource name serving a kind, from discovery (cached)."""
         key = (api_version, kind)
         if key not in self._plurals:
-            base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
             try:
-                listing = self._call("GET", base)
+                listing = request(self.api, "GET", api_base(api_version))
             except ApiException as error:
                 if error.status == 404:
                     raise KindNotServed(f"the API server does not serve {api_version}") from None
@@ -182,14 +196,13 @@ class Kube:
         return self._plurals[key]
 
     def _path(self, api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
-        base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-        path = f"{base}/namespaces/{namespace}/{self.plural(api_version, kind)}"
+        path = f"{api_base(api_version)}/namespaces/{namespace}/{self.plural(api_version, kind)}"
         return f"{path}/{name}" if name else path
 
     def create_object(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create any namespaced object; False when one of that name exists already (a retry)."""
         try:
-            self._call("POST", self._path(body["apiVersion"], body["kind"], namespace), body)
+            request(self.api, "POST", self._path(body["apiVersion"], body["kind"], namespace), body)
         except ApiException as error:
             if error.status == 409:
                 return False
@@ -198,7 +211,7 @@ class Kube:
 
     def get_object(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         try:
-            found: dict[str, Any] = self._call("GET", self._path(api_version, kind, namespace, name))
+            found: dict[str, Any] = request(self.api, "GET", self._path(api_version, kind, namespace, name))
         except ApiException as error:
             if error.status == 404:
                 return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmonitor.controller.kube import request
 from modelmonitor.controller.rollouts.routers import FIELD_MANAGER, RouterError
 
 
@@ -25,15 +26,8 @@ def patch(custom: Any, path: str, body: Any, content_type: str, what: str) -> No
     from kubernetes.client.rest import ApiException
 
     try:
-        custom.api_client.call_api(
-            path,
-            "PATCH",
-            query_params=[("fieldManager", FIELD_MANAGER)],
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
-            body=body,
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-            _preload_content=False,
+        request(
+            custom.api_client, "PATCH", path, body, content_type=content_type, query=[("fieldManager", FIELD_MANAGER)]
         )
     except ApiException as error:
         raise RouterError(f"{what}: setting weights failed: {error.status} {error.reason}") from None
