@@ -97,6 +97,11 @@ class Analysis(SpecModel):
     min_samples_per_arm: int = Field(500, ge=10, le=100_000_000, description="Labelled rows per arm before deciding.")
     interval: Duration = Field("5m", description="How often it re-evaluates.")
 
+    @property
+    def guardrail_margins(self) -> dict[str, float]:
+        """Each guardrail metric's margin δ."""
+        return {str(guardrail.metric): guardrail.non_inferiority_margin for guardrail in self.guardrails}
+
     @field_validator("guardrails")
     @classmethod
     def _unique(cls, guardrails: list[Guardrail]) -> list[Guardrail]:

@@ -144,8 +144,7 @@ def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
 
 
 def _evidence(comparison: VersionComparison, spec: ModelRolloutSpec) -> Evidence:
-    margins = {guardrail.metric: guardrail.non_inferiority_margin for guardrail in spec.analysis.guardrails}
-    return evidence_from(comparison, spec.analysis.non_inferiority_margin, margins)
+    return evidence_from(comparison, spec.analysis.non_inferiority_margin, spec.analysis.guardrail_margins)
 
 
 def _analysis(comparison: VersionComparison | None, spec: ModelRolloutSpec, verdict: Verdict) -> dict[str, Any]:
@@ -153,9 +152,8 @@ def _analysis(comparison: VersionComparison | None, spec: ModelRolloutSpec, verd
     analysis: dict[str, Any] = comparison.to_document() if comparison else {}
     if comparison is not None:
         analysis["primary"]["margin"] = spec.analysis.non_inferiority_margin
-        margins = {guardrail.metric: guardrail.non_inferiority_margin for guardrail in spec.analysis.guardrails}
         for guardrail in analysis["guardrails"]:
-            guardrail["margin"] = margins[guardrail["metric"]]
+            guardrail["margin"] = spec.analysis.guardrail_margins[guardrail["metric"]]
     analysis["decision"] = {"action": verdict.action.value, "reason": verdict.reason, "message": verdict.message}
     analysis["evaluatedAt"] = iso(now())
     return analysis
@@ -169,12 +167,21 @@ async def _apply_weights(body: kopf.Body, state: RolloutState, router: Router) -
     await api(router.set_weights, dict(state.weights))
     applied = replace(state, weights_applied=True, weights_applied_at=precise_iso(now()), events=())
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
-    previous = list((body.get("status") or {}).get("conditions") or [])
-    conditions, _ = merge(previous, states.conditions(applied), generation=applied.generation, now=iso(now()))
-    done = {"weightsApplied": True, "weightsAppliedAt": applied.weights_applied_at, "conditions": conditions}
+    done = {
+        "weightsApplied": True,
+        "weightsAppliedAt": applied.weights_applied_at,
+        "conditions": _conditions(body, applied),
+    }
     await api(STATE.kube.patch_rollout_status, namespace, name, done)
     _log.info("%s/%s: weights %s set on the %s router", namespace, name, dict(state.weights), router.kind)
     return applied
+
+
+def _conditions(body: kopf.Body, state: RolloutState) -> list[dict[str, Any]]:
+    """The rollout's conditions for ``state``, merged into those it has (transition times kept)."""
+    previous = list((body.get("status") or {}).get("conditions") or [])
+    conditions, _ = merge(previous, states.conditions(state), generation=state.generation, now=iso(now()))
+    return conditions
 
 
 async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, reason: str, message: str) -> None:
@@ -189,9 +196,7 @@ async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, 
 
 async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: Any = None) -> None:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
-    previous = list((body.get("status") or {}).get("conditions") or [])
-    conditions, _ = merge(previous, states.conditions(state), generation=state.generation, now=iso(now()))
-    status: dict[str, Any] = {**state.to_status(), "conditions": conditions}
+    status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state)}
     if analysis is not None:
         status["analysis"] = analysis
         primary = analysis.get("primary") or {}

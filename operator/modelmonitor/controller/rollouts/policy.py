@@ -73,6 +73,15 @@ class Bounds:
     high: float
     margin: float
 
+    @property
+    def worse(self) -> bool:
+        """Worse than the margin allows, at every look: the whole interval lies below −δ."""
+        return self.high < -self.margin
+
+    @property
+    def non_inferior(self) -> bool:
+        return self.low > -self.margin
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -120,38 +129,29 @@ def decide(
             f"{_shares(evidence.expected_shares)} set (chi-square p={evidence.srm_p_value:.2g} < {SRM_P_VALUE}): "
             "a broken split invalidates the comparison",
         )
-    minimum = spec.analysis.min_samples_per_arm
-    counts = ", ".join(f"{arm} {rows}" for arm, rows in evidence.labeled_rows.items())
-    if min(evidence.labeled_rows.values(), default=0) < minimum or evidence.primary is None:
-        return Verdict(Action.WAIT, "InsufficientData", f"labelled rows {counts}; {minimum} per arm needed")
-    worse = [bounds for bounds in (evidence.primary, *evidence.guardrails) if bounds.high < -bounds.margin]
-    if worse:
-        return Verdict(
-            Action.ROLLBACK,
-            "CandidateWorse" if worse[0] is evidence.primary else "GuardrailBreached",
-            "; ".join(f"{_interval(bounds)} lies below −{bounds.margin:g}" for bounds in worse),
-        )
+    if waiting := _too_little(evidence, spec.analysis.min_samples_per_arm):
+        return waiting
+    assert evidence.primary is not None
+    everything = (evidence.primary, *evidence.guardrails)
+    if worse := [bounds for bounds in everything if bounds.worse]:
+        reason = "CandidateWorse" if worse[0] is evidence.primary else "GuardrailBreached"
+        return Verdict(Action.ROLLBACK, reason, _below(worse))
     step = spec.steps[position.step]
     elapsed = now - position.step_started_at
     if elapsed < parse_duration(step.min_duration):
         return Verdict(Action.WAIT, "StepInProgress", f"step {position.step + 1} lasts at least {step.min_duration}")
-    if all(bounds.low > -bounds.margin for bounds in (evidence.primary, *evidence.guardrails)):
-        passed = "; ".join(
-            f"{_interval(bounds)} lies above −{bounds.margin:g}" for bounds in (evidence.primary, *evidence.guardrails)
-        )
-        if position.step + 1 == len(spec.steps):
-            return Verdict(Action.PROMOTE, "NonInferior", passed)
-        return Verdict(Action.ADVANCE, "NonInferior", passed)
+    if all(bounds.non_inferior for bounds in everything):
+        action = Action.PROMOTE if position.step + 1 == len(spec.steps) else Action.ADVANCE
+        return Verdict(action, "NonInferior", _above(everything))
     if elapsed >= budget(spec, position.step):
-        action = Action.INCONCLUSIVE
         then = "rolling back" if spec.on_inconclusive is OnInconclusive.ROLLBACK else "pausing"
         return Verdict(
-            action,
+            Action.INCONCLUSIVE,
             "Inconclusive",
             f"step {position.step + 1} ran out of its {_hours(budget(spec, position.step))} undecided: "
-            f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}; {then}",
+            f"{_straddles(evidence.primary)}; {then}",
         )
-    return Verdict(Action.WAIT, "Undecided", f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}")
+    return Verdict(Action.WAIT, "Undecided", _straddles(evidence.primary))
 
 
 def budget(spec: ModelRolloutSpec, step: int) -> timedelta:
@@ -173,6 +173,26 @@ def _interval(bounds: Bounds) -> str:
     return f"{bounds.metric} improvement [{bounds.low:+.4f}, {bounds.high:+.4f}]"
 
 
+def _below(worse: Sequence[Bounds]) -> str:
+    return "; ".join(f"{_interval(bounds)} lies below −{bounds.margin:g}" for bounds in worse)
+
+
+def _above(passed: Sequence[Bounds]) -> str:
+    return "; ".join(f"{_interval(bounds)} lies above −{bounds.margin:g}" for bounds in passed)
+
+
+def _straddles(bounds: Bounds) -> str:
+    return f"{_interval(bounds)} straddles −{bounds.margin:g}"
+
+
+def _too_little(evidence: Evidence, minimum: int) -> Verdict | None:
+    """Never decide on too little data: fewer labelled rows than ``minimum`` in an arm, or no primary interval."""
+    if min(evidence.labeled_rows.values(), default=0) >= minimum and evidence.primary is not None:
+        return None
+    counts = ", ".join(f"{arm} {rows}" for arm, rows in evidence.labeled_rows.items())
+    return Verdict(Action.WAIT, "InsufficientData", f"labelled rows {counts}; {minimum} per arm needed")
+
+
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:g}h"
 
@@ -186,17 +206,12 @@ def judge(evidence: Evidence, min_samples_per_arm: int) -> Verdict:
     if evidence.srm_p_value < SRM_P_VALUE:
         shares = f"{_shares(evidence.observed_shares)} instead of {_shares(evidence.expected_shares)}"
         return Verdict(Action.ROLLBACK, "SampleRatioMismatch", f"rows split {shares} (p={evidence.srm_p_value:.2g})")
-    counts = ", ".join(f"{arm} {rows}" for arm, rows in evidence.labeled_rows.items())
-    if min(evidence.labeled_rows.values(), default=0) < min_samples_per_arm or evidence.primary is None:
-        return Verdict(Action.WAIT, "InsufficientData", f"labelled rows {counts}; {min_samples_per_arm} per arm needed")
+    if waiting := _too_little(evidence, min_samples_per_arm):
+        return waiting
+    assert evidence.primary is not None
     everything = (evidence.primary, *evidence.guardrails)
-    worse = [bounds for bounds in everything if bounds.high < -bounds.margin]
-    if worse:
-        return Verdict(
-            Action.ROLLBACK, "CandidateWorse", "; ".join(f"{_interval(b)} lies below −{b.margin:g}" for b in worse)
-        )
-    if all(bounds.low > -bounds.margin for bounds in everything):
-        return Verdict(
-            Action.PROMOTE, "NonInferior", "; ".join(f"{_interval(b)} lies above −{b.margin:g}" for b in everything)
-        )
-    return Verdict(Action.WAIT, "Undecided", f"{_interval(evidence.primary)} straddles −{evidence.primary.margin:g}")
+    if worse := [bounds for bounds in everything if bounds.worse]:
+        return Verdict(Action.ROLLBACK, "CandidateWorse", _below(worse))
+    if all(bounds.non_inferior for bounds in everything):
+        return Verdict(Action.PROMOTE, "NonInferior", _above(everything))
+    return Verdict(Action.WAIT, "Undecided", _straddles(evidence.primary))
