@@ -71,6 +71,7 @@ CLASSIFICATION_METRICS = frozenset(
 )
 SCORE_METRICS = frozenset({MetricName.ROC_AUC, MetricName.LOG_LOSS})
 REGRESSION_METRICS = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2})
+LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
 
 
 class DriftMethod(StrEnum):
@@ -380,20 +381,25 @@ class ModelMonitorSpec(SpecModel):
     successful_runs_history_limit: int = Field(10, ge=0, le=1000)
     failed_runs_history_limit: int = Field(5, ge=0, le=1000)
 
+    def metric_problem(self, metric: MetricName) -> str | None:
+        """Why ``metric`` cannot be computed for this monitor's task and columns, or None when it can."""
+        task = self.model.task
+        if task is Task.REGRESSION and metric in CLASSIFICATION_METRICS:
+            return "needs a classification task"
+        if task is not Task.REGRESSION and metric in REGRESSION_METRICS:
+            return "needs a regression task"
+        if metric in SCORE_METRICS and not self.data.columns.score:
+            return "needs data.columns.score"
+        if metric in SCORE_METRICS and task is not Task.BINARY:
+            return "needs a binaryClassification task (one positive-class score)"
+        return None
+
     @model_validator(mode="after")
     def _fits_task(self) -> ModelMonitorSpec:
         task = self.model.task
         for index, metric in enumerate(self.metrics):
-            if task is Task.REGRESSION and metric.name in CLASSIFICATION_METRICS:
-                raise ValueError(f"metrics[{index}]: {metric.name} needs a classification task")
-            if task is not Task.REGRESSION and metric.name in REGRESSION_METRICS:
-                raise ValueError(f"metrics[{index}]: {metric.name} needs a regression task")
-            if metric.name in SCORE_METRICS and not self.data.columns.score:
-                raise ValueError(f"metrics[{index}]: {metric.name} needs data.columns.score")
-            if metric.name in SCORE_METRICS and task is not Task.BINARY:
-                raise ValueError(
-                    f"metrics[{index}]: {metric.name} needs a binaryClassification task (one positive-class score)"
-                )
+            if problem := self.metric_problem(metric.name):
+                raise ValueError(f"metrics[{index}]: {metric.name} {problem}")
             if metric.average == "binary" and task is Task.MULTICLASS:
                 raise ValueError(f"metrics[{index}]: average binary needs a binary task")
         needs_labels = self.metrics or self.concept_drift

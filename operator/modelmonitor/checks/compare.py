@@ -20,9 +20,6 @@ from modelmonitor.data.source import RowFilter, open_source
 from modelmonitor.engine.sequential import ArmData, Comparison, SampleRatio, compare, finite, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    SCORE_METRICS,
     MetricName,
     ModelMonitorSpec,
     Task,
@@ -70,14 +67,9 @@ def _iso(moment: datetime) -> str:
 
 
 def check_metric(spec: ModelMonitorSpec, metric: MetricName, where: str) -> None:
-    """A rollout's metric must fit the monitor's task and columns."""
-    task = spec.model.task
-    if task is Task.REGRESSION and metric in CLASSIFICATION_METRICS:
-        raise SpecError(f"{where}: {metric} needs a classification task; the monitor's is regression")
-    if task is not Task.REGRESSION and metric in REGRESSION_METRICS:
-        raise SpecError(f"{where}: {metric} needs a regression task; the monitor's is {task}")
-    if metric in SCORE_METRICS and (task is not Task.BINARY or not spec.data.columns.score):
-        raise SpecError(f"{where}: {metric} needs a binaryClassification monitor with data.columns.score")
+    """A rollout's metric must fit the monitor's task and columns, by the rules the monitor's own metrics follow."""
+    if problem := spec.metric_problem(metric):
+        raise SpecError(f"{where}: {metric} {problem} (the monitor's task is {spec.model.task})")
 
 
 def compare_versions(

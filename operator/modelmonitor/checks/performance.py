@@ -15,6 +15,7 @@ from modelmonitor.engine.metrics import classification_metric, regression_metric
 from modelmonitor.engine.results import ConceptDriftResult, MetricResult
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
 from modelmonitor.spec import (
+    LOWER_IS_BETTER,
     SCORE_METRICS,
     Baseline,
     ConceptDriftMethod,
@@ -23,8 +24,6 @@ from modelmonitor.spec import (
     MetricSpec,
     Task,
 )
-
-_LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
 
 
 class PerformanceData:
@@ -153,7 +152,7 @@ def _compare(data: PerformanceData, metric: MetricName, baseline: LabeledRows) -
         return data.score_metric(metric, both.take(index))[0]
 
     return concept.bootstrap_comparison(
-        score, baseline.size, current.size, higher_is_better=metric not in _LOWER_IS_BETTER
+        score, baseline.size, current.size, higher_is_better=metric not in LOWER_IS_BETTER
     )
 
 

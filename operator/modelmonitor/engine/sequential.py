@@ -46,9 +46,8 @@ from numpy.typing import NDArray
 from scipy.stats import chisquare
 
 from modelmonitor.engine.metrics import roc_auc_score
-from modelmonitor.spec import MetricName
+from modelmonitor.spec import LOWER_IS_BETTER, MetricName
 
-LOWER_IS_BETTER = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.LOG_LOSS})
 METHOD = "asymptotic confidence sequence (Waudby-Smith et al. 2024), per arm, union bound"
 _CLIP = 1e-15
 
@@ -122,13 +121,12 @@ def mixture_rho(n_star: int, alpha: float) -> float:
     return math.sqrt((log_term + math.log(log_term + 1)) / n_star)
 
 
-def half_width(sd: float, n: int | NDArray[np.int64], alpha: float, rho: float) -> NDArray[np.float64]:
-    """The CS's half-width after ``n`` observations of standard deviation ``sd`` (vectorised over n)."""
-    n = np.asarray(n, dtype=np.float64)
+def half_width(sd: float, n: int, alpha: float, rho: float) -> float:
+    """The CS's half-width after ``n`` observations of standard deviation ``sd`` (infinite before the first)."""
+    if n <= 0:
+        return math.inf
     scale = n * rho * rho + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        width = sd * np.sqrt(2 * scale / (n * n * rho * rho) * np.log(np.sqrt(scale) / alpha))
-    return np.where(n > 0, width, np.inf)
+    return sd * math.sqrt(2 * scale / (n * n * rho * rho) * math.log(math.sqrt(scale) / alpha))
 
 
 def mean_interval(
@@ -149,7 +147,7 @@ def mean_interval(
         sd = math.sqrt(shrunk * (1 - shrunk))
     else:
         sd = float(values.std(ddof=1)) if n > 1 else math.inf
-    width = float(half_width(sd, n, alpha, rho))
+    width = half_width(sd, n, alpha, rho)
     if binary:
         return mean, Interval(max(mean - width, 0.0), min(mean + width, 1.0))
     return mean, Interval(mean - width, mean + width)
@@ -261,7 +259,7 @@ def _auc_interval(arm: ArmData, *, alpha: float, n_star: int, positive: int) -> 
     )
     variance = v10.var(ddof=1) / len(positives) + v01.var(ddof=1) / len(negatives)
     sd = math.sqrt(max(variance, 1.0 / (4 * rows * rows)) * rows)
-    width = float(half_width(sd, rows, alpha, mixture_rho(n_star, alpha)))
+    width = half_width(sd, rows, alpha, mixture_rho(n_star, alpha))
     return ArmEstimate(auc, Interval(max(auc - width, 0.0), min(auc + width, 1.0)), rows)
 
 
