@@ -34,18 +34,39 @@ def _frame(
         region_weights = [0.15, 0.2, 0.25, 0.4]
         changed[rows * 2 // 3 :] = True  # the concept changes in the last third of the window
     region = rng.choice(REGIONS, rows, p=region_weights)
-    burden = np.log(amount / income)
-    model_logit = 2.0 * (burden + 2.6) - 0.03 * (age - 42) + 0.8 * (region == "west")
+    model_logit = _learnt_logit(age, income, amount, region)
     # the model learnt the true relationship on the reference data; later it changes
-    true_logit = np.where(changed, -model_logit + 1.5 * (region == "east"), model_logit)
+    true_logit = np.where(changed, _changed_logit(model_logit, region), model_logit)
     label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
     score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
-    prediction = (score >= 0.5).astype(np.int64)
     timestamps = _timestamps(rng, rows, end=end, span=span, unit="s")
     labeled = np.ones(rows, bool)
     if labels_late:  # labels arrive late: some rows lack one, and the newest have none yet
         labeled = rng.random(rows) < 0.9
         labeled[-rows // 20 :] = False
+    features = (age, income, amount, region)
+    return _logged(timestamps, features, score, pa.array(label.astype(np.int64), mask=~labeled), np.full(rows, "7"))
+
+
+def _learnt_logit(age: np.ndarray, income: np.ndarray, amount: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The credit-risk relationship version 7 learnt: the log odds of default."""
+    return 2.0 * (np.log(amount / income) + 2.6) - 0.03 * (age - 42) + 0.8 * (region == "west")
+
+
+def _changed_logit(learnt: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The relationship after the concept changed."""
+    return -learnt + 1.5 * (region == "east")
+
+
+def _logged(
+    timestamps: np.ndarray,
+    features: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    score: np.ndarray,
+    label: pa.Array | np.ndarray,
+    versions: np.ndarray,
+) -> pa.Table:
+    """Logged predictions as a model server writes them: time, features, score, prediction, label, version."""
+    age, income, amount, region = features
     return pa.table(
         {
             "ts": pa.array(timestamps, pa.timestamp("us", tz="UTC")),
@@ -54,9 +75,9 @@ def _frame(
             "amount": amount.round(2),
             "region": region,
             "score": score,
-            "prediction": prediction,
-            "label": pa.array(label.astype(np.int64), mask=~labeled),
-            "model_version": np.full(rows, "7"),
+            "prediction": (score >= 0.5).astype(np.int64),
+            "label": label,
+            "model_version": versions,
         }
     )
 
@@ -144,28 +165,16 @@ def served_rows(
     income = rng.lognormal(10.8, 0.5, rows) * 0.8
     amount = rng.gamma(2.0, 2500.0, rows) * 1.8
     region = rng.choice(REGIONS, rows, p=[0.15, 0.2, 0.25, 0.4])
-    old_logit = 2.0 * (np.log(amount / income) + 2.6) - 0.03 * (age - 42) + 0.8 * (region == "west")
+    old_logit = _learnt_logit(age, income, amount, region)
     changed = rng.random(rows) < 0.25  # the relationship changed for a quarter of the applicants
-    true_logit = np.where(changed, -old_logit + 1.5 * (region == "east"), old_logit)
+    true_logit = np.where(changed, _changed_logit(old_logit, region), old_logit)
     label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
     skill = np.array([VERSION_SKILL.get(str(v), 0.0) for v in drawn])
     guess = rng.normal(0, 2, rows)
     model_logit = np.where(skill > 0, true_logit, np.where(skill < 0, guess, old_logit))
     score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
     timestamps = _timestamps(rng, rows, end=end, span=span)
-    return pa.table(
-        {
-            "ts": pa.array(timestamps, pa.timestamp("us", tz="UTC")),
-            "age": age.round(1),
-            "income": income.round(2),
-            "amount": amount.round(2),
-            "region": region,
-            "score": score,
-            "prediction": (score >= 0.5).astype(np.int64),
-            "label": label.astype(np.int64),
-            "model_version": drawn.astype(str),
-        }
-    )
+    return _logged(timestamps, (age, income, amount, region), score, label.astype(np.int64), drawn.astype(str))
 
 
 def write_traffic(
