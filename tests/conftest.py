@@ -7,6 +7,7 @@ locally it skips the cluster tests with one clear message.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,20 @@ from modelmonitor.devcluster.assets import AssetError, ensure_assets
 from modelmonitor.devcluster.cluster import ControlPlane, ControlPlaneError
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+
+
+PROMTOOL_HINT = "run 'make tools' (Debian package prometheus)"
+
+
+def require_tool(name: str, how: str) -> str:
+    """A command on the PATH; in CI a missing tool fails the test instead of skipping it."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is missing: {how}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 from kubernetes import client
@@ -299,7 +300,30 @@ def test_metrics_endpoint_matches_the_status(start_operator, custom, namespace, 
         )
         assert drift[key] == pytest.approx(feature["statistic"])
     dataset = _samples_of(text, "modelmonitor_dataset_drift")
-    assert dataset[f'{{model="credit-risk",monitor="exported",namespace="{namespace}"}}'] == 1.0
+    base = f'model="credit-risk",monitor="exported",namespace="{namespace}"'
+    assert dataset[f"{{{base}}}"] == 1.0
+    share = _samples_of(text, "modelmonitor_drifted_features_share")[f"{{{base}}}"]
+    assert share == pytest.approx(results["drift"]["driftedShare"]) and share > 0.5
+    thresholds = _samples_of(text, "modelmonitor_metric_threshold")
+    assert thresholds == {
+        f'{{bound="min",metric="{name}",{base}}}': bound
+        for name, bound in (("accuracy", 0.75), ("f1", 0.6), ("rocAuc", 0.8))
+    }
+    concept = _samples_of(text, "modelmonitor_concept_drift_detected")
+    assert concept == {
+        f'{{method="{detector["method"]}",{base}}}': float(detector["detected"]) for detector in results["conceptDrift"]
+    }
+    assert concept[f'{{method="performanceWindow",{base}}}'] == 1.0  # accuracy drops two thirds into the window
+    assert _samples_of(text, "modelmonitor_monitor_info") == {f"{{{base}}}": 1.0}
+    key = f'{{monitor="exported",namespace="{namespace}"}}'
+    assert _samples_of(text, "modelmonitor_monitor_interval_seconds") == {key: 8760 * 3600.0}
+    created = get_monitor(custom, namespace, "exported")["metadata"]["creationTimestamp"]
+    assert _samples_of(text, "modelmonitor_monitor_created_timestamp_seconds") == {
+        key: datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    }
+    runs = _samples_of(text, "modelmonitor_runs_total")  # from zero: increase() sees the first error
+    assert runs[f'{{monitor="exported",namespace="{namespace}",result="error"}}'] == 0.0
+    assert runs[f'{{monitor="exported",namespace="{namespace}",result="unhealthy"}}'] == 1.0
     counted = f'modelmonitor_run_duration_seconds_count{{monitor="exported",namespace="{namespace}",runner="inline"}}'
     eventually(lambda: counted in operator.metrics(), what="the run's duration observed")
     assert (
@@ -307,6 +331,33 @@ def test_metrics_endpoint_matches_the_status(start_operator, custom, namespace, 
         in operator.metrics()
     )
     json.dumps(results)
+
+
+def test_a_restarted_operator_still_knows_the_last_success_and_a_suspended_monitor_is_never_stale(
+    start_operator, custom, namespace, samples
+) -> None:
+    first = start_operator()
+    create(custom, namespace, monitor_document(samples, "kept"))
+    monitor = eventually(lambda: recorded(custom, namespace, "kept"))
+    succeeded = monitor["status"]["lastSuccessfulRunAt"]
+    assert succeeded == monitor["status"]["lastRun"]["completedAt"]
+    first.kill()
+    second = start_operator()
+    key = f'{{monitor="kept",namespace="{namespace}"}}'
+    expected = datetime.fromisoformat(succeeded.replace("Z", "+00:00")).timestamp()
+    eventually(
+        lambda: _samples_of(second.metrics(), "modelmonitor_last_success_timestamp_seconds").get(key) == expected,
+        what="the last success exported again after the restart",
+    )
+    suspend = {"spec": {"suspend": True}}
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "kept", suspend)
+    eventually(
+        lambda: key not in _samples_of(second.metrics(), "modelmonitor_monitor_interval_seconds"),
+        what="no interval, so no staleness, while suspended",
+    )
+    assert _samples_of(second.metrics(), "modelmonitor_monitor_info") == {
+        f'{{model="credit-risk",monitor="kept",namespace="{namespace}"}}': 1.0
+    }
 
 
 def test_only_one_replica_is_active(start_operator, custom, namespace, samples) -> None:

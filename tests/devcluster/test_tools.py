@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from modelmonitor.devcluster.assets import GATEWAY_API_VERSION, HELM_VERSION, ensure_gateway_api_crds, ensure_helm
-from tests.conftest import IN_CI
+from tests.conftest import PROMTOOL_HINT, require_tool
 
 pytestmark = pytest.mark.cluster
 
@@ -37,12 +36,7 @@ def test_gateway_api_crds_install_on_the_dev_cluster(control_plane, kubeconfig) 
 
 
 def test_promtool_checks_rule_files(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        message = "promtool is missing: run 'make tools' (Debian package prometheus)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    promtool = require_tool("promtool", PROMTOOL_HINT)
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(
         "groups:\n- name: modelmonitor\n  rules:\n  - alert: ModelUnhealthy\n"

@@ -34,8 +34,44 @@ FEATURE_DRIFTED = Gauge(
     [*_MONITOR, "feature", "method"],
     registry=REGISTRY,
 )
+METRIC_THRESHOLD = Gauge(
+    "modelmonitor_metric_threshold",
+    "A performance metric's bound in the spec: bound is min or max",
+    [*_MONITOR, "metric", "bound"],
+    registry=REGISTRY,
+)
 DATASET_DRIFT = Gauge(
     "modelmonitor_dataset_drift", "1 when the last run found dataset drift", list(_MONITOR), registry=REGISTRY
+)
+DRIFTED_SHARE = Gauge(
+    "modelmonitor_drifted_features_share",
+    "The share of features that drifted in the last run (0 to 1)",
+    list(_MONITOR),
+    registry=REGISTRY,
+)
+CONCEPT_DRIFT = Gauge(
+    "modelmonitor_concept_drift_detected",
+    "1 when a concept-drift detector found a change in the last run",
+    [*_MONITOR, "method"],
+    registry=REGISTRY,
+)
+MONITOR_INFO = Gauge(
+    "modelmonitor_monitor_info",
+    "1 for each monitor with a valid spec, naming its model",
+    list(_MONITOR),
+    registry=REGISTRY,
+)
+MONITOR_INTERVAL = Gauge(
+    "modelmonitor_monitor_interval_seconds",
+    "The longest gap between a scheduled monitor's runs (absent while suspended)",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
+)
+MONITOR_CREATED = Gauge(
+    "modelmonitor_monitor_created_timestamp_seconds",
+    "When the monitor was created: a monitor with no successful run is stale from here",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
 )
 RUN_DURATION = Histogram(
     "modelmonitor_run_duration_seconds",
@@ -47,9 +83,10 @@ RUN_DURATION = Histogram(
 RUNS_TOTAL = Counter(
     "modelmonitor_runs_total", "Finished runs by result", ["namespace", "monitor", "result"], registry=REGISTRY
 )
+RUN_RESULTS = ("healthy", "unhealthy", "error")
 LAST_SUCCESS = Gauge(
     "modelmonitor_last_success_timestamp_seconds",
-    "When the last run that evaluated finished",
+    "When the last run that evaluated (phase Succeeded) finished",
     ["namespace", "monitor"],
     registry=REGISTRY,
 )
@@ -59,6 +96,7 @@ RETRAININGS_TOTAL = Counter(
     ["namespace", "monitor", "outcome"],
     registry=REGISTRY,
 )
+RETRAINING_OUTCOMES = ("Succeeded", "Failed", "Unknown")
 RETRAINING_ACTIVE = Gauge(
     "modelmonitor_retraining_active",
     "Retraining objects started and not finished",
@@ -95,15 +133,32 @@ def _remember(key: tuple[str, str], metric: Any, labels: tuple[str, ...]) -> Any
     return metric.labels(*labels)
 
 
-def _forget_results(key: tuple[str, str]) -> None:
-    """Drop a monitor's result series (a feature or metric may be gone from the spec)."""
+_RESULT_SERIES = (
+    METRIC_VALUE,
+    METRIC_THRESHOLD,
+    THRESHOLD_BREACHED,
+    FEATURE_DRIFT,
+    FEATURE_DRIFTED,
+    DATASET_DRIFT,
+    DRIFTED_SHARE,
+    CONCEPT_DRIFT,
+)
+_SCHEDULE_SERIES = (MONITOR_INFO, MONITOR_INTERVAL, MONITOR_CREATED)
+
+
+def _forget(key: tuple[str, str], doomed: tuple[Any, ...]) -> None:
     kept = set()
     for metric, labels in _series.get(key, set()):
-        if metric in (METRIC_VALUE, THRESHOLD_BREACHED, FEATURE_DRIFT, FEATURE_DRIFTED, DATASET_DRIFT):
+        if metric in doomed:
             metric.remove(*labels)
         else:
             kept.add((metric, labels))
     _series[key] = kept
+
+
+def _forget_results(key: tuple[str, str]) -> None:
+    """Drop a monitor's result series (a feature or metric may be gone from the spec)."""
+    _forget(key, _RESULT_SERIES)
 
 
 def export_results(namespace: str, monitor: str, model: str, results: dict[str, Any]) -> None:
@@ -117,6 +172,13 @@ def export_results(namespace: str, monitor: str, model: str, results: dict[str, 
                 continue
             _remember(key, METRIC_VALUE, (*base, metric["name"])).set(metric["value"])
             _remember(key, THRESHOLD_BREACHED, (*base, metric["name"])).set(1 if metric["status"] == "Failed" else 0)
+            for bound in ("min", "max"):
+                if metric.get(bound) is not None:
+                    _remember(key, METRIC_THRESHOLD, (*base, metric["name"], bound)).set(metric[bound])
+        for detector in results.get("conceptDrift", []):
+            if detector["status"] != "Error":
+                labels = (*base, detector["method"])
+                _remember(key, CONCEPT_DRIFT, labels).set(1 if detector["detected"] else 0)
         drift = results.get("drift")
         if drift:
             for feature in drift["features"]:
@@ -126,6 +188,42 @@ def export_results(namespace: str, monitor: str, model: str, results: dict[str, 
                 _remember(key, FEATURE_DRIFT, labels).set(feature["statistic"])
                 _remember(key, FEATURE_DRIFTED, labels).set(1 if feature["drifted"] else 0)
             _remember(key, DATASET_DRIFT, base).set(1 if drift["datasetDrift"] else 0)
+            _remember(key, DRIFTED_SHARE, base).set(drift["driftedShare"])
+
+
+def export_schedule(
+    namespace: str,
+    monitor: str,
+    model: str,
+    *,
+    interval_seconds: float | None,
+    created_at: float,
+    last_success_at: float | None,
+    retrains: bool,
+) -> None:
+    """What the staleness and erroring alerts need of a monitor with a valid spec, before its first run.
+
+    Counters start at zero so that ``increase()`` sees a monitor's first error or failed retraining.
+    """
+    key = (namespace, monitor)
+    with _lock:
+        _forget(key, _SCHEDULE_SERIES)
+        _remember(key, MONITOR_INFO, (namespace, monitor, model)).set(1)
+        _remember(key, MONITOR_CREATED, key).set(created_at)
+        if interval_seconds is not None:
+            _remember(key, MONITOR_INTERVAL, key).set(interval_seconds)
+        if last_success_at is not None:
+            _remember(key, LAST_SUCCESS, key).set(last_success_at)
+        for result in RUN_RESULTS:
+            _remember(key, RUNS_TOTAL, (namespace, monitor, result))
+        for outcome in RETRAINING_OUTCOMES if retrains else ():
+            _remember(key, RETRAININGS_TOTAL, (namespace, monitor, outcome))
+
+
+def forget_schedule(namespace: str, monitor: str) -> None:
+    """An invalid spec: no model or schedule to state."""
+    with _lock:
+        _forget((namespace, monitor), _SCHEDULE_SERIES)
 
 
 def count_run(

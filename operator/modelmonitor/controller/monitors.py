@@ -21,7 +21,7 @@ from modelmonitor.controller.naming import (
     spec_change_run_name,
 )
 from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, condition_event, credentials, now, owner
-from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso
+from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner
 
@@ -39,7 +39,9 @@ async def accept_spec(
     except SpecError as error:
         ready = Condition(READY, "False", "InvalidSpec", str(error))
         patch.status["nextRunAt"] = None
+        metrics.forget_schedule(meta["namespace"], meta["name"])
     else:
+        _export_schedule(meta, status, parsed, moment)
         if parsed.suspend:
             ready = Condition(READY, "False", "Suspended", "spec.suspend is true: no new runs")
             patch.status["nextRunAt"] = None
@@ -57,6 +59,19 @@ async def accept_spec(
         condition_event(body, condition)
     if reason == "resume" and (last_name := (status.get("lastRun") or {}).get("name")):
         await _reexport(body, last_name)
+
+
+def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpec, moment: datetime) -> None:
+    last_success = status.get("lastSuccessfulRunAt")
+    metrics.export_schedule(
+        meta["namespace"],
+        meta["name"],
+        spec.model.name,
+        interval_seconds=None if spec.suspend else longest_gap(spec.schedule, moment).total_seconds(),
+        created_at=parse_iso(meta["creationTimestamp"]).timestamp(),
+        last_success_at=parse_iso(last_success).timestamp() if last_success else None,
+        retrains=spec.actions is not None and spec.actions.retrain is not None,
+    )
 
 
 def _describe(spec: ModelMonitorSpec) -> str:

@@ -200,8 +200,12 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any]) -> None:
     )
     if results:  # first, so the endpoint never lags behind what the status shows
         metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
+    succeeded = {"lastSuccessfulRunAt": summary["completedAt"]} if run_status["phase"] == "Succeeded" else {}
     await api(
-        STATE.kube.patch_monitor_status, namespace, name, {"lastRun": summary, "conditions": conditions, **step.status}
+        STATE.kube.patch_monitor_status,
+        namespace,
+        name,
+        {"lastRun": summary, "conditions": conditions, **succeeded, **step.status},
     )
     _log.info(
         "recorded %s for %s/%s: %s %s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from croniter import croniter
 
@@ -32,6 +33,19 @@ def next_slot(schedule: Schedule, after: datetime) -> datetime:
         return latest_slot(schedule, after) + parse_duration(schedule.interval)
     assert schedule.cron is not None
     return croniter(schedule.cron, after).get_next(datetime).astimezone(UTC)
+
+
+def longest_gap(schedule: Schedule, after: datetime, slots: int = 16) -> timedelta:
+    """The longest time between two of the next ``slots`` runs: a cron's weekend gap, or the interval.
+
+    >>> from modelmonitor.spec import Schedule
+    >>> longest_gap(Schedule(cron="0 9 * * 1-5"), datetime(2026, 11, 23, tzinfo=UTC))
+    datetime.timedelta(days=3)
+    """
+    times = [next_slot(schedule, after)]
+    for _ in range(slots):
+        times.append(next_slot(schedule, times[-1]))
+    return max(later - earlier for earlier, later in pairwise(times))
 
 
 def iso(moment: datetime) -> str:

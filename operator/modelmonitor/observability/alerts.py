@@ -1,0 +1,204 @@
+"""The alert rules over the operator's metrics: one definition for the plain rules file and the chart.
+
+Each alert names its monitor and model, states the value that fired it, and links a runbook
+section in docs/alerts.md. Durations (``for``) are defaults the chart lets users override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+JOB = "modelmonitor"  # the scrape job's name: the ServiceMonitor's jobLabel and the sample config give it
+RUNBOOK_BASE = "https://github.com/modelmonitor/modelmonitor/blob/main/docs/alerts.md"
+GROUP = "modelmonitor"
+
+
+def _with_model(expr: str) -> str:
+    """Joins the model onto series that carry none, so that every alert names the model it is about."""
+    indented = expr.replace("\n", "\n  ")
+    return f"(\n  {indented}\n)\n* on (namespace, monitor) group_left (model) modelmonitor_monitor_info"
+
+
+_WHERE = "{{ $labels.namespace }}/{{ $labels.monitor }}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    wait: str  # Prometheus's ``for``: how long the condition must hold
+    severity: str
+    summary: str
+    description: str
+    meaning: str  # for docs/alerts.md: what it means and what to do first
+    first_steps: tuple[str, ...]
+
+    @property
+    def runbook_url(self) -> str:
+        return f"{RUNBOOK_BASE}#{self.name.lower()}"
+
+    def rule(self) -> dict[str, Any]:
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.wait,
+            "labels": {"severity": self.severity},
+            "annotations": {
+                "summary": self.summary,
+                "description": self.description,
+                "runbook_url": self.runbook_url,
+            },
+        }
+
+
+ALERTS = (
+    Alert(
+        name="ModelMonitorMetricBreached",
+        expr=(
+            "modelmonitor_metric_value"
+            ' < on (namespace, monitor, model, metric) modelmonitor_metric_threshold{bound="min"}\n'
+            "or\n"
+            "modelmonitor_metric_value"
+            ' > on (namespace, monitor, model, metric) modelmonitor_metric_threshold{bound="max"}'
+        ),
+        wait="1h",
+        severity="critical",
+        summary='{{ $labels.metric }} of model {{ $labels.model }} is {{ $value | printf "%.4g" }}, past its threshold',
+        description=(
+            f'Monitor {_WHERE} measured {{{{ $labels.metric }}}} = {{{{ $value | printf "%.4g" }}}} for model'
+            " {{ $labels.model }}, outside the min/max in its spec.metrics, in every run for the alert's duration."
+        ),
+        meaning="A performance metric has been past the bound its monitor's `spec.metrics` sets, run after run.",
+        first_steps=(
+            "`kubectl describe mm -n NAMESPACE MONITOR`: the `PerformanceDegraded` condition names each metric,"
+            " value and bound.",
+            "Compare label coverage and row counts in the last run (`kubectl get mrun -n NAMESPACE -l"
+            " modelmonitor.io/monitor=MONITOR`): a metric over few late labels is noisy.",
+            "Look for dataset or concept drift on the same monitor: a drifted input usually comes first.",
+            "If the model must be retrained, `spec.actions.retrain` does it (see docs/retraining.md).",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorDatasetDrift",
+        expr="modelmonitor_dataset_drift == 1",
+        wait="15m",
+        severity="warning",
+        summary="Inputs of model {{ $labels.model }} drifted from the reference",
+        description=(
+            f"The last run of monitor {_WHERE} found dataset drift for model {{{{ $labels.model }}}}: more features"
+            " drifted than its spec.drift.datasetDriftShare allows."
+        ),
+        meaning="The share of drifted features in the last run is above `spec.drift.datasetDriftShare`.",
+        first_steps=(
+            "`kubectl describe mm -n NAMESPACE MONITOR`: the `DataDrift` condition lists the drifted features.",
+            '`modelmonitor_feature_drift{monitor="MONITOR"}` and the dashboard\'s drift panel show which features'
+            " moved and how far.",
+            "Check upstream changes (a new data source, a changed unit, a new category) before retraining.",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorConceptDrift",
+        expr="modelmonitor_concept_drift_detected == 1",
+        wait="15m",
+        severity="warning",
+        summary="The relationship learnt by model {{ $labels.model }} changed ({{ $labels.method }})",
+        description=(
+            f"The {{{{ $labels.method }}}} detector of monitor {_WHERE} found a change in model"
+            " {{ $labels.model }}'s errors in the last run's window."
+        ),
+        meaning="A concept-drift detector found that the model's error rate changed inside the window.",
+        first_steps=(
+            "`kubectl get mrun -n NAMESPACE RUN -o jsonpath='{.status.results.conceptDrift}'` gives where the change"
+            " started and was detected.",
+            "Compare the metric before and after that time; a drop with stable inputs means the concept changed.",
+            "Retrain on data after the change (`spec.actions.retrain.on: [ConceptDrift]`).",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorRunsErroring",
+        expr=_with_model('sum by (namespace, monitor) (increase(modelmonitor_runs_total{result="error"}[1h])) > 0'),
+        wait="0m",
+        severity="warning",
+        summary="Runs of monitor {{ $labels.monitor }} end in Error",
+        description=(
+            f"Runs of monitor {_WHERE} (model {{{{ $labels.model }}}}) ended in Error in the last hour"
+            " ({{ $value | humanize }}): its checks could not be evaluated."
+        ),
+        meaning="A run could not evaluate the checks: unreadable data, a failing Job, too little data, a timeout.",
+        first_steps=(
+            "`kubectl get events -n NAMESPACE --field-selector reason=RunError`: each names the run and the reason.",
+            "`kubectl get mrun -n NAMESPACE RUN -o yaml`: `status.reason` and `status.message`.",
+            "For a Job runner, `kubectl logs job/RUN -n NAMESPACE`.",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorStale",
+        expr=_with_model(
+            "time() - (\n"
+            "  max by (namespace, monitor) (modelmonitor_last_success_timestamp_seconds)\n"
+            "  or max by (namespace, monitor) (modelmonitor_monitor_created_timestamp_seconds)\n"
+            ")\n"
+            "> on (namespace, monitor) 2 * max by (namespace, monitor) (modelmonitor_monitor_interval_seconds)"
+        ),
+        wait="5m",
+        severity="warning",
+        summary="Monitor {{ $labels.monitor }} has had no successful run for {{ $value | humanizeDuration }}",
+        description=(
+            f"Monitor {_WHERE} (model {{{{ $labels.model }}}}) has not completed a run for"
+            " {{ $value | humanizeDuration }}, more than twice its schedule's interval: nobody is watching this model."
+        ),
+        meaning=(
+            "No run of a scheduled, unsuspended monitor has succeeded for twice its interval (for a cron, its longest"
+            " gap), counted from its creation if it never succeeded."
+        ),
+        first_steps=(
+            "`kubectl get mm -n NAMESPACE MONITOR -o wide`: `Next Run` and the `Ready` condition.",
+            "`kubectl get mrun -n NAMESPACE -l modelmonitor.io/monitor=MONITOR`: runs stuck in Running, or errors"
+            " (see ModelMonitorRunsErroring).",
+            "The operator's log and `modelmonitor_run_duration_seconds`: runs that take longer than the interval.",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorRetrainingFailed",
+        expr=_with_model(
+            'sum by (namespace, monitor) (increase(modelmonitor_retrainings_total{outcome=~"Failed|Unknown"}[6h])) > 0'
+        ),
+        wait="0m",
+        severity="warning",
+        summary="Retraining of model {{ $labels.model }} did not succeed",
+        description=(
+            f"A retraining started by monitor {_WHERE} (model {{{{ $labels.model }}}}) failed or ended unknown"
+            " in the last 6 hours: the model stays degraded."
+        ),
+        meaning="A retraining Job or pipeline object that a monitor started failed, timed out or disappeared.",
+        first_steps=(
+            "`kubectl describe mm -n NAMESPACE MONITOR`: the `Retraining` condition names the object and its outcome.",
+            "Inspect that object (`kubectl get job|workflow|pipelinerun|trainjob`) and its logs.",
+            "The cooldown (`spec.actions.retrain.cooldown`) holds off the next attempt.",
+        ),
+    ),
+    Alert(
+        name="ModelMonitorOperatorDown",
+        expr=f'absent(up{{job="{JOB}"}} == 1)',
+        wait="5m",
+        severity="critical",
+        summary="The modelmonitor operator is down or not scraped",
+        description=(
+            f'No target of job "{JOB}" is up: no monitor runs, no metrics are fresh, and no retraining or rollout'
+            " moves."
+        ),
+        meaning="Prometheus has no healthy scrape of the operator: it is down, crash-looping, or not discovered.",
+        first_steps=(
+            "`kubectl -n modelmonitor-system get deploy,pods -l app.kubernetes.io/name=modelmonitor` and the pod's"
+            " logs and events.",
+            "If the pod runs, check discovery: `serviceMonitor.enabled` in the chart, or the scrape job's name"
+            f' (it must be "{JOB}").',
+        ),
+    ),
+)
+
+
+def rule_groups() -> dict[str, Any]:
+    """The rules in Prometheus's rule-file layout (also a PrometheusRule's ``spec``)."""
+    return {"groups": [{"name": GROUP, "rules": [alert.rule() for alert in ALERTS]}]}
