@@ -18,6 +18,7 @@ from kubernetes import client
 
 from modelmonitor.devcluster.processes import free_port, stop_pid
 from modelmonitor.samples import write_samples
+from tests.conftest import IN_CI
 from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +211,40 @@ def router_crds(control_plane, kubeconfig: Path) -> None:
 
     crds = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
     install_crds(control_plane, kubeconfig, ensure_router_crds(), *crds)
+
+
+CHART = ROOT / "helm" / "modelmonitor"
+KUBE_VERSION = "1.36.3"
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    from modelmonitor.devcluster.assets import AssetError, ensure_helm
+
+    try:
+        return ensure_helm()
+    except AssetError as error:
+        if IN_CI:
+            pytest.fail(f"helm cannot be found or built: {error}")
+        pytest.skip(f"helm cannot be found or built: {error}")
+
+
+def run_helm(helm: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(helm), *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def render(helm: Path, *sets: str, values: Path | None = None) -> list[dict[str, Any]]:
+    """``helm template`` of the chart as release mm in mm-system, with ``--set`` and a values file."""
+    flags = [flag for value in sets for flag in ("--set", value)] + (["--values", str(values)] if values else [])
+    result = run_helm(helm, "template", "mm", str(CHART), "-n", "mm-system", "--kube-version", KUBE_VERSION, *flags)
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+@pytest.fixture(scope="session")
+def monitoring_crds(control_plane, kubeconfig: Path) -> None:
+    """The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its published Go module."""
+    from modelmonitor.devcluster.assets import ensure_monitoring_crds
+
+    crds = ("servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
+    install_crds(control_plane, kubeconfig, ensure_monitoring_crds(), *crds)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,34 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import IN_CI
-
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "helm" / "modelmonitor"
-KUBE_VERSION = "1.36.3"
-
-
-@pytest.fixture(scope="session")
-def helm() -> Path:
-    from modelmonitor.devcluster.assets import AssetError, ensure_helm
-
-    try:
-        return ensure_helm()
-    except AssetError as error:
-        if IN_CI:
-            pytest.fail(f"helm cannot be found or built: {error}")
-        pytest.skip(f"helm cannot be found or built: {error}")
-
-
-def run_helm(helm: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(helm), *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
-
-
-def render(helm: Path, *sets: str) -> list[dict[str, Any]]:
-    flags = [flag for value in sets for flag in ("--set", value)]
-    result = run_helm(helm, "template", "mm", str(CHART), "-n", "mm-system", "--kube-version", KUBE_VERSION, *flags)
-    assert result.returncode == 0, result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
+from modelmonitor.observability.alerts import ALERTS, JOB
+from tests.controller.conftest import CHART, KUBE_VERSION, ROOT, kubectl, render, run_helm
 
 
 def kinds(documents: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
@@ -50,7 +23,11 @@ def test_the_chart_ships_exactly_the_crds_of_crds() -> None:
     assert shipped == {path.name: path.read_text() for path in (ROOT / "crds").glob("*.yaml")}
 
 
-@pytest.mark.parametrize("sets", [(), ("watchNamespaces={ml,ops}", "replicas=2", "runner.inlineMaxBytes=1024")])
+ALL_TOGGLES = ("serviceMonitor.enabled=true", "prometheusRule.enabled=true", "grafanaDashboard.enabled=true")
+NON_DEFAULT = ("watchNamespaces={ml,ops}", "replicas=2", "runner.inlineMaxBytes=1024", *ALL_TOGGLES)
+
+
+@pytest.mark.parametrize("sets", [(), NON_DEFAULT, ("admissionPolicy.enabled=false",)])
 def test_lint_is_strict_and_clean(helm: Path, sets: tuple[str, ...]) -> None:
     flags = [flag for value in sets for flag in ("--set", value)]
     result = run_helm(helm, "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION, *flags)
@@ -109,6 +86,94 @@ def test_no_rule_grants_a_wildcard(helm: Path, sets: tuple[str, ...]) -> None:
                 assert "*" not in rule.get(field, []), (document["kind"], rule)
 
 
+def test_the_toggles_are_off_by_default_and_the_admission_policy_on(helm: Path) -> None:
+    found = {kind for kind, _ in kinds(render(helm))}
+    assert not found & {"ServiceMonitor", "PrometheusRule", "ConfigMap"}
+    assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= found
+    assert not {kind for kind, _ in kinds(render(helm, "admissionPolicy.enabled=false"))} & {
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
+
+
+def test_the_prometheus_rule_ships_the_generated_rules_with_the_values_overrides(helm: Path) -> None:
+    generated = yaml.safe_load((CHART / "files" / "alerts.yaml").read_text())
+    assert generated == yaml.safe_load((ROOT / "manifests" / "prometheus" / "modelmonitor-rules.yaml").read_text())
+    default = next(d for d in render(helm, "prometheusRule.enabled=true") if d["kind"] == "PrometheusRule")
+    assert default["spec"] == generated
+    tuned = next(
+        d
+        for d in render(
+            helm,
+            "prometheusRule.enabled=true",
+            "prometheusRule.additionalLabels.release=kube-prometheus-stack",
+            "prometheusRule.ruleLabels.team=ml-platform",
+            "prometheusRule.for.ModelMonitorMetricBreached=30m",
+            "prometheusRule.disabled={ModelMonitorConceptDrift}",
+            "prometheusRule.runbookBaseUrl=https://wiki.example.com/ml/alerts",
+        )
+        if d["kind"] == "PrometheusRule"
+    )
+    assert tuned["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    rules = {rule["alert"]: rule for rule in tuned["spec"]["groups"][0]["rules"]}
+    assert set(rules) == {alert.name for alert in ALERTS} - {"ModelMonitorConceptDrift"}
+    assert rules["ModelMonitorMetricBreached"]["for"] == "30m" and rules["ModelMonitorDatasetDrift"]["for"] == "15m"
+    assert rules["ModelMonitorStale"]["labels"] == {"severity": "warning", "team": "ml-platform"}
+    assert (
+        rules["ModelMonitorStale"]["annotations"]["runbook_url"]
+        == "https://wiki.example.com/ml/alerts#modelmonitorstale"
+    )
+
+
+def test_the_schema_knows_exactly_the_alerts(helm: Path) -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())["properties"]["prometheusRule"]["properties"]
+    names = [alert.name for alert in ALERTS]
+    assert schema["for"]["propertyNames"]["enum"] == names and schema["disabled"]["items"]["enum"] == names
+
+
+def test_the_dashboard_config_map_carries_the_generated_dashboard_for_the_sidecar(helm: Path) -> None:
+    shipped = (CHART / "files" / "dashboard.json").read_text()
+    assert shipped == (ROOT / "manifests" / "grafana" / "modelmonitor-dashboard.json").read_text()
+    config_map = next(
+        d
+        for d in render(
+            helm,
+            "grafanaDashboard.enabled=true",
+            "grafanaDashboard.namespace=grafana",
+            "grafanaDashboard.annotations.grafana_folder=ML",
+        )
+        if d["kind"] == "ConfigMap"
+    )
+    assert config_map["metadata"]["namespace"] == "grafana"
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "ML"}
+    assert json.loads(config_map["data"]["modelmonitor.json"]) == json.loads(shipped)
+
+
+def test_the_service_monitor_scrapes_the_metrics_service_as_job_modelmonitor(helm: Path) -> None:
+    documents = render(helm, "serviceMonitor.enabled=true", "serviceMonitor.additionalLabels.release=prom")
+    monitor = next(d for d in documents if d["kind"] == "ServiceMonitor")
+    service = next(d for d in documents if d["kind"] == "Service")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == JOB
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+
+
+def test_the_admission_policy_is_the_one_of_manifests_named_after_the_release(helm: Path) -> None:
+    manifest = (ROOT / "manifests" / "retraining-admission.yaml").read_text()
+    assert (CHART / "files" / "retraining-admission.yaml").read_text() == manifest
+    expected = {d["kind"]: d for d in yaml.safe_load_all(manifest)}
+    rendered = {d["kind"]: d for d in render(helm) if d["kind"].startswith("ValidatingAdmissionPolicy")}
+    assert rendered["ValidatingAdmissionPolicy"]["spec"] == expected["ValidatingAdmissionPolicy"]["spec"]
+    binding = rendered["ValidatingAdmissionPolicyBinding"]
+    assert binding["spec"] == {
+        **expected["ValidatingAdmissionPolicyBinding"]["spec"],
+        "policyName": binding["metadata"]["name"],
+    }
+    assert binding["metadata"]["name"] == "mm-operator-retraining-templates"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -117,6 +182,9 @@ def test_no_rule_grants_a_wildcard(helm: Path, sets: tuple[str, ...]) -> None:
         ("colour=red", "additional properties 'colour' not allowed"),
         ("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
         ("watchNamespaces={ML}", "at '/watchNamespaces/0'"),
+        ("prometheusRule.for.ModelMonitorStale=soon", "at '/prometheusRule/for/ModelMonitorStale'"),
+        ("prometheusRule.disabled={NoSuchAlert}", "at '/prometheusRule/disabled/0'"),
+        ("serviceMonitor.enabled=yes", "at '/serviceMonitor/enabled': got string, want boolean"),
     ],
 )
 def test_the_schema_refuses_a_bad_value_with_a_clear_message(helm: Path, value: str, message: str) -> None:
@@ -126,7 +194,7 @@ def test_the_schema_refuses_a_bad_value_with_a_clear_message(helm: Path, value: 
 
 @pytest.mark.cluster
 def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
-    helm: Path, kubeconfig: Path, api_client, namespace: str, installed_crds
+    helm: Path, kubeconfig: Path, api_client, namespace: str, installed_crds, monitoring_crds
 ) -> None:
     from kubernetes import client
 
@@ -142,6 +210,7 @@ def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
         "--create-namespace",
         "--set",
         f"watchNamespaces={{{namespace}}}",
+        *[flag for toggle in ALL_TOGGLES for flag in ("--set", toggle)],
         env=env,
     )
     assert installed.returncode == 0, installed.stderr
@@ -150,9 +219,14 @@ def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
         apps = client.AppsV1Api(api_client)
         assert apps.read_namespaced_deployment(f"{release}-operator", system).spec.replicas == 1
         client.RbacAuthorizationV1Api(api_client).read_namespaced_role(f"{release}-operator", namespace)
-        client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-            "kopf.dev", "v1", namespace, "kopfpeerings", release
-        )
+        custom = client.CustomObjectsApi(api_client)
+        custom.get_namespaced_custom_object("kopf.dev", "v1", namespace, "kopfpeerings", release)
+        name = f"{release}-operator"
+        custom.get_namespaced_custom_object("monitoring.coreos.com", "v1", system, "servicemonitors", name)
+        rule = custom.get_namespaced_custom_object("monitoring.coreos.com", "v1", system, "prometheusrules", name)
+        assert len(rule["spec"]["groups"][0]["rules"]) == len(ALERTS)
+        client.CoreV1Api(api_client).read_namespaced_config_map(f"{name}-dashboard", system)
+        client.AdmissionregistrationV1Api(api_client).read_validating_admission_policy(f"{name}-retraining-templates")
 
         def allowed(verb: str, resource: str, where: str, subresource: str = "") -> bool:
             plural, _, group = resource.partition(".")
@@ -184,3 +258,43 @@ def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
         assert apps.read_namespaced_deployment(f"{release}-operator", system).spec.replicas == 2
     finally:
         run_helm(helm, "uninstall", release, "-n", system, env=env)
+
+
+@pytest.mark.cluster
+def test_the_non_default_render_applies_server_side(
+    helm: Path, control_plane, kubeconfig: Path, namespace: str, installed_crds, monitoring_crds
+) -> None:
+    """Namespaced RBAC, every toggle and two replicas: accepted by the API server, objects and CRDs alike."""
+    release, system = f"mm{uuid.uuid4().hex[:6]}", f"mm-system-{uuid.uuid4().hex[:6]}"
+    sets = [f"watchNamespaces={{{namespace}}}", "replicas=2", *ALL_TOGGLES]
+    rendered = run_helm(
+        helm,
+        "template",
+        release,
+        str(CHART),
+        "-n",
+        system,
+        "--kube-version",
+        KUBE_VERSION,
+        *[flag for value in sets for flag in ("--set", value)],
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    created = kubectl(control_plane, kubeconfig, "create", "namespace", system)
+    assert created.returncode == 0, created.stderr
+    try:
+        applied = kubectl(
+            control_plane,
+            kubeconfig,
+            "apply",
+            "--server-side",
+            "--field-manager=helm-test",
+            "-f",
+            "-",
+            stdin=rendered.stdout,
+        )
+        assert applied.returncode == 0, applied.stderr
+        for kind in ("servicemonitor", "prometheusrule", "validatingadmissionpolicy", "kopfpeering", "role"):
+            assert f"{kind}." in applied.stdout, applied.stdout
+    finally:
+        kubectl(control_plane, kubeconfig, "delete", "--wait=false", "-f", "-", stdin=rendered.stdout)
+        kubectl(control_plane, kubeconfig, "delete", "namespace", system, "--wait=false")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes and process_cpu_seconds_total: operator health
 _MONITOR = ("namespace", "monitor", "model")
 
 METRIC_VALUE = Gauge(

@@ -48,6 +48,16 @@ ROUTER_CRDS = (
     ("istio.io/api", ISTIO_API_VERSION, "kubernetes/customresourcedefinitions.gen.yaml"),
     ("github.com/kserve/kserve", KSERVE_VERSION, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
 )
+PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
+# The Prometheus Operator's ServiceMonitor and PrometheusRule, which the chart's toggles create
+MONITORING_CRDS = tuple(
+    (
+        "github.com/prometheus-operator/prometheus-operator",
+        PROMETHEUS_OPERATOR_VERSION,
+        f"example/prometheus-operator-crd/monitoring.coreos.com_{plural}.yaml",
+    )
+    for plural in ("servicemonitors", "prometheusrules")
+)
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 BINARIES = (*KUBERNETES_COMMANDS, "etcd", "helm")
@@ -320,6 +330,11 @@ def ensure_router_crds(progress: Progress = _stderr_progress) -> Path:
     return _module_files("router-crds", ROUTER_CRDS, progress)
 
 
+def ensure_monitoring_crds(progress: Progress = _stderr_progress) -> Path:
+    """The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its published module."""
+    return _module_files("monitoring-crds", MONITORING_CRDS, progress)
+
+
 def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
     """Return the control-plane binaries, building whatever is neither given nor cached."""
     found = {name: _override(name) for name in (*KUBERNETES_COMMANDS, "etcd")}
@@ -345,6 +360,7 @@ def main() -> None:
         crds = ensure_gateway_api_crds()
         pipelines = ensure_pipeline_crds()
         routers = ensure_router_crds()
+        monitoring = ensure_monitoring_crds()
         argo_rollouts, _ = ensure_argo_rollouts()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
@@ -354,6 +370,7 @@ def main() -> None:
         "GATEWAY_API_CRDS": str(crds),
         "PIPELINE_CRDS": str(pipelines),
         "ROUTER_CRDS": str(routers),
+        "MONITORING_CRDS": str(monitoring),
         "ARGO_ROLLOUTS": str(argo_rollouts),
     }
     for name, path in found.items():
