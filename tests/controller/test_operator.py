@@ -349,6 +349,7 @@ def test_a_restarted_operator_still_knows_the_last_success_and_a_suspended_monit
         lambda: _samples_of(second.metrics(), "modelmonitor_last_success_timestamp_seconds").get(key) == expected,
         what="the last success exported again after the restart",
     )
+    assert _samples_of(second.metrics(), "modelmonitor_last_run_errored") == {key: 0.0}
     suspend = {"spec": {"suspend": True}}
     custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "kept", suspend)
     eventually(

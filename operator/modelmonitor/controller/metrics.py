@@ -85,6 +85,12 @@ RUNS_TOTAL = Counter(
     "modelmonitor_runs_total", "Finished runs by result", ["namespace", "monitor", "result"], registry=REGISTRY
 )
 RUN_RESULTS = ("healthy", "unhealthy", "error")
+LAST_RUN_ERRORED = Gauge(
+    "modelmonitor_last_run_errored",
+    "1 when the monitor's last run ended in Error, 0 when it evaluated",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
+)
 LAST_SUCCESS = Gauge(
     "modelmonitor_last_success_timestamp_seconds",
     "When the last run that evaluated (phase Succeeded) finished",
@@ -98,6 +104,12 @@ RETRAININGS_TOTAL = Counter(
     registry=REGISTRY,
 )
 RETRAINING_OUTCOMES = ("Succeeded", "Failed", "Unknown")
+LAST_RETRAINING_FAILED = Gauge(
+    "modelmonitor_last_retraining_failed",
+    "1 when the monitor's last finished retraining failed or ended unknown, 0 when it succeeded",
+    ["namespace", "monitor"],
+    registry=REGISTRY,
+)
 RETRAINING_ACTIVE = Gauge(
     "modelmonitor_retraining_active",
     "Retraining objects started and not finished",
@@ -157,6 +169,12 @@ def _forget(key: tuple[str, str], doomed: tuple[Any, ...]) -> None:
     _series[key] = kept
 
 
+def _restore(key: tuple[str, str], metric: Any, value: float | None) -> None:
+    """A value known from the status, set unless this process has already seen a fresher one."""
+    if value is not None and (metric, key) not in _series.get(key, set()):
+        _remember(key, metric, key).set(value)
+
+
 def _forget_results(key: tuple[str, str]) -> None:
     """Drop a monitor's result series (a feature or metric may be gone from the spec)."""
     _forget(key, _RESULT_SERIES)
@@ -200,11 +218,13 @@ def export_schedule(
     interval_seconds: float | None,
     created_at: float,
     last_success_at: float | None,
+    last_run_errored: bool | None,
+    last_retraining_failed: bool | None,
     retrains: bool,
 ) -> None:
-    """What the staleness and erroring alerts need of a monitor with a valid spec, before its first run.
+    """What the alerts need of a monitor with a valid spec: its model, schedule and, after a restart, its last outcomes.
 
-    Counters start at zero so that ``increase()`` sees a monitor's first error or failed retraining.
+    Counters start at zero so that dashboards' ``increase()`` sees a monitor's first error or retraining.
     """
     key = (namespace, monitor)
     with _lock:
@@ -213,8 +233,9 @@ def export_schedule(
         _remember(key, MONITOR_CREATED, key).set(created_at)
         if interval_seconds is not None:
             _remember(key, MONITOR_INTERVAL, key).set(interval_seconds)
-        if last_success_at is not None:
-            _remember(key, LAST_SUCCESS, key).set(last_success_at)
+        _restore(key, LAST_SUCCESS, last_success_at)
+        _restore(key, LAST_RUN_ERRORED, None if last_run_errored is None else float(last_run_errored))
+        _restore(key, LAST_RETRAINING_FAILED, None if last_retraining_failed is None else float(last_retraining_failed))
         for result in RUN_RESULTS:
             _remember(key, RUNS_TOTAL, (namespace, monitor, result))
         for outcome in RETRAINING_OUTCOMES if retrains else ():
@@ -233,6 +254,7 @@ def count_run(
     key = (namespace, monitor)
     with _lock:
         _remember(key, RUNS_TOTAL, (namespace, monitor, result)).inc()
+        _remember(key, LAST_RUN_ERRORED, key).set(1 if result == "error" else 0)
         if seconds is not None:
             _remember(key, RUN_DURATION, (namespace, monitor, runner)).observe(seconds)
         if finished_at is not None and result != "error":
@@ -242,6 +264,7 @@ def count_run(
 def count_retraining(namespace: str, monitor: str, outcome: str) -> None:
     with _lock:
         _remember((namespace, monitor), RETRAININGS_TOTAL, (namespace, monitor, outcome)).inc()
+        _remember((namespace, monitor), LAST_RETRAINING_FAILED, (namespace, monitor)).set(outcome != "Succeeded")
 
 
 def set_retraining_active(namespace: str, monitor: str, active: int) -> None:

@@ -63,6 +63,8 @@ async def accept_spec(
 
 def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpec, moment: datetime) -> None:
     last_success = status.get("lastSuccessfulRunAt")
+    last_run = status.get("lastRun") or {}
+    last_retraining = ((status.get("retraining") or {}).get("last")) or {}
     metrics.export_schedule(
         meta["namespace"],
         meta["name"],
@@ -70,6 +72,8 @@ def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpe
         interval_seconds=None if spec.suspend else longest_gap(spec.schedule, moment).total_seconds(),
         created_at=parse_iso(meta["creationTimestamp"]).timestamp(),
         last_success_at=parse_iso(last_success).timestamp() if last_success else None,
+        last_run_errored=last_run["phase"] == "Error" if last_run.get("phase") in ("Succeeded", "Error") else None,
+        last_retraining_failed=last_retraining["outcome"] != "Succeeded" if last_retraining.get("outcome") else None,
         retrains=spec.actions is not None and spec.actions.retrain is not None,
     )
 

@@ -117,15 +117,19 @@ ALERTS = (
     ),
     Alert(
         name="ModelMonitorRunsErroring",
-        expr=_with_model('sum by (namespace, monitor) (increase(modelmonitor_runs_total{result="error"}[1h])) > 0'),
-        wait="0m",
+        # a level, not increase() over the runs counter: a monitor's first run can end before its first scrape
+        expr=_with_model("max by (namespace, monitor) (modelmonitor_last_run_errored) == 1"),
+        wait="10m",
         severity="warning",
         summary="Runs of monitor {{ $labels.monitor }} end in Error",
         description=(
-            f"Runs of monitor {_WHERE} (model {{{{ $labels.model }}}}) ended in Error in the last hour"
-            " ({{ $value | humanize }}): its checks could not be evaluated."
+            f"The last run of monitor {_WHERE} (model {{{{ $labels.model }}}}) ended in Error, and no run has"
+            " evaluated since: its checks cannot be evaluated."
         ),
-        meaning="A run could not evaluate the checks: unreadable data, a failing Job, too little data, a timeout.",
+        meaning=(
+            "The monitor's runs have ended in Error, with no successful run since, for the alert's duration (a single"
+            " transient error followed by a good run does not fire). Causes: unreadable data, a failing Job, a timeout."
+        ),
         first_steps=(
             "`kubectl get events -n NAMESPACE --field-selector reason=RunError`: each names the run and the reason.",
             "`kubectl get mrun -n NAMESPACE RUN -o yaml`: `status.reason` and `status.message`.",
@@ -161,17 +165,18 @@ ALERTS = (
     ),
     Alert(
         name="ModelMonitorRetrainingFailed",
-        expr=_with_model(
-            'sum by (namespace, monitor) (increase(modelmonitor_retrainings_total{outcome=~"Failed|Unknown"}[6h])) > 0'
-        ),
+        expr=_with_model("max by (namespace, monitor) (modelmonitor_last_retraining_failed) == 1"),
         wait="0m",
         severity="warning",
         summary="Retraining of model {{ $labels.model }} did not succeed",
         description=(
-            f"A retraining started by monitor {_WHERE} (model {{{{ $labels.model }}}}) failed or ended unknown"
-            " in the last 6 hours: the model stays degraded."
+            f"The last retraining started by monitor {_WHERE} (model {{{{ $labels.model }}}}) failed or ended"
+            " unknown: the model stays degraded until a retraining succeeds."
         ),
-        meaning="A retraining Job or pipeline object that a monitor started failed, timed out or disappeared.",
+        meaning=(
+            "The last retraining Job or pipeline object that a monitor started failed, timed out or disappeared;"
+            " it clears when a later retraining succeeds."
+        ),
         first_steps=(
             "`kubectl describe mm -n NAMESPACE MONITOR`: the `Retraining` condition names the object and its outcome.",
             "Inspect that object (`kubectl get job|workflow|pipelinerun|trainjob`) and its logs.",
