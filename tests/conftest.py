@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +25,8 @@ PROMTOOL_HINT = "run 'make tools' (Debian package prometheus)"
 
 
 def require_tool(name: str, how: str) -> str:
-    """A command on the PATH; in CI a missing tool fails the test instead of skipping it."""
-    found = shutil.which(name)
+    """A command beside this Python (a venv's console scripts) or on the PATH; in CI a missing one fails the test."""
+    found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if found is None:
         message = f"{name} is missing: {how}"
         if IN_CI:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import DriftMethod, load_documents, parse_spec
@@ -90,3 +91,28 @@ def test_load_documents_reports_the_file(tmp_path: Path) -> None:
     other.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     with pytest.raises(SpecError, match="no ModelMonitor document"):
         load_documents(other)
+
+
+UNQUOTED_ON = """
+actions:
+  retrain:
+    on: [ConceptDrift, DataDrift]
+    jobTemplate: {spec: {template: {spec: {containers: [{name: train, image: trainer:1}]}}}}
+"""
+
+
+@pytest.mark.parametrize("key", [True, "true"], ids=["pyyaml", "kubectl"])
+def test_an_unquoted_on_key_read_as_true_by_yaml_1_1_still_means_on(key: Any) -> None:
+    """kubectl, Argo CD, Flux and PyYAML turn an unquoted `on:` key into true; it failed "Keys should be strings"."""
+    retrain = yaml.safe_load(UNQUOTED_ON)["actions"]["retrain"]
+    assert True in retrain  # what YAML 1.1 made of it
+    retrain[key] = retrain.pop(True)
+    spec = parse_spec({**VALID, "actions": {"retrain": retrain}})
+    assert spec.actions is not None and spec.actions.retrain is not None
+    assert [str(trigger) for trigger in spec.actions.retrain.on] == ["ConceptDrift", "DataDrift"]
+
+
+def test_on_given_quoted_and_unquoted_is_refused() -> None:
+    retrain = yaml.safe_load(UNQUOTED_ON)["actions"]["retrain"] | {"on": ["DataDrift"]}
+    with pytest.raises(SpecError, match="on is given twice"):
+        parse_spec({**VALID, "actions": {"retrain": retrain}})

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
 from modelmonitor.rollout_spec import ModelRolloutSpec
-from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, ModelMonitorSpec
+from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, YAML11_ON, ModelMonitorSpec
 
 # `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
 # expands `kubectl get modelmonitor NAME` to every kind in it ("you must specify only one resource")
@@ -107,12 +107,19 @@ def spec_schema() -> dict[str, Any]:
     retrain = properties["actions"]["properties"]["retrain"]
     retrain["properties"]["schedule"]["x-kubernetes-validations"] = _schedule_rules()
     retrain["properties"]["on"]["x-kubernetes-list-type"] = "set"
+    # kubectl, Argo CD and Flux read YAML 1.1, where an unquoted `on:` key is the boolean true: the API
+    # server must keep that key (not refuse or prune it) for the operator to read it as `on`.
+    retrain["properties"][YAML11_ON] = {
+        **retrain["properties"]["on"],
+        "description": "on, as YAML 1.1 reads an unquoted `on:` key; the operator takes it as on.",
+    }
     retrain["x-kubernetes-validations"] = [
         _rule(
             "has(self.jobTemplate) != has(self.resourceTemplate)", "set exactly one of jobTemplate or resourceTemplate"
         ),
         _duration_rule("cooldown"),
         _duration_rule("timeout"),
+        _rule("!has(self.on) || !has(self.__true__)", "on is given twice: once quoted and once unquoted"),
     ]
     properties["metrics"]["items"]["x-kubernetes-validations"] = [
         _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
@@ -386,7 +393,8 @@ def render() -> dict[str, str]:
     }
 
 
-DEFAULT_TARGETS = ("crds", "helm/modelmonitor/crds")  # the chart ships the same files
+# the chart and the kustomize base ship the same files (kustomize loads no file outside its folder)
+DEFAULT_TARGETS = ("crds", "helm/modelmonitor/crds", "manifests/crds")
 
 
 def main() -> None:

@@ -323,6 +323,9 @@ class ResourceTemplate(_KubernetesFields):
     metadata: TemplateMetadata | None = None
 
 
+YAML11_ON = "true"  # the key an unquoted ``on:`` becomes in YAML 1.1
+
+
 class RetrainSpec(SpecModel):
     """Retraining, started when runs find the model degraded, on a schedule, or on request."""
 
@@ -343,6 +346,21 @@ class RetrainSpec(SpecModel):
     )
     job_template: RetrainJobTemplate | None = None
     resource_template: ResourceTemplate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unquoted_on(cls, data: Any) -> Any:
+        """``on:`` unquoted is the boolean true to YAML 1.1 readers (kubectl, Argo CD, Flux, PyYAML): read it as on."""
+        if not isinstance(data, dict):
+            return data
+        keys = [key for key in data if key is True or key == YAML11_ON]
+        if not keys:
+            return data
+        if "on" in data or len(keys) > 1:
+            raise ValueError("on is given twice: once quoted and once unquoted (which YAML 1.1 reads as true)")
+        fixed = {key: value for key, value in data.items() if key not in keys}
+        fixed["on"] = data[keys[0]]
+        return fixed
 
     @field_validator("on")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import eventually
 
@@ -95,3 +97,43 @@ def test_retraining_and_router_permissions_are_opt_in_and_exact(
     eventually(lambda: all(allowed("patch", resource) for resource in routers), what="the router opt-in in force")
     for resource in routers:
         assert allowed("get", resource) and not allowed("create", resource) and not allowed("delete", resource)
+
+
+def _kubectl(control_plane, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    return subprocess.run([str(control_plane.assets.kubectl), *args], env=env, capture_output=True, text=True)
+
+
+def test_the_kustomize_base_builds_and_applies_server_side(control_plane, kubeconfig, installed_crds) -> None:
+    assert {p.name: p.read_text() for p in (ROOT / "manifests" / "crds").glob("*.yaml")} == {
+        p.name: p.read_text() for p in (ROOT / "crds").glob("*.yaml")
+    }
+    built = _kubectl(control_plane, kubeconfig, "kustomize", str(ROOT / "manifests"))
+    assert built.returncode == 0, built.stderr
+    kinds = sorted(document["kind"] for document in yaml.safe_load_all(built.stdout) if document)
+    assert (
+        kinds.count("CustomResourceDefinition") == 5 and "Deployment" in kinds and "ValidatingAdmissionPolicy" in kinds
+    )
+    _kubectl(control_plane, kubeconfig, "create", "namespace", "modelmonitor-system")  # dry runs create nothing
+    applied = _kubectl(control_plane, kubeconfig, "apply", "-k", str(ROOT / "manifests"), "--dry-run=server")
+    assert applied.returncode == 0, applied.stderr
+    assert (
+        "deployment.apps/modelmonitor-operator serverside-applied" in applied.stdout
+        or "(server dry run)" in applied.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "sample", sorted((ROOT / "manifests" / "samples").glob("*-monitor.yaml")), ids=lambda p: p.stem
+)
+def test_the_sample_monitors_are_accepted_by_the_api_server_and_the_operator(
+    control_plane, kubeconfig, installed_crds, sample: Path
+) -> None:
+    from modelmonitor.spec import parse_spec
+
+    document = yaml.safe_load(sample.read_text())
+    _kubectl(control_plane, kubeconfig, "create", "namespace", document["metadata"]["namespace"])
+    applied = _kubectl(control_plane, kubeconfig, "apply", "--dry-run=server", "-o", "json", "-f", str(sample))
+    assert applied.returncode == 0, applied.stderr
+    parse_spec(document["spec"])
+    assert json.loads(applied.stdout)["spec"] == json.loads(json.dumps(document["spec"], default=str))  # none pruned

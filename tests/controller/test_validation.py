@@ -72,6 +72,11 @@ CASES = [
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
     (
         "spec.actions",
+        {"retrain": {"on": ["DataDrift"], "true": ["ConceptDrift"], "jobTemplate": JOB}},
+        "spec.actions.retrain: Invalid value: on is given twice: once quoted and once unquoted",
+    ),
+    (
+        "spec.actions",
         {"retrain": {"jobTemplate": JOB, "resourceTemplate": {"apiVersion": "v1", "kind": "Pod"}}},
         "set exactly one of jobTemplate or resourceTemplate",
     ),
