@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,18 @@ def test_the_non_default_render_applies_server_side(
     finally:
         kubectl(control_plane, kubeconfig, "delete", "--wait=false", "-f", "-", stdin=rendered.stdout)
         kubectl(control_plane, kubeconfig, "delete", "namespace", system, "--wait=false")
+
+
+def _leaves(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for name, child in schema["properties"].items():
+        path = f"{prefix}{name}"
+        found |= _leaves(child, path + ".") if "properties" in child else {path}
+    return found
+
+
+def test_the_chart_readme_lists_exactly_the_values() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    listed = set(re.findall(r"^\| `([\w.]+)` \|", (CHART / "README.md").read_text(), re.MULTILINE))
+    assert listed == _leaves(schema)
+    assert set(yaml.safe_load((CHART / "values.yaml").read_text())) == set(schema["properties"])
