@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 from scipy import stats
 
 DDM_MIN_WARM_UP = 30
-DDM_MAX_WARM_UP = 1000
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,13 @@ def ddm(
     """Drift Detection Method (Gama et al., 2004) over a stream of prediction errors.
 
     Where the drift started is the maximum-likelihood change point of the errors up
-    to detection (:func:`bernoulli_change_point`).  The
-    warm-up before the reference point may be set defaults to a fifth of the stream,
-    between 30 and 1000 rows: with the paper's 30 rows, a stable 10 % error stream of
-    5000 rows raises a false alarm in about 45 % of seeds; with 1000, in about 10 %.
+    to detection (:func:`bernoulli_change_point`).  The warm-up before the reference
+    point may be set defaults to a fifth of the stream (at least 30 rows): the reference
+    point is then estimated on enough rows that its noise does not hand out alarms, at
+    any stream length. With the paper's 30 rows, a stable 10 % error stream of 5,000 rows
+    raises a false alarm in about 45 % of seeds; with a fifth, in 8 % (and 4 % at 50,000
+    rows, where a cap of 1,000 rows gave 16 %). A change inside the warm-up is still
+    found, later, once the mixed reference is overtaken.
 
     >>> stream = np.r_[np.zeros(500, bool), np.ones(200, bool)]
     >>> ddm(stream).detected
@@ -115,7 +117,7 @@ def ddm(
     spread = np.sqrt(rate * (1 - rate) / n)
     level = rate + spread
     if warm_up is None:
-        warm_up = max(DDM_MIN_WARM_UP, min(DDM_MAX_WARM_UP, errors.size // 5))
+        warm_up = max(DDM_MIN_WARM_UP, errors.size // 5)
     eligible = n >= warm_up
     # the reference point (p_min, s_min) is the running minimum of p + s after warm-up
     masked = np.where(eligible & (spread > 0), level, np.inf)
@@ -155,17 +157,39 @@ def _bernoulli_log_likelihood(successes: NDArray[np.float64], trials: NDArray[np
     return np.nan_to_num(terms, nan=0.0)
 
 
+PH_ALLOWANCE = 0.04  # the drift allowance k, in standard deviations: half the smallest shift tuned for
+PH_FALSE_ALARM = 0.02  # the chance of an alarm anywhere in a stable stream that the threshold aims at
+
+
+def page_hinkley_threshold(rows: int, allowance: float = PH_ALLOWANCE, false_alarm: float = PH_FALSE_ALARM) -> float:
+    """Page-Hinkley's threshold, in standard deviations, for a target false-alarm rate over ``rows``.
+
+    Under no change the statistic is a random walk reflected at zero whose steps have mean
+    ``-allowance`` and unit variance. Its average run length to an alarm at threshold ``h`` is
+    about ``exp(2 * allowance * h) / (2 * allowance**2)`` (Siegmund, *Sequential Analysis*, 1985,
+    the Brownian approximation), so a stream of ``rows`` raises a false alarm with probability
+    about ``rows / ARL``. Solving ``rows / ARL = false_alarm`` for ``h``:
+
+    >>> round(page_hinkley_threshold(5000), 1), round(page_hinkley_threshold(50_000), 1)
+    (83.6, 112.3)
+    """
+    return float(np.log(2 * allowance**2 * rows / false_alarm) / (2 * allowance))
+
+
 def page_hinkley(
     values: NDArray[np.float64], *, delta: float | None = None, threshold: float | None = None
 ) -> Detection:
-    """Page-Hinkley test for an increase in the mean of a stream (errors or losses).
+    """Page-Hinkley test (Page, 1954; Hinkley, 1971) for an increase in the mean of a stream (errors or losses).
 
-    Defaults scale with the stream: ``delta`` is 0.1 and ``threshold`` 80 standard
-    deviations of the first ``min(500, n/2)`` values, so the test works for error
-    rates and absolute errors alike.  A stable stream then crosses the threshold with
-    probability about exp(-2 * 0.1 * 80) = 1e-7 whatever its length; measured over 100
-    seeds each, no false alarm on stable 0/1 and exponential streams, and every
-    doubling of the error rate caught.
+    The defaults scale with the stream's standard deviation, taken on its first
+    ``min(500, n/2)`` values, so the test works for error rates and absolute errors alike.
+    ``delta`` is 0.04 standard deviations, half the smallest shift the test is tuned for
+    (CUSUM's classical choice): a 10 % error rate growing to 15 % is a shift of 0.17
+    standard deviations, 30 % to 35 % one of 0.11. ``threshold`` holds the false-alarm rate
+    over the whole stream near 2 % whatever its length (:func:`page_hinkley_threshold`):
+    84 standard deviations for 5,000 rows, 112 for 50,000. Measured over 100 seeds: 2 %
+    false alarms on stable 10 % and 30 % error streams at both lengths
+    (``benchmarks/concept_detectors.py``).
 
     >>> stream = np.r_[np.zeros(500), np.ones(300)]
     >>> page_hinkley(stream).detected
@@ -173,8 +197,8 @@ def page_hinkley(
     """
     warm_up = max(1, min(500, values.size // 2))
     scale = float(np.std(values[:warm_up])) or float(np.std(values)) or 1.0
-    delta = 0.1 * scale if delta is None else delta
-    threshold = 80 * scale if threshold is None else threshold
+    delta = PH_ALLOWANCE * scale if delta is None else delta
+    threshold = page_hinkley_threshold(values.size) * scale if threshold is None else threshold
     running_mean = np.cumsum(values) / np.arange(1, values.size + 1)
     cumulative = np.cumsum(values - running_mean - delta)
     running_min = np.minimum.accumulate(cumulative)
@@ -183,21 +207,46 @@ def page_hinkley(
     if not fired.any():
         return Detection(False, None, None, float(statistic.max(initial=0.0)))
     detected_at = int(np.argmax(fired))
-    started_at = int(np.argmin(cumulative[: detected_at + 1]))
+    started_at = _excursion_start(values[: detected_at + 1], running_mean[: detected_at + 1], delta)
     return Detection(True, detected_at, started_at, float(statistic[detected_at]))
 
 
+def _excursion_start(values: NDArray[np.float64], running_mean: NDArray[np.float64], allowance: float) -> int:
+    """Where the drift started: the start of the walk's last excursion, re-run with the allowance the shift deserves.
+
+    A small allowance finds small shifts but starts its excursion early; CUSUM's allowance is best
+    at half the shift, so the shift is estimated from the first pass and the start located again
+    with half of it (over 100 seeds, a 10 % error rate growing to 15 % is placed within 79 rows
+    of the change, median, against 102 with the first pass alone).
+    """
+    first = int(np.argmin(np.cumsum(values - running_mean - allowance)))
+    if not 0 < first < values.size - 1:
+        return first
+    before = float(values[:first].mean())
+    allowance = max((float(values[first:].mean()) - before) / 2, allowance)
+    return int(np.argmin(np.cumsum(values - before - allowance)))
+
+
+ADWIN_BUCKETS = 5  # ADWIN2's M: buckets of each size in the exponential histogram, as in the paper and river
+ADWIN_MIN_PART = 5  # the fewest rows on either side of a cut
+ADWIN_CHECKS_AT_ONCE = 1024  # checks evaluated in one vectorised block (the first cut still wins)
+
+
 def adwin(values: NDArray[np.float64], *, delta: float = 0.002, check_every: int = 32) -> Detection:
-    """ADWIN (Bifet and Gavaldà, 2007): a window that drops its past when the mean changes.
+    """ADWIN2 (Bifet and Gavaldà, 2007): a window that drops its past when the mean changes.
 
-    This is the exact ADWIN0 test -- every split of the window into an older and a newer
-    part is tried -- evaluated every ``check_every`` rows and vectorised over the splits
-    with prefix sums.  A split cuts when the two means differ by more than
+    Every ``check_every`` rows the window is cut where ADWIN2's exponential histogram has
+    bucket boundaries: the newer part holds 1, 2, ..., M, then sizes growing by a factor
+    (1 + 1/M), M = 5. That is O(log n) cuts per check instead of ADWIN0's n, so checking a
+    million rows takes well under a second. A cut is made when the two parts' means differ
+    by more than
 
-        eps = sqrt(2 * var / m * ln(2 / d)) + 2 / (3 m) * ln(2 / d),  d = delta / n,
+        eps = sqrt(2 * var / m * ln(2 / d)) + 2 / (3 m) * ln(2 / d),   d = delta / ln(n),
 
-    with ``m`` the harmonic mean of the two parts' sizes and ``var`` the window's variance.
-    The first cut is the detection; where the newer part starts is where drift started.
+    with ``m`` the harmonic mean of the parts' sizes and ``var`` the window's variance: the
+    paper's bound, with the union over the O(log n) cuts tested (δ' = δ / ln n) rather than
+    over all n. The first cut is the detection; it is then refined to the single row where
+    the newer part most likely starts, which is where the drift started.
 
     >>> stream = np.r_[np.zeros(1000), np.ones(500)]
     >>> detection = adwin(stream)
@@ -206,32 +255,59 @@ def adwin(values: NDArray[np.float64], *, delta: float = 0.002, check_every: int
     """
     prefix = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
     squares = np.concatenate([[0.0], np.cumsum(np.square(values, dtype=np.float64))])
+    newer = _exponential_histogram_sizes(values.size)
     largest = 0.0  # the first cut is the answer, so the window always starts at row 0
-    for end in range(2 * check_every, values.size + 1, check_every):
-        step = max(check_every // 2, 1)
-        splits = np.arange(check_every, end - check_every + 1, step)
-        gap, epsilon = _adwin_split_test(prefix, squares, end, splits, delta)
-        largest = max(largest, float((gap / epsilon).max()))
-        if (gap > epsilon).any():
-            coarse = int(splits[np.argmax(gap / epsilon)])  # then refine to the single row
-            fine = np.arange(max(1, coarse - step), min(end - 1, coarse + step) + 1)
-            fine_gap, fine_epsilon = _adwin_split_test(prefix, squares, end, fine, delta)
-            cut = int(fine[np.argmax(fine_gap / fine_epsilon)])
-            return Detection(True, end - 1, cut, float(gap.max()))
+    checks = np.arange(check_every, values.size + 1, check_every)
+    for ends in np.array_split(checks, max(1, checks.size // ADWIN_CHECKS_AT_ONCE)):
+        if ends.size == 0 or newer.size == 0:
+            continue
+        splits = ends[:, None] - newer[None, :]
+        valid = splits >= ADWIN_MIN_PART
+        gap, epsilon = _adwin_split_test(prefix, squares, ends[:, None], np.where(valid, splits, 1), delta)
+        ratio = np.where(valid, gap / epsilon, 0.0)
+        largest = max(largest, float(ratio.max()))
+        cut_at = np.flatnonzero((ratio > 1.0).any(axis=1))
+        if cut_at.size:
+            first = int(cut_at[0])
+            end = int(ends[first])
+            cut = _refine(prefix, squares, end, int(splits[first, np.argmax(ratio[first])]), delta)
+            return Detection(True, end - 1, cut, float(gap[first][valid[first]].max()))
     return Detection(False, None, None, largest)
 
 
+def _exponential_histogram_sizes(rows: int) -> NDArray[np.int64]:
+    """The newer part's sizes at ADWIN2's bucket boundaries: 1..M, then growing by (1 + 1/M)."""
+    sizes, size = [], 1.0
+    while size <= rows:
+        sizes.append(int(size))
+        size = size + 1 if size < ADWIN_BUCKETS else size * (1 + 1 / ADWIN_BUCKETS)
+    found = np.unique(np.asarray(sizes, dtype=np.int64))
+    return found[found >= ADWIN_MIN_PART]
+
+
+def _refine(prefix: NDArray[np.float64], squares: NDArray[np.float64], end: int, coarse: int, delta: float) -> int:
+    """The single row between the neighbouring boundaries where the two parts differ most."""
+    span = max(ADWIN_MIN_PART, (end - coarse) // ADWIN_BUCKETS)
+    rows = np.arange(max(ADWIN_MIN_PART, coarse - span), min(end - ADWIN_MIN_PART, coarse + span) + 1)
+    gap, epsilon = _adwin_split_test(prefix, squares, end, rows, delta)
+    return int(rows[np.argmax(gap / epsilon)])
+
+
 def _adwin_split_test(
-    prefix: NDArray[np.float64], squares: NDArray[np.float64], end: int, splits: NDArray[np.int64], delta: float
+    prefix: NDArray[np.float64],
+    squares: NDArray[np.float64],
+    end: int | NDArray[np.int64],
+    splits: NDArray[np.int64],
+    delta: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """For each split of the window [0, end): the gap between the two means, and the cut threshold."""
+    """For each split of the window [0, end) (ends and splits broadcast): the gap between the means, and the bound."""
     n = end
     older, newer = splits, end - splits
     mean_older = prefix[splits] / older
     mean_newer = (prefix[end] - prefix[splits]) / newer
     total_mean = prefix[end] / n
-    variance = max(squares[end] / n - total_mean**2, 0.0)
+    variance = np.maximum(squares[end] / n - total_mean**2, 0.0)
     m = 1.0 / (1.0 / older + 1.0 / newer)
-    log_term = np.log(2.0 * n / delta)
+    log_term = np.log(2.0 * np.maximum(np.log(n), 1.0) / delta)
     epsilon = np.sqrt(2.0 * variance / m * log_term) + 2.0 / (3.0 * m) * log_term
     return np.abs(mean_older - mean_newer), epsilon
