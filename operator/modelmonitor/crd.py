@@ -165,6 +165,17 @@ def spec_schema() -> dict[str, Any]:
             fieldPath=".data.columns",
         ),
         _rule(
+            "!has(self.performanceEstimation) || self.model.task == 'binaryClassification'",
+            "performanceEstimation needs a binaryClassification task (one positive-class score)",
+            fieldPath=".performanceEstimation",
+        ),
+        _rule(
+            "!has(self.performanceEstimation) || "
+            "(has(self.data.columns) && has(self.data.columns.score) && has(self.data.columns.label))",
+            "performanceEstimation needs data.columns.score and data.columns.label",
+            fieldPath=".performanceEstimation",
+        ),
+        _rule(
             "!has(self.conceptDrift) || self.model.task != 'regression' || self.conceptDrift.all(c, c.method != 'ddm')",
             "ddm needs a classification task",
             fieldPath=".conceptDrift",

@@ -33,6 +33,21 @@ def render_table(document: dict[str, Any]) -> str:
             ("NAME", "VALUE", "MIN", "MAX", "SAMPLES", "STATUS"),
             [(m["name"], m["value"], m["min"], m["max"], m["samples"], m["status"]) for m in document["metrics"]],
         )
+    estimation = document.get("performanceEstimation")
+    if estimation:
+        lines += [
+            "",
+            f"ESTIMATED BEFORE THE LABELS ({estimation['method']}, {estimation['status']}): {estimation['reason']}",
+        ]
+        estimated = [(m["name"], m["estimated"]) for m in document["metrics"] if m.get("estimated")]
+        lines += (
+            _rows(
+                ("NAME", "ESTIMATE", "LOWER", "UPPER", "ROWS", "STATUS"),
+                [(name, e["value"], e["lower"], e["upper"], e["rows"], e["status"]) for name, e in estimated],
+            )
+            if estimated
+            else []
+        )
     drift = document["drift"]
     if drift:
         lines += [

@@ -239,6 +239,24 @@ class ConceptDriftSpec(SpecModel):
     baseline: Baseline = Baseline.REFERENCE
 
 
+class EstimationMethod(StrEnum):
+    CBPE = "cbpe"
+
+
+class PerformanceEstimationSpec(SpecModel):
+    """Metrics estimated on the window's rows whose labels have not arrived yet, from calibrated scores."""
+
+    method: EstimationMethod = Field(description="cbpe: confidence-based performance estimation (as NannyML's).")
+    confidence: float = Field(0.95, ge=0.5, le=0.999, description="The estimates' interval: its coverage.")
+    max_calibration_error: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Refuse to estimate (Inconclusive) when the calibrated scores' expected calibration error on "
+        "held-out reference rows exceeds this.",
+    )
+
+
 class Runner(StrEnum):
     AUTO = "auto"
     INLINE = "inline"
@@ -389,6 +407,7 @@ class ModelMonitorSpec(SpecModel):
     metrics: list[MetricSpec] = Field(default_factory=list, max_length=100)
     drift: DriftSpec | None = None
     concept_drift: list[ConceptDriftSpec] = Field(default_factory=list, max_length=20)
+    performance_estimation: PerformanceEstimationSpec | None = None
     suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
     runner: Runner = Field(
         Runner.AUTO, description="inline: in the operator; job: a Kubernetes Job; auto: inline while the data is small."
@@ -428,6 +447,11 @@ class ModelMonitorSpec(SpecModel):
                 raise ValueError(f"conceptDrift[{index}]: ddm needs a classification task")
             if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
                 raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
+        if self.performance_estimation is not None:
+            if task is not Task.BINARY:
+                raise ValueError("performanceEstimation needs a binaryClassification task (one positive-class score)")
+            if not self.data.columns.score or not self.data.columns.label:
+                raise ValueError("performanceEstimation needs data.columns.score and data.columns.label")
         if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
             raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
         return self

@@ -434,3 +434,23 @@ def test_an_inline_run_cut_short_by_a_crash_finishes_once(start_operator, custom
     assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["slow-g1"]
     counted = f'modelmonitor_runs_total{{monitor="slow",namespace="{namespace}",result="healthy"}} 1.0'
     eventually(lambda: counted in second.metrics(), what="the run counted once")
+
+
+def test_estimates_before_the_labels_reach_the_conditions_and_the_metrics(
+    start_operator, custom, namespace, samples
+) -> None:
+    operator = start_operator()
+    create(custom, namespace, monitor_document(samples, "estimated", performanceEstimation={"method": "cbpe"}))
+    monitor = eventually(lambda: recorded(custom, namespace, "estimated"))
+    run = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "estimated-g1")
+    results = run["status"]["results"]
+    assert results["performanceEstimation"]["status"] == "Passed", results["performanceEstimation"]
+    accuracy = next(m for m in results["metrics"] if m["name"] == "accuracy")
+    assert accuracy["estimated"]["rows"] == results["performanceEstimation"]["unlabeledRows"] > 0
+    warned = condition(monitor, "EstimatedPerformanceDegraded")
+    assert (warned["status"], warned["reason"]) == ("False", "EstimatesWithinThresholds")
+    assert "estimated accuracy" in warned["message"]
+    estimated = _samples_of(operator.metrics(), "modelmonitor_metric_estimated_value")
+    base = f'metric="accuracy",model="credit-risk",monitor="estimated",namespace="{namespace}"'
+    assert estimated[f'{{bound="value",{base}}}'] == pytest.approx(accuracy["estimated"]["value"])
+    assert estimated[f'{{bound="lower",{base}}}'] < estimated[f'{{bound="upper",{base}}}']

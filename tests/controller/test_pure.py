@@ -82,6 +82,25 @@ def test_conditions_name_the_values() -> None:
     assert (concept.status, concept.reason) == ("Unknown", "NotChecked")
 
 
+def test_an_estimate_past_its_threshold_is_a_condition_before_any_label_says_so() -> None:
+    estimated = {"status": "Failed", "reason": "estimated accuracy 0.61 < min 0.8 (95% interval 0.58-0.64, 900 rows)"}
+    metrics = [{"name": "accuracy", "value": 0.86, "status": "Passed", "reason": "ok", "estimated": estimated}]
+    estimation = {"status": "Passed", "reason": "900 rows without labels"}
+    healthy, *_, warned = outcome_conditions(
+        "Succeeded", _results(metrics=metrics, drift=None, performanceEstimation=estimation)
+    )
+    assert (warned.type, warned.status, warned.reason) == (
+        "EstimatedPerformanceDegraded",
+        "True",
+        "EstimateBreachesThreshold",
+    )
+    assert warned.message == estimated["reason"] and estimated["reason"] in healthy.message
+    refused = {"status": "Inconclusive", "reason": "the calibrated scores are off by 0.09"}
+    *_, unknown = outcome_conditions("Succeeded", _results(drift=None, performanceEstimation=refused))
+    assert (unknown.status, unknown.reason, unknown.message) == ("Unknown", "NotEstimated", refused["reason"])
+    assert len(outcome_conditions("Succeeded", _results())) == 4  # no estimation configured: no such condition
+
+
 def test_a_run_error_makes_health_false_and_the_rest_unknown() -> None:
     healthy, *others = outcome_conditions("Error", None, "ErrImagePull")
     assert (healthy.status, healthy.reason, healthy.message) == ("False", "RunError", "ErrImagePull")

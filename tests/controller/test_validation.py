@@ -71,6 +71,16 @@ CASES = [
     ),
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
     (
+        "spec.performanceEstimation",
+        {"method": "cbpe", "confidence": 1.5},
+        "spec.performanceEstimation.confidence in body should be less than or equal to 0.999",
+    ),
+    (
+        "spec.performanceEstimation",
+        {"method": "guess"},
+        'spec.performanceEstimation.method: Unsupported value: "guess"',
+    ),
+    (
         "spec.actions",
         {"retrain": {"on": ["DataDrift"], "true": ["ConceptDrift"], "jobTemplate": JOB}},
         "spec.actions.retrain: Invalid value: on is given twice: once quoted and once unquoted",
@@ -158,3 +168,23 @@ def test_a_monitor_run_spec_is_immutable(api_client, installed_crds, namespace) 
     with pytest.raises(ApiException) as caught:
         custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "r", {"spec": {"monitor": "x"}})
     assert "a MonitorRun's spec is immutable" in json.loads(caught.value.body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("spec.model.task", "multiclassClassification", "performanceEstimation needs a binaryClassification task"),
+        ("spec.data.columns", {"timestamp": "ts", "label": "label"}, "needs data.columns.score and data.columns.label"),
+    ],
+)
+def test_performance_estimation_needs_a_binary_task_with_scores_and_labels(
+    api_client, installed_crds, namespace, path, value, message
+) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    estimating = with_value(VALID, "spec.performanceEstimation", {"method": "cbpe"})
+    estimating = with_value(estimating, "spec.metrics", [{"name": "accuracy", "min": 0.9}])
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", estimating)
+    broken = with_value(with_value(estimating, "metadata.name", "broken"), path, value)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
+    assert message in json.loads(caught.value.body)["message"]

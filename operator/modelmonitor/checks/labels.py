@@ -70,8 +70,11 @@ class ClassCoder:
     """Codes class values as integers, the same way for every table of one check."""
 
     def __init__(self, tables: list[pa.Table], columns: Columns, positive_label: str | None) -> None:
-        values = [
-            _as_text(table[name]) for table in tables for name in (columns.label, columns.prediction) if table.num_rows
+        values = [  # nulls are labels yet to arrive, not a class
+            pc.drop_null(_as_text(table[name]))
+            for table in tables
+            for name in (columns.label, columns.prediction)
+            if table.num_rows
         ]
         seen = (
             pc.unique(pa.chunked_array([c for v in values for c in v.chunks], pa.string()))

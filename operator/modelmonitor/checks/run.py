@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.estimation import estimate_metrics
 from modelmonitor.checks.features import evaluate_drift
 from modelmonitor.checks.performance import (
     PerformanceData,
@@ -19,6 +20,7 @@ from modelmonitor.engine.results import (
     DataQualityFinding,
     DriftResult,
     MetricResult,
+    PerformanceEstimation,
     Results,
     Window,
 )
@@ -97,6 +99,14 @@ def run_checks(
             metrics = evaluate_metrics(context, performance)
             concept = evaluate_concept_drift(context, performance)
 
+    estimation: PerformanceEstimation | None = None
+    if spec.performance_estimation is not None and reference_rows:
+        try:
+            metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics)
+        except (DataError, ValueError) as error:
+            errors.append(CheckError("performanceEstimation", str(error)))
+            estimation = PerformanceEstimation(str(spec.performance_estimation.method), Verdict.ERROR, str(error), 0)
+
     drift: DriftResult | None = None
     if spec.drift is not None and reference_rows:
         try:
@@ -126,4 +136,5 @@ def run_checks(
         concept_drift=concept,
         data_quality=findings,
         errors=errors,
+        performance_estimation=estimation,
     )

@@ -17,6 +17,7 @@ READY, HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT = (
 )
 OUTCOME_TYPES = (HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT)
 RETRAINING = "Retraining"
+ESTIMATED = "EstimatedPerformanceDegraded"  # only on monitors with spec.performanceEstimation
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,17 @@ def outcome_conditions(phase: str, results: dict[str, Any] | None, error: str = 
         return [Condition(HEALTHY, "False", "RunError", message)] + [
             Condition(kind, "Unknown", "RunError", message) for kind in (DATA_DRIFT, PERFORMANCE, CONCEPT)
         ]
-    return [_healthy(results), _data_drift(results), _performance(results), _concept(results)]
+    found = [_healthy(results), _data_drift(results), _performance(results), _concept(results)]
+    if results.get("performanceEstimation"):
+        found.append(_estimated(results))
+    return found
 
 
 def _healthy(results: dict[str, Any]) -> Condition:
     verdict = results["verdict"]
     failing = [m for m in results["metrics"] if m["status"] == "Failed"]
     failing += [c for c in results["conceptDrift"] if c["status"] == "Failed"]
+    failing += [m["estimated"] for m in results["metrics"] if (m.get("estimated") or {}).get("status") == "Failed"]
     drift = results.get("drift")
     if verdict == "Passed":
         return Condition(HEALTHY, "True", "ChecksPassed", "every check passed")
@@ -127,7 +132,7 @@ def merge(
             "observedGeneration": generation,
             "lastTransitionTime": transition,
         }
-    order = [READY, *OUTCOME_TYPES, RETRAINING]
+    order = [READY, *OUTCOME_TYPES, ESTIMATED, RETRAINING]
     return sorted(by_type.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 99), changed
 
 
@@ -141,6 +146,20 @@ EVENT_REASONS = {
     (PERFORMANCE, "False"): ("Normal", "PerformanceWithinThresholds"),
     (CONCEPT, "True"): ("Warning", "ConceptDriftDetected"),
     (CONCEPT, "False"): ("Normal", "NoConceptDrift"),
+    (ESTIMATED, "True"): ("Warning", "EstimatedPerformanceDegraded"),
+    (ESTIMATED, "False"): ("Normal", "EstimatesWithinThresholds"),
     (READY, "True"): ("Normal", "Scheduled"),
     (READY, "False"): ("Warning", "NotReady"),
 }
+
+
+def _estimated(results: dict[str, Any]) -> Condition:
+    """Whether the metrics estimated on the rows without labels break a threshold: a warning before the labels."""
+    estimation = results["performanceEstimation"]
+    estimates = [m["estimated"] for m in results["metrics"] if m.get("estimated")]
+    if estimation["status"] != "Passed" or not estimates:
+        return Condition(ESTIMATED, "Unknown", "NotEstimated", estimation["reason"])
+    failed = [e for e in estimates if e["status"] == "Failed"]
+    if failed:
+        return Condition(ESTIMATED, "True", "EstimateBreachesThreshold", _names(failed))
+    return Condition(ESTIMATED, "False", "EstimatesWithinThresholds", _names(estimates))

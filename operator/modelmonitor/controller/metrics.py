@@ -17,6 +17,12 @@ METRIC_VALUE = Gauge(
     [*_MONITOR, "metric"],
     registry=REGISTRY,
 )
+METRIC_ESTIMATED = Gauge(
+    "modelmonitor_metric_estimated_value",
+    "A metric estimated on the rows without labels yet (CBPE): bound is value, lower or upper",
+    [*_MONITOR, "metric", "bound"],
+    registry=REGISTRY,
+)
 THRESHOLD_BREACHED = Gauge(
     "modelmonitor_threshold_breached",
     "1 when the metric broke its min or max",
@@ -148,6 +154,7 @@ def _remember(key: tuple[str, str], metric: Any, labels: tuple[str, ...]) -> Any
 
 _RESULT_SERIES = (
     METRIC_VALUE,
+    METRIC_ESTIMATED,
     METRIC_THRESHOLD,
     THRESHOLD_BREACHED,
     FEATURE_DRIFT,
@@ -187,6 +194,10 @@ def export_results(namespace: str, monitor: str, model: str, results: dict[str, 
     with _lock:
         _forget_results(key)
         for metric in results.get("metrics", []):
+            estimated = metric.get("estimated") or {}
+            for bound in ("value", "lower", "upper"):
+                if estimated.get(bound) is not None:
+                    _remember(key, METRIC_ESTIMATED, (*base, metric["name"], bound)).set(estimated[bound])
             if metric["value"] is None:
                 continue
             _remember(key, METRIC_VALUE, (*base, metric["name"])).set(metric["value"])

@@ -42,6 +42,18 @@ class Window:
 
 
 @dataclass(frozen=True)
+class EstimatedMetric:
+    """A metric estimated on the rows without labels: value, interval, rows, and its own verdict."""
+
+    value: float | None
+    lower: float | None
+    upper: float | None
+    rows: int
+    status: Verdict
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class MetricResult:
     name: str
     value: float | None
@@ -50,6 +62,20 @@ class MetricResult:
     samples: int
     status: Verdict
     reason: str = ""
+    estimated: EstimatedMetric | None = None
+
+
+@dataclass(frozen=True)
+class PerformanceEstimation:
+    """How the estimates were made, or why they were not."""
+
+    method: str
+    status: Verdict
+    reason: str
+    unlabeled_rows: int
+    reference_rows: int = 0
+    calibration_error: float | None = None  # of the calibrated scores, on held-out reference rows
+    raw_calibration_error: float | None = None  # of the model's own scores
 
 
 @dataclass(frozen=True)
@@ -127,11 +153,13 @@ class Results:
     concept_drift: list[ConceptDriftResult]
     data_quality: list[DataQualityFinding]
     errors: list[CheckError]
+    performance_estimation: PerformanceEstimation | None = None
 
     @property
     def verdict(self) -> Verdict:
-        """The worst verdict of the checks that alert (dataset drift, not single features)."""
+        """The worst verdict of the checks that alert (dataset drift, not single features; estimates too)."""
         verdicts = [metric.status for metric in self.metrics]
+        verdicts += [metric.estimated.status for metric in self.metrics if metric.estimated is not None]
         verdicts += [check.status for check in self.concept_drift]
         if self.drift is not None:
             verdicts.append(self.drift.status)

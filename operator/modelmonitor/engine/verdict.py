@@ -43,6 +43,23 @@ def judge(value: float, *, minimum: float | None = None, maximum: float | None =
     return Verdict.PASSED
 
 
+def judge_interval(
+    value: float, lower: float, upper: float, *, minimum: float | None = None, maximum: float | None = None
+) -> Verdict:
+    """An estimate's verdict: ``Failed`` only when its whole interval is past a bound.
+
+    ``Inconclusive`` when the value is past a bound but the interval still reaches it.
+
+    >>> judge_interval(0.85, 0.82, 0.88, minimum=0.9), judge_interval(0.88, 0.85, 0.91, minimum=0.9)
+    (<Verdict.FAILED: 'Failed'>, <Verdict.INCONCLUSIVE: 'Inconclusive'>)
+    """
+    if (minimum is not None and upper < minimum) or (maximum is not None and lower > maximum):
+        return Verdict.FAILED
+    if judge(value, minimum=minimum, maximum=maximum) is Verdict.FAILED:
+        return Verdict.INCONCLUSIVE
+    return Verdict.PASSED
+
+
 def describe_bounds(value: float, *, minimum: float | None, maximum: float | None) -> str:
     """A sentence a person can read: ``0.8123 < min 0.9``."""
     if minimum is not None and value < minimum:

@@ -1,0 +1,130 @@
+"""Performance before the labels arrive: run_checks with performanceEstimation (CBPE) over real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import accuracy_score
+
+from modelmonitor.checks import run_checks
+from modelmonitor.engine.verdict import Verdict
+from modelmonitor.errors import SpecError
+from modelmonitor.output import render_table
+from modelmonitor.spec import parse_spec
+from tests.checks.conftest import NOW, spec_for
+
+
+def scored_log(rows: int, *, seed: int, shift: float = 0.0, hours: float = 24.0) -> pa.Table:
+    """A binary model whose labels follow its (overconfident) scores; ``shift`` moves the inputs towards doubt."""
+    rng = np.random.default_rng(seed)
+    feature = rng.normal(shift, 1.0, rows)
+    truth = 1 / (1 + np.exp(-(2.5 * feature)))
+    score = 1 / (1 + np.exp(-(4.0 * feature)))
+    seconds = np.sort(rng.uniform(0, hours * 3600, rows)).astype("timedelta64[s]")
+    ts = np.datetime64(NOW.replace(tzinfo=None), "s") - seconds[::-1]
+    return pa.table(
+        {
+            "ts": pa.array(ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "x": feature,
+            "score": score,
+            "prediction": (score >= 0.5).astype(np.int64),
+            "label": (rng.random(rows) < truth).astype(np.int64),
+        }
+    )
+
+
+def without_late_labels(table: pa.Table, share: float) -> pa.Table:
+    """The newest ``share`` of rows lose their label, as when labels arrive late."""
+    late = np.arange(table.num_rows) >= table.num_rows * (1 - share)
+    label = pa.array(np.where(late, None, table["label"].to_numpy()).tolist(), pa.int64())
+    return table.set_column(table.schema.get_field_index("label"), "label", label)
+
+
+def estimating(current: Path, reference: Path, **overrides) -> dict:
+    spec = spec_for(current, reference, **overrides)
+    spec["performanceEstimation"] = {"method": "cbpe"}
+    spec["metrics"] = [{"name": "accuracy", "min": 0.75}, {"name": "rocAuc", "min": 0.7}]
+    spec.pop("drift")
+    return spec
+
+
+def test_the_rows_without_labels_get_estimates_whose_interval_holds_the_labels_that_came_later(tmp_path: Path) -> None:
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    complete = scored_log(4000, seed=2)
+    pq.write_table(without_late_labels(complete, 0.4), tmp_path / "current.parquet")
+    results = run_checks(parse_spec(estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")), now=NOW)
+    document = results.to_document()
+    estimation = document["performanceEstimation"]
+    assert estimation["status"] == "Passed" and estimation["unlabeledRows"] == 1600
+    assert estimation["referenceRows"] == 5000 and estimation["rawCalibrationError"] > estimation["calibrationError"]
+    accuracy = next(m for m in document["metrics"] if m["name"] == "accuracy")
+    assert accuracy["samples"] == 2400 and accuracy["estimated"]["rows"] == 1600
+    late = complete.slice(2400)
+    realized = accuracy_score(late["label"].to_numpy(), late["prediction"].to_numpy())
+    assert accuracy["estimated"]["lower"] <= realized <= accuracy["estimated"]["upper"]
+    assert accuracy["estimated"]["status"] == "Passed" and "rows without labels" in accuracy["estimated"]["reason"]
+    json.dumps(document, allow_nan=False)
+    table = render_table(document)
+    assert "ESTIMATED BEFORE THE LABELS (cbpe, Passed): 1600 rows without labels" in table
+
+
+def test_an_estimate_breaks_its_threshold_before_any_label_could(tmp_path: Path) -> None:
+    """Inputs drift towards doubtful scores in the newest rows: their labels are not in yet, the estimate sees it."""
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    older = scored_log(2000, seed=3, hours=24)
+    newer = scored_log(1500, seed=4, shift=0.0, hours=6)
+    doubtful = pa.array(np.random.default_rng(5).normal(0, 0.25, 1500))  # scores near 0.5: a coin toss
+    score = 1 / (1 + np.exp(-(4.0 * doubtful.to_numpy())))
+    newer = newer.set_column(1, "x", doubtful).set_column(2, "score", pa.array(score))
+    newer = newer.set_column(3, "prediction", pa.array((score >= 0.5).astype(np.int64)))
+    current = pa.concat_tables([older.filter(pc.less(older["ts"], newer["ts"][0])), without_late_labels(newer, 1.0)])
+    pq.write_table(current, tmp_path / "current.parquet")
+    results = run_checks(parse_spec(estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")), now=NOW)
+    accuracy = next(m for m in results.metrics if m.name == "accuracy")
+    assert accuracy.status is Verdict.PASSED  # the labeled, older rows are fine
+    assert accuracy.estimated is not None and accuracy.estimated.status is Verdict.FAILED
+    assert accuracy.estimated.upper < 0.75 and "estimated accuracy" in accuracy.estimated.reason
+    assert not results.healthy and results.verdict is Verdict.FAILED
+
+
+def test_scores_too_poorly_calibrated_are_refused_with_the_reason(tmp_path: Path) -> None:
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    pq.write_table(without_late_labels(scored_log(2000, seed=2), 0.5), tmp_path / "current.parquet")
+    spec = estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["performanceEstimation"]["maxCalibrationError"] = 0.001
+    results = run_checks(parse_spec(spec), now=NOW)
+    assert results.performance_estimation is not None
+    assert results.performance_estimation.status is Verdict.INCONCLUSIVE
+    assert "> maxCalibrationError 0.001: no honest estimate" in results.performance_estimation.reason
+    assert all(m.estimated is None for m in results.metrics) and results.healthy
+
+
+def test_too_few_rows_without_labels_is_inconclusive(tmp_path: Path) -> None:
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    pq.write_table(scored_log(2000, seed=2), tmp_path / "current.parquet")  # every label in
+    results = run_checks(parse_spec(estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")), now=NOW)
+    assert results.performance_estimation is not None
+    assert results.performance_estimation.reason == "0 rows without labels < minSamples 50"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model.task": "multiclassClassification"}, "performanceEstimation needs a binaryClassification task"),
+        (
+            {"data.columns": {"timestamp": "ts", "prediction": "prediction", "label": "label"}},
+            "needs data.columns.score",
+        ),
+    ],
+)
+def test_the_spec_refuses_what_cbpe_cannot_do(tmp_path: Path, change: dict, message: str) -> None:
+    spec = estimating(tmp_path / "c.parquet", tmp_path / "r.parquet", **change)
+    spec["metrics"] = [{"name": "accuracy", "min": 0.75}]
+    with pytest.raises(SpecError, match=message):
+        parse_spec(spec)
