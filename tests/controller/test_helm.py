@@ -195,7 +195,7 @@ def test_the_schema_refuses_a_bad_value_with_a_clear_message(helm: Path, value: 
 
 @pytest.mark.cluster
 def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
-    helm: Path, kubeconfig: Path, api_client, namespace: str, installed_crds, monitoring_crds
+    helm: Path, control_plane, kubeconfig: Path, api_client, namespace: str, installed_crds, monitoring_crds
 ) -> None:
     from kubernetes import client
 
@@ -252,6 +252,13 @@ def test_install_and_upgrade_on_the_dev_cluster_with_least_privilege(
         assert allowed("create", "jobs.batch", namespace)
         assert not allowed("create", "jobs.batch", "default")  # only in watched namespaces
         assert not allowed("get", "secrets", "default") and not allowed("list", "secrets", namespace)
+
+        def can_i(*request: str) -> str:  # kubectl's own answer, for the built-in kinds it can resolve
+            account = f"--as=system:serviceaccount:{system}:{release}-operator"
+            return kubectl(control_plane, kubeconfig, "auth", "can-i", *request, account).stdout.strip()
+
+        assert can_i("create", "jobs", "-n", namespace) == "yes" and can_i("create", "jobs", "-n", "default") == "no"
+        assert can_i("get", "secrets", "-n", "default") == "no" and can_i("delete", "pods", "-n", namespace) == "no"
         upgraded = run_helm(
             helm, "upgrade", release, str(CHART), "-n", system, "--reuse-values", "--set", "replicas=2", env=env
         )
