@@ -71,6 +71,13 @@ def test_the_documented_example_is_valid() -> None:
         ("drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features: Value error, features named more"),
         ("model.colour", "red", "spec.model.colour: Extra inputs are not permitted"),
         ("data.reference", DELETE, "spec.data.reference: Field required"),
+        # a traceback (OverflowError) and a window that held no rows, before
+        ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),
+        ("data.current.window", "0s", "spec.data.current.window: window '0s' holds no rows"),
+        ("schedule", {"interval": "99999999h"}, "spec.schedule: duration '99999999h' is longer than 87600h"),
+        # accepted before: a threshold no value can meet
+        ("metrics.0", {"name": "accuracy", "min": 5}, "spec.metrics[0]: accuracy lies in [0, 1]: min 5 is outside it"),
+        ("metrics.0", {"name": "accuracy", "max": -0.1}, "spec.metrics[0]: accuracy lies in [0, 1]: max -0.1 is"),
     ],
 )
 def test_invalid_specs_name_the_field(path: str, value: Any, message: str) -> None:

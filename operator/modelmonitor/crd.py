@@ -15,9 +15,19 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from modelmonitor.durations import LONGEST_TEXT
 from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
 from modelmonitor.rollout_spec import ModelRolloutSpec
-from modelmonitor.spec import API_GROUP, API_VERSION, REGRESSION_METRICS, SCORE_METRICS, YAML11_ON, ModelMonitorSpec
+from modelmonitor.spec import (
+    API_GROUP,
+    API_VERSION,
+    METRIC_RANGES,
+    REGRESSION_METRICS,
+    SCORE_METRICS,
+    YAML11_ON,
+    ModelMonitorSpec,
+    describe_range,
+)
 
 # `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
 # expands `kubectl get modelmonitor NAME` to every kind in it ("you must specify only one resource")
@@ -87,6 +97,31 @@ def _schedule_rules() -> list[dict[str, str]]:
     ]
 
 
+def _metric_range_rules() -> list[dict[str, str]]:
+    """One rule per range: the metrics that lie in it take thresholds inside it only."""
+    by_range: dict[tuple[float | None, float | None], list[str]] = {}
+    for name, bounds in METRIC_RANGES.items():
+        by_range.setdefault(bounds, []).append(str(name))
+    rules = []
+    for (low, high), names in by_range.items():
+
+        def inside(bound: str, low: float | None = low, high: float | None = high) -> str:
+            limits = [
+                f"self.{bound} >= {low!r}" if low is not None else "",
+                f"self.{bound} <= {high!r}" if high is not None else "",
+            ]
+            return f"(!has(self.{bound}) || ({' && '.join(limit for limit in limits if limit)}))"
+
+        verb = "lies" if len(names) == 1 else "lie"
+        rules.append(
+            _rule(
+                f"!(self.name in {_quoted(frozenset(names))}) || ({inside('min')} && {inside('max')})",
+                f"{', '.join(names)} {verb} in {describe_range(low, high)}: min and max must too",
+            )
+        )
+    return rules
+
+
 def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=True, mode="validation")
     return _convert(raw, raw.get("$defs", {}))
@@ -104,6 +139,14 @@ def spec_schema() -> dict[str, Any]:
     schema = _model_schema(ModelMonitorSpec)
     properties = schema["properties"]
     properties["schedule"]["x-kubernetes-validations"] = _schedule_rules()
+    properties["data"]["properties"]["current"]["x-kubernetes-validations"] = [
+        _rule(
+            f"!has(self.window) || (duration(self.window) > duration('0s') && "
+            f"duration(self.window) <= duration('{LONGEST_TEXT}'))",
+            f"window must be a positive duration of at most {LONGEST_TEXT}, such as 24h",
+            fieldPath=".window",
+        )
+    ]
     retrain = properties["actions"]["properties"]["retrain"]
     retrain["properties"]["schedule"]["x-kubernetes-validations"] = _schedule_rules()
     retrain["properties"]["on"]["x-kubernetes-list-type"] = "set"
@@ -123,6 +166,7 @@ def spec_schema() -> dict[str, Any]:
     ]
     properties["metrics"]["items"]["x-kubernetes-validations"] = [
         _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
+        *_metric_range_rules(),
     ]
     drift_features = properties["drift"]["properties"]["features"]
     drift_features["x-kubernetes-list-type"] = "map"

@@ -12,6 +12,10 @@ from datetime import timedelta
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+# Ten years: past it a window or interval is a typo; Python's timedelta overflows near 2.7 million years
+# and CEL's duration() near 290 years, each with an error no user can read.
+LONGEST_TEXT = "87600h"
+LONGEST = timedelta(hours=87600)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -22,4 +26,7 @@ def parse_duration(text: str) -> timedelta:
     """
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"invalid duration {text!r}: use numbers with the units ms, s, m or h, e.g. 90s, 1h30m, 168h")
-    return timedelta(seconds=sum(float(n) * _SECONDS[unit] for n, unit in _PART.findall(text)))
+    seconds = sum(float(n) * _SECONDS[unit] for n, unit in _PART.findall(text))
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"duration {text!r} is longer than {LONGEST_TEXT}, the longest allowed")
+    return timedelta(seconds=seconds)

@@ -6,6 +6,7 @@ The CLI validates spec files with it, the operator validates resources with it, 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -154,6 +155,13 @@ class DataSource(SpecModel):
     format: DataFormat = DataFormat.PARQUET
     window: Duration | None = Field(None, description="Only rows with timestamp in (now - window, now].")
 
+    @field_validator("window")
+    @classmethod
+    def _positive_window(cls, window: str | None) -> str | None:
+        if window is not None and parse_duration(window) <= timedelta(0):
+            raise ValueError(f"window {window!r} holds no rows: use a positive duration such as 24h")
+        return window
+
 
 class Columns(SpecModel):
     """Which columns hold what; features default to every column not named here."""
@@ -179,6 +187,28 @@ class DataSpec(SpecModel):
     min_samples: int = Field(100, ge=1, le=1_000_000_000)
 
 
+# Where each metric's values lie: a threshold outside can never be met, or never be broken.
+METRIC_RANGES: dict[MetricName, tuple[float | None, float | None]] = {
+    **{
+        name: (0.0, 1.0)
+        for name in (
+            MetricName.ACCURACY,
+            MetricName.PRECISION,
+            MetricName.RECALL,
+            MetricName.F1,
+            MetricName.ROC_AUC,
+            MetricName.BALANCED_ACCURACY,
+        )
+    },
+    **{name: (0.0, None) for name in (MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE)},
+    MetricName.R2: (None, 1.0),
+}
+
+
+def describe_range(low: float | None, high: float | None) -> str:
+    return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+
+
 class MetricSpec(SpecModel):
     """A performance metric and its thresholds (min and/or max)."""
 
@@ -193,6 +223,10 @@ class MetricSpec(SpecModel):
     def _bounds(self) -> MetricSpec:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        low, high = METRIC_RANGES[self.name]
+        for bound, value in (("min", self.min), ("max", self.max)):
+            if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+                raise ValueError(f"{self.name} lies in {describe_range(low, high)}: {bound} {value:g} is outside it")
         return self
 
 

@@ -46,6 +46,8 @@ CASES = [
     ("spec.schedule", {"cron": "every hour"}, "cron must have five fields"),
     ("spec.metrics.0", {"name": "accuracy", "min": 0.9, "max": 0.5}, "min must not exceed max"),
     ("spec.metrics.0", {"name": "precisionAt10"}, 'spec.metrics[0].name: Unsupported value: "precisionAt10"'),
+    ("spec.metrics.0", {"name": "accuracy", "min": 5}, "balancedAccuracy lie in [0, 1]: min and max must too"),
+    ("spec.metrics.0", {"name": "rocAuc", "max": -1}, "lie in [0, 1]: min and max must too"),
     ("spec.drift.method", "magic", 'spec.drift.method: Unsupported value: "magic"'),
     (
         "spec.drift.datasetDriftShare",
@@ -70,6 +72,9 @@ CASES = [
         "spec.successfulRunsHistoryLimit in body should be greater than or equal to 0",
     ),
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
+    ("spec.data.current.window", "0s", "spec.data.current.window: Invalid value: window must be a positive duration"),
+    # past CEL's duration range: the API server still names the rule's message
+    ("spec.data.current.window", "999999999999h", "window must be a positive duration of at most 87600h"),
     (
         "spec.performanceEstimation",
         {"method": "cbpe", "confidence": 1.5},
