@@ -52,17 +52,26 @@ def test_an_invalid_spec_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.stderr == f"error: {bad}: spec.schedule: interval must be at least 1m\n"
 
 
-def test_unreadable_data_exits_2_naming_the_file(samples: Path, tmp_path: Path) -> None:
-    monitor = (
-        (samples / "healthy-monitor.yaml").read_text().replace(f"{samples}/healthy.parquet", f"{tmp_path}/gone.parquet")
-    )
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("gone.parquet", "no such file or directory"),
+        # these said "no such file or directory" and "column 'model_version': not found in ... (columns: )"
+        ("/dev/zero", "not a regular file or directory (a device, pipe or socket)"),
+        ("empty", "no data files in this directory (names starting with . or _ are skipped)"),
+    ],
+)
+def test_unreadable_data_exits_2_saying_what_is_wrong(samples: Path, tmp_path: Path, where: str, message: str) -> None:
+    (tmp_path / "empty").mkdir()
+    uri = where if where.startswith("/") else f"{tmp_path}/{where}"
+    monitor = (samples / "healthy-monitor.yaml").read_text().replace(f"{samples}/healthy.parquet", uri)
     path = tmp_path / "monitor.yaml"
     path.write_text(monitor)
     result = subprocess.run(
         [sys.executable, "-m", "modelmonitor", "check", "-f", str(path)], capture_output=True, text=True
     )
     assert result.returncode == 2
-    assert result.stderr == f"error: {tmp_path}/gone.parquet: no such file or directory\n"
+    assert result.stderr == f"error: {uri}: {message}\n"
     assert "Traceback" not in result.stderr
 
 

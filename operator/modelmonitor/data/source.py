@@ -83,6 +83,12 @@ class TableSource:
         return self._dataset
 
     def _open(self) -> ds.Dataset:
+        dataset = self._discover()
+        if isinstance(dataset, ds.FileSystemDataset) and not dataset.files:
+            raise SourceError(self.uri, "no data files in this directory (names starting with . or _ are skipped)")
+        return dataset
+
+    def _discover(self) -> ds.Dataset:
         parsed = urlparse(self.uri)
         file_format = _FORMATS[self.format]()
         try:
@@ -100,6 +106,8 @@ class TableSource:
             path = Path(parsed.path if parsed.scheme == "file" else self.uri).expanduser()
             if not path.exists():
                 raise SourceError(self.uri, "no such file or directory")
+            if not (path.is_file() or path.is_dir()):
+                raise SourceError(self.uri, "not a regular file or directory (a device, pipe or socket)")
             return ds.dataset(str(path.resolve()), format=file_format, partitioning="hive")
         except SourceError:
             raise
