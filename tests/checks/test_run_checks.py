@@ -281,3 +281,18 @@ def test_streaming_counts_nulls_like_the_exact_path(tmp_path: Path) -> None:
     for mine, theirs in zip(streamed.drift.features, exact.drift.features, strict=True):
         assert (mine.reference_samples, mine.current_samples) == (theirs.reference_samples, theirs.current_samples)
     assert [q.kind for q in streamed.data_quality] == [q.kind for q in exact.data_quality] == ["nullRateJump"]
+
+
+def test_an_infinite_feature_is_a_finding_and_never_hides_a_clear_drift(tmp_path: Path) -> None:
+    """All +inf in the current window (finite reference): KS 1.0, p = 0. The NaN effect passed it before."""
+    pq.write_table(logged(4000, seed=1), tmp_path / "reference.parquet")
+    current = logged(2000, seed=2)
+    current = current.set_column(current.schema.get_field_index("x"), "x", pa.array(np.full(2000, np.inf)))
+    pq.write_table(current, tmp_path / "current.parquet")
+    results = check(spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet"))
+    x = next(f for f in results.drift.features if f.feature == "x")
+    assert x.drifted and x.status is Verdict.FAILED and x.statistic == 1.0
+    assert "effect undefined (infinite values): the test alone decides" in x.reason
+    found = next(q for q in results.data_quality if q.kind == "infiniteValues")
+    assert found.message == "x: 2000 of 2000 current values are infinite (+inf 2000, -inf 0); reference: 0 of 4000"
+    json.dumps(results.to_document(), allow_nan=False)

@@ -130,6 +130,7 @@ def measure_feature(
         else:
             in_memory = _read(context, feature, reference=True), _read(context, feature, reference=False)
             reference, current = in_memory
+            outcome.findings += _infinite_findings(feature, *in_memory)
 
             def measure() -> DriftMeasurement:
                 return _measure(*in_memory, method, threshold, categorical=categorical, outcome=outcome)
@@ -244,6 +245,28 @@ def _null_findings(feature: str, reference: RowCounts, current: RowCounts) -> li
     return []
 
 
+def _infinite_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
+    """±inf in a numerical column: a data fault worth saying, whatever the drift test makes of it."""
+    if not (pa.types.is_floating(reference.values.type) or pa.types.is_floating(current.values.type)):
+        return []
+
+    def count(column: _Column, sign: int) -> int:
+        if not pa.types.is_floating(column.values.type) or not len(column.values):
+            return 0
+        values = column.values.to_numpy()
+        return int(np.count_nonzero(np.isinf(values) & (np.sign(values) == sign)))
+
+    current_inf, reference_inf = count(current, 1) + count(current, -1), count(reference, 1) + count(reference, -1)
+    if not current_inf and not reference_inf:
+        return []
+    message = (
+        f"{feature}: {current_inf} of {current.count} current values are infinite "
+        f"(+inf {count(current, 1)}, -inf {count(current, -1)}); reference: {reference_inf} of {reference.count}"
+    )
+    details = {"currentInfinite": current_inf, "referenceInfinite": reference_inf}
+    return [DataQualityFinding("infiniteValues", feature, message, details)]
+
+
 def _new_categories(feature: str, reference: dict[Any, int], current: dict[Any, int]) -> list[DataQualityFinding]:
     new = sorted((value for value in current if value not in reference), key=lambda value: -current[value])
     if not new:
@@ -291,7 +314,9 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
         reason = f"{m.method} {m.statistic:.4g} {'>=' if drifted else '<'} threshold {m.threshold:g}"
     else:
         reason = f"p={p_value:.3g} {'<' if p_value < m.threshold else '>='} {m.threshold:g}"
-        if m.effect_floor is not None and m.effect_size is not None:
+        if m.effect_floor is not None and m.effect_size is not None and np.isnan(m.effect_size):
+            reason += ", effect undefined (infinite values): the test alone decides"
+        elif m.effect_floor is not None and m.effect_size is not None:
             relation = ">=" if m.effect_size >= m.effect_floor else "<"
             reason += f", effect {m.effect_size:.3g} {relation} floor {m.effect_floor:g}"
     if approximate:

@@ -19,6 +19,7 @@ The ``auto`` rule (see the README for the reasoning):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -90,8 +91,8 @@ class DriftMeasurement:
             return self.statistic >= self.threshold
         p_value = self.p_value if adjusted_p_value is None else adjusted_p_value
         significant = p_value < self.threshold
-        if self.effect_floor is None or self.effect_size is None:
-            return significant
+        if self.effect_floor is None or self.effect_size is None or math.isnan(self.effect_size):
+            return significant  # no effect to weigh (infinite values): a NaN must never hide a clear drift
         return significant and self.effect_size >= self.effect_floor
 
 
@@ -238,9 +239,10 @@ def numerical_drift(
         expected, actual = _quantile_bin_counts(reference, current)
         measure = {DriftMethod.PSI: psi, DriftMethod.JENSEN_SHANNON: jensen_shannon}.get(method, hellinger)
         return DriftMeasurement(method, kind, measure(expected, actual), None, threshold)
-    ks, wasserstein = _merged_cdf_pass(reference, current)
-    scale = float(np.std(reference))
-    normalised = wasserstein / scale if scale > 0 else (0.0 if wasserstein == 0 else float("inf"))
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf values: the distance is NaN, said in the reason
+        ks, wasserstein = _merged_cdf_pass(reference, current)
+        scale = float(np.std(reference))
+        normalised = wasserstein / scale if scale > 0 else (0.0 if wasserstein == 0 else float("inf"))
     if method is DriftMethod.WASSERSTEIN:
         return DriftMeasurement(method, kind, normalised, None, threshold)
     if max(reference.size, current.size) <= _EXACT_KS_MAX:
