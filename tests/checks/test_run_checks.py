@@ -296,3 +296,27 @@ def test_an_infinite_feature_is_a_finding_and_never_hides_a_clear_drift(tmp_path
     found = next(q for q in results.data_quality if q.kind == "infiniteValues")
     assert found.message == "x: 2000 of 2000 current values are infinite (+inf 2000, -inf 0); reference: 0 of 4000"
     json.dumps(results.to_document(), allow_nan=False)
+
+
+def test_missing_scores_and_scores_that_are_not_probabilities_are_findings(tmp_path: Path) -> None:
+    """A third of the scores NaN, then scores times 3: both passed without a word before."""
+    pq.write_table(logged(4000, seed=1), tmp_path / "reference.parquet")
+    current = logged(2000, seed=2)
+    score = current["score"].to_numpy().copy()
+    score[::3] = np.nan
+    holed = current.set_column(current.schema.get_field_index("score"), "score", pa.array(score))
+    pq.write_table(holed, tmp_path / "current.parquet")
+    spec = spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["metrics"].append({"name": "logLoss", "max": 2})
+    results = check(spec)
+    missing = next(q for q in results.data_quality if q.kind == "missingScores")
+    assert missing.message == "score: 667 of 2000 labeled rows have no score; score metrics use the other 1333"
+    assert next(m for m in results.metrics if m.name == "rocAuc").samples == 1333
+    tripled = current.set_column(current.schema.get_field_index("score"), "score", pc.multiply(current["score"], 3))
+    pq.write_table(tripled, tmp_path / "current.parquet")
+    results = check(spec)
+    outside = next(q for q in results.data_quality if q.kind == "scoresOutOfRange")
+    assert "scores lie outside [0, 1] (min" in outside.message and outside.message.endswith("not probabilities")
+    log_loss = next(m for m in results.metrics if m.name == "logLoss")
+    assert log_loss.status is Verdict.ERROR and "some scores lie outside [0, 1]" in log_loss.reason
+    assert next(m for m in results.metrics if m.name == "rocAuc").status is Verdict.PASSED  # ranks need no scale

@@ -12,7 +12,7 @@ from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labels import ClassCoder, LabeledRows, read_labeled, to_labeled_rows
 from modelmonitor.engine import concept
 from modelmonitor.engine.metrics import classification_metric, regression_metric
-from modelmonitor.engine.results import ConceptDriftResult, MetricResult
+from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricResult
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
 from modelmonitor.spec import (
     LOWER_IS_BETTER,
@@ -76,6 +76,8 @@ class PerformanceData:
             assert rows.score is not None
             scored = ~np.isnan(rows.score)
             rows = rows.take(np.flatnonzero(scored))
+            if name is MetricName.LOG_LOSS and rows.size and (rows.score.min() < 0 or rows.score.max() > 1):
+                raise ValueError("logLoss needs probabilities, and some scores lie outside [0, 1]")
         value = classification_metric(
             name,
             rows.y_true,
@@ -246,3 +248,27 @@ def evaluate_concept_drift(context: CheckContext, data: PerformanceData) -> list
         except ValueError as error:
             results.append(ConceptDriftResult(str(check.method), Verdict.ERROR, False, reason=str(error)))
     return results
+
+
+def score_findings(context: CheckContext, data: PerformanceData) -> list[DataQualityFinding]:
+    """Scores the score metrics cannot use as they are: missing, or not probabilities."""
+    column, score = context.spec.data.columns.score, data.current.score
+    if column is None or score is None or not score.size:
+        return []
+    findings = []
+    missing = int(np.count_nonzero(np.isnan(score)))
+    if missing:
+        message = (
+            f"{column}: {missing} of {score.size} labeled rows have no score; "
+            f"score metrics use the other {score.size - missing}"
+        )
+        findings.append(DataQualityFinding("missingScores", column, message, {"rows": missing, "of": score.size}))
+    present = score[~np.isnan(score)]
+    outside = int(np.count_nonzero((present < 0) | (present > 1)))
+    if outside:
+        message = (
+            f"{column}: {outside} of {present.size} scores lie outside [0, 1] "
+            f"(min {present.min():.4g}, max {present.max():.4g}): not probabilities"
+        )
+        findings.append(DataQualityFinding("scoresOutOfRange", column, message, {"rows": outside, "of": present.size}))
+    return findings

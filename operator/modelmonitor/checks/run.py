@@ -12,6 +12,7 @@ from modelmonitor.checks.performance import (
     PerformanceData,
     evaluate_concept_drift,
     evaluate_metrics,
+    score_findings,
 )
 from modelmonitor.data.source import open_source
 from modelmonitor.engine.results import (
@@ -98,6 +99,7 @@ def run_checks(
             labeled_rows = performance.current.size
             metrics = evaluate_metrics(context, performance)
             concept = evaluate_concept_drift(context, performance)
+            findings += score_findings(context, performance)
 
     estimation: PerformanceEstimation | None = None
     if spec.performance_estimation is not None and reference_rows:
