@@ -317,6 +317,14 @@ class JobTemplate(SpecModel):
     )
     image_pull_secrets: list[LocalObjectReference] | None = Field(None, max_length=20)
     active_deadline_seconds: int = Field(3600, ge=1, le=604800)
+    security_context: dict[str, Any] | None = Field(
+        None,
+        description="Replaces the check container's securityContext (default: no privilege escalation, read-only "
+        "root filesystem, no capabilities).",
+    )
+    pod_security_context: dict[str, Any] | None = Field(
+        None, description="Replaces the pod's securityContext (default: non-root user 65532, seccomp RuntimeDefault)."
+    )
 
 
 class Credentials(SpecModel):

@@ -454,3 +454,34 @@ def test_estimates_before_the_labels_reach_the_conditions_and_the_metrics(
     base = f'metric="accuracy",model="credit-risk",monitor="estimated",namespace="{namespace}"'
     assert estimated[f'{{bound="value",{base}}}'] == pytest.approx(accuracy["estimated"]["value"])
     assert estimated[f'{{bound="lower",{base}}}'] < estimated[f'{{bound="upper",{base}}}']
+
+
+def test_a_data_secret_never_shows_where_users_can_read(start_operator, custom, namespace, samples) -> None:
+    """A planted credential: not in any status, Event, verbose log line, metric or Job spec."""
+    planted = {"AWS_ACCESS_KEY_ID": "planted-id-7f3a91", "AWS_SECRET_ACCESS_KEY": "planted-secret-9c2e1b44"}
+    core, batch = client.CoreV1Api(custom.api_client), client.BatchV1Api(custom.api_client)
+    core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "data-access"}, "stringData": planted, "type": "Opaque"}
+    )
+    operator = start_operator("--verbose")
+    access = {"secretRef": {"name": "data-access"}}
+    create(custom, namespace, monitor_document(samples, "inline-secret", credentials=access))
+    create(custom, namespace, monitor_document(samples, "job-secret", runner="job", credentials=access))
+    eventually(lambda: recorded(custom, namespace, "inline-secret"))
+    eventually(lambda: recorded(custom, namespace, "job-secret"), timeout=90)
+    readable = {
+        "monitors and their status": json.dumps(
+            custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors")
+        ),
+        "runs and their results": json.dumps(list_runs(custom, namespace)),
+        "events": json.dumps(custom.api_client.sanitize_for_serialization(core.list_namespaced_event(namespace))),
+        "the verbose log": operator.log.read_text(),
+        "metrics": operator.metrics(),
+        "jobs": json.dumps(custom.api_client.sanitize_for_serialization(batch.list_namespaced_job(namespace))),
+    }
+    for where, text in readable.items():
+        for value in planted.values():
+            assert value not in text, f"{value} leaked into {where}"
+    job = batch.read_namespaced_job("job-secret-g1", namespace)
+    assert job.spec.template.spec.containers[0].env_from[0].secret_ref.name == "data-access"
+    assert job.spec.template.spec.containers[0].env is None  # referenced, never copied

@@ -206,6 +206,31 @@ def test_job_manifest_applies_the_template_and_credentials() -> None:
     assert pod["serviceAccountName"] == "m-runner" and pod["restartPolicy"] == "Never"
     assert job["spec"]["activeDeadlineSeconds"] == 600 and job["spec"]["backoffLimit"] == 0
     assert "env" not in container  # secrets are referenced, never copied
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+
+
+def test_the_job_template_may_replace_the_security_contexts() -> None:
+    override = {"runAsUser": 1000, "fsGroup": 2000}
+    spec = parse_spec(
+        {**VALID, "jobTemplate": {"securityContext": {"privileged": False}, "podSecurityContext": override}}
+    )
+    job = job_manifest(
+        run="m-g1", monitor="m", namespace="ns", spec=spec, image="i", command=["c"], service_account="sa"
+    )
+    pod = job["spec"]["template"]["spec"]
+    assert pod["securityContext"] == override and pod["containers"][0]["securityContext"] == {"privileged": False}
 
 
 def _run(name: str, phase: str, created: str) -> dict[str, Any]:

@@ -8,6 +8,18 @@ from typing import Any
 from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL
 from modelmonitor.spec import ModelMonitorSpec
 
+# Hardened by default, as the operator's own pod: a check reads data and writes only /tmp.
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "runAsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 IMAGE_PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError"})
 
@@ -27,11 +39,18 @@ def job_manifest(
         "name": "check",
         "image": image,
         "command": [*command, "run", "--namespace", namespace, "--name", run],
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": dict(CONTAINER_SECURITY),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     if spec.credentials is not None:
         container["envFrom"] = [{"secretRef": {"name": spec.credentials.secret_ref.name}}]
-    pod: dict[str, Any] = {"restartPolicy": "Never", "serviceAccountName": service_account, "containers": [container]}
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "serviceAccountName": service_account,
+        "securityContext": dict(POD_SECURITY),
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
     deadline = 3600
     if template is not None:
         deadline = template.active_deadline_seconds
@@ -45,6 +64,10 @@ def job_manifest(
             pod["imagePullSecrets"] = [{"name": secret.name} for secret in template.image_pull_secrets]
         if template.service_account_name:
             pod["serviceAccountName"] = template.service_account_name
+        if template.security_context is not None:
+            container["securityContext"] = dict(template.security_context)
+        if template.pod_security_context is not None:
+            pod["securityContext"] = dict(template.pod_security_context)
     labels = {MONITOR_LABEL: monitor, RUN_LABEL: run}
     return {
         "apiVersion": "batch/v1",
