@@ -303,6 +303,10 @@ def test_a_restart_mid_rollout_resumes_at_the_same_step(
     monitor(custom, namespace, tmp_path / "logs", samples)
     rollout(custom, namespace)
     eventually(lambda: status(custom, namespace, "credit-risk-v8").get("currentStep") == 2, timeout=120, what="step 2")
+    # Events are posted after the status write and best-effort: a SIGKILL between the two loses it (CI saw it once)
+    eventually(
+        lambda: events(custom, namespace, "credit-risk-v8").count("StepAdvanced") == 1, what="step 2's Event posted"
+    )
     first.kill()
     at_kill = status(custom, namespace, "credit-risk-v8")
     start_operator()
