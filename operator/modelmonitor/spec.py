@@ -460,6 +460,11 @@ class ModelMonitorSpec(SpecModel):
     successful_runs_history_limit: int = Field(10, ge=0, le=1000)
     failed_runs_history_limit: int = Field(5, ge=0, le=1000)
 
+    @property
+    def retrain(self) -> RetrainSpec | None:
+        """spec.actions.retrain, when the monitor retrains at all."""
+        return self.actions.retrain if self.actions is not None else None
+
     def metric_problem(self, metric: MetricName) -> str | None:
         """Why ``metric`` cannot be computed for this monitor's task and columns, or None when it can."""
         task = self.model.task

@@ -74,7 +74,7 @@ def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpe
         last_success_at=parse_iso(last_success).timestamp() if last_success else None,
         last_run_errored=last_run["phase"] == "Error" if last_run.get("phase") in ("Succeeded", "Error") else None,
         last_retraining_failed=last_retraining["outcome"] != "Succeeded" if last_retraining.get("outcome") else None,
-        retrains=spec.actions is not None and spec.actions.retrain is not None,
+        retrains=spec.retrain is not None,
     )
 
 

@@ -81,10 +81,6 @@ def _state_of(monitor: dict[str, Any]) -> RetrainingState:
     return RetrainingState.from_status((monitor.get("status") or {}).get("retraining"))
 
 
-def _retrain_spec(spec: ModelMonitorSpec) -> RetrainSpec | None:
-    return spec.actions.retrain if spec.actions is not None else None
-
-
 def _parsed(monitor: dict[str, Any]) -> ModelMonitorSpec | None:
     try:
         return accept(monitor["spec"])
@@ -95,7 +91,7 @@ def _parsed(monitor: dict[str, Any]) -> ModelMonitorSpec | None:
 async def on_run_recorded(monitor: dict[str, Any], summary: dict[str, Any], outcome: list[Condition]) -> Step:
     """Called with the monitor's lock held, while a finished run is recorded; persisted with the run."""
     parsed = _parsed(monitor)
-    spec = _retrain_spec(parsed) if parsed else None
+    spec = parsed.retrain if parsed else None
     step = Step()
     if spec is None:
         return step
@@ -262,7 +258,7 @@ async def _persist(monitor: dict[str, Any], before: RetrainingState, state: Retr
 
 async def reconcile(body: kopf.Body, parsed: ModelMonitorSpec, status: kopf.Status) -> None:
     """On the monitor's timer tick: read the outcomes of active objects, and act on schedule slots."""
-    spec = _retrain_spec(parsed)
+    spec = parsed.retrain
     recorded = status.get("retraining") or {}
     due = spec is not None and spec.schedule is not None and not parsed.suspend
     if due and recorded.get("nextScheduledAt"):
@@ -331,7 +327,7 @@ async def retrain_now(body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, **_: 
         if monitor is None:
             return
         parsed = _parsed(monitor)
-        spec = _retrain_spec(parsed) if parsed else None
+        spec = parsed.retrain if parsed else None
         if parsed is None or spec is None:
             kopf.warn(
                 body, reason="RetrainNowIgnored", message="spec.actions.retrain is not set (or the spec is invalid)"
