@@ -176,15 +176,10 @@ def _forget(key: tuple[str, str], doomed: tuple[Any, ...]) -> None:
     _series[key] = kept
 
 
-def _restore(key: tuple[str, str], metric: Any, value: float | None) -> None:
+def _restore(key: tuple[str, str], metric: Any, value: float | bool | None) -> None:
     """A value known from the status, set unless this process has already seen a fresher one."""
     if value is not None and (metric, key) not in _series.get(key, set()):
         _remember(key, metric, key).set(value)
-
-
-def _forget_results(key: tuple[str, str]) -> None:
-    """Drop a monitor's result series (a feature or metric may be gone from the spec)."""
-    _forget(key, _RESULT_SERIES)
 
 
 def export_results(namespace: str, monitor: str, model: str, results: dict[str, Any]) -> None:
@@ -192,7 +187,7 @@ def export_results(namespace: str, monitor: str, model: str, results: dict[str, 
     key = (namespace, monitor)
     base = (namespace, monitor, model)
     with _lock:
-        _forget_results(key)
+        _forget(key, _RESULT_SERIES)  # a feature or metric may be gone from the spec
         for metric in results.get("metrics", []):
             estimated = metric.get("estimated") or {}
             for bound in ("value", "lower", "upper"):
@@ -245,8 +240,8 @@ def export_schedule(
         if interval_seconds is not None:
             _remember(key, MONITOR_INTERVAL, key).set(interval_seconds)
         _restore(key, LAST_SUCCESS, last_success_at)
-        _restore(key, LAST_RUN_ERRORED, None if last_run_errored is None else float(last_run_errored))
-        _restore(key, LAST_RETRAINING_FAILED, None if last_retraining_failed is None else float(last_retraining_failed))
+        _restore(key, LAST_RUN_ERRORED, last_run_errored)
+        _restore(key, LAST_RETRAINING_FAILED, last_retraining_failed)
         for result in RUN_RESULTS:
             _remember(key, RUNS_TOTAL, (namespace, monitor, result))
         for outcome in RETRAINING_OUTCOMES if retrains else ():
