@@ -247,21 +247,21 @@ def _null_findings(feature: str, reference: RowCounts, current: RowCounts) -> li
 
 def _infinite_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
     """±inf in a numerical column: a data fault worth saying, whatever the drift test makes of it."""
-    if not (pa.types.is_floating(reference.values.type) or pa.types.is_floating(current.values.type)):
-        return []
 
-    def count(column: _Column, sign: int) -> int:
-        if not pa.types.is_floating(column.values.type) or not len(column.values):
-            return 0
+    def infinite(column: _Column) -> tuple[int, int]:
+        """How many +inf and -inf."""
+        if not pa.types.is_floating(column.values.type):
+            return 0, 0
         values = column.values.to_numpy()
-        return int(np.count_nonzero(np.isinf(values) & (np.sign(values) == sign)))
+        return int(np.count_nonzero(values == np.inf)), int(np.count_nonzero(values == -np.inf))
 
-    current_inf, reference_inf = count(current, 1) + count(current, -1), count(reference, 1) + count(reference, -1)
+    (current_up, current_down), reference_inf = infinite(current), sum(infinite(reference))
+    current_inf = current_up + current_down
     if not current_inf and not reference_inf:
         return []
     message = (
         f"{feature}: {current_inf} of {current.count} current values are infinite "
-        f"(+inf {count(current, 1)}, -inf {count(current, -1)}); reference: {reference_inf} of {reference.count}"
+        f"(+inf {current_up}, -inf {current_down}); reference: {reference_inf} of {reference.count}"
     )
     details = {"currentInfinite": current_inf, "referenceInfinite": reference_inf}
     return [DataQualityFinding("infiniteValues", feature, message, details)]
