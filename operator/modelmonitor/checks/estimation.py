@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.labels import ClassCoder, read_labeled
+from modelmonitor.checks.labels import ClassCoder, numeric_column, read_labeled
 from modelmonitor.engine.cbpe import ESTIMABLE, Calibration, calibrate, estimate
 from modelmonitor.engine.results import EstimatedMetric, MetricResult, PerformanceEstimation
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge_interval
@@ -53,7 +53,7 @@ def estimate_metrics(
     if reference.num_rows < context.min_samples:
         return refused(f"{reference.num_rows} labeled, scored reference rows < minSamples {context.min_samples}")
     reference_label = coder.encode(reference[columns.label]) == coder.positive
-    reference_score = reference[columns.score].to_numpy().astype(np.float64)
+    reference_score = numeric_column(reference, columns.score)
     calibration = calibrate(reference_score, reference_label)
     if calibration.error > estimation.max_calibration_error:
         return refused(
@@ -64,7 +64,7 @@ def estimate_metrics(
         )
     if rows < context.min_samples:
         return refused(f"{rows} rows without labels < minSamples {context.min_samples}", calibration)
-    score = unlabeled[columns.score].to_numpy().astype(np.float64)
+    score = numeric_column(unlabeled, columns.score)
     predicted = coder.encode(unlabeled[columns.prediction]) == coder.positive
     probability, resampled = calibration.probability(score), calibration.resampled_probabilities(score)
     estimated = []

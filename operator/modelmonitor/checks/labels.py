@@ -109,20 +109,20 @@ def _class_order(value: str) -> tuple[int, float | str]:
 def to_labeled_rows(table: pa.Table, columns: Columns, task: Task, coder: ClassCoder | None) -> LabeledRows:
     assert columns.label is not None
     if task is Task.REGRESSION:
-        y_true = _numeric(table, columns.label)
-        y_pred = _numeric(table, columns.prediction)
+        y_true = numeric_column(table, columns.label)
+        y_pred = numeric_column(table, columns.prediction)
     else:
         assert coder is not None
         y_true = coder.encode(table[columns.label])
         y_pred = coder.encode(table[columns.prediction])
-    score = _numeric(table, columns.score) if columns.score else None
+    score = numeric_column(table, columns.score) if columns.score else None
     timestamps = None
     if columns.timestamp:
         timestamps = table[columns.timestamp].to_numpy()
     return LabeledRows(y_true, y_pred, score, timestamps)
 
 
-def _numeric(table: pa.Table, column: str) -> NDArray[np.float64]:
+def numeric_column(table: pa.Table, column: str) -> NDArray[np.float64]:
     values = table[column]
     if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)):
         raise ColumnError(column, f"is {values.type}: expected numbers")
