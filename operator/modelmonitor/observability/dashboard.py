@@ -51,17 +51,22 @@ def _metrics_against_thresholds() -> timeseries.Panel:
     )
 
 
+def _red_from_one() -> board.ThresholdsConfig:
+    """Green at 0, red from 1: breached thresholds, dataset and concept drift."""
+    return (
+        board.ThresholdsConfig()
+        .mode(model.ThresholdsMode.ABSOLUTE)
+        .steps([model.Threshold(value=None, color="green"), model.Threshold(value=1, color="red")])
+    )
+
+
 def _breached() -> stat.Panel:
     return (
         stat.Panel()
         .title("Thresholds breached")
         .description("Metrics past their threshold in the monitors' last runs.")
         .with_target(_target(Query(f"sum(modelmonitor_threshold_breached{{{MONITOR}}}) or vector(0)", "breached")))
-        .thresholds(
-            board.ThresholdsConfig()
-            .mode(model.ThresholdsMode.ABSOLUTE)
-            .steps([model.Threshold(value=None, color="green"), model.Threshold(value=1, color="red")])
-        )
+        .thresholds(_red_from_one())
         .span(8)
         .height(9)
     )
@@ -101,11 +106,7 @@ def _drift_states() -> statetimeline.Panel:
                 Query(f"modelmonitor_concept_drift_detected{{{MONITOR}}}", "{{monitor}} concept ({{method}})", ref="B")
             )
         )
-        .thresholds(
-            board.ThresholdsConfig()
-            .mode(model.ThresholdsMode.ABSOLUTE)
-            .steps([model.Threshold(value=None, color="green"), model.Threshold(value=1, color="red")])
-        )
+        .thresholds(_red_from_one())
         .span(24)
         .height(7)
     )
