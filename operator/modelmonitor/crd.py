@@ -97,29 +97,29 @@ def _schedule_rules() -> list[dict[str, str]]:
     ]
 
 
+def _within(bound: str, low: float | None, high: float | None) -> str:
+    """CEL: the threshold ``bound`` is unset or inside [low, high]."""
+    limits = [
+        f"self.{bound} >= {low!r}" if low is not None else "",
+        f"self.{bound} <= {high!r}" if high is not None else "",
+    ]
+    return f"(!has(self.{bound}) || ({' && '.join(limit for limit in limits if limit)}))"
+
+
 def _metric_range_rules() -> list[dict[str, str]]:
     """One rule per range: the metrics that lie in it take thresholds inside it only."""
     by_range: dict[tuple[float | None, float | None], list[str]] = {}
     for name, bounds in METRIC_RANGES.items():
         by_range.setdefault(bounds, []).append(str(name))
-    rules = []
-    for (low, high), names in by_range.items():
-
-        def inside(bound: str, low: float | None = low, high: float | None = high) -> str:
-            limits = [
-                f"self.{bound} >= {low!r}" if low is not None else "",
-                f"self.{bound} <= {high!r}" if high is not None else "",
-            ]
-            return f"(!has(self.{bound}) || ({' && '.join(limit for limit in limits if limit)}))"
-
-        verb = "lies" if len(names) == 1 else "lie"
-        rules.append(
-            _rule(
-                f"!(self.name in {_quoted(frozenset(names))}) || ({inside('min')} && {inside('max')})",
-                f"{', '.join(names)} {verb} in {describe_range(low, high)}: min and max must too",
-            )
+    return [
+        _rule(
+            f"!(self.name in {_quoted(frozenset(names))}) || "
+            f"({_within('min', low, high)} && {_within('max', low, high)})",
+            f"{', '.join(names)} {'lies' if len(names) == 1 else 'lie'} in {describe_range(low, high)}: "
+            "min and max must too",
         )
-    return rules
+        for (low, high), names in by_range.items()
+    ]
 
 
 def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
