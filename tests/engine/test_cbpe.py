@@ -100,3 +100,10 @@ def test_calibration_fixes_overconfident_scores_and_says_how_far_off_they_were()
 def test_regression_metrics_cannot_be_estimated() -> None:
     with pytest.raises(ValueError, match="mae cannot be estimated without labels"):
         estimate(MetricName.MAE, np.ones(3) / 2, np.ones((1, 3)) / 2, np.ones(3, bool), np.ones(3) / 2)
+
+
+def test_a_draw_with_one_class_only_leaves_rocauc_undefined_quietly() -> None:
+    """No positive label can be drawn: ROC AUC is undefined, said as NaN, with no RuntimeWarning."""
+    never = np.zeros(50)
+    found = estimate(MetricName.ROC_AUC, never, never[None, :], np.zeros(50, bool), np.linspace(0, 1, 50), draws=10)
+    assert np.isnan(found.value) and np.isnan(found.lower)

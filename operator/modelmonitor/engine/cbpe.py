@@ -177,20 +177,20 @@ def _per_draw(metric: MetricName, predicted: NDArray[np.bool_], score: NDArray[n
         true_neg = n - true_pos - false_pos - false_neg
         return true_pos, false_pos, false_neg, true_neg
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric is MetricName.ROC_AUC:
-            ranks = rankdata(score)
+    if metric is MetricName.ROC_AUC:
+        ranks = rankdata(score)
 
-            def auc(labels: NDArray[np.float64]) -> NDArray[np.float64]:
-                positives = labels.sum(axis=1)
-                negatives = n - positives
+        def auc(labels: NDArray[np.float64]) -> NDArray[np.float64]:
+            positives = labels.sum(axis=1)
+            negatives = n - positives
+            with np.errstate(divide="ignore", invalid="ignore"):  # a draw of one class: undefined, NaN
                 return (labels @ ranks - positives * (positives + 1) / 2) / (positives * negatives)
 
-            return auc
-        if metric is MetricName.LOG_LOSS:
-            clipped = np.clip(score, 1e-15, 1 - 1e-15)
-            log_yes, log_no = np.log(clipped), np.log1p(-clipped)
-            return lambda labels: -(labels @ (log_yes - log_no) + log_no.sum()) / n
+        return auc
+    if metric is MetricName.LOG_LOSS:
+        clipped = np.clip(score, 1e-15, 1 - 1e-15)
+        log_yes, log_no = np.log(clipped), np.log1p(-clipped)
+        return lambda labels: -(labels @ (log_yes - log_no) + log_no.sum()) / n
 
     def from_counts(labels: NDArray[np.float64]) -> NDArray[np.float64]:
         tp, fp, fn, tn = counts(labels)
