@@ -44,6 +44,15 @@ def prometheus_api(port: int, path: str, **params: str) -> Any:
     return answer["data"]
 
 
+def prometheus_ready(port: int) -> bool:
+    """Prometheus listens before it serves: its API answers 503 until /-/ready does 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as response:
+            return response.status == 200
+    except OSError:  # urllib's HTTPError and URLError are OSErrors
+        return False
+
+
 def firing(port: int) -> set[tuple[str, str]]:
     return {
         (alert["labels"]["alertname"], alert["labels"].get("monitor", ""))
@@ -96,6 +105,7 @@ def test_alerts_fire_in_prometheus_the_dashboard_queries_return_series_and_argo_
         "--log.level=warn",
     ]
     with local_server(argv) as port:
+        eventually(lambda: prometheus_ready(port), what="Prometheus ready")  # CI once queried it too early: 503
         scraped = f'up{{job="{JOB}"}} == 1'
         eventually(lambda: prometheus_api(port, "query", query=scraped)["result"], what="the operator scraped")
         retrain = {"jobTemplate": job_template(tmp_path, exit_code=1)}
