@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.streaming import NumericScan, RowCounts
+from modelmonitor.engine.distribution import CategoryCounts, Histogram, category_counts, sorted_histogram
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     DriftMeasurement,
@@ -47,6 +48,8 @@ class FeatureOutcome:
     reference_samples: int = 0
     current_samples: int = 0
     findings: list[DataQualityFinding] = field(default_factory=list)
+    histogram: Histogram | None = None
+    categories: CategoryCounts | None = None
 
 
 @dataclass
@@ -111,7 +114,9 @@ def measure_feature(
             reference, current = scan.reference, scan.current
 
             def measure() -> DriftMeasurement:
-                return scan.measure(method, threshold)
+                measurement = scan.measure(method, threshold)
+                outcome.histogram, outcome.categories = scan.histogram, scan.categories
+                return measurement
         elif stream:
             counted = _count_stream(context, feature, reference=True), _count_stream(context, feature, reference=False)
             reference, current = counted
@@ -175,9 +180,17 @@ def _measure(
         ref.sort()
         cur.sort()
         if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
+            outcome.histogram = sorted_histogram(ref, cur)
             return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
         return _measure_counts(
-            _sorted_counts(ref), _sorted_counts(cur), method, threshold, numeric=True, categorical=categorical
+            _sorted_counts(ref),
+            _sorted_counts(cur),
+            method,
+            threshold,
+            numeric=True,
+            categorical=categorical,
+            outcome=outcome,
+            find_new=False,
         )
     return _measure_counts(
         _counts(reference.values),
@@ -198,12 +211,14 @@ def _measure_counts(
     *,
     numeric: bool,
     categorical: bool,
-    outcome: FeatureOutcome | None = None,
+    outcome: FeatureOutcome,
+    find_new: bool = True,
 ) -> DriftMeasurement:
-    """Drift from category counts; ``outcome`` collects new categories for text columns."""
+    """Drift from category counts; ``outcome`` gets their picture and, with ``find_new``, new categories."""
     if method in _SORTED_METHODS:
         raise ValueError(f"method {method} needs a numerical column, not category counts")
-    if outcome is not None:
+    outcome.categories = category_counts(ref_counts, cur_counts, ordered=numeric)
+    if find_new:
         outcome.findings += _new_categories(outcome.feature, ref_counts, cur_counts)
     kind = column_kind(
         numeric=numeric, declared_categorical=categorical, distinct_values=len(set(ref_counts) | set(cur_counts))
@@ -306,6 +321,8 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
             reference_samples=outcome.reference_samples,
             current_samples=outcome.current_samples,
             reason=outcome.reason,
+            histogram=outcome.histogram,
+            categories=outcome.categories,
         )
     drifted = m.drifted(adjusted)
     p_value = adjusted if adjusted is not None else m.p_value
@@ -337,6 +354,8 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
         reason=reason,
         approximate=approximate,
         approximation_error=m.approximation_error,
+        histogram=outcome.histogram,
+        categories=outcome.categories,
     )
 
 

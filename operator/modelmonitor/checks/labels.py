@@ -51,8 +51,18 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None) 
     table = source.read(wanted, rows)
     table = table.filter(pc.and_(pc.is_valid(table[columns.label]), pc.is_valid(table[columns.prediction])))
     if columns.timestamp:
+        index = table.schema.get_field_index(columns.timestamp)
+        table = table.set_column(index, columns.timestamp, utc_timestamps(table[columns.timestamp]))
         table = table.sort_by(columns.timestamp)
     return table
+
+
+def utc_timestamps(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps, ISO-8601 strings or epoch seconds as UTC instants (naive ones taken as UTC)."""
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        micros = pc.cast(pc.round(pc.multiply(pc.cast(values, pa.float64()), 1e6)), pa.int64())
+        return pc.cast(micros, pa.timestamp("us", tz="UTC"))
+    return pc.cast(values, pa.timestamp("us", tz="UTC"))
 
 
 def _as_text(values: pa.ChunkedArray) -> pa.ChunkedArray:

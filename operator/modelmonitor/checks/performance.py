@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -11,11 +14,13 @@ from numpy.typing import NDArray
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labels import ClassCoder, LabeledRows, read_labeled, to_labeled_rows
 from modelmonitor.engine import concept
+from modelmonitor.engine.intervals import bootstrap_standard_error, normal_interval
 from modelmonitor.engine.metrics import classification_metric, regression_metric
-from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricResult
+from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
 from modelmonitor.spec import (
     LOWER_IS_BETTER,
+    METRIC_RANGES,
     SCORE_METRICS,
     Baseline,
     ConceptDriftMethod,
@@ -24,6 +29,10 @@ from modelmonitor.spec import (
     MetricSpec,
     Task,
 )
+
+BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
+MOST_BUCKETS = 36
+SERIES_CONFIDENCE = 0.95
 
 
 class PerformanceData:
@@ -121,7 +130,59 @@ def evaluate_metrics(context: CheckContext, data: PerformanceData) -> list[Metri
         verdict = judge(value, minimum=metric.min, maximum=metric.max)
         reason = f"{name} " + describe_bounds(value, minimum=metric.min, maximum=metric.max)
         results.append(MetricResult(name, value, metric.min, metric.max, samples, verdict, reason))
-    return results
+    return [_with_series(context, data, result) for result in results]
+
+
+def bucket_seconds(span_seconds: float) -> int:
+    """The shortest bucket from a ladder of round durations that cuts the span into at most MOST_BUCKETS."""
+    for width in BUCKET_SECONDS:
+        if span_seconds <= width * MOST_BUCKETS:
+            return width
+    return math.ceil(span_seconds / MOST_BUCKETS)
+
+
+def _significant(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _with_series(context: CheckContext, data: PerformanceData, result: MetricResult) -> MetricResult:
+    """The metric over time buckets of the window, each with a bootstrap confidence interval."""
+    rows, spec = data.current, next(m for m in context.spec.metrics if str(m.name) == result.name)
+    if result.status is Verdict.ERROR or rows.timestamps is None or rows.size == 0:
+        return result
+    seconds = rows.timestamps.astype("datetime64[s]").astype(np.int64)
+    window = context.current_rows
+    start = window.start.timestamp() if window is not None and window.start is not None else float(seconds[0])
+    width = bucket_seconds(max(context.now.timestamp() - start, 1.0))
+    buckets = seconds // width
+    bounds = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), rows.size]
+    low, high = METRIC_RANGES[spec.name]
+    points = []
+    for first, last in itertools.pairwise(bounds):
+        part = rows.take(np.arange(first, last))
+        moment = datetime.fromtimestamp(int(buckets[first]) * width, UTC).isoformat().replace("+00:00", "Z")
+        try:
+            value, used = data.score_metric(spec, part)
+        except ValueError:
+            points.append(MetricPoint(moment, part.size, None))
+            continue
+        if not np.isfinite(value):
+            points.append(MetricPoint(moment, used, None))
+            continue
+
+        def resampled(index: NDArray[np.int64], part: LabeledRows = part) -> float:
+            try:
+                return data.score_metric(spec, part.take(index))[0]
+            except ValueError:  # undefined on this resample (one class only): counted as missing
+                return math.nan
+
+        error = bootstrap_standard_error(resampled, part.size)
+        if error is None:
+            points.append(MetricPoint(moment, used, _significant(value)))
+            continue
+        lower, upper = normal_interval(value, error, confidence=SERIES_CONFIDENCE, low=low, high=high)
+        points.append(MetricPoint(moment, used, _significant(value), _significant(lower), _significant(upper)))
+    return dataclasses.replace(result, series=MetricSeries(width, SERIES_CONFIDENCE, points))
 
 
 def _iso(timestamp: np.datetime64 | None) -> str | None:

@@ -139,4 +139,5 @@ def run_checks(
         data_quality=findings,
         errors=errors,
         performance_estimation=estimation,
+        spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
     )

@@ -17,6 +17,14 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.engine.distribution import (
+    BinCounter,
+    CategoryCounts,
+    Histogram,
+    category_counts,
+    display_edges,
+    histogram,
+)
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     BinnedColumn,
@@ -29,6 +37,7 @@ from modelmonitor.engine.drift import (
 from modelmonitor.spec import DriftMethod
 
 SAMPLE_SIZE = 1_000_000
+CURRENT_SAMPLE_SIZE = 100_000  # only places the report's histogram bins
 BINS = 10_000
 
 
@@ -89,30 +98,39 @@ class NumericScan:
     reference: ColumnScan = field(default_factory=ColumnScan)
     current: ColumnScan = field(default_factory=ColumnScan)
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    current_sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    histogram: Histogram | None = None  # the report's pictures, filled by the second pass
+    categories: CategoryCounts | None = None
 
     @classmethod
     def first_pass(cls, context: CheckContext, feature: str) -> NumericScan:
         scan = cls(context, feature)
-        expected = context.reference.count(context.reference_rows)
-        stride = max(1, expected // SAMPLE_SIZE)
-        kept: list[NDArray[np.float64]] = []
-        for batch in context.reference.batches(feature, context.reference_rows):
-            seen = scan.reference.count
-            valid = scan.reference.add(_floats(batch))
-            kept.append(valid[(-seen) % stride :: stride].copy())  # a view would keep the whole batch alive
-        for batch in context.current.batches(feature, context.current_rows):
-            scan.current.add(_floats(batch))
-        scan.sample = np.sort(np.concatenate(kept)) if kept else np.empty(0)
+        scan.sample = scan._strided_sample(reference=True, size=SAMPLE_SIZE)
+        scan.current_sample = scan._strided_sample(reference=False, size=CURRENT_SAMPLE_SIZE)
         return scan
+
+    def _strided_sample(self, *, reference: bool, size: int) -> NDArray[np.float64]:
+        """Scan one side for its moments, keeping an evenly strided sorted sample of about ``size`` values."""
+        side = self.reference if reference else self.current
+        expected = self.context.side(reference).count(self.context.side_rows(reference))
+        stride = max(1, expected // size)
+        kept: list[NDArray[np.float64]] = []
+        for batch in self._batches(reference=reference):
+            seen = side.count
+            valid = side.add(_floats(batch))
+            kept.append(valid[(-seen) % stride :: stride].copy())  # a view would keep the whole batch alive
+        return np.sort(np.concatenate(kept)) if kept else np.empty(0)
 
     def _batches(self, *, reference: bool) -> Iterator[pa.Array]:
         return self.context.side(reference).batches(self.feature, self.context.side_rows(reference))
 
-    def _counts(self, edges: NDArray[np.float64], *, reference: bool) -> NDArray[np.float64]:
+    def _counts(self, edges: NDArray[np.float64], shown: BinCounter, *, reference: bool) -> NDArray[np.float64]:
         counts = np.zeros(edges.size + 1, dtype=np.float64)
         for batch in self._batches(reference=reference):
             values = _floats(batch)
-            counts += np.bincount(np.searchsorted(edges, values[~np.isnan(values)]), minlength=edges.size + 1)
+            values = values[~np.isnan(values)]
+            counts += np.bincount(np.searchsorted(edges, values), minlength=edges.size + 1)
+            shown.add(values)
         return counts
 
     def _value_counts(self, *, reference: bool) -> dict[float, int]:
@@ -131,6 +149,7 @@ class NumericScan:
             DriftMethod.WASSERSTEIN,
         ):
             reference, current = self._value_counts(reference=True), self._value_counts(reference=False)
+            self.categories = category_counts(reference, current, ordered=True)
             kind = column_kind(
                 numeric=True, declared_categorical=False, distinct_values=len(set(reference) | set(current))
             )
@@ -138,18 +157,21 @@ class NumericScan:
             return categorical_drift(reference, current, method=method, threshold=threshold, kind=kind)
         levels = np.linspace(0.0, 1.0, BINS + 1)[1:-1]
         edges = np.unique(self.sample[np.minimum((levels * self.sample.size).astype(np.int64), self.sample.size - 1)])
+        shown = display_edges(self.sample, self.current_sample)
+        reference_shown, current_shown = BinCounter(shown), BinCounter(shown)
         reference = BinnedColumn(
-            self._counts(edges, reference=True),
+            self._counts(edges, reference_shown, reference=True),
             self.reference.mean,
             self.reference.std,
             self.reference.low,
             self.reference.high,
         )
         current = BinnedColumn(
-            self._counts(edges, reference=False),
+            self._counts(edges, current_shown, reference=False),
             self.current.mean,
             self.current.std,
             self.current.low,
             self.current.high,
         )
+        self.histogram = histogram(reference_shown, current_shown)
         return binned_numerical_drift(edges, reference, current, method=method, threshold=threshold)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
+from modelmonitor.engine.distribution import CategoryCounts, Histogram
 from modelmonitor.engine.verdict import Verdict, worst
 
 
@@ -54,6 +55,24 @@ class EstimatedMetric:
 
 
 @dataclass(frozen=True)
+class MetricPoint:
+    """A metric over one time bucket of the window's labeled rows, with its confidence interval."""
+
+    start: str
+    rows: int
+    value: float | None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    bucket_seconds: int
+    confidence: float
+    points: list[MetricPoint]
+
+
+@dataclass(frozen=True)
 class MetricResult:
     name: str
     value: float | None
@@ -63,6 +82,7 @@ class MetricResult:
     status: Verdict
     reason: str = ""
     estimated: EstimatedMetric | None = None
+    series: MetricSeries | None = None  # over time inside the window, for reports
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,8 @@ class FeatureDriftResult:
     reason: str = ""
     approximate: bool = False  # from histograms (see drift.exactMaxRows) ...
     approximation_error: float | None = None  # ... and the largest possible error of the statistic
+    histogram: Histogram | None = None  # the two distributions, for reports (see engine.distribution)
+    categories: CategoryCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,7 @@ class Results:
     data_quality: list[DataQualityFinding]
     errors: list[CheckError]
     performance_estimation: PerformanceEstimation | None = None
+    spec: dict[str, Any] | None = None  # the spec that produced these results, as written
 
     @property
     def verdict(self) -> Verdict:

@@ -1,0 +1,57 @@
+"""Confidence intervals for any metric, from a bootstrap of its rows.
+
+A report draws each metric over time in small buckets of rows, with a band of how
+uncertain each bucket's value is.  The metrics include ratios of counts (F1), rank
+statistics (ROC AUC) and losses, so one method must serve them all: the bootstrap
+standard error, and the normal interval ``value ± z·SE`` around the observed value.
+
+A bucket can hold millions of rows; resampling all of them 50 times would cost more
+than the check itself.  Above ``BOOTSTRAP_ROWS`` rows the resamples are drawn with
+``m = BOOTSTRAP_ROWS`` rows and their spread rescaled by ``sqrt(m / n)``: the
+m-out-of-n bootstrap (Bickel, Götze & van Zwet, Statistica Sinica 7, 1997), valid for
+the √n-consistent metrics used here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+BOOTSTRAP_RESAMPLES = 50
+BOOTSTRAP_ROWS = 5_000
+
+
+def bootstrap_standard_error(
+    metric: Callable[[NDArray[np.int64]], float],
+    rows: int,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    largest: int = BOOTSTRAP_ROWS,
+    seed: int = 0,
+) -> float | None:
+    """The standard error of ``metric`` over ``rows`` rows, where ``metric(indices)`` scores some of them.
+
+    ``None`` when it cannot be told: fewer than two rows, or too few resamples on which
+    the metric is defined (a resample with one class has no ROC AUC).
+    """
+    if rows < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    drawn = min(rows, largest)
+    values = np.array([metric(rng.integers(0, rows, drawn)) for _ in range(resamples)], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < resamples // 2:
+        return None
+    return float(values.std(ddof=1) * np.sqrt(drawn / rows))
+
+
+def normal_interval(
+    value: float, standard_error: float, *, confidence: float, low: float | None = None, high: float | None = None
+) -> tuple[float, float]:
+    """``value ± z·SE``, clipped to the metric's range [``low``, ``high``]."""
+    half = float(stats.norm.ppf(0.5 + confidence / 2)) * standard_error
+    lower, upper = value - half, value + half
+    return (lower if low is None else max(low, lower)), (upper if high is None else min(high, upper))
