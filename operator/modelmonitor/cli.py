@@ -49,6 +49,44 @@ def _check(args: argparse.Namespace) -> int:
     return worst_code
 
 
+def _read_results(path: str) -> dict:
+    """A results document, or a MonitorRun (as ``kubectl get mr -o json`` prints it) holding one."""
+    try:
+        loaded = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ModelMonitorError(f"{path}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelMonitorError(f"{path}: not JSON: {error}") from None
+    if isinstance(loaded, dict) and isinstance((loaded.get("status") or {}).get("results"), dict):
+        loaded = {"monitor": loaded["spec"].get("monitor", ""), **loaded["status"]["results"]}
+    if not isinstance(loaded, dict) or "verdict" not in loaded or "window" not in loaded:
+        raise ModelMonitorError(f"{path}: not a results document (from `modelmonitor check -o json`) or a MonitorRun")
+    return loaded
+
+
+def _report(args: argparse.Namespace) -> int:
+    from modelmonitor.report import render_report
+
+    if args.from_run:
+        documents = [_read_results(args.from_run)]
+    else:
+        from modelmonitor.checks import run_checks
+        from modelmonitor.spec import load_documents
+
+        monitors = load_documents(Path(args.file))
+        if len(monitors) > 1:
+            raise ModelMonitorError(f"{args.file}: holds {len(monitors)} monitors; a report is for one")
+        monitor = monitors[0]
+        documents = [run_checks(monitor.spec, now=args.now, name=monitor.metadata.name).to_document()]
+    output = Path(args.output)
+    try:
+        output.write_text(render_report(documents[0]), encoding="utf-8")
+    except OSError as error:
+        raise ModelMonitorError(f"{output}: {error.strerror or error}") from None
+    print(f"{output}: {documents[0]['verdict']} report of {documents[0].get('monitor') or 'the monitor'}")
+    return {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(documents[0]["verdict"], EXIT_HEALTHY)
+
+
 def _validate(args: argparse.Namespace) -> int:
     from modelmonitor.spec import load_documents
 
@@ -82,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
     check.add_argument("-o", "--output", choices=("table", "json"), default="table")
     check.set_defaults(handler=_check)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report of a monitor's checks")
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("-f", "--file", help="a ModelMonitor YAML file: run its checks now")
+    source.add_argument("--from-run", metavar="RESULTS.json", help="a stored results document, or a MonitorRun's JSON")
+    report.add_argument("-o", "--output", required=True, metavar="REPORT.html")
+    report.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
+    report.set_defaults(handler=_report)
 
     validate = commands.add_parser("validate", help="validate ModelMonitor files offline")
     validate.add_argument("-f", "--file", required=True, nargs="+", help="ModelMonitor YAML files")

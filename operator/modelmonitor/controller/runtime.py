@@ -102,9 +102,10 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.kube = Kube(await api(load_config))
     STATE.inline_slots = asyncio.Semaphore(CONFIG.inline_concurrency)
     STATE.monitor_locks = {}
-    from modelmonitor.controller.rollouts.endpoint import ROUTES  # it uses this module's STATE
+    from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE
+    from modelmonitor.controller.webview import PAGES
 
-    STATE.server = ProbeServer(CONFIG.port, routes=ROUTES)
+    STATE.server = ProbeServer(CONFIG.port, routes=ROUTES, pages=PAGES)
     await STATE.server.start()
     STATE.server.ready.set()
 

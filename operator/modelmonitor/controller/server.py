@@ -1,4 +1,4 @@
-"""The operator's HTTP port: /metrics for Prometheus, /healthz and /readyz for probes, and read-only APIs."""
+"""The operator's HTTP port: /metrics for Prometheus, /healthz and /readyz for probes, read-only pages and APIs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ Route = tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
 class ProbeServer:
-    def __init__(self, port: int, host: str = "0.0.0.0", routes: Sequence[Route] = ()) -> None:
-        self.port, self.host, self.routes = port, host, tuple(routes)
+    def __init__(
+        self, port: int, host: str = "0.0.0.0", routes: Sequence[Route] = (), pages: Sequence[Route] = ()
+    ) -> None:
+        self.port, self.host, self.routes, self.pages = port, host, tuple(routes), tuple(pages)
         self.ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -27,6 +29,8 @@ class ProbeServer:
         for path, handler in self.routes:
             app.router.add_get(path, handler)
             app.router.add_post(path, handler)  # Flagger's webhooks POST; the body is not needed
+        for path, handler in self.pages:
+            app.router.add_get(path, handler)  # read-only: GET (and HEAD) only
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
