@@ -14,11 +14,16 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q -e ".[s3,test]"
 
-# promtool, from Debian's prometheus package, checks Prometheus rule files.
+# promtool, from Debian's prometheus package, checks Prometheus rule files; Debian's
+# chromium runs the report and web-view tests (Playwright drives it; nothing is downloaded).
 tools:
-	@command -v promtool >/dev/null || { \
-	  echo "installing promtool (Debian package prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # Builds kube-apiserver, kube-controller-manager, kubectl, etcd, helm and the Argo Rollouts
 # controller once (cached), and fetches the CRDs of Gateway API, Argo Workflows, Tekton,
