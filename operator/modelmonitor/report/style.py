@@ -44,6 +44,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 pre { background: var(--soft); padding: 10px; overflow: auto; font-size: 12px; }
 a { color: #0969da; } nav { margin-bottom: 8px; } nav a { margin-right: 12px; }
 details summary { cursor: pointer; color: var(--muted); }
+.cl { font-size: 10px; text-anchor: end; } .new .cl { font-weight: bold; }
+.cr { fill: var(--ref); } .cc { fill: var(--cur); } .cp { font-size: 9px; fill: var(--muted); }
 """
 
 

@@ -41,7 +41,9 @@ class Estimate:
 
 
 def _f(value: float) -> str:
-    return f"{value:.1f}"
+    """A coordinate: a tenth of a pixel is plenty, and "12" is shorter than "12.0"."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _svg(parts: list[Markup], width: int, height: float, title: str) -> Markup:
@@ -220,8 +222,8 @@ def histogram_chart(
     def outline(values: list[float]) -> str:
         path = [f"M{left},{bottom}"]
         for i, share in enumerate(values):
-            path.append(f"L{_f(left + i * step)},{_f(y(share))} L{_f(left + (i + 1) * step)},{_f(y(share))}")
-        return " ".join(path) + f" L{right},{bottom}"
+            path.append(f"V{_f(y(share))}H{_f(left + (i + 1) * step)}")
+        return "".join(path) + f"V{bottom}"
 
     parts = [
         tag("title", title),
@@ -279,29 +281,15 @@ def category_chart(
         shown = ("★ " if is_new else "") + (name if len(name) <= 14 else name[:13] + "…")
         marked = f"{name} (new: never seen in the reference)" if is_new else name
         tip = f"{marked}: reference {ref / totals[0]:.1%} ({ref:,}), current {cur / totals[1]:.1%} ({cur:,})"
+        share = cur / totals[1]
         parts.append(
             tag(
                 "g",
                 tag("title", tip),
-                tag(
-                    "text",
-                    shown,
-                    x=label_width - 4,
-                    y=top + 9,
-                    font_size=10,
-                    text_anchor="end",
-                    font_weight="bold" if is_new else None,
-                ),
-                tag("rect", x=label_width, y=top, width=_f(ref / totals[0] * scale), height=5, fill="#9aa4b1"),
-                tag("rect", x=label_width, y=top + 5, width=_f(cur / totals[1] * scale), height=5, fill="#1f6feb"),
-                tag(
-                    "text",
-                    f"{cur / totals[1]:.0%}",
-                    x=_f(label_width + cur / totals[1] * scale + 3),
-                    y=top + 10,
-                    font_size=9,
-                    fill="#59636e",
-                ),
+                tag("text", shown, x=label_width - 4, y=top + 9, class_="cl"),
+                tag("rect", x=label_width, y=top, width=_f(ref / totals[0] * scale), height=5, class_="cr"),
+                tag("rect", x=label_width, y=top + 5, width=_f(share * scale), height=5, class_="cc"),
+                tag("text", f"{share:.0%}", x=_f(label_width + share * scale + 3), y=top + 10, class_="cp"),
                 class_="new" if is_new else None,
             )
         )
