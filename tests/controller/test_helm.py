@@ -24,7 +24,12 @@ def test_the_chart_ships_exactly_the_crds_of_crds() -> None:
     assert shipped == {path.name: path.read_text() for path in (ROOT / "crds").glob("*.yaml")}
 
 
-ALL_TOGGLES = ("serviceMonitor.enabled=true", "prometheusRule.enabled=true", "grafanaDashboard.enabled=true")
+ALL_TOGGLES = (
+    "serviceMonitor.enabled=true",
+    "prometheusRule.enabled=true",
+    "grafanaDashboard.enabled=true",
+    "webView.ingress.enabled=true",
+)
 NON_DEFAULT = ("watchNamespaces={ml,ops}", "replicas=2", "runner.inlineMaxBytes=1024", *ALL_TOGGLES)
 
 
@@ -89,7 +94,7 @@ def test_no_rule_grants_a_wildcard(helm: Path, sets: tuple[str, ...]) -> None:
 
 def test_the_toggles_are_off_by_default_and_the_admission_policy_on(helm: Path) -> None:
     found = {kind for kind, _ in kinds(render(helm))}
-    assert not found & {"ServiceMonitor", "PrometheusRule", "ConfigMap"}
+    assert not found & {"ServiceMonitor", "PrometheusRule", "ConfigMap", "Ingress"}
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= found
     assert not {kind for kind, _ in kinds(render(helm, "admissionPolicy.enabled=false"))} & {
         "ValidatingAdmissionPolicy",
@@ -159,6 +164,27 @@ def test_the_service_monitor_scrapes_the_metrics_service_as_job_modelmonitor(hel
     assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == JOB
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+
+
+def test_the_web_view_ingress_routes_only_the_web_views_paths_to_the_service(helm: Path) -> None:
+    documents = render(
+        helm,
+        "webView.ingress.enabled=true",
+        "webView.ingress.host=monitors.example.com",
+        "webView.ingress.className=nginx",
+        "webView.ingress.tlsSecretName=monitors-tls",
+        "webView.ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/auth-url=https://auth.example.com",
+    )
+    ingress = next(d for d in documents if d["kind"] == "Ingress")
+    service = next(d for d in documents if d["kind"] == "Service")
+    rule = ingress["spec"]["rules"][0]
+    assert rule["host"] == "monitors.example.com" and ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"secretName": "monitors-tls", "hosts": ["monitors.example.com"]}]
+    assert ingress["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/auth-url": "https://auth.example.com"}
+    paths = {(p["path"], p["pathType"]) for p in rule["http"]["paths"]}
+    assert paths == {("/", "Exact"), ("/monitors/", "Prefix"), ("/api/monitors", "Prefix")}  # never /metrics
+    for path in rule["http"]["paths"]:
+        assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
 
 
 def test_the_admission_policy_is_the_one_of_manifests_named_after_the_release(helm: Path) -> None:
@@ -301,7 +327,7 @@ def test_the_non_default_render_applies_server_side(
             stdin=rendered.stdout,
         )
         assert applied.returncode == 0, applied.stderr
-        for kind in ("servicemonitor", "prometheusrule", "validatingadmissionpolicy", "kopfpeering", "role"):
+        for kind in ("servicemonitor", "prometheusrule", "validatingadmissionpolicy", "kopfpeering", "role", "ingress"):
             assert f"{kind}." in applied.stdout, applied.stdout
     finally:
         kubectl(control_plane, kubeconfig, "delete", "--wait=false", "-f", "-", stdin=rendered.stdout)
