@@ -24,3 +24,6 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
     assert "credit-risk-v8: Promoted (NonInferior)" in result.stdout
     assert "credit-risk-live now follows version 8: Healthy=True" in result.stdout
     assert "credit-risk-v9: RolledBack (CandidateWorse)" in result.stdout
+    report = tmp_path / "reports" / "credit-risk-drifted.html"
+    assert f"report of credit-risk-drifted's last run: {report.resolve()}" in result.stdout
+    assert 'data-status="Failed"' in report.read_text() and "web view: http://127.0.0.1:" in result.stdout

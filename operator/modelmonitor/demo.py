@@ -94,6 +94,18 @@ def _wait_ready(port: int, operator: ManagedProcess) -> None:
     raise SystemExit(f"the operator was not ready in time:\n{operator.tail()}")
 
 
+def _write_report(port: int, name: str, directory: Path) -> Path:
+    """The monitor's last run as an HTML report, from the web view's JSON twin."""
+    from modelmonitor.report import render_report
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/monitors/default/{name}", timeout=10) as response:
+        latest = json.load(response)["latest"]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.html"
+    path.write_text(render_report(latest, name=f"{name} ({latest['run']})"), encoding="utf-8")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="the modelmonitor demo on a local dev cluster")
     parser.add_argument("--keep", action="store_true", help="keep everything running until Ctrl-C")
@@ -201,6 +213,10 @@ def main() -> int:
             'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Healthy")].status} {end}',
         )
         print(f"\nresult: {healthy_state.strip()}")
+        report = _write_report(port, names[1], directory / "reports")
+        print(f"report of {names[1]}'s last run: {report.resolve()}")
+        until = "until Ctrl-C" if args.keep else "while the demo runs; --keep leaves it up"
+        print(f"web view: http://127.0.0.1:{port}/ (up {until})")
         if args.keep:
             print(f"\nexport KUBECONFIG={kubeconfig}   # Ctrl-C stops the demo", flush=True)
             try:
