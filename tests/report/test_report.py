@@ -117,3 +117,12 @@ def test_from_run_refuses_what_it_cannot_read_in_one_line(tmp_path: Path, capsys
     assert main(["report", "--from-run", str(path), "-o", str(tmp_path / "out.html")]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1 and not (tmp_path / "out.html").exists()
+
+
+def test_an_estimate_before_the_labels_is_drawn_and_listed(documents) -> None:
+    results = json.loads(json.dumps(documents["drifted"]))
+    accuracy = results["metrics"][0]
+    accuracy["estimated"] = {"value": 0.61, "lower": 0.58, "upper": 0.64, "rows": 698, "status": "Failed"}
+    page = render_report(results)
+    assert "estimated accuracy on 698 unlabeled rows: 0.61 [0.58, 0.64]" in page  # the diamond's tooltip
+    assert "metric accuracy, estimated" in page and "0.61 [0.58, 0.64] on 698 unlabeled rows" in page
