@@ -68,7 +68,7 @@ def _report(args: argparse.Namespace) -> int:
     from modelmonitor.report import render_report
 
     if args.from_run:
-        documents = [_read_results(args.from_run)]
+        results = _read_results(args.from_run)
     else:
         from modelmonitor.checks import run_checks
         from modelmonitor.spec import load_documents
@@ -77,14 +77,14 @@ def _report(args: argparse.Namespace) -> int:
         if len(monitors) > 1:
             raise ModelMonitorError(f"{args.file}: holds {len(monitors)} monitors; a report is for one")
         monitor = monitors[0]
-        documents = [run_checks(monitor.spec, now=args.now, name=monitor.metadata.name).to_document()]
+        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name).to_document()
     output = Path(args.output)
     try:
-        output.write_text(render_report(documents[0]), encoding="utf-8")
+        output.write_text(render_report(results), encoding="utf-8")
     except OSError as error:
         raise ModelMonitorError(f"{output}: {error.strerror or error}") from None
-    print(f"{output}: {documents[0]['verdict']} report of {documents[0].get('monitor') or 'the monitor'}")
-    return {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(documents[0]["verdict"], EXIT_HEALTHY)
+    print(f"{output}: {results['verdict']} report of {results.get('monitor') or 'the monitor'}")
+    return {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(results["verdict"], EXIT_HEALTHY)
 
 
 def _validate(args: argparse.Namespace) -> int:

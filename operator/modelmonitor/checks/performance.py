@@ -130,7 +130,15 @@ def evaluate_metrics(context: CheckContext, data: PerformanceData) -> list[Metri
         verdict = judge(value, minimum=metric.min, maximum=metric.max)
         reason = f"{name} " + describe_bounds(value, minimum=metric.min, maximum=metric.max)
         results.append(MetricResult(name, value, metric.min, metric.max, samples, verdict, reason))
-    return [_with_series(context, data, result) for result in results]
+    if data.current.timestamps is None or data.current.size == 0:
+        return results
+    width, buckets = _buckets(context, data.current)
+    return [
+        result
+        if result.status is Verdict.ERROR
+        else dataclasses.replace(result, series=_series(data, metric, width, buckets))
+        for metric, result in zip(context.spec.metrics, results, strict=True)
+    ]
 
 
 def bucket_seconds(span_seconds: float) -> int:
@@ -145,22 +153,29 @@ def _significant(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-def _with_series(context: CheckContext, data: PerformanceData, result: MetricResult) -> MetricResult:
-    """The metric over time buckets of the window, each with a bootstrap confidence interval."""
-    rows, spec = data.current, next(m for m in context.spec.metrics if str(m.name) == result.name)
-    if result.status is Verdict.ERROR or rows.timestamps is None or rows.size == 0:
-        return result
+def _buckets(context: CheckContext, rows: LabeledRows) -> tuple[int, list[tuple[str, NDArray[np.int64]]]]:
+    """The bucket width, and each non-empty bucket's start and rows (the rows are in time order)."""
+    assert rows.timestamps is not None
     seconds = rows.timestamps.astype("datetime64[s]").astype(np.int64)
     window = context.current_rows
     start = window.start.timestamp() if window is not None and window.start is not None else float(seconds[0])
     width = bucket_seconds(max(context.now.timestamp() - start, 1.0))
     buckets = seconds // width
     bounds = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), rows.size]
+    return width, [
+        (_iso(np.datetime64(int(buckets[first]) * width, "s")) or "", np.arange(first, last))
+        for first, last in itertools.pairwise(bounds)
+    ]
+
+
+def _series(
+    data: PerformanceData, spec: MetricSpec, width: int, buckets: list[tuple[str, NDArray[np.int64]]]
+) -> MetricSeries:
+    """The metric over time buckets of the window, each with a bootstrap confidence interval."""
     low, high = METRIC_RANGES[spec.name]
     points = []
-    for first, last in itertools.pairwise(bounds):
-        part = rows.take(np.arange(first, last))
-        moment = datetime.fromtimestamp(int(buckets[first]) * width, UTC).isoformat().replace("+00:00", "Z")
+    for moment, index in buckets:
+        part = data.current.take(index)
         try:
             value, used = data.score_metric(spec, part)
         except ValueError:
@@ -182,7 +197,7 @@ def _with_series(context: CheckContext, data: PerformanceData, result: MetricRes
             continue
         lower, upper = normal_interval(value, error, confidence=SERIES_CONFIDENCE, low=low, high=high)
         points.append(MetricPoint(moment, used, _significant(value), _significant(lower), _significant(upper)))
-    return dataclasses.replace(result, series=MetricSeries(width, SERIES_CONFIDENCE, points))
+    return MetricSeries(width, SERIES_CONFIDENCE, points)
 
 
 def _iso(timestamp: np.datetime64 | None) -> str | None:
