@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from modelmonitor.report.markup import Markup, join, number, percent, tag
 from modelmonitor.report.page import document, section
-from modelmonitor.report.run import epoch, heading, run_sections
+from modelmonitor.report.run import epoch, heading, run_sections, threshold_lines
 from modelmonitor.report.style import badge
 from modelmonitor.report.svg import Marker, TimePoint, time_chart
 
@@ -108,50 +108,31 @@ def history_charts(monitor: Summary, runs: Sequence[Summary]) -> Markup:
     start, end = timed[0][0], timed[-1][0]
     pad = max((end - start) * 0.05, 60.0)
     markers = [Marker(at, "retraining") for at in (epoch(t) for t in monitor.get("retrainingStarts") or []) if at]
+
+    def figure(heading: str, points: list[TimePoint], thresholds: list[tuple[str, float]]) -> Markup:
+        chart = time_chart(
+            points,
+            start=start - pad,
+            end=end + pad,
+            title=f"{heading} over the kept runs",
+            thresholds=thresholds,
+            markers=markers,
+        )
+        return tag("figure", tag("h3", heading), chart, style="margin: 0")
+
     charts = []
-    names = list(dict.fromkeys(name for _, r in timed for name in r.get("metrics") or {}))
-    for name in names:
+    for name in dict.fromkeys(name for _, r in timed for name in r.get("metrics") or {}):
         points = [
             TimePoint(at, r["metrics"][name], label=f"{r['name']} ({r.get('verdict')})")
             for at, r in timed
             if (r.get("metrics") or {}).get(name) is not None
         ]
-        thresholds = (monitor.get("thresholds") or {}).get(name) or {}
-        charts.append(
-            tag(
-                "figure",
-                tag("h3", name),
-                time_chart(
-                    points,
-                    start=start - pad,
-                    end=end + pad,
-                    title=f"{name} over the kept runs",
-                    thresholds=[
-                        (bound, thresholds[bound]) for bound in ("min", "max") if thresholds.get(bound) is not None
-                    ],
-                    markers=markers,
-                ),
-                style="margin: 0",
-            )
-        )
+        charts.append(figure(name, points, threshold_lines((monitor.get("thresholds") or {}).get(name) or {})))
     drift = [TimePoint(at, r["driftedShare"], label=r["name"]) for at, r in timed if r.get("driftedShare") is not None]
     if drift:
         share = monitor.get("datasetDriftShare")
-        charts.append(
-            tag(
-                "figure",
-                tag("h3", "drifted share of features"),
-                time_chart(
-                    drift,
-                    start=start - pad,
-                    end=end + pad,
-                    title="drifted share of features over the kept runs",
-                    thresholds=[("dataset drift", share)] if share is not None else [],
-                    markers=markers,
-                ),
-                style="margin: 0",
-            )
-        )
+        lines = [("dataset drift", share)] if share is not None else []
+        charts.append(figure("drifted share of features", drift, lines))
     return tag("div", charts, class_="charts")
 
 

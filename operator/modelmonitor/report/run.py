@@ -35,6 +35,11 @@ def _bounds(item: Mapping[str, Any]) -> str:
     return ", ".join(b for b in bounds if b) or "no threshold"
 
 
+def threshold_lines(bounds: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The dashed lines of a metric's ``min`` and ``max``, those that are set."""
+    return [(bound, bounds[bound]) for bound in ("min", "max") if bounds.get(bound) is not None]
+
+
 def checks_table(results: Results) -> Markup:
     """Every check with its status in words, its value and the reason."""
     rows = []
@@ -94,7 +99,7 @@ def _metric_chart(results: Results, metric: Mapping[str, Any]) -> Markup:
         )
         for p in points_data
     ]
-    thresholds = [(bound, metric[bound]) for bound in ("min", "max") if metric.get(bound) is not None]
+    thresholds = threshold_lines(metric)
     estimated, estimate = metric.get("estimated") or {}, None
     if estimated.get("value") is not None:
         label = (
