@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from modelmonitor.engine.metrics import classification_metric, regression_metric, roc_auc_score
+from modelmonitor.engine.metrics import classification_metric, label_metric, regression_metric, roc_auc_score
 from modelmonitor.spec import MetricName
 
 SKLEARN_CLASSIFICATION = {
@@ -28,6 +28,32 @@ def test_classification_metrics_match_scikit_learn(seed: int, name: MetricName, 
     ours = classification_metric(name, y_true, y_pred, n_classes=n_classes, positive=1, average=average)
     theirs = SKLEARN_CLASSIFICATION[name](y_true, y_pred, average)
     assert ours == pytest.approx(theirs, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", list(SKLEARN_CLASSIFICATION))
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_a_class_absent_from_the_window_is_left_out_of_the_averages_as_in_scikit_learn(
+    name: MetricName, average: str
+) -> None:
+    """Class 3 is known (seen in a baseline, say) but occurs in neither labels nor predictions here."""
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 3, 400)
+    y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 3, 400))
+    ours = classification_metric(name, y_true, y_pred, n_classes=4, positive=1, average=average)
+    assert ours == pytest.approx(SKLEARN_CLASSIFICATION[name](y_true, y_pred, average), abs=1e-12)
+
+
+@pytest.mark.parametrize("name", list(SKLEARN_CLASSIFICATION))
+def test_a_stack_of_confusion_matrices_is_scored_matrix_by_matrix(name: MetricName) -> None:
+    rng = np.random.default_rng(4)
+    stack = rng.integers(0, 30, (6, 3, 3))
+    stack[2, 1, :] = stack[2, :, 1] = 0  # class 1 absent from one draw
+    each = [float(label_metric(name, matrix, average="macro")) for matrix in stack]
+    assert label_metric(name, stack, average="macro").tolist() == pytest.approx(each, abs=1e-12)
+
+
+def test_balanced_accuracy_of_no_rows_is_undefined() -> None:
+    assert np.isnan(label_metric(MetricName.BALANCED_ACCURACY, np.zeros((2, 2), np.int64)))
 
 
 @pytest.mark.parametrize("seed", range(5))
