@@ -1,4 +1,4 @@
-"""Confidence-based performance estimation (CBPE): a binary classifier's metrics on rows whose labels have not arrived.
+"""Confidence-based performance estimation (CBPE): a classifier's metrics on rows whose labels have not arrived.
 
 The method is NannyML's. The model's scores are calibrated on labeled reference data, with
 isotonic regression, so that a calibrated score is the probability that the label is positive.
@@ -13,10 +13,15 @@ estimate is the mean of the draws; its interval holds the central ``confidence``
 them. That is a prediction interval for the value the labels will give once they arrive,
 valid as long as the calibration learnt on the reference still holds in the window. It holds
 under covariate shift; it fails under concept shift, which no estimate from scores can see.
+
+A multiclass model with one score per class is handled the same way: each class's score is
+calibrated one-vs-rest, the calibrated values of a row are normalised into a distribution,
+and each row's label is a draw from it (:func:`calibrate_classes`, :func:`estimate_classes`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +30,7 @@ from numpy.typing import NDArray
 from scipy.stats import rankdata
 from sklearn.isotonic import IsotonicRegression
 
+from modelmonitor.engine.metrics import label_metric
 from modelmonitor.spec import MetricName
 
 ESTIMABLE = (
@@ -35,6 +41,13 @@ ESTIMABLE = (
     MetricName.BALANCED_ACCURACY,
     MetricName.ROC_AUC,
     MetricName.LOG_LOSS,
+)
+MULTICLASS_ESTIMABLE = (  # multiclass ROC AUC and log loss are not among a monitor's metrics
+    MetricName.ACCURACY,
+    MetricName.PRECISION,
+    MetricName.RECALL,
+    MetricName.F1,
+    MetricName.BALANCED_ACCURACY,
 )
 CALIBRATION_BINS = 10
 DRAWS = 1000
@@ -128,23 +141,44 @@ def estimate(
     if metric not in ESTIMABLE:
         raise ValueError(f"{metric} cannot be estimated without labels")
     per_draw = _per_draw(metric, predicted_positive, score)
-    fitted = _finite(_simulate(per_draw, probability, draws, seed))
+    simulate = functools.partial(_simulate, per_draw)
+    return _interval(simulate, probability, resampled, draws, seed, confidence)
+
+
+Simulation = Callable[[NDArray[np.float64], int, int], NDArray[np.float64]]  # (probabilities, draws, seed) -> metrics
+
+
+def _interval(
+    simulate: Simulation,
+    probability: NDArray[np.float64],
+    resampled: NDArray[np.float64],
+    draws: int,
+    seed: int,
+    confidence: float,
+) -> Estimate:
+    """The draws' mean and central interval, less the bootstrap's excess over the calibration (Efron's correction).
+
+    The draws under the calibration itself estimate the bias; those spread over the bootstrap
+    calibrations (``resampled``, one per row) carry the calibration's uncertainty.
+    """
+    rows = int(probability.shape[0])
+    fitted = _finite(simulate(probability, draws, seed))
     shares = np.array_split(np.arange(draws), resampled.shape[0])
     spread = _finite(
         np.concatenate(
             [
-                _simulate(per_draw, row, share.size, seed + 1 + index)
-                for index, (row, share) in enumerate(zip(resampled, shares, strict=True))
+                simulate(distribution, share.size, seed + 1 + index)
+                for index, (distribution, share) in enumerate(zip(resampled, shares, strict=True))
                 if share.size
             ]
         )
     )
     if fitted.size == 0 or spread.size == 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), int(probability.size))
+        return Estimate(float("nan"), float("nan"), float("nan"), rows)
     corrected = spread + 2 * (fitted.mean() - spread.mean())
     tail = (1 - confidence) / 2 * 100
     lower, upper = np.percentile(corrected, [tail, 100 - tail])
-    return Estimate(float(corrected.mean()), float(lower), float(upper), int(probability.size))
+    return Estimate(float(corrected.mean()), float(lower), float(upper), rows)
 
 
 def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -206,3 +240,114 @@ def _per_draw(metric: MetricName, predicted: NDArray[np.bool_], score: NDArray[n
             return (tp / (tp + fn) + tn / (tn + fp)) / 2  # balanced accuracy
 
     return from_counts
+
+
+@dataclass(frozen=True)
+class ClassCalibration:
+    """A multiclass model's per-class scores mapped to class probabilities: one-vs-rest isotonic, then normalised.
+
+    Each class's score is calibrated against "the label is this class", as NannyML's multiclass
+    CBPE does, and a row's calibrated values are divided by their sum so they form a
+    distribution over the classes. The calibration error is the classwise expected calibration
+    error (the mean over classes of each class's ECE), before and after (cross-fitted).
+    """
+
+    models: tuple[IsotonicRegression, ...]  # one per class, in the score columns' order
+    resampled: tuple[tuple[IsotonicRegression, ...], ...]  # per bootstrap resample, one per class
+    raw_error: float
+    error: float
+    rows: int
+
+    def probability(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows x classes: each row a distribution over the classes."""
+        return _normalised(self.models, scores)
+
+    def resampled_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Bootstrap calibrations x rows x classes."""
+        return np.stack([_normalised(models, scores) for models in self.resampled])
+
+
+def _normalised(models: tuple[IsotonicRegression, ...], scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    calibrated = np.column_stack([model.predict(scores[:, k]) for k, model in enumerate(models)])
+    calibrated = np.clip(calibrated, 0.0, 1.0)
+    total = calibrated.sum(axis=1, keepdims=True)
+    # a row every calibration deems impossible for every class carries no information: uniform
+    return np.divide(calibrated, total, out=np.full_like(calibrated, 1 / scores.shape[1]), where=total > 0)
+
+
+def classwise_calibration_error(probability: NDArray[np.float64], label: NDArray[np.int64]) -> float:
+    """The mean over classes of each class's expected calibration error (Kull et al., 2019)."""
+    return float(
+        np.mean([expected_calibration_error(probability[:, k], label == k) for k in range(probability.shape[1])])
+    )
+
+
+def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], seed: int = 0) -> ClassCalibration:
+    """Per-class isotonic calibration on all rows (``label`` indexes the score columns); error cross-fitted."""
+    rng = np.random.default_rng(seed)
+    classes = range(scores.shape[1])
+    fold = rng.permutation(label.size) % 2 == 0
+    held_out = np.empty_like(scores)
+    for train in (fold, ~fold):
+        part = tuple(_isotonic().fit(scores[train, k], label[train] == k) for k in classes)
+        held_out[~train] = _normalised(part, scores[~train])
+    resamples = (rng.integers(0, label.size, label.size) for _ in range(BOOTSTRAPS))
+    raw = np.clip(scores, 0.0, 1.0)
+    return ClassCalibration(
+        models=tuple(_isotonic().fit(scores[:, k], label == k) for k in classes),
+        resampled=tuple(
+            tuple(_isotonic().fit(scores[rows, k], label[rows] == k) for k in classes) for rows in resamples
+        ),
+        raw_error=classwise_calibration_error(raw, label),
+        error=classwise_calibration_error(held_out, label),
+        rows=int(label.size),
+    )
+
+
+def estimate_classes(
+    metric: MetricName,
+    probability: NDArray[np.float64],
+    resampled: NDArray[np.float64],
+    predicted: NDArray[np.int64],
+    *,
+    average: str = "macro",
+    confidence: float = 0.95,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> Estimate:
+    """A label metric of a multiclass model over rows whose labels are drawn from their class distributions.
+
+    The labels of each draw are scored with the same code as realized metrics
+    (:func:`modelmonitor.engine.metrics.label_metric` over a stack of confusion matrices);
+    the interval and its bias correction are :func:`estimate`'s.
+    """
+    if metric not in MULTICLASS_ESTIMABLE:
+        raise ValueError(f"{metric} cannot be estimated for a multiclass model")
+    classes = probability.shape[1]
+
+    def per_draw(labels: NDArray[np.int64]) -> NDArray[np.float64]:
+        cells = labels * classes + predicted[None, :]
+        offset = np.arange(labels.shape[0])[:, None] * classes * classes
+        counts = np.bincount((cells + offset).ravel(), minlength=labels.shape[0] * classes * classes)
+        return label_metric(metric, counts.reshape(-1, classes, classes), average=average)
+
+    simulate = functools.partial(_simulate_classes, per_draw)
+    return _interval(simulate, probability, resampled, draws, seed, confidence)
+
+
+def _simulate_classes(
+    per_draw: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+    probability: NDArray[np.float64],
+    draws: int,
+    seed: int,
+) -> NDArray[np.float64]:
+    rng = np.random.default_rng(seed)
+    rows, classes = probability.shape
+    below = np.cumsum(probability, axis=1)[:, :-1].astype(np.float32)  # class k is drawn when u passes k cut points
+    block = max(1, _CELLS_PER_BLOCK // max(rows * classes, 1))
+    found = []
+    for start in range(0, draws, block):
+        uniform = rng.random((min(block, draws - start), rows, 1), dtype=np.float32)
+        labels = (uniform >= below[None]).sum(axis=2)
+        found.append(per_draw(labels))
+    return np.concatenate(found)
