@@ -168,6 +168,15 @@ def spec_schema() -> dict[str, Any]:
         _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
         *_metric_range_rules(),
     ]
+    class_scores = properties["data"]["properties"]["columns"]["properties"]["classScores"]
+    class_scores["x-kubernetes-list-type"] = "map"
+    class_scores["x-kubernetes-list-map-keys"] = ["label"]
+    class_scores["x-kubernetes-validations"] = [
+        _rule(
+            "self.all(a, self.exists_one(b, b.column == a.column))",
+            "each class has one score column: a column appears twice",
+        )
+    ]
     drift_features = properties["drift"]["properties"]["features"]
     drift_features["x-kubernetes-list-type"] = "map"
     drift_features["x-kubernetes-list-map-keys"] = ["name"]
@@ -209,14 +218,27 @@ def spec_schema() -> dict[str, Any]:
             fieldPath=".data.columns",
         ),
         _rule(
-            "!has(self.performanceEstimation) || self.model.task == 'binaryClassification'",
-            "performanceEstimation needs a binaryClassification task (one positive-class score)",
+            "!has(self.data.columns) || !has(self.data.columns.classScores) || "
+            "self.model.task == 'multiclassClassification'",
+            "data.columns.classScores needs a multiclassClassification task (a binary task uses data.columns.score)",
+            fieldPath=".data.columns.classScores",
+        ),
+        _rule(
+            "!has(self.performanceEstimation) || self.model.task != 'regression'",
+            "performanceEstimation needs a classification task",
             fieldPath=".performanceEstimation",
         ),
         _rule(
-            "!has(self.performanceEstimation) || "
+            "!has(self.performanceEstimation) || self.model.task != 'binaryClassification' || "
             "(has(self.data.columns) && has(self.data.columns.score) && has(self.data.columns.label))",
             "performanceEstimation needs data.columns.score and data.columns.label",
+            fieldPath=".performanceEstimation",
+        ),
+        _rule(
+            "!has(self.performanceEstimation) || self.model.task != 'multiclassClassification' || "
+            "(has(self.data.columns) && has(self.data.columns.classScores) && has(self.data.columns.label))",
+            "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
+            "(one score column per class) and data.columns.label",
             fieldPath=".performanceEstimation",
         ),
         _rule(

@@ -163,6 +163,13 @@ class DataSource(SpecModel):
         return window
 
 
+class ClassScore(SpecModel):
+    """The column holding a multiclass model's score (probability) for one class."""
+
+    label: str = Field(min_length=1, max_length=253, description="The class, as it appears in labels and predictions.")
+    column: Name
+
+
 class Columns(SpecModel):
     """Which columns hold what; features default to every column not named here."""
 
@@ -170,12 +177,28 @@ class Columns(SpecModel):
     prediction: str = "prediction"
     label: str | None = None
     score: str | None = None
+    class_scores: list[ClassScore] | None = Field(
+        None,
+        min_length=2,
+        max_length=250,  # the CRD checks columns pairwise: more would exceed the API server's CEL cost budget
+        description="Multiclass tasks: one score column per class (binary tasks use score).",
+    )
     model_version: str | None = None
     features: list[Name] | None = Field(None, max_length=10000)
     categorical: list[Name] | None = Field(None, max_length=10000)
 
+    @field_validator("class_scores")
+    @classmethod
+    def _one_column_per_class(cls, class_scores: list[ClassScore] | None) -> list[ClassScore] | None:
+        for field in ("label", "column"):
+            values = [getattr(entry, field) for entry in class_scores or []]
+            if repeated := sorted({value for value in values if values.count(value) > 1}):
+                raise ValueError(f"each class has one score column: {field} {repeated[0]!r} appears twice")
+        return class_scores
+
     def named(self) -> set[str]:
-        return {
+        scores = {entry.column for entry in self.class_scores or []}
+        return scores | {
             column for column in (self.timestamp, self.prediction, self.label, self.score, self.model_version) if column
         }
 
@@ -494,11 +517,21 @@ class ModelMonitorSpec(SpecModel):
                 raise ValueError(f"conceptDrift[{index}]: ddm needs a classification task")
             if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
                 raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
+        columns = self.data.columns
+        if columns.class_scores and task is not Task.MULTICLASS:
+            raise ValueError(
+                "data.columns.classScores needs a multiclassClassification task (a binary task uses data.columns.score)"
+            )
         if self.performance_estimation is not None:
-            if task is not Task.BINARY:
-                raise ValueError("performanceEstimation needs a binaryClassification task (one positive-class score)")
-            if not self.data.columns.score or not self.data.columns.label:
+            if task is Task.REGRESSION:
+                raise ValueError("performanceEstimation needs a classification task")
+            if task is Task.BINARY and not (columns.score and columns.label):
                 raise ValueError("performanceEstimation needs data.columns.score and data.columns.label")
+            if task is Task.MULTICLASS and not (columns.class_scores and columns.label):
+                raise ValueError(
+                    "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
+                    "(one score column per class) and data.columns.label"
+                )
         if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
             raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
         return self

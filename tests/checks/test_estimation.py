@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, f1_score
 
 from modelmonitor.checks import run_checks
 from modelmonitor.engine.verdict import Verdict
@@ -116,7 +116,10 @@ def test_too_few_rows_without_labels_is_inconclusive(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"model.task": "multiclassClassification"}, "performanceEstimation needs a binaryClassification task"),
+        (
+            {"model.task": "multiclassClassification"},
+            "performanceEstimation on a multiclassClassification task needs data.columns.classScores",
+        ),
         (
             {"data.columns": {"timestamp": "ts", "prediction": "prediction", "label": "label"}},
             "needs data.columns.score",
@@ -126,5 +129,107 @@ def test_too_few_rows_without_labels_is_inconclusive(tmp_path: Path) -> None:
 def test_the_spec_refuses_what_cbpe_cannot_do(tmp_path: Path, change: dict, message: str) -> None:
     spec = estimating(tmp_path / "c.parquet", tmp_path / "r.parquet", **change)
     spec["metrics"] = [{"name": "accuracy", "min": 0.75}]
+    with pytest.raises(SpecError, match=message):
+        parse_spec(spec)
+
+
+def test_the_spec_refuses_estimation_for_regression(tmp_path: Path) -> None:
+    spec = estimating(tmp_path / "c.parquet", tmp_path / "r.parquet", **{"model.task": "regression"})
+    spec["metrics"] = [{"name": "mae", "max": 3}]
+    with pytest.raises(SpecError, match="performanceEstimation needs a classification task"):
+        parse_spec(spec)
+
+
+CLASSES = ("cat", "dog", "fox")
+
+
+def multiclass_log(rows: int, *, seed: int, hours: float = 24.0) -> pa.Table:
+    """A three-class model with one (overconfident) score column per class; labels follow the true probabilities."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(0.0, 1.0, (rows, 2))
+    logits = features @ np.array([[1.5, 0.0], [0.0, 1.5], [-1.0, -1.2]]).T
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    scores = np.exp(2.2 * logits) / np.exp(2.2 * logits).sum(axis=1, keepdims=True)
+    label = (rng.random((rows, 1)) >= np.cumsum(truth, axis=1)[:, :-1]).sum(axis=1)
+    seconds = np.sort(rng.uniform(0, hours * 3600, rows)).astype("timedelta64[s]")
+    ts = np.datetime64(NOW.replace(tzinfo=None), "s") - seconds[::-1]
+    names = np.array(CLASSES)
+    return pa.table(
+        {
+            "ts": pa.array(ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "x1": features[:, 0],
+            "x2": features[:, 1],
+            **{f"p_{name}": scores[:, k] for k, name in enumerate(CLASSES)},
+            "prediction": names[scores.argmax(axis=1)],
+            "label": names[label],
+        }
+    )
+
+
+def multiclass_estimating(current: Path, reference: Path, classes: tuple[str, ...] = CLASSES, **overrides) -> dict:
+    columns = {"timestamp": "ts", "prediction": "prediction", "label": "label"}
+    columns["classScores"] = [{"label": name, "column": f"p_{name}"} for name in classes]
+    overrides = {"model.task": "multiclassClassification", "data.columns": columns, **overrides}
+    spec = estimating(current, reference, **overrides)
+    spec["metrics"] = [{"name": "accuracy", "min": 0.6}, {"name": "f1", "min": 0.5, "average": "weighted"}]
+    return spec
+
+
+def without_late_text_labels(table: pa.Table, share: float) -> pa.Table:
+    late = np.arange(table.num_rows) >= table.num_rows * (1 - share)
+    label = pa.array(np.where(late, None, table["label"].to_numpy(zero_copy_only=False)).tolist(), pa.string())
+    return table.set_column(table.schema.get_field_index("label"), "label", label)
+
+
+def test_a_multiclass_model_with_a_score_per_class_gets_estimates_that_hold_the_later_labels(tmp_path: Path) -> None:
+    pq.write_table(multiclass_log(5000, seed=1), tmp_path / "reference.parquet")
+    complete = multiclass_log(4000, seed=2)
+    pq.write_table(without_late_text_labels(complete, 0.4), tmp_path / "current.parquet")
+    spec = multiclass_estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["drift"] = {"method": "auto"}
+    document = run_checks(parse_spec(spec), now=NOW).to_document()
+    estimation = document["performanceEstimation"]
+    assert estimation["status"] == "Passed" and estimation["unlabeledRows"] == 1600
+    assert estimation["rawCalibrationError"] > estimation["calibrationError"]
+    late = complete.slice(2400)
+    truth, predicted = late["label"].to_numpy(zero_copy_only=False), late["prediction"].to_numpy(zero_copy_only=False)
+    realized = {"accuracy": accuracy_score(truth, predicted), "f1": f1_score(truth, predicted, average="weighted")}
+    for metric in document["metrics"]:
+        assert metric["samples"] == 2400 and metric["estimated"]["rows"] == 1600
+        assert metric["estimated"]["lower"] <= realized[metric["name"]] <= metric["estimated"]["upper"], metric
+        assert metric["estimated"]["status"] == "Passed"
+    assert {feature["feature"] for feature in document["drift"]["features"]} == {"x1", "x2"}  # scores are not features
+
+
+def test_a_class_without_a_score_column_is_refused_with_its_name(tmp_path: Path) -> None:
+    pq.write_table(multiclass_log(3000, seed=1), tmp_path / "reference.parquet")
+    pq.write_table(without_late_text_labels(multiclass_log(1000, seed=2), 0.5), tmp_path / "current.parquet")
+    spec = multiclass_estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet", classes=CLASSES[:2])
+    results = run_checks(parse_spec(spec), now=NOW)
+    assert results.performance_estimation is not None
+    assert results.performance_estimation.status is Verdict.INCONCLUSIVE
+    assert results.performance_estimation.reason == (
+        "class 'fox' appears among labels or predictions but has no column in data.columns.classScores"
+    )
+    assert all(m.estimated is None for m in results.metrics)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model.task": "binaryClassification"}, "data.columns.classScores needs a multiclassClassification task"),
+        (
+            {"data.columns.classScores": [{"label": "cat", "column": "p"}, {"label": "cat", "column": "q"}]},
+            "each class has one score column: label 'cat' appears twice",
+        ),
+        (
+            {"data.columns.classScores": [{"label": "cat", "column": "p"}, {"label": "dog", "column": "p"}]},
+            "each class has one score column: column 'p' appears twice",
+        ),
+    ],
+)
+def test_the_spec_refuses_class_scores_it_cannot_use(tmp_path: Path, change: dict, message: str) -> None:
+    spec = multiclass_estimating(tmp_path / "c.parquet", tmp_path / "r.parquet", **change)
+    spec.pop("performanceEstimation")
     with pytest.raises(SpecError, match=message):
         parse_spec(spec)

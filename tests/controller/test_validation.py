@@ -178,16 +178,68 @@ def test_a_monitor_run_spec_is_immutable(api_client, installed_crds, namespace) 
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("spec.model.task", "multiclassClassification", "performanceEstimation needs a binaryClassification task"),
+        ("spec.model.task", "regression", "performanceEstimation needs a classification task"),
+        (
+            "spec.model.task",
+            "multiclassClassification",
+            "performanceEstimation on a multiclassClassification task needs data.columns.classScores",
+        ),
         ("spec.data.columns", {"timestamp": "ts", "label": "label"}, "needs data.columns.score and data.columns.label"),
     ],
 )
-def test_performance_estimation_needs_a_binary_task_with_scores_and_labels(
+def test_performance_estimation_needs_a_classification_task_with_scores_and_labels(
     api_client, installed_crds, namespace, path, value, message
 ) -> None:
     custom = client.CustomObjectsApi(api_client)
     estimating = with_value(VALID, "spec.performanceEstimation", {"method": "cbpe"})
     estimating = with_value(estimating, "spec.metrics", [{"name": "accuracy", "min": 0.9}])
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", estimating)
+    broken = with_value(with_value(estimating, "metadata.name", "broken"), path, value)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
+    assert message in json.loads(caught.value.body)["message"]
+
+
+MULTICLASS = with_value(
+    with_value(
+        with_value(VALID, "spec.model.task", "multiclassClassification"),
+        "spec.data.columns",
+        {
+            "timestamp": "ts",
+            "label": "label",
+            "classScores": [{"label": "cat", "column": "p_cat"}, {"label": "dog", "column": "p_dog"}],
+        },
+    ),
+    "spec.metrics",
+    [{"name": "accuracy", "min": 0.9}, {"name": "f1", "min": 0.8, "average": "weighted"}],
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("spec.model.task", "binaryClassification", "data.columns.classScores needs a multiclassClassification task"),
+        (
+            "spec.data.columns.classScores",
+            [{"label": "cat", "column": "p_cat"}, {"label": "cat", "column": "p_dog"}],
+            'spec.data.columns.classScores[1]: Duplicate value: {"label":"cat"}',
+        ),
+        (
+            "spec.data.columns.classScores",
+            [{"label": "cat", "column": "p"}, {"label": "dog", "column": "p"}],
+            "each class has one score column: a column appears twice",
+        ),
+        ("spec.data.columns.classScores", [{"label": "cat", "column": "p"}], "should have at least 2 items"),
+    ],
+)
+def test_class_scores_are_taken_for_a_multiclass_task_one_column_per_class(
+    api_client, installed_crds, namespace, path, value, message
+) -> None:
+    """The same refusals as the pydantic model's (tests/checks/test_estimation.py), from the API server."""
+    custom = client.CustomObjectsApi(api_client)
+    estimating = with_value(
+        with_value(MULTICLASS, "spec.performanceEstimation", {"method": "cbpe"}), "metadata.name", "mc"
+    )
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", estimating)
     broken = with_value(with_value(estimating, "metadata.name", "broken"), path, value)
     with pytest.raises(ApiException) as caught:

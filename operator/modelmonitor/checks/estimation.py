@@ -3,25 +3,58 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labels import ClassCoder, numeric_column, read_labeled
-from modelmonitor.engine.cbpe import ESTIMABLE, Calibration, calibrate, estimate
+from modelmonitor.engine.cbpe import (
+    ESTIMABLE,
+    MULTICLASS_ESTIMABLE,
+    Calibration,
+    ClassCalibration,
+    Estimate,
+    calibrate,
+    calibrate_classes,
+    estimate,
+    estimate_classes,
+)
 from modelmonitor.engine.results import EstimatedMetric, MetricResult, PerformanceEstimation
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge_interval
-from modelmonitor.spec import Columns, PerformanceEstimationSpec
+from modelmonitor.spec import Columns, MetricSpec, PerformanceEstimationSpec
+
+Estimator = Callable[[MetricSpec], Estimate | None]  # None: this metric cannot be estimated
+
+
+def score_columns(columns: Columns) -> list[str]:
+    """A binary model's score column, or a multiclass model's one per class (in classScores' order)."""
+    if columns.class_scores:
+        return [entry.column for entry in columns.class_scores]
+    assert columns.score is not None
+    return [columns.score]
 
 
 def read_unlabeled(context: CheckContext, columns: Columns) -> pa.Table:
-    """The prediction and score of the window's rows that have both, but no label yet."""
-    assert columns.label is not None and columns.score is not None
-    table = context.current.read([columns.prediction, columns.label, columns.score], context.current_rows)
-    waiting = pc.and_(pc.is_null(table[columns.label]), pc.is_valid(table[columns.prediction]))
-    return table.filter(pc.and_(waiting, pc.is_valid(table[columns.score])))
+    """The prediction and scores of the window's rows that have them all, but no label yet."""
+    assert columns.label is not None
+    scores = score_columns(columns)
+    table = context.current.read([columns.prediction, columns.label, *scores], context.current_rows)
+    return table.filter(_all_valid(table, [columns.prediction, *scores], pc.is_null(table[columns.label])))
+
+
+def _all_valid(table: pa.Table, names: list[str], mask: pa.ChunkedArray | None = None) -> pa.ChunkedArray:
+    for name in names:
+        mask = pc.is_valid(table[name]) if mask is None else pc.and_(mask, pc.is_valid(table[name]))
+    assert mask is not None
+    return mask
+
+
+class _Refused(Exception):
+    """No honest estimate can be made; the message says why."""
 
 
 def estimate_metrics(
@@ -29,51 +62,51 @@ def estimate_metrics(
 ) -> tuple[list[MetricResult], PerformanceEstimation]:
     """Each metric with its ``estimated`` part, and how the estimation went."""
     columns = context.spec.data.columns
-    assert columns.label is not None and columns.score is not None
     unlabeled = read_unlabeled(context, columns)
     reference = read_labeled(context.reference, columns, context.reference_rows)
-    reference = reference.filter(pc.is_valid(reference[columns.score]))
+    reference = reference.filter(_all_valid(reference, score_columns(columns)))
     coder = ClassCoder([reference, unlabeled], columns, context.spec.model.positive_label)
     method, rows = str(estimation.method), unlabeled.num_rows
 
-    def refused(
-        reason: str, calibration: Calibration | None = None
-    ) -> tuple[list[MetricResult], PerformanceEstimation]:
-        judged = PerformanceEstimation(
+    def judged(
+        status: Verdict, reason: str, calibration: Calibration | ClassCalibration | None = None
+    ) -> PerformanceEstimation:
+        return PerformanceEstimation(
             method,
-            Verdict.INCONCLUSIVE,
+            status,
             reason,
             rows,
             reference.num_rows,
             calibration.error if calibration else None,
             calibration.raw_error if calibration else None,
         )
-        return metrics, judged
 
     if reference.num_rows < context.min_samples:
-        return refused(f"{reference.num_rows} labeled, scored reference rows < minSamples {context.min_samples}")
-    reference_label = coder.encode(reference[columns.label]) == coder.positive
-    reference_score = numeric_column(reference, columns.score)
-    calibration = calibrate(reference_score, reference_label)
+        reason = f"{reference.num_rows} labeled, scored reference rows < minSamples {context.min_samples}"
+        return metrics, judged(Verdict.INCONCLUSIVE, reason)
+    try:
+        calibration = _calibrate(reference, coder, columns)
+    except _Refused as refusal:
+        return metrics, judged(Verdict.INCONCLUSIVE, str(refusal))
     if calibration.error > estimation.max_calibration_error:
-        return refused(
+        reason = (
             f"the calibrated scores are off by {calibration.error:.3f} on held-out reference rows "
             f"(expected calibration error) > maxCalibrationError {estimation.max_calibration_error:g}: "
-            "no honest estimate",
-            calibration,
+            "no honest estimate"
         )
+        return metrics, judged(Verdict.INCONCLUSIVE, reason, calibration)
     if rows < context.min_samples:
-        return refused(f"{rows} rows without labels < minSamples {context.min_samples}", calibration)
-    score = numeric_column(unlabeled, columns.score)
-    predicted = coder.encode(unlabeled[columns.prediction]) == coder.positive
-    probability, resampled = calibration.probability(score), calibration.resampled_probabilities(score)
+        return metrics, judged(
+            Verdict.INCONCLUSIVE, f"{rows} rows without labels < minSamples {context.min_samples}", calibration
+        )
+    estimator = _estimator(calibration, unlabeled, coder, columns, estimation.confidence)
     estimated = []
     for metric in metrics:
         spec = next(m for m in context.spec.metrics if str(m.name) == metric.name)
-        if spec.name not in ESTIMABLE:
+        found = estimator(spec)
+        if found is None:
             estimated.append(metric)
             continue
-        found = estimate(spec.name, probability, resampled, predicted, score, confidence=estimation.confidence)
         if not np.isfinite(found.value):
             part = EstimatedMetric(None, None, None, rows, Verdict.INCONCLUSIVE, f"{spec.name} is undefined here")
         else:
@@ -86,13 +119,67 @@ def estimate_metrics(
             )
             part = EstimatedMetric(found.value, found.lower, found.upper, rows, status, reason)
         estimated.append(dataclasses.replace(metric, estimated=part))
-    done = PerformanceEstimation(
-        method,
-        Verdict.PASSED,
-        f"{rows} rows without labels, calibrated on {calibration.rows} reference rows",
-        rows,
-        calibration.rows,
-        calibration.error,
-        calibration.raw_error,
-    )
-    return estimated, done
+    reason = f"{rows} rows without labels, calibrated on {calibration.rows} reference rows"
+    return estimated, judged(Verdict.PASSED, reason, calibration)
+
+
+def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64]:
+    """For each class code, the index of its score column (multiclass)."""
+    assert columns.class_scores is not None
+    scored = [entry.label for entry in columns.class_scores]
+    if missing := [name for name in coder.classes if name not in scored]:
+        raise _Refused(
+            f"class {missing[0]!r} appears among labels or predictions but has no column in data.columns.classScores"
+        )
+    return np.array([scored.index(name) for name in coder.classes], dtype=np.int64)
+
+
+def _scores(table: pa.Table, columns: Columns) -> NDArray[np.float64]:
+    return np.column_stack([numeric_column(table, name) for name in score_columns(columns)])
+
+
+def _calibrate(reference: pa.Table, coder: ClassCoder, columns: Columns) -> Calibration | ClassCalibration:
+    assert columns.label is not None
+    label = coder.encode(reference[columns.label])
+    if columns.class_scores:
+        return calibrate_classes(_scores(reference, columns), _score_positions(coder, columns)[label])
+    return calibrate(_scores(reference, columns)[:, 0], label == coder.positive)
+
+
+def _estimator(
+    calibration: Calibration | ClassCalibration,
+    unlabeled: pa.Table,
+    coder: ClassCoder,
+    columns: Columns,
+    confidence: float,
+) -> Estimator:
+    predicted = coder.encode(unlabeled[columns.prediction])
+    scores = _scores(unlabeled, columns)
+    if isinstance(calibration, ClassCalibration):
+        probabilities = calibration.probability(scores)
+        resampled_classes = calibration.resampled_probabilities(scores)
+        predicted_class = _score_positions(coder, columns)[predicted]
+
+        def of_classes(spec: MetricSpec) -> Estimate | None:
+            if spec.name not in MULTICLASS_ESTIMABLE:
+                return None
+            return estimate_classes(
+                spec.name,
+                probabilities,
+                resampled_classes,
+                predicted_class,
+                average=spec.average or "macro",
+                confidence=confidence,
+            )
+
+        return of_classes
+    score = scores[:, 0]
+    probability, resampled = calibration.probability(score), calibration.resampled_probabilities(score)
+    positive = predicted == coder.positive
+
+    def of_binary(spec: MetricSpec) -> Estimate | None:
+        if spec.name not in ESTIMABLE:
+            return None
+        return estimate(spec.name, probability, resampled, positive, score, confidence=confidence)
+
+    return of_binary

@@ -48,6 +48,7 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None) 
         raise ColumnError("label", "data.columns.label is not set")
     wanted = [columns.prediction, columns.label]
     wanted += [column for column in (columns.score, columns.timestamp) if column]
+    wanted += [entry.column for entry in columns.class_scores or []]
     table = source.read(wanted, rows)
     table = table.filter(pc.and_(pc.is_valid(table[columns.label]), pc.is_valid(table[columns.prediction])))
     if columns.timestamp:
