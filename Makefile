@@ -12,7 +12,7 @@ $(BIN)/python:
 # Core first, extras second: resolving s3fs with the core in one step backtracks for minutes.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
-	$(BIN)/pip install -q -e ".[s3,test]"
+	$(BIN)/pip install -q -e ".[s3,dask,test]"
 
 # promtool, from Debian's prometheus package, checks Prometheus rule files; Debian's
 # chromium runs the report and web-view tests (Playwright drives it; nothing is downloaded).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 from modelmonitor.errors import ModelMonitorError
 
 EXIT_HEALTHY, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+DASK_SCHEDULER_ENV = "MODELMONITOR_DASK_SCHEDULER"
 
 
 def _parse_time(text: str) -> datetime:
@@ -32,9 +34,14 @@ def _check(args: argparse.Namespace) -> int:
     from modelmonitor.spec import load_documents
 
     monitors = load_documents(Path(args.file))
+    measurer = None
+    if args.dask:
+        from modelmonitor.distributed import DaskMeasurer
+
+        measurer = DaskMeasurer(args.dask)
     documents, worst_code = [], EXIT_HEALTHY
     for monitor in monitors:
-        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name)
+        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name, measurer=measurer)
         document = results.to_document()
         documents.append(document)
         code = {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(document["verdict"], EXIT_HEALTHY)
@@ -119,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-f", "--file", required=True, help="a ModelMonitor YAML file")
     check.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
     check.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    check.add_argument(
+        "--dask",
+        metavar="tcp://HOST:8786",
+        default=os.environ.get(DASK_SCHEDULER_ENV) or None,
+        help=f"run the per-feature drift work on this Dask scheduler's workers (default: ${DASK_SCHEDULER_ENV})",
+    )
     check.set_defaults(handler=_check)
 
     report = commands.add_parser("report", help="write a self-contained HTML report of a monitor's checks")

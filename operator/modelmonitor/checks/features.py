@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,7 @@ from modelmonitor.engine.drift import (
     column_kind,
     numerical_drift,
 )
-from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult
+from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult, RanOn
 from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod, DriftSpec
@@ -359,10 +359,51 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
     )
 
 
+@dataclass(frozen=True)
+class FeatureTask:
+    """One column's drift measurement, as :func:`measure_feature` takes it: the unit of work spread over workers."""
+
+    feature: str
+    method: DriftMethod
+    threshold: float | None
+    categorical: bool
+    stream: bool = False
+
+    def run(self, context: CheckContext) -> FeatureOutcome:
+        return measure_feature(
+            context, self.feature, self.method, self.threshold, categorical=self.categorical, stream=self.stream
+        )
+
+
+class FeatureMeasurer(Protocol):
+    """Runs feature tasks, in this process or elsewhere, and says where they ran."""
+
+    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
+        """The outcomes, in the tasks' order."""
+        ...
+
+    def ran_on(self) -> RanOn: ...
+
+
+class LocalMeasurer:
+    """Two threads of this process (the column reads and sorts release the GIL)."""
+
+    def __init__(self) -> None:
+        self.threads = min(2, os.cpu_count() or 1)
+
+    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            return list(pool.map(lambda task: task.run(context), tasks))
+
+    def ran_on(self) -> RanOn:
+        return RanOn("local", workers=self.threads)
+
+
 def evaluate_drift(
-    context: CheckContext, drift: DriftSpec, *, largest_rows: int = 0
+    context: CheckContext, drift: DriftSpec, *, largest_rows: int = 0, measurer: FeatureMeasurer | None = None
 ) -> tuple[DriftResult, list[DataQualityFinding]]:
     """Drift of every feature; numerical ones are streamed when ``largest_rows`` exceeds exactMaxRows."""
+    measurer = measurer or LocalMeasurer()
     stream = largest_rows > drift.exact_max_rows
     overrides = {feature.name: feature for feature in drift.features}
     categorical = set(context.spec.data.columns.categorical or [])
@@ -370,14 +411,16 @@ def evaluate_drift(
     if unknown := sorted(set(overrides) - set(names)):
         raise DataError(f"spec.drift.features names {', '.join(unknown)}, not among the features being checked")
 
-    def measure(name: str) -> FeatureOutcome:
+    def task(name: str) -> FeatureTask:
         override = overrides.get(name)
         method = override.method if override else drift.method
         threshold = override.threshold if override and override.threshold is not None else drift.threshold
-        return measure_feature(context, name, method, threshold, categorical=name in categorical, stream=stream)
+        return FeatureTask(name, method, threshold, name in categorical, stream)
 
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        outcomes = list(pool.map(measure, names))
+    targets = _target_tasks(context)
+    measured = measurer.measure(context, [task(name) for name in names] + list(targets.values()))
+    outcomes = measured[: len(names)]
+    target = dict(zip(targets, measured[len(names) :], strict=True))
 
     tested = [o for o in outcomes if o.measurement is not None and o.measurement.p_value is not None]
     adjusted = dict(
@@ -393,18 +436,24 @@ def evaluate_drift(
     dataset_drift = bool(judged) and share >= drift.dataset_drift_share
     status = Verdict.FAILED if dataset_drift else (Verdict.PASSED if judged else Verdict.INCONCLUSIVE)
     findings = [finding for outcome in outcomes for finding in outcome.findings]
-    target = _target_drift(context)
     return DriftResult(
-        results, share, dataset_drift, drift.dataset_drift_share, str(drift.correction), status, **target
+        results,
+        share,
+        dataset_drift,
+        drift.dataset_drift_share,
+        str(drift.correction),
+        status,
+        prediction=_to_result(target["prediction"]) if "prediction" in target else None,
+        label=_to_result(target["label"]) if "label" in target else None,
     ), findings
 
 
-def _target_drift(context: CheckContext) -> dict[str, FeatureDriftResult | None]:
+def _target_tasks(context: CheckContext) -> dict[str, FeatureTask]:
     """Prediction and label drift, uncorrected and outside the dataset-drift share."""
     columns = context.spec.data.columns
     categorical = context.spec.model.task.value != "regression"
-    found: dict[str, FeatureDriftResult | None] = {"prediction": None, "label": None}
+    found: dict[str, FeatureTask] = {}
     for key, column in (("prediction", columns.prediction), ("label", columns.label)):
         if column and column in context.reference.column_names and column in context.current.column_names:
-            found[key] = _to_result(measure_feature(context, column, DriftMethod.AUTO, None, categorical=categorical))
+            found[key] = FeatureTask(column, DriftMethod.AUTO, None, categorical)
     return found

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import estimate_metrics
-from modelmonitor.checks.features import evaluate_drift
+from modelmonitor.checks.features import FeatureMeasurer, LocalMeasurer, evaluate_drift
 from modelmonitor.checks.performance import (
     PerformanceData,
     evaluate_concept_drift,
@@ -46,17 +46,25 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def run_checks(
-    spec: ModelMonitorSpec, *, now: datetime | None = None, name: str = "", env: Mapping[str, str] | None = None
+    spec: ModelMonitorSpec,
+    *,
+    now: datetime | None = None,
+    name: str = "",
+    env: Mapping[str, str] | None = None,
+    measurer: FeatureMeasurer | None = None,
 ) -> Results:
     """Evaluate every check of a spec on the data in its window ending at ``now``.
 
     ``env`` holds the monitor's data credentials as environment variables; without it
-    the process environment applies.
+    the process environment applies. ``measurer`` runs the per-feature drift work: by
+    default on this process's threads; a Dask cluster's workers with
+    :class:`modelmonitor.distributed.DaskMeasurer`.
 
     Raises :class:`~modelmonitor.errors.DataError` when a data source cannot be opened
     at all; a failure confined to one check becomes that check's ``Error`` verdict.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    measurer = measurer or LocalMeasurer()
     context = CheckContext(
         spec=spec,
         now=now,
@@ -112,7 +120,9 @@ def run_checks(
     drift: DriftResult | None = None
     if spec.drift is not None and reference_rows:
         try:
-            drift, drift_findings = evaluate_drift(context, spec.drift, largest_rows=max(rows, reference_rows))
+            drift, drift_findings = evaluate_drift(
+                context, spec.drift, largest_rows=max(rows, reference_rows), measurer=measurer
+            )
         except DataError as error:
             errors.append(CheckError("drift", str(error)))
         else:
@@ -140,4 +150,5 @@ def run_checks(
         errors=errors,
         performance_estimation=estimation,
         spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        ran_on=measurer.ran_on(),
     )

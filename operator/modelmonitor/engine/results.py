@@ -162,6 +162,16 @@ class CheckError:
 
 
 @dataclass(frozen=True)
+class RanOn:
+    """Where the checks ran: this process's threads, or a Dask cluster (its scheduler, and tasks per worker)."""
+
+    engine: str  # local | dask
+    workers: int
+    scheduler: str | None = None
+    tasks_per_worker: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
 class Results:
     monitor: str
     model: str
@@ -177,6 +187,7 @@ class Results:
     errors: list[CheckError]
     performance_estimation: PerformanceEstimation | None = None
     spec: dict[str, Any] | None = None  # the spec that produced these results, as written
+    ran_on: RanOn | None = None
 
     @property
     def verdict(self) -> Verdict:

@@ -1,0 +1,153 @@
+"""Each feature's drift measurement as one Dask task, run by a worker that reads the data itself.
+
+Only the spec, the evaluation time, the task and (when the monitor has them) the data
+credentials travel to the workers; each worker opens the sources once per check and reads
+just its columns. What travels back is one feature's outcome: its statistics and the
+report's bounded histograms, a few kilobytes. The statistics are the single-process code's,
+so the results are identical. A task on a worker that dies is run again elsewhere by Dask
+(up to its ``allowed-failures``); a scheduler that cannot be reached, a cluster without
+workers and a check that outlives its time limit all raise :class:`DaskUnavailable`, which
+makes the drift check ``Error`` with the address and the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.features import FeatureOutcome, FeatureTask
+from modelmonitor.data.source import open_source
+from modelmonitor.engine.results import RanOn
+from modelmonitor.errors import DataError
+from modelmonitor.spec import DataSource, ModelMonitorSpec
+
+
+class DaskUnavailable(DataError):
+    """The cluster cannot run the check: unreachable, no workers, or out of time."""
+
+
+class Credentials:
+    """Data credentials on their way to the workers: a mapping whose repr never shows a value."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+
+    def __repr__(self) -> str:
+        return f"<credentials: {len(self.values)} variables>"
+
+
+class DaskMeasurer:
+    """Runs feature tasks on the Dask cluster whose scheduler is at ``address`` (``tcp://host:8786``)."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        connect_timeout: float = 10.0,
+        check_timeout: float = 3600.0,
+    ) -> None:
+        self.address = address
+        self.credentials = None if env is None else Credentials(env)
+        self.connect_timeout = connect_timeout
+        self.check_timeout = check_timeout
+        self._workers = 0
+        self._tasks_per_worker: dict[str, int] = {}
+
+    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
+        from distributed import Client
+
+        client = self._connect(Client)
+        try:
+            self._workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            spec, check = portable(context.spec), uuid.uuid4().hex
+            futures = client.map(
+                _measure_on_worker,
+                tasks,
+                spec=spec,
+                now=context.now,
+                credentials=self.credentials,
+                key=[f"modelmonitor-drift-{check}-{index}" for index in range(len(tasks))],  # unique per check
+                pure=False,
+            )
+            deadline = time.monotonic() + self.check_timeout
+            outcomes = [self._result(future, deadline, client, futures) for future in futures]
+            holders = client.who_has(futures)
+            self._tasks_per_worker = dict(sorted(Counter(found[0] for found in holders.values() if found).items()))
+            return outcomes
+        finally:
+            client.close()
+
+    def _result(self, future: Any, deadline: float, client: Any, futures: list[Any]) -> FeatureOutcome:
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            pending = [each for each in futures if not each.done()]
+            client.cancel(pending)
+            raise DaskUnavailable(
+                f"dask scheduler {self.address}: {len(pending)} of {len(futures)} feature tasks unfinished "
+                f"after {self.check_timeout:g}s"
+            ) from None
+        except Exception as error:  # a task that failed on every worker it was given to
+            raise DaskUnavailable(f"dask scheduler {self.address}: {type(error).__name__}: {error}") from error
+
+    def _connect(self, client_class: type) -> Any:
+        try:
+            client = client_class(self.address, timeout=self.connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise DaskUnavailable(
+                f"dask scheduler {self.address}: cannot connect within {self.connect_timeout:g}s ({error})"
+            ) from error
+        try:
+            client.wait_for_workers(1, timeout=self.connect_timeout)
+        except TimeoutError as error:
+            client.close()
+            raise DaskUnavailable(
+                f"dask scheduler {self.address}: no worker joined within {self.connect_timeout:g}s"
+            ) from error
+        return client
+
+    def ran_on(self) -> RanOn:
+        return RanOn("dask", workers=self._workers, scheduler=self.address, tasks_per_worker=self._tasks_per_worker)
+
+
+def portable(spec: ModelMonitorSpec) -> ModelMonitorSpec:
+    """The spec with local data paths made absolute: workers start in other directories."""
+
+    def absolute(source: DataSource) -> DataSource:
+        if urlparse(source.uri).scheme:
+            return source
+        return source.model_copy(update={"uri": str(Path(source.uri).expanduser().resolve())})
+
+    data = spec.data.model_copy(
+        update={"current": absolute(spec.data.current), "reference": absolute(spec.data.reference)}
+    )
+    return spec.model_copy(update={"data": data})
+
+
+def _measure_on_worker(
+    task: FeatureTask, *, spec: ModelMonitorSpec, now: datetime, credentials: Credentials | None
+) -> FeatureOutcome:
+    env = None if credentials is None else tuple(sorted(credentials.values.items()))
+    return task.run(_context(spec.model_dump_json(by_alias=True), now, env))
+
+
+@functools.lru_cache(maxsize=8)
+def _context(spec_json: str, now: datetime, env: tuple[tuple[str, str], ...] | None) -> CheckContext:
+    """One context per check on each worker: the sources are opened once, whatever the number of tasks."""
+    spec = ModelMonitorSpec.model_validate_json(spec_json)
+    variables = None if env is None else dict(env)
+    return CheckContext(
+        spec=spec,
+        now=now,
+        current=open_source(spec.data.current.uri, spec.data.current.format, variables),
+        reference=open_source(spec.data.reference.uri, spec.data.reference.format, variables),
+    )

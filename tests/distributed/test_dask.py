@@ -1,0 +1,158 @@
+"""Checks on a real Dask cluster (a scheduler and two worker processes on loopback) against the single process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from modelmonitor.checks import run_checks
+from modelmonitor.devcluster.processes import free_port
+from modelmonitor.distributed import DaskMeasurer
+from modelmonitor.distributed.dask_measurer import Credentials
+from modelmonitor.engine.results import Results
+from modelmonitor.spec import parse_spec
+from tests.checks.conftest import NOW, logged, spec_for
+from tests.distributed.conftest import DaskCluster
+
+
+def wide_log(rows: int, *, seed: int, features: int = 10, shift: float = 0.0) -> pa.Table:
+    """``logged`` with ``features`` more numerical columns, every other one shifted by ``shift``."""
+    rng = np.random.default_rng(seed)
+    table = logged(rows, seed=seed, shift=shift)
+    for index in range(features):
+        table = table.append_column(f"f{index:02d}", pa.array(rng.normal(shift if index % 2 == 0 else 0.0, 1.0, rows)))
+    return table
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    pq.write_table(wide_log(20_000, seed=1), tmp_path / "reference.parquet")
+    pq.write_table(wide_log(20_000, seed=2, shift=0.3), tmp_path / "current.parquet")
+    return tmp_path
+
+
+def documents(spec: dict, measurer: DaskMeasurer) -> tuple[dict, dict, Results]:
+    parsed = parse_spec(spec)
+    local = run_checks(parsed, now=NOW, name="m").to_document()
+    distributed = run_checks(parsed, now=NOW, name="m", measurer=measurer)
+    return local, distributed.to_document(), distributed
+
+
+@pytest.mark.parametrize("exact_max_rows", [10_000_000, 5_000], ids=["exact", "streamed"])
+def test_the_distributed_results_equal_the_single_process_results(
+    dask_cluster: DaskCluster, data: Path, exact_max_rows: int
+) -> None:
+    spec = spec_for(data / "current.parquet", data / "reference.parquet")
+    spec["drift"]["exactMaxRows"] = exact_max_rows
+    local, distributed, results = documents(spec, DaskMeasurer(dask_cluster.address))
+    assert local.pop("ranOn") == {"engine": "local", "workers": 2, "scheduler": None, "tasksPerWorker": None}
+    ran_on = distributed.pop("ranOn")
+    assert distributed == local  # every statistic identical: the workers run the same code on the same rows
+    assert results.drift is not None and results.drift.dataset_drift
+    assert {f.feature for f in results.drift.features if f.drifted} >= {"x", "y", "f00", "f02", "f04", "f06", "f08"}
+    assert all(f.approximate for f in results.drift.features if f.kind == "numerical") is (exact_max_rows == 5_000)
+    # 13 features plus the prediction and label: every task ran on one of the two workers, both had work
+    assert ran_on["engine"] == "dask" and ran_on["scheduler"] == dask_cluster.address and ran_on["workers"] == 2
+    assert sum(ran_on["tasksPerWorker"].values()) == 15 and len(ran_on["tasksPerWorker"]) == 2
+
+
+def test_a_worker_killed_mid_check_still_gives_the_right_result(dask_cluster: DaskCluster, tmp_path: Path) -> None:
+    pq.write_table(wide_log(400_000, seed=1, features=16), tmp_path / "reference.parquet")
+    pq.write_table(wide_log(400_000, seed=2, features=16, shift=0.05), tmp_path / "current.parquet")
+    spec = parse_spec(spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet"))
+    expected = run_checks(spec, now=NOW).to_document()
+    victim = next(iter(dask_cluster.workers))
+    found: dict[str, Results] = {}
+    check = threading.Thread(
+        target=lambda: found.update(result=run_checks(spec, now=NOW, measurer=DaskMeasurer(dask_cluster.address)))
+    )
+    check.start()
+    try:
+        wait_until_processing(dask_cluster)
+        dask_cluster.kill_worker(victim)
+        check.join(timeout=300)
+        assert not check.is_alive()
+    finally:
+        dask_cluster.add_worker()
+        dask_cluster.wait_for_workers(2)
+    got = found["result"].to_document()
+    ran_on, _ = got.pop("ranOn"), expected.pop("ranOn")
+    assert got == expected
+    assert len(ran_on["tasksPerWorker"]) == 1  # the survivor holds every result, including the lost worker's
+
+
+def wait_until_processing(cluster: DaskCluster, timeout: float = 60.0) -> None:
+    """Until every worker is running one of the check's tasks (so killing one loses work under way)."""
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    with Client(cluster.address, timeout=10, set_as_default=False) as client:
+        while time.monotonic() < deadline:
+            processing = client.processing()
+            if len(processing) == 2 and all(keys for keys in processing.values()):
+                return
+            time.sleep(0.02)
+    raise TimeoutError("the check's tasks never ran on both workers")
+
+
+def test_an_unreachable_scheduler_makes_drift_an_error_naming_the_address_within_bounded_time(data: Path) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    spec = parse_spec(spec_for(data / "current.parquet", data / "reference.parquet"))
+    started = time.monotonic()
+    results = run_checks(spec, now=NOW, measurer=DaskMeasurer(address, connect_timeout=2))
+    assert time.monotonic() - started < 30
+    assert results.drift is None and results.verdict.value == "Error"
+    [error] = [e for e in results.errors if e.check == "drift"]
+    assert error.message.startswith(f"dask scheduler {address}: cannot connect within 2s")
+    assert results.metrics and all(m.status.value != "Error" for m in results.metrics)  # the rest still ran
+
+
+def check_cli(monitor: Path, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``modelmonitor check`` run from the monitor's directory (its data paths are relative)."""
+    command = [sys.executable, "-m", "modelmonitor", "check", "-f", str(monitor), "--now", "2026-11-23T12:00:00Z"]
+    return subprocess.run(
+        [*command, *options], capture_output=True, text=True, timeout=300, cwd=monitor.parent, env=env
+    )
+
+
+def write_monitor(data: Path) -> Path:
+    document = {
+        "apiVersion": "modelmonitor.io/v1alpha1",
+        "kind": "ModelMonitor",
+        "metadata": {"name": "wide"},
+        "spec": spec_for("current.parquet", "reference.parquet"),  # relative: workers start elsewhere
+    }
+    path = data / "monitor.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_the_cli_runs_on_the_scheduler_given_by_flag_or_environment(dask_cluster: DaskCluster, data: Path) -> None:
+    monitor = write_monitor(data)
+    by_flag = check_cli(monitor, "-o", "json", "--dask", dask_cluster.address)
+    assert by_flag.returncode == 1, by_flag.stderr  # drifted: Failed
+    document = json.loads(by_flag.stdout)
+    assert document["ranOn"]["engine"] == "dask" and sum(document["ranOn"]["tasksPerWorker"].values()) == 15
+    environment = {"MODELMONITOR_DASK_SCHEDULER": f"tcp://127.0.0.1:{free_port()}", "PATH": "/usr/bin:/bin"}
+    unreachable = check_cli(monitor, env=environment)
+    assert unreachable.returncode == 2
+    assert f"error: wide: drift: dask scheduler {environment['MODELMONITOR_DASK_SCHEDULER']}: cannot connect" in (
+        unreachable.stderr
+    )
+    assert "Traceback" not in unreachable.stderr
+
+
+def test_credentials_on_their_way_to_workers_never_show_their_values() -> None:
+    credentials = Credentials({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"})
+    shown = repr(credentials) + str(credentials) + repr([credentials])
+    assert "s3cr3t-value" not in shown and "AKIAEXAMPLE" not in shown and "2 variables" in shown
