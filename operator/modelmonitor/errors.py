@@ -2,6 +2,7 @@
 
     ModelMonitorError
     ├── SpecError            the ModelMonitor spec is invalid (names the field path)
+    ├── ExecutionError       where the checks were to run cannot run them (names the place)
     └── DataError            data cannot be read or does not fit the spec
         ├── SourceError      a URI cannot be opened or parsed (names the file)
         └── ColumnError      a column is missing or has the wrong type (names the column)
@@ -20,6 +21,10 @@ class ModelMonitorError(Exception):
 
 class SpecError(ModelMonitorError):
     """The ModelMonitor spec is invalid."""
+
+
+class ExecutionError(ModelMonitorError):
+    """The engine the checks were to run on cannot run them: the whole check fails, not one part of it."""
 
 
 class DataError(ModelMonitorError):

@@ -17,12 +17,13 @@ import yaml
 
 from modelmonitor.checks import run_checks
 from modelmonitor.devcluster.processes import free_port
-from modelmonitor.distributed import DaskMeasurer
+from modelmonitor.distributed import DaskMeasurer, DaskUnavailable
 from modelmonitor.distributed.dask_measurer import Credentials
 from modelmonitor.engine.results import Results
 from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, logged, spec_for
 from tests.distributed.conftest import DaskCluster
+from tests.servers import local_server
 
 
 def wide_log(rows: int, *, seed: int, features: int = 10, shift: float = 0.0) -> pa.Table:
@@ -105,16 +106,20 @@ def wait_until_processing(cluster: DaskCluster, timeout: float = 60.0) -> None:
     raise TimeoutError("the check's tasks never ran on both workers")
 
 
-def test_an_unreachable_scheduler_makes_drift_an_error_naming_the_address_within_bounded_time(data: Path) -> None:
+def test_an_unreachable_scheduler_fails_the_check_naming_the_address_within_bounded_time(data: Path) -> None:
     address = f"tcp://127.0.0.1:{free_port()}"
     spec = parse_spec(spec_for(data / "current.parquet", data / "reference.parquet"))
     started = time.monotonic()
-    results = run_checks(spec, now=NOW, measurer=DaskMeasurer(address, connect_timeout=2))
+    with pytest.raises(DaskUnavailable, match=rf"^dask scheduler {address}: cannot connect within 2s \("):
+        run_checks(spec, now=NOW, measurer=DaskMeasurer(address, connect_timeout=2))
     assert time.monotonic() - started < 30
-    assert results.drift is None and results.verdict.value == "Error"
-    [error] = [e for e in results.errors if e.check == "drift"]
-    assert error.message.startswith(f"dask scheduler {address}: cannot connect within 2s")
-    assert results.metrics and all(m.status.value != "Error" for m in results.metrics)  # the rest still ran
+
+
+def test_a_cluster_without_workers_fails_the_check_within_bounded_time(data: Path, dask_cluster: DaskCluster) -> None:
+    scheduler = [dask_cluster.dask, "scheduler", "--host", "127.0.0.1", "--port", "{port}", "--no-dashboard"]
+    spec = parse_spec(spec_for(data / "current.parquet", data / "reference.parquet"))
+    with local_server(scheduler) as port, pytest.raises(DaskUnavailable, match="no worker joined within 2s"):
+        run_checks(spec, now=NOW, measurer=DaskMeasurer(f"tcp://127.0.0.1:{port}", connect_timeout=2))
 
 
 def check_cli(monitor: Path, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -146,9 +151,7 @@ def test_the_cli_runs_on_the_scheduler_given_by_flag_or_environment(dask_cluster
     environment = {"MODELMONITOR_DASK_SCHEDULER": f"tcp://127.0.0.1:{free_port()}", "PATH": "/usr/bin:/bin"}
     unreachable = check_cli(monitor, env=environment)
     assert unreachable.returncode == 2
-    assert f"error: wide: drift: dask scheduler {environment['MODELMONITOR_DASK_SCHEDULER']}: cannot connect" in (
-        unreachable.stderr
-    )
+    assert f"error: dask scheduler {environment['MODELMONITOR_DASK_SCHEDULER']}: cannot connect" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
 
 

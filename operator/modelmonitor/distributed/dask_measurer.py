@@ -6,8 +6,8 @@ just its columns. What travels back is one feature's outcome: its statistics and
 report's bounded histograms, a few kilobytes. The statistics are the single-process code's,
 so the results are identical. A task on a worker that dies is run again elsewhere by Dask
 (up to its ``allowed-failures``); a scheduler that cannot be reached, a cluster without
-workers and a check that outlives its time limit all raise :class:`DaskUnavailable`, which
-makes the drift check ``Error`` with the address and the reason.
+workers and a check that outlives its time limit all raise :class:`DaskUnavailable`: the
+whole check fails with the address and the reason (a run in ``Error``, the CLI's exit 2).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.features import FeatureOutcome, FeatureTask
 from modelmonitor.data.source import open_source
 from modelmonitor.engine.results import RanOn
-from modelmonitor.errors import DataError
+from modelmonitor.errors import ExecutionError
 from modelmonitor.spec import DataSource, ModelMonitorSpec
 
 
-class DaskUnavailable(DataError):
+class DaskUnavailable(ExecutionError):
     """The cluster cannot run the check: unreachable, no workers, or out of time."""
 
 
