@@ -78,6 +78,8 @@ def test_the_documented_example_is_valid() -> None:
         # accepted before: a threshold no value can meet
         ("metrics.0", {"name": "accuracy", "min": 5}, "spec.metrics[0]: accuracy lies in [0, 1]: min 5 is outside it"),
         ("metrics.0", {"name": "accuracy", "max": -0.1}, "spec.metrics[0]: accuracy lies in [0, 1]: max -0.1 is"),
+        ("dask", {"address": "tcp://dask:8786"}, "spec: spec.dask is for runner dask: set runner: dask, or remove"),
+        ("dask", {"address": "dask:8786"}, "spec.dask.address: String should match pattern"),
     ],
 )
 def test_invalid_specs_name_the_field(path: str, value: Any, message: str) -> None:

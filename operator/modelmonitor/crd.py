@@ -224,6 +224,11 @@ def spec_schema() -> dict[str, Any]:
             fieldPath=".data.columns.classScores",
         ),
         _rule(
+            "!has(self.dask) || (has(self.runner) && self.runner == 'dask')",
+            "spec.dask is for runner dask: set runner: dask, or remove dask",
+            fieldPath=".dask",
+        ),
+        _rule(
             "!has(self.performanceEstimation) || self.model.task != 'regression'",
             "performanceEstimation needs a classification task",
             fieldPath=".performanceEstimation",
@@ -338,7 +343,7 @@ def monitor_run_crd() -> dict[str, Any]:
                 "format": "date-time",
                 "description": "The end of the evaluated window: the schedule slot, or when triggered.",
             },
-            "runner": {"type": "string", "enum": ["inline", "job"]},
+            "runner": {"type": "string", "enum": ["inline", "job", "dask"]},
             "generation": {"type": "integer", "description": "The monitor's generation when the run was created."},
         },
         "x-kubernetes-validations": [_rule("self == oldSelf", "a MonitorRun's spec is immutable")],

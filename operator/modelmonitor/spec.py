@@ -318,6 +318,18 @@ class Runner(StrEnum):
     AUTO = "auto"
     INLINE = "inline"
     JOB = "job"
+    DASK = "dask"
+
+
+class DaskRef(SpecModel):
+    """The Dask cluster whose workers run a monitor's drift work (runner dask)."""
+
+    address: str = Field(
+        max_length=253,
+        pattern=r"^(tcp|tls)://[^\s/:]+:[0-9]{1,5}$",
+        description="The scheduler, e.g. tcp://analytics-scheduler.dask.svc:8786.",
+        examples=["tcp://analytics-scheduler.dask.svc:8786"],
+    )
 
 
 class Resources(SpecModel):
@@ -475,8 +487,11 @@ class ModelMonitorSpec(SpecModel):
     performance_estimation: PerformanceEstimationSpec | None = None
     suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
     runner: Runner = Field(
-        Runner.AUTO, description="inline: in the operator; job: a Kubernetes Job; auto: inline while the data is small."
+        Runner.AUTO,
+        description="inline: in the operator; job: a Kubernetes Job; auto: inline while the data is small; "
+        "dask: the drift work on a Dask cluster's workers (spec.dask, or the operator's --dask-scheduler).",
     )
+    dask: DaskRef | None = None
     job_template: JobTemplate | None = None
     credentials: Credentials | None = None
     actions: Actions | None = None
@@ -517,6 +532,8 @@ class ModelMonitorSpec(SpecModel):
                 raise ValueError(f"conceptDrift[{index}]: ddm needs a classification task")
             if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
                 raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
+        if self.dask is not None and self.runner is not Runner.DASK:
+            raise ValueError("spec.dask is for runner dask: set runner: dask, or remove dask")
         columns = self.data.columns
         if columns.class_scores and task is not Task.MULTICLASS:
             raise ValueError(

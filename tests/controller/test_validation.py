@@ -58,6 +58,8 @@ CASES = [
     ("spec.model.task", "ranking", 'spec.model.task: Unsupported value: "ranking"'),
     ("spec.data.current.format", "xlsx", 'spec.data.current.format: Unsupported value: "xlsx"'),
     ("spec.data.minSamples", 0, "spec.data.minSamples in body should be greater than or equal to 1"),
+    ("spec.dask", {"address": "tcp://dask:8786"}, "spec.dask is for runner dask: set runner: dask, or remove dask"),
+    ("spec.dask", {"address": "dask:8786"}, "spec.dask.address in body should match"),
     ("spec.data.columns.score", DELETE, "rocAuc and logLoss need data.columns.score"),
     ("spec.metrics", [{"name": "mae", "max": 3}], "need task regression"),
     ("spec.data.columns.label", DELETE, "metrics and conceptDrift need data.columns.label"),

@@ -13,6 +13,7 @@ class OperatorConfig:
     runner_command: list[str] = field(default_factory=lambda: ["modelmonitor"])
     inline_max_bytes: int = 256 * 1024 * 1024
     inline_concurrency: int = 2
+    dask_scheduler: str | None = os.environ.get("MODELMONITOR_DASK_SCHEDULER") or None  # runner dask's default
 
 
 CONFIG = OperatorConfig()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelmonitor.checks import run_checks
+from modelmonitor.checks.features import FeatureMeasurer
 from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
@@ -42,12 +43,16 @@ def error_status(reason: str, message: str, *, started_at: str | None = None) ->
 
 
 def evaluate(
-    monitor: str, spec: ModelMonitorSpec, run_spec: Mapping[str, Any], env: Mapping[str, str] | None
+    monitor: str,
+    spec: ModelMonitorSpec,
+    run_spec: Mapping[str, Any],
+    env: Mapping[str, str] | None,
+    measurer: FeatureMeasurer | None = None,
 ) -> dict[str, Any]:
     """Run the checks for a MonitorRun and return its final status; never raises for bad data."""
     started, clock = iso(datetime.now(UTC)), time.monotonic()
     try:
-        results = run_checks(spec, now=parse_iso(run_spec["evaluateAt"]), name=monitor, env=env)
+        results = run_checks(spec, now=parse_iso(run_spec["evaluateAt"]), name=monitor, env=env, measurer=measurer)
     except ModelMonitorError as error:
         return error_status(type(error).__name__, str(error), started_at=started)
     except Exception as error:  # a bug must end the run as an Error, not loop the operator

@@ -30,6 +30,7 @@ def run_operator(args: argparse.Namespace) -> int:
     CONFIG.runner_image = args.runner_image or CONFIG.runner_image
     CONFIG.runner_command = shlex.split(args.runner_command) if args.runner_command else CONFIG.runner_command
     CONFIG.inline_max_bytes = args.inline_max_bytes
+    CONFIG.dask_scheduler = args.dask_scheduler or CONFIG.dask_scheduler
     from modelmonitor.controller import handlers  # noqa: F401 - registers the handlers with kopf
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
@@ -116,6 +117,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     operator.add_argument("--port", type=int, default=8080, help="HTTP port for /metrics, /healthz and /readyz")
     operator.add_argument("--runner-image", help="the image of run Jobs (default: $MODELMONITOR_IMAGE)")
     operator.add_argument("--runner-command", help="the run Jobs' command before 'run ...' (default: modelmonitor)")
+    operator.add_argument(
+        "--dask-scheduler",
+        metavar="tcp://HOST:8786",
+        help="the Dask scheduler of monitors with runner dask and no spec.dask (default: $MODELMONITOR_DASK_SCHEDULER)",
+    )
     operator.add_argument(
         "--inline-max-bytes",
         type=int,

@@ -53,6 +53,9 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
     if spec.get("runner") == "job":
         await _start_job(run, monitor, parsed)
         return
+    if spec.get("runner") == "dask":
+        await _evaluate_on_dask(run, parsed, env)
+        return
     async with STATE.inline_slots:
         size = await api(_size_or_none, parsed, env)
         if size is not None and size > CONFIG.inline_max_bytes:
@@ -68,6 +71,33 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
         )
         _log.info("evaluating %s/%s inline", namespace, name)
         final = await api(evaluate, spec["monitor"], parsed, dict(spec), env)
+    await api(STATE.kube.patch_run_status, namespace, name, final)
+    _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
+
+
+def dask_scheduler(spec: ModelMonitorSpec, default: str | None) -> str | None:
+    """Where runner dask sends the drift work: the monitor's spec.dask, else the operator's --dask-scheduler."""
+    return spec.dask.address if spec.dask is not None else default
+
+
+async def _evaluate_on_dask(run: dict[str, Any], spec: ModelMonitorSpec, env: dict[str, str] | None) -> None:
+    """The drift work on the cluster's workers (no inline size limit); metrics and detectors here, as inline."""
+    from modelmonitor.distributed import DaskMeasurer
+
+    namespace, name = run["metadata"]["namespace"], run["metadata"]["name"]
+    address = dask_scheduler(spec, CONFIG.dask_scheduler)
+    if address is None:
+        message = "runner dask, but no scheduler: set spec.dask.address, or start the operator with --dask-scheduler"
+        await api(STATE.kube.patch_run_status, namespace, name, error_status("NoDaskScheduler", message))
+        return
+    async with STATE.inline_slots:
+        started = (run.get("status") or {}).get("startedAt") or iso(now())
+        await api(
+            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": "dask"}
+        )
+        _log.info("evaluating %s/%s on the Dask cluster at %s", namespace, name, address)
+        measurer = DaskMeasurer(address, env=env)
+        final = await api(evaluate, run["spec"]["monitor"], spec, dict(run["spec"]), env, measurer)
     await api(STATE.kube.patch_run_status, namespace, name, final)
     _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
 
