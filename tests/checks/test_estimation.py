@@ -233,3 +233,15 @@ def test_the_spec_refuses_class_scores_it_cannot_use(tmp_path: Path, change: dic
     spec.pop("performanceEstimation")
     with pytest.raises(SpecError, match=message):
         parse_spec(spec)
+
+
+def test_a_missing_class_score_column_leaves_the_labelled_metrics_alone(tmp_path: Path) -> None:
+    """A typo in classScores fails the estimation only: the metrics do not read score columns."""
+    pq.write_table(multiclass_log(3000, seed=1), tmp_path / "reference.parquet")
+    pq.write_table(without_late_text_labels(multiclass_log(1000, seed=2), 0.5), tmp_path / "current.parquet")
+    spec = multiclass_estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["data"]["columns"]["classScores"][2]["column"] = "p_wolf"
+    results = run_checks(parse_spec(spec), now=NOW)
+    assert all(m.status is Verdict.PASSED for m in results.metrics)
+    assert results.performance_estimation is not None and results.performance_estimation.status is Verdict.ERROR
+    assert "p_wolf" in results.performance_estimation.reason

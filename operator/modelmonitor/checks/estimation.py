@@ -63,7 +63,7 @@ def estimate_metrics(
     """Each metric with its ``estimated`` part, and how the estimation went."""
     columns = context.spec.data.columns
     unlabeled = read_unlabeled(context, columns)
-    reference = read_labeled(context.reference, columns, context.reference_rows)
+    reference = read_labeled(context.reference, columns, context.reference_rows, also=score_columns(columns))
     reference = reference.filter(_all_valid(reference, score_columns(columns)))
     coder = ClassCoder([reference, unlabeled], columns, context.spec.model.positive_label)
     method, rows = str(estimation.method), unlabeled.num_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,13 +43,12 @@ class LabeledRows:
         )
 
 
-def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None) -> pa.Table:
-    """The prediction, label, score and timestamp columns of the labeled rows."""
+def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, also: Sequence[str] = ()) -> pa.Table:
+    """The prediction, label, score and timestamp columns of the labeled rows, and the ``also`` columns."""
     if columns.label is None:
         raise ColumnError("label", "data.columns.label is not set")
-    wanted = [columns.prediction, columns.label]
-    wanted += [column for column in (columns.score, columns.timestamp) if column]
-    wanted += [entry.column for entry in columns.class_scores or []]
+    named = (columns.prediction, columns.label, columns.score, columns.timestamp, *also)
+    wanted = list(dict.fromkeys(column for column in named if column))
     table = source.read(wanted, rows)
     table = table.filter(pc.and_(pc.is_valid(table[columns.label]), pc.is_valid(table[columns.prediction])))
     if columns.timestamp:
