@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from modelmonitor.checks import data_bytes
+from modelmonitor.checks.features import FeatureMeasurer
 from modelmonitor.controller import metrics, retraining
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
 from modelmonitor.controller.config import CONFIG
@@ -53,24 +54,18 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
     if spec.get("runner") == "job":
         await _start_job(run, monitor, parsed)
         return
-    if spec.get("runner") == "dask":
-        await _evaluate_on_dask(run, parsed, env)
-        return
+    runner = spec.get("runner") or "inline"
     async with STATE.inline_slots:
-        size = await api(_size_or_none, parsed, env)
-        if size is not None and size > CONFIG.inline_max_bytes:
-            message = (
-                f"the data is {size / 2**20:.0f} MiB, over the inline limit of "
-                f"{CONFIG.inline_max_bytes / 2**20:.0f} MiB: set spec.runner to job"
-            )
-            await api(STATE.kube.patch_run_status, namespace, name, error_status("InlineDataTooLarge", message))
+        refusal, measurer = await _in_process(runner, parsed, env)
+        if refusal is not None:
+            await api(STATE.kube.patch_run_status, namespace, name, refusal)
             return
         started = status.get("startedAt") or iso(now())
         await api(
-            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": "inline"}
+            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": runner}
         )
-        _log.info("evaluating %s/%s inline", namespace, name)
-        final = await api(evaluate, spec["monitor"], parsed, dict(spec), env)
+        _log.info("evaluating %s/%s (%s runner)", namespace, name, runner)
+        final = await api(evaluate, spec["monitor"], parsed, dict(spec), env, measurer)
     await api(STATE.kube.patch_run_status, namespace, name, final)
     _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
 
@@ -80,26 +75,33 @@ def dask_scheduler(spec: ModelMonitorSpec, default: str | None) -> str | None:
     return spec.dask.address if spec.dask is not None else default
 
 
-async def _evaluate_on_dask(run: dict[str, Any], spec: ModelMonitorSpec, env: dict[str, str] | None) -> None:
-    """The drift work on the cluster's workers (no inline size limit); metrics and detectors here, as inline."""
-    from modelmonitor.distributed import DaskMeasurer
+async def _in_process(
+    runner: str, spec: ModelMonitorSpec, env: dict[str, str] | None
+) -> tuple[dict[str, Any] | None, FeatureMeasurer | None]:
+    """For a run evaluated by the operator: the Error status that refuses it, or what measures its features.
 
-    namespace, name = run["metadata"]["namespace"], run["metadata"]["name"]
-    address = dask_scheduler(spec, CONFIG.dask_scheduler)
-    if address is None:
-        message = "runner dask, but no scheduler: set spec.dask.address, or start the operator with --dask-scheduler"
-        await api(STATE.kube.patch_run_status, namespace, name, error_status("NoDaskScheduler", message))
-        return
-    async with STATE.inline_slots:
-        started = (run.get("status") or {}).get("startedAt") or iso(now())
-        await api(
-            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": "dask"}
+    Inline runs measure on the operator's threads, within the inline size limit; dask runs send
+    the drift work to the cluster's workers, with no size limit (the operator reads only the
+    timestamp, prediction, label and score columns itself).
+    """
+    if runner == "dask":
+        from modelmonitor.distributed import DaskMeasurer
+
+        address = dask_scheduler(spec, CONFIG.dask_scheduler)
+        if address is None:
+            message = (
+                "runner dask, but no scheduler: set spec.dask.address, or start the operator with --dask-scheduler"
+            )
+            return error_status("NoDaskScheduler", message), None
+        return None, DaskMeasurer(address, env=env)
+    size = await api(_size_or_none, spec, env)
+    if size is not None and size > CONFIG.inline_max_bytes:
+        message = (
+            f"the data is {size / 2**20:.0f} MiB, over the inline limit of "
+            f"{CONFIG.inline_max_bytes / 2**20:.0f} MiB: set spec.runner to job"
         )
-        _log.info("evaluating %s/%s on the Dask cluster at %s", namespace, name, address)
-        measurer = DaskMeasurer(address, env=env)
-        final = await api(evaluate, run["spec"]["monitor"], spec, dict(run["spec"]), env, measurer)
-    await api(STATE.kube.patch_run_status, namespace, name, final)
-    _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
+        return error_status("InlineDataTooLarge", message), None
+    return None, None
 
 
 def _size_or_none(spec: ModelMonitorSpec, env: dict[str, str] | None) -> int | None:
