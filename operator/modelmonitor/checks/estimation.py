@@ -53,18 +53,15 @@ def _all_valid(table: pa.Table, names: list[str], mask: pa.ChunkedArray | None =
     return mask
 
 
-class _Refused(Exception):
-    """No honest estimate can be made; the message says why."""
-
-
 def estimate_metrics(
     context: CheckContext, estimation: PerformanceEstimationSpec, metrics: list[MetricResult]
 ) -> tuple[list[MetricResult], PerformanceEstimation]:
     """Each metric with its ``estimated`` part, and how the estimation went."""
     columns = context.spec.data.columns
     unlabeled = read_unlabeled(context, columns)
-    reference = read_labeled(context.reference, columns, context.reference_rows, also=score_columns(columns))
-    reference = reference.filter(_all_valid(reference, score_columns(columns)))
+    scores = score_columns(columns)
+    reference = read_labeled(context.reference, columns, context.reference_rows, also=scores)
+    reference = reference.filter(_all_valid(reference, scores))
     coder = ClassCoder([reference, unlabeled], columns, context.spec.model.positive_label)
     method, rows = str(estimation.method), unlabeled.num_rows
 
@@ -84,10 +81,13 @@ def estimate_metrics(
     if reference.num_rows < context.min_samples:
         reason = f"{reference.num_rows} labeled, scored reference rows < minSamples {context.min_samples}"
         return metrics, judged(Verdict.INCONCLUSIVE, reason)
-    try:
-        calibration = _calibrate(reference, coder, columns)
-    except _Refused as refusal:
-        return metrics, judged(Verdict.INCONCLUSIVE, str(refusal))
+    if unscored := _unscored_classes(coder, columns):
+        reason = (
+            f"class {unscored[0]!r} appears among labels or predictions but has no column in data.columns.classScores"
+        )
+        return metrics, judged(Verdict.INCONCLUSIVE, reason)
+    positions = _score_positions(coder, columns)
+    calibration = _calibrate(reference, coder, columns, positions)
     if calibration.error > estimation.max_calibration_error:
         reason = (
             f"the calibrated scores are off by {calibration.error:.3f} on held-out reference rows "
@@ -99,7 +99,7 @@ def estimate_metrics(
         return metrics, judged(
             Verdict.INCONCLUSIVE, f"{rows} rows without labels < minSamples {context.min_samples}", calibration
         )
-    estimator = _estimator(calibration, unlabeled, coder, columns, estimation.confidence)
+    estimator = _estimator(calibration, unlabeled, coder, columns, positions, estimation.confidence)
     estimated = []
     for metric in metrics:
         spec = next(m for m in context.spec.metrics if str(m.name) == metric.name)
@@ -123,14 +123,19 @@ def estimate_metrics(
     return estimated, judged(Verdict.PASSED, reason, calibration)
 
 
-def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64]:
-    """For each class code, the index of its score column (multiclass)."""
-    assert columns.class_scores is not None
+def _unscored_classes(coder: ClassCoder, columns: Columns) -> list[str]:
+    """A multiclass model's classes seen in the data that have no score column."""
+    if not columns.class_scores:
+        return []
+    scored = {entry.label for entry in columns.class_scores}
+    return [name for name in coder.classes if name not in scored]
+
+
+def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64] | None:
+    """For each class code, the index of its score column (multiclass); None for a binary model."""
+    if not columns.class_scores:
+        return None
     scored = [entry.label for entry in columns.class_scores]
-    if missing := [name for name in coder.classes if name not in scored]:
-        raise _Refused(
-            f"class {missing[0]!r} appears among labels or predictions but has no column in data.columns.classScores"
-        )
     return np.array([scored.index(name) for name in coder.classes], dtype=np.int64)
 
 
@@ -138,11 +143,13 @@ def _scores(table: pa.Table, columns: Columns) -> NDArray[np.float64]:
     return np.column_stack([numeric_column(table, name) for name in score_columns(columns)])
 
 
-def _calibrate(reference: pa.Table, coder: ClassCoder, columns: Columns) -> Calibration | ClassCalibration:
+def _calibrate(
+    reference: pa.Table, coder: ClassCoder, columns: Columns, positions: NDArray[np.int64] | None
+) -> Calibration | ClassCalibration:
     assert columns.label is not None
     label = coder.encode(reference[columns.label])
-    if columns.class_scores:
-        return calibrate_classes(_scores(reference, columns), _score_positions(coder, columns)[label])
+    if positions is not None:
+        return calibrate_classes(_scores(reference, columns), positions[label])
     return calibrate(_scores(reference, columns)[:, 0], label == coder.positive)
 
 
@@ -151,14 +158,16 @@ def _estimator(
     unlabeled: pa.Table,
     coder: ClassCoder,
     columns: Columns,
+    positions: NDArray[np.int64] | None,
     confidence: float,
 ) -> Estimator:
     predicted = coder.encode(unlabeled[columns.prediction])
     scores = _scores(unlabeled, columns)
     if isinstance(calibration, ClassCalibration):
+        assert positions is not None
         probabilities = calibration.probability(scores)
         resampled_classes = calibration.resampled_probabilities(scores)
-        predicted_class = _score_positions(coder, columns)[predicted]
+        predicted_class = positions[predicted]
 
         def of_classes(spec: MetricSpec) -> Estimate | None:
             if spec.name not in MULTICLASS_ESTIMABLE:
