@@ -34,13 +34,13 @@ def _check(args: argparse.Namespace) -> int:
     from modelmonitor.spec import load_documents
 
     monitors = load_documents(Path(args.file))
-    measurer = None
-    if args.dask:
-        from modelmonitor.distributed import DaskMeasurer
-
-        measurer = DaskMeasurer(args.dask)
     documents, worst_code = [], EXIT_HEALTHY
     for monitor in monitors:
+        measurer = None
+        if args.dask:  # one per monitor: a measurer reports where its own monitor's tasks ran
+            from modelmonitor.distributed import DaskMeasurer
+
+            measurer = DaskMeasurer(args.dask)
         results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name, measurer=measurer)
         document = results.to_document()
         documents.append(document)

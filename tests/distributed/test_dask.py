@@ -155,6 +155,24 @@ def test_the_cli_runs_on_the_scheduler_given_by_flag_or_environment(dask_cluster
     assert "Traceback" not in unreachable.stderr
 
 
+def test_each_monitor_of_a_file_says_where_its_own_tasks_ran(dask_cluster: DaskCluster, data: Path) -> None:
+    """The second monitor checks no drift: no task of the first may be counted as its."""
+    monitor = write_monitor(data)
+    first = yaml.safe_load(monitor.read_text())
+    second = {**first, "metadata": {"name": "metrics-only"}, "spec": {**first["spec"]}}
+    second["spec"].pop("drift")
+    monitor.write_text(yaml.safe_dump_all([first, second]))
+    checked = check_cli(monitor, "-o", "json", "--dask", dask_cluster.address)
+    wide, metrics_only = json.loads(checked.stdout)
+    assert sum(wide["ranOn"]["tasksPerWorker"].values()) == 15
+    assert metrics_only["ranOn"] == {
+        "engine": "dask",
+        "workers": 0,
+        "scheduler": dask_cluster.address,
+        "tasksPerWorker": {},
+    }
+
+
 def test_credentials_on_their_way_to_workers_never_show_their_values() -> None:
     credentials = Credentials({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"})
     shown = repr(credentials) + str(credentials) + repr([credentials])
