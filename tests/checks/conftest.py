@@ -9,6 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.checks import run_checks
+from modelmonitor.engine.results import Results
+from modelmonitor.spec import parse_spec
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
@@ -30,6 +34,10 @@ def logged(rows: int, *, seed: int = 0, shift: float = 0.0, accuracy: float = 0.
             "label": label,
         }
     )
+
+
+def check(spec: dict[str, Any]) -> Results:
+    return run_checks(parse_spec(spec), now=NOW, name="t")
 
 
 def spec_for(current: Path | str, reference: Path | str, **overrides: Any) -> dict[str, Any]:

@@ -10,14 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelmonitor.checks import run_checks
 from modelmonitor.checks.performance import bucket_seconds
-from modelmonitor.spec import parse_spec
-from tests.checks.conftest import NOW, logged, spec_for
-
-
-def check(spec: dict):
-    return run_checks(parse_spec(spec), now=NOW, name="t")
+from tests.checks.conftest import check, logged, spec_for
 
 
 def test_each_feature_carries_its_two_distributions(data_dir: Path) -> None:

@@ -16,11 +16,7 @@ from modelmonitor.checks import run_checks
 from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import ColumnError, SourceError
 from modelmonitor.spec import parse_spec
-from tests.checks.conftest import NOW, logged, spec_for
-
-
-def check(spec: dict):
-    return run_checks(parse_spec(spec), now=NOW, name="t")
+from tests.checks.conftest import NOW, check, logged, spec_for
 
 
 def test_a_healthy_model_passes(data_dir: Path) -> None:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+import modelmonitor.data.source as source_module
 from modelmonitor.checks import run_checks
 from modelmonitor.devcluster.processes import free_port
 from modelmonitor.distributed import DaskMeasurer, DaskUnavailable
@@ -62,9 +63,11 @@ def test_the_distributed_results_equal_the_single_process_results(
     assert results.drift is not None and results.drift.dataset_drift
     assert {f.feature for f in results.drift.features if f.drifted} >= {"x", "y", "f00", "f02", "f04", "f06", "f08"}
     assert all(f.approximate for f in results.drift.features if f.kind == "numerical") is (exact_max_rows == 5_000)
-    # 13 features plus the prediction and label: every task ran on one of the two workers, both had work
+    # 13 features plus the prediction and label, one task each read whole; streamed, each of the 12 numerical
+    # columns is 6 tasks (a scan and a count of each side's one partition, two merges), the 3 counted ones 3
+    tasks = 15 if exact_max_rows > 20_000 else 12 * 6 + 3 * 3
     assert ran_on["engine"] == "dask" and ran_on["scheduler"] == dask_cluster.address and ran_on["workers"] == 2
-    assert sum(ran_on["tasksPerWorker"].values()) == 15 and len(ran_on["tasksPerWorker"]) == 2
+    assert sum(ran_on["tasksPerWorker"].values()) == tasks and len(ran_on["tasksPerWorker"]) == 2
 
 
 def test_a_worker_killed_mid_check_still_gives_the_right_result(dask_cluster: DaskCluster, tmp_path: Path) -> None:
@@ -90,6 +93,49 @@ def test_a_worker_killed_mid_check_still_gives_the_right_result(dask_cluster: Da
     ran_on, _ = got.pop("ranOn"), expected.pop("ranOn")
     assert got == expected
     assert len(ran_on["tasksPerWorker"]) == 1  # the survivor holds every result, including the lost worker's
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["whole", "worker-killed"])
+def test_columns_split_over_partitions_are_mapped_on_both_workers_and_merged(
+    dask_cluster: DaskCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill: bool
+) -> None:
+    monkeypatch.setattr(source_module, "PARTITION_ROWS", 50_000)  # decided here, where the check is planned
+    for side, seed, shift in (("reference", 1, 0.0), ("current", 2, 0.05)):
+        (tmp_path / side).mkdir()
+        for part in range(6):
+            table = wide_log(50_000, seed=seed * 10 + part, features=4, shift=shift)
+            pq.write_table(table, tmp_path / side / f"part-{part}.parquet", row_group_size=25_000)
+    raw = spec_for(tmp_path / "current", tmp_path / "reference")
+    raw["data"]["current"]["window"] = None
+    raw["drift"]["exactMaxRows"] = 100_000
+    spec = parse_spec(raw)
+    expected = run_checks(spec, now=NOW).to_document()
+    found: dict[str, Results] = {}
+    check = threading.Thread(
+        target=lambda: found.update(result=run_checks(spec, now=NOW, measurer=DaskMeasurer(dask_cluster.address)))
+    )
+    check.start()
+    try:
+        if kill:
+            wait_until_processing(dask_cluster)
+            dask_cluster.kill_worker(next(iter(dask_cluster.workers)))
+        check.join(timeout=300)
+        assert not check.is_alive()
+    finally:
+        if kill:
+            dask_cluster.add_worker()
+            dask_cluster.wait_for_workers(2)
+    got = found["result"].to_document()
+    ran_on, _ = got.pop("ranOn"), expected.pop("ranOn")
+    assert got == expected  # the same partitions, mapped and merged in the same order: identical statistics
+    features = got["drift"]["features"]
+    assert [f["feature"] for f in features if f["approximate"]] == ["x", "y", "f00", "f01", "f02", "f03"]
+    # each of the 6 numerical columns: a scan and a count of 6 partitions a side, two merges; the colour, prediction
+    # and label counted by value: 6 partitions a side and a merge; a lost worker's tasks run again elsewhere
+    tasks, planned = sum(ran_on["tasksPerWorker"].values()), 6 * (4 * 6 + 2) + 3 * (2 * 6 + 1)
+    assert tasks >= planned if kill else tasks == planned
+    assert len(ran_on["tasksPerWorker"]) == 2  # both workers, or the victim and the survivor
+    assert kill or min(ran_on["tasksPerWorker"].values()) > 10
 
 
 def wait_until_processing(cluster: DaskCluster, timeout: float = 60.0) -> None:

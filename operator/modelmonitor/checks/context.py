@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from modelmonitor.data.source import RowFilter, TableSource
@@ -16,6 +16,7 @@ class CheckContext:
     now: datetime
     current: TableSource
     reference: TableSource
+    _side_counts: dict[bool, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def min_samples(self) -> int:
@@ -50,6 +51,12 @@ class CheckContext:
 
     def side_rows(self, reference: bool) -> RowFilter | None:
         return self.reference_rows if reference else self.current_rows
+
+    def side_count(self, reference: bool) -> int:
+        """How many rows one side has in its window, counted once per check."""
+        if reference not in self._side_counts:
+            self._side_counts[reference] = self.side(reference).count(self.side_rows(reference))
+        return self._side_counts[reference]
 
     @property
     def current_rows(self) -> RowFilter | None:

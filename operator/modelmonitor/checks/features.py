@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,15 +13,13 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.streaming import NumericScan, RowCounts
-from modelmonitor.engine.distribution import CategoryCounts, Histogram, category_counts, sorted_histogram
+from modelmonitor.checks.outcome import SORTED_METHODS, FeatureOutcome, RowCounts, measure_counts
+from modelmonitor.checks.streaming import Executor, InProcess, plan_numeric, plan_values
+from modelmonitor.engine.distribution import sorted_histogram
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     DriftMeasurement,
     adjust_p_values,
-    categorical_drift,
-    check_method,
-    column_kind,
     numerical_drift,
 )
 from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult, RanOn
@@ -30,26 +27,7 @@ from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod, DriftSpec
 
-NULL_RATE_JUMP = 0.1  # absolute rise of the null rate that is reported ...
-NULL_RATE_FACTOR = 2.0  # ... when the rate also at least doubles
 _COUNT_METHODS = frozenset({DriftMethod.CHI2, DriftMethod.ZTEST})
-_SORTED_METHODS = frozenset({DriftMethod.KS, DriftMethod.WASSERSTEIN})
-_NEW_CATEGORIES_SHOWN = 10
-
-
-@dataclass
-class FeatureOutcome:
-    feature: str
-    method: DriftMethod
-    measurement: DriftMeasurement | None = None
-    status: Verdict = Verdict.PASSED
-    reason: str = ""
-    kind: str = ""
-    reference_samples: int = 0
-    current_samples: int = 0
-    findings: list[DataQualityFinding] = field(default_factory=list)
-    histogram: Histogram | None = None
-    categories: CategoryCounts | None = None
 
 
 @dataclass
@@ -92,76 +70,29 @@ def _numeric_in_both(context: CheckContext, feature: str) -> bool:
     )
 
 
+def _in_both(context: CheckContext, feature: str) -> bool:
+    return all(feature in source.column_names for source in (context.reference, context.current))
+
+
 def measure_feature(
-    context: CheckContext,
-    feature: str,
-    method: DriftMethod,
-    threshold: float | None,
-    *,
-    categorical: bool,
-    stream: bool = False,
+    context: CheckContext, feature: str, method: DriftMethod, threshold: float | None, categorical: bool
 ) -> FeatureOutcome:
-    """Read one feature from both sources and measure its drift and data quality.
-
-    With ``stream``, a numerical feature is streamed into histograms instead of being
-    sorted in memory (see ``checks.streaming``), and its result says it is approximate.
-    """
+    """Read one feature whole from both sources and measure its drift and data quality exactly."""
     outcome = FeatureOutcome(feature, method)
-    measure: Callable[[], DriftMeasurement]
     try:
-        if stream and not categorical and method not in _COUNT_METHODS and _numeric_in_both(context, feature):
-            scan = NumericScan.first_pass(context, feature)
-            reference, current = scan.reference, scan.current
-
-            def measure() -> DriftMeasurement:
-                measurement = scan.measure(method, threshold)
-                outcome.histogram, outcome.categories = scan.histogram, scan.categories
-                return measurement
-        elif stream:
-            counted = _count_stream(context, feature, reference=True), _count_stream(context, feature, reference=False)
-            reference, current = counted
-            numeric = _numeric_in_both(context, feature)
-
-            def measure() -> DriftMeasurement:
-                return _measure_counts(
-                    counted[0].counts,
-                    counted[1].counts,
-                    method,
-                    threshold,
-                    numeric=numeric,
-                    categorical=categorical,
-                    outcome=outcome,
-                )
-        else:
-            in_memory = _read(context, feature, reference=True), _read(context, feature, reference=False)
-            reference, current = in_memory
-            outcome.findings += _infinite_findings(feature, *in_memory)
-
-            def measure() -> DriftMeasurement:
-                return _measure(*in_memory, method, threshold, categorical=categorical, outcome=outcome)
+        reference, current = _read(context, feature, reference=True), _read(context, feature, reference=False)
     except DataError as error:
-        outcome.status, outcome.reason = Verdict.ERROR, str(error)
-        outcome.findings.append(DataQualityFinding("missingColumn", feature, str(error)))
+        return outcome.unreadable(error)
+    outcome.findings += _infinite_findings(feature, reference, current)
+    if not outcome.ready(reference, current, context.min_samples):
         return outcome
-    outcome.reference_samples, outcome.current_samples = reference.count, current.count
-    outcome.findings += _null_findings(feature, reference, current)
-    if current.rows and not current.count:
-        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the current window"
-        return outcome
-    if not reference.count:
-        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: every value is null in the reference data"
-        return outcome
-    if current.count < context.min_samples:
-        outcome.status = Verdict.INCONCLUSIVE
-        outcome.reason = f"{current.count} current values < minSamples {context.min_samples}"
-        return outcome
-    try:
-        outcome.measurement = measure()
-    except (ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        outcome.status, outcome.reason = Verdict.ERROR, f"column {feature!r}: {error}"
-        return outcome
-    outcome.kind = str(outcome.measurement.kind)
-    return outcome
+    return outcome.measured(
+        lambda: _measure(reference, current, method, threshold, categorical=categorical, outcome=outcome)
+    )
+
+
+def _failed(context: CheckContext, feature: str, method: DriftMethod, message: str) -> FeatureOutcome:
+    return FeatureOutcome(feature, method).unreadable(DataError(message))
 
 
 def _measure(
@@ -179,10 +110,10 @@ def _measure(
         cur = current.values.to_numpy().astype(np.float64)
         ref.sort()
         cur.sort()
-        if method in _SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
+        if method in SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
             outcome.histogram = sorted_histogram(ref, cur)
             return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
-        return _measure_counts(
+        return measure_counts(
             _sorted_counts(ref),
             _sorted_counts(cur),
             method,
@@ -192,7 +123,7 @@ def _measure(
             outcome=outcome,
             find_new=False,
         )
-    return _measure_counts(
+    return measure_counts(
         _counts(reference.values),
         _counts(current.values),
         method,
@@ -201,63 +132,6 @@ def _measure(
         categorical=categorical,
         outcome=outcome,
     )
-
-
-def _measure_counts(
-    ref_counts: dict[Any, int],
-    cur_counts: dict[Any, int],
-    method: DriftMethod,
-    threshold: float | None,
-    *,
-    numeric: bool,
-    categorical: bool,
-    outcome: FeatureOutcome,
-    find_new: bool = True,
-) -> DriftMeasurement:
-    """Drift from category counts; ``outcome`` gets their picture and, with ``find_new``, new categories."""
-    if method in _SORTED_METHODS:
-        raise ValueError(f"method {method} needs a numerical column, not category counts")
-    outcome.categories = category_counts(ref_counts, cur_counts, ordered=numeric)
-    if find_new:
-        outcome.findings += _new_categories(outcome.feature, ref_counts, cur_counts)
-    kind = column_kind(
-        numeric=numeric, declared_categorical=categorical, distinct_values=len(set(ref_counts) | set(cur_counts))
-    )
-    check_method(method, kind)
-    return categorical_drift(ref_counts, cur_counts, method=method, threshold=threshold, kind=kind)
-
-
-@dataclass
-class _Counted(RowCounts):
-    """A column read as category counts, a batch at a time."""
-
-    counts: dict[Any, int] = field(default_factory=dict)
-
-
-def _count_stream(context: CheckContext, feature: str, *, reference: bool) -> _Counted:
-    counts: dict[Any, int] = {}
-    total = nulls = 0
-    for batch in context.side(reference).batches(feature, context.side_rows(reference)):
-        if pa.types.is_floating(batch.type):
-            batch = pc.if_else(pc.is_nan(batch), None, batch)
-        total += len(batch)
-        nulls += batch.null_count
-        for value, number in _counts(batch.drop_null()).items():
-            counts[value] = counts.get(value, 0) + number
-    return _Counted(total, nulls, counts)
-
-
-def _null_findings(feature: str, reference: RowCounts, current: RowCounts) -> list[DataQualityFinding]:
-    details = {"referenceNullRate": round(reference.null_rate, 6), "currentNullRate": round(current.null_rate, 6)}
-    if current.rows and current.nulls == current.rows:
-        return [
-            DataQualityFinding("allNull", feature, f"{feature}: every value is null in the current window", details)
-        ]
-    jump = current.null_rate - reference.null_rate
-    if jump >= NULL_RATE_JUMP and current.null_rate >= NULL_RATE_FACTOR * reference.null_rate:
-        message = f"{feature}: null rate rose from {reference.null_rate:.1%} to {current.null_rate:.1%}"
-        return [DataQualityFinding("nullRateJump", feature, message, details)]
-    return []
 
 
 def _infinite_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
@@ -280,22 +154,6 @@ def _infinite_findings(feature: str, reference: _Column, current: _Column) -> li
     )
     details = {"currentInfinite": current_inf, "referenceInfinite": reference_inf}
     return [DataQualityFinding("infiniteValues", feature, message, details)]
-
-
-def _new_categories(feature: str, reference: dict[Any, int], current: dict[Any, int]) -> list[DataQualityFinding]:
-    new = sorted((value for value in current if value not in reference), key=lambda value: -current[value])
-    if not new:
-        return []
-    rows = sum(current[value] for value in new)
-    share = rows / sum(current.values())
-    shown = ", ".join(repr(value) for value in new[:_NEW_CATEGORIES_SHOWN])
-    message = f"{feature}: {len(new)} categories never seen in the reference ({shown}) in {share:.1%} of rows"
-    details = {
-        "categories": [str(value) for value in new[:_NEW_CATEGORIES_SHOWN]],
-        "count": len(new),
-        "rowShare": round(share, 6),
-    }
-    return [DataQualityFinding("newCategory", feature, message, details)]
 
 
 def feature_names(context: CheckContext) -> list[str]:
@@ -361,7 +219,7 @@ def _to_result(outcome: FeatureOutcome, adjusted: float | None = None) -> Featur
 
 @dataclass(frozen=True)
 class FeatureTask:
-    """One column's drift measurement, as :func:`measure_feature` takes it: the unit of work spread over workers."""
+    """One column's drift measurement: read whole, or (``stream``) partition by partition."""
 
     feature: str
     method: DriftMethod
@@ -369,10 +227,22 @@ class FeatureTask:
     categorical: bool
     stream: bool = False
 
-    def run(self, context: CheckContext) -> FeatureOutcome:
-        return measure_feature(
-            context, self.feature, self.method, self.threshold, categorical=self.categorical, stream=self.stream
-        )
+    def submit(self, context: CheckContext, executor: Executor) -> Any:
+        """Submit the task's stages to ``executor``; the handle of its outcome.
+
+        Streamed, a numerical column is binned in two passes (``checks.streaming``) and its
+        result says it is approximate; any other column is counted by value, exactly.
+        """
+        if not self.stream or not _in_both(context, self.feature):
+            return executor.submit(measure_feature, self.feature, self.method, self.threshold, self.categorical)
+        try:
+            numeric = _numeric_in_both(context, self.feature)
+            if numeric and not self.categorical and self.method not in _COUNT_METHODS:
+                return plan_numeric(executor, context, self.feature, self.method, self.threshold)
+            kind = (numeric, self.categorical)
+            return plan_values(executor, context, self.feature, self.method, self.threshold, kind)
+        except DataError as error:  # the partitions could not be listed, or the rows counted
+            return executor.submit(_failed, self.feature, self.method, str(error))
 
 
 class FeatureMeasurer(Protocol):
@@ -392,8 +262,9 @@ class LocalMeasurer:
         self.threads = min(2, os.cpu_count() or 1)
 
     def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
+        executor = InProcess(context)
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            return list(pool.map(lambda task: task.run(context), tasks))
+            return list(pool.map(lambda task: task.submit(context, executor), tasks))
 
     def ran_on(self) -> RanOn:
         return RanOn("local", workers=self.threads)
@@ -417,7 +288,7 @@ def evaluate_drift(
         threshold = override.threshold if override and override.threshold is not None else drift.threshold
         return FeatureTask(name, method, threshold, name in categorical, stream)
 
-    targets = _target_tasks(context)
+    targets = _target_tasks(context, stream)
     measured = measurer.measure(context, [task(name) for name in names] + list(targets.values()))
     outcomes = measured[: len(names)]
     target = dict(zip(targets, measured[len(names) :], strict=True))
@@ -448,12 +319,12 @@ def evaluate_drift(
     ), findings
 
 
-def _target_tasks(context: CheckContext) -> dict[str, FeatureTask]:
+def _target_tasks(context: CheckContext, stream: bool) -> dict[str, FeatureTask]:
     """Prediction and label drift, uncorrected and outside the dataset-drift share."""
     columns = context.spec.data.columns
     categorical = context.spec.model.task.value != "regression"
     found: dict[str, FeatureTask] = {}
     for key, column in (("prediction", columns.prediction), ("label", columns.label)):
         if column and column in context.reference.column_names and column in context.current.column_names:
-            found[key] = FeatureTask(column, DriftMethod.AUTO, None, categorical)
+            found[key] = FeatureTask(column, DriftMethod.AUTO, None, categorical, stream)
     return found

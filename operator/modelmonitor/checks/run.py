@@ -74,8 +74,7 @@ def run_checks(
     context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
     context.reference.schema  # noqa: B018
     window = context.current_rows
-    rows = context.current.count(window)
-    reference_rows = context.reference.count(context.reference_rows)
+    rows, reference_rows = context.side_count(False), context.side_count(True)
     errors: list[CheckError] = []
     findings: list[DataQualityFinding] = []
     if rows == 0:

@@ -1,30 +1,38 @@
-"""Numerical drift for columns too large to sort in memory: two streaming passes.
+"""Drift of columns too large to hold in memory: a map step over partitions, and a merge.
 
-Pass one reads both sides a batch at a time for their exact moments, extremes and null
-counts, and keeps an evenly strided sample of the reference.  Pass two counts both sides
-into the bins between the sample's 10,000 quantiles.  The engine then measures drift from
-the histograms and says how far from exact each statistic can be.  Memory: one batch,
-the sample, and the bins.
+Each side of a column is cut into partitions (files, row groups: see
+``TableSource.partitions``) and each partition is read a batch at a time, so memory stays
+one batch and the partitions can be read anywhere: one after the other in this process,
+or all at once on a Dask cluster's workers.  Both run these same stage functions in the
+same order of partitions, so their results are identical.
+
+A numerical column gets two passes.  Pass one maps each partition to its exact moments
+(merged by Chan et al.'s pairwise update), extremes, null count and every ``stride``-th
+value; the merge sorts those into a sample of about ``SAMPLE_SIZE`` reference values.
+Pass two maps each partition to its counts in the bins between the sample's ``BINS``
+quantiles; the merge adds them up and the engine measures drift from the histograms,
+saying how far from exact each statistic can be.  A column of few distinct values, or a
+categorical one, is counted by value instead, which is exact.
+
+Every stage is ``function(context, *args)``; an :class:`Executor` runs it and returns a
+handle that later stages take as an argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.engine.distribution import (
-    BinCounter,
-    CategoryCounts,
-    Histogram,
-    category_counts,
-    display_edges,
-    histogram,
-)
+from modelmonitor.checks.outcome import FeatureOutcome, RowCounts, measure_counts
+from modelmonitor.data.source import Partition
+from modelmonitor.engine.distribution import BinCounter, category_counts, display_edges, histogram
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
     BinnedColumn,
@@ -34,36 +42,46 @@ from modelmonitor.engine.drift import (
     check_method,
     column_kind,
 )
+from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod
 
 SAMPLE_SIZE = 1_000_000
 CURRENT_SAMPLE_SIZE = 100_000  # only places the report's histogram bins
 BINS = 10_000
+_SAMPLED = ((True, SAMPLE_SIZE), (False, CURRENT_SAMPLE_SIZE))
+
+
+class Executor(Protocol):
+    """Runs stage functions ``function(context, *args)`` where the check's data can be read.
+
+    Returns a handle to the result; handles may be passed (also inside lists) as arguments
+    of later stages, which then receive the results.
+    """
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Any: ...
+
+
+class InProcess:
+    """Runs each stage at once, in this process: a handle is the result itself."""
+
+    def __init__(self, context: CheckContext) -> None:
+        self.context = context
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(self.context, *args)
 
 
 def _floats(values: pa.Array) -> NDArray[np.float64]:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls become NaN
 
 
-@dataclass
-class RowCounts:
-    """How many rows a side had, and how many of them were null."""
-
-    rows: int = 0
-    nulls: int = 0
-
-    @property
-    def count(self) -> int:
-        return self.rows - self.nulls
-
-    @property
-    def null_rate(self) -> float:
-        return self.nulls / self.rows if self.rows else 0.0
+def _batches(context: CheckContext, feature: str, reference: bool, partition: Partition) -> Iterator[pa.Array]:
+    return context.side(reference).batches(feature, context.side_rows(reference), partition=partition)
 
 
 @dataclass
 class ColumnScan(RowCounts):
-    """One side's exact moments (Chan's parallel update), extremes and null count."""
+    """One side's exact moments, extremes and null count."""
 
     mean: float = 0.0
     squares: float = 0.0  # the sum of squared deviations from the mean
@@ -74,104 +92,288 @@ class ColumnScan(RowCounts):
     def std(self) -> float:
         return float(np.sqrt(self.squares / self.count)) if self.count else 0.0
 
+    def merge(self, other: ColumnScan) -> None:
+        """Add another scan's values: Chan, Golub and LeVeque's pairwise update (1979)."""
+        before, total = self.count, self.count + other.count
+        if other.count:
+            delta = other.mean - self.mean
+            self.mean += delta * other.count / total
+            self.squares += other.squares + delta**2 * before * other.count / total
+            self.low, self.high = min(self.low, other.low), max(self.high, other.high)
+        self.rows += other.rows
+        self.nulls += other.nulls
+
     def add(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Account for a batch; return its non-null values."""
-        self.rows += values.size
         valid = values[~np.isnan(values)]
-        self.nulls += values.size - valid.size
+        batch = ColumnScan(rows=values.size, nulls=values.size - valid.size)
         if valid.size:
-            before = self.count - valid.size
-            batch_mean = float(valid.mean())
-            delta = batch_mean - self.mean
-            self.mean += delta * valid.size / self.count
-            self.squares += float(((valid - batch_mean) ** 2).sum()) + delta**2 * before * valid.size / self.count
-            self.low, self.high = min(self.low, float(valid.min())), max(self.high, float(valid.max()))
+            batch.mean = float(valid.mean())
+            batch.squares = float(((valid - batch.mean) ** 2).sum())
+            batch.low, batch.high = float(valid.min()), float(valid.max())
+        self.merge(batch)
         return valid
 
 
+def _merged(scans: list[ColumnScan]) -> ColumnScan:
+    merged = ColumnScan()
+    for scan in scans:
+        merged.merge(scan)
+    return merged
+
+
 @dataclass
-class NumericScan:
-    """Both sides of one numerical feature, after the first pass."""
+class PartitionScan:
+    """Pass one over one partition: its scan and every ``stride``-th non-null value."""
 
-    context: CheckContext
-    feature: str
-    reference: ColumnScan = field(default_factory=ColumnScan)
-    current: ColumnScan = field(default_factory=ColumnScan)
+    scan: ColumnScan = field(default_factory=ColumnScan)
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    current_sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    histogram: Histogram | None = None  # the report's pictures, filled by the second pass
-    categories: CategoryCounts | None = None
+    error: str = ""
 
-    @classmethod
-    def first_pass(cls, context: CheckContext, feature: str) -> NumericScan:
-        scan = cls(context, feature)
-        scan.sample = scan._strided_sample(reference=True, size=SAMPLE_SIZE)
-        scan.current_sample = scan._strided_sample(reference=False, size=CURRENT_SAMPLE_SIZE)
-        return scan
 
-    def _strided_sample(self, *, reference: bool, size: int) -> NDArray[np.float64]:
-        """Scan one side for its moments, keeping an evenly strided sorted sample of about ``size`` values."""
-        side = self.reference if reference else self.current
-        expected = self.context.side(reference).count(self.context.side_rows(reference))
-        stride = max(1, expected // size)
-        kept: list[NDArray[np.float64]] = []
-        for batch in self._batches(reference=reference):
-            seen = side.count
-            valid = side.add(_floats(batch))
+def scan_partition(
+    context: CheckContext, feature: str, reference: bool, partition: Partition, stride: int
+) -> PartitionScan:
+    result = PartitionScan()
+    kept: list[NDArray[np.float64]] = []
+    try:
+        for batch in _batches(context, feature, reference, partition):
+            seen = result.scan.count
+            valid = result.scan.add(_floats(batch))
             kept.append(valid[(-seen) % stride :: stride].copy())  # a view would keep the whole batch alive
-        return np.sort(np.concatenate(kept)) if kept else np.empty(0)
+    except DataError as error:
+        result.error = str(error)
+    if kept:
+        result.sample = np.concatenate(kept)
+    return result
 
-    def _batches(self, *, reference: bool) -> Iterator[pa.Array]:
-        return self.context.side(reference).batches(self.feature, self.context.side_rows(reference))
 
-    def _counts(self, edges: NDArray[np.float64], shown: BinCounter, *, reference: bool) -> NDArray[np.float64]:
-        counts = np.zeros(edges.size + 1, dtype=np.float64)
-        for batch in self._batches(reference=reference):
+@dataclass(frozen=True)
+class BinPlan:
+    """Where pass two counts: between the reference sample's quantiles, and into the report's bins."""
+
+    edges: NDArray[np.float64]
+    shown: NDArray[np.float64]
+
+
+@dataclass
+class FirstPass:
+    """Both sides after pass one; with ``plan`` None a column ready to measure is counted by value."""
+
+    outcome: FeatureOutcome
+    reference: ColumnScan
+    current: ColumnScan
+    proceed: bool
+    plan: BinPlan | None = None
+
+
+def merge_scans(
+    context: CheckContext,
+    feature: str,
+    method: DriftMethod,
+    reference_parts: list[PartitionScan],
+    current_parts: list[PartitionScan],
+) -> FirstPass:
+    outcome = FeatureOutcome(feature, method)
+    reference, current = _merged([p.scan for p in reference_parts]), _merged([p.scan for p in current_parts])
+    if error := next((p.error for p in (*reference_parts, *current_parts) if p.error), ""):
+        return FirstPass(outcome.unreadable(DataError(error)), reference, current, proceed=False)
+    if not outcome.ready(reference, current, context.min_samples):
+        return FirstPass(outcome, reference, current, proceed=False)
+    sample = np.sort(np.concatenate([p.sample for p in reference_parts]))
+    if np.unique(sample).size <= DISCRETE_MAX_VALUES and method not in (DriftMethod.KS, DriftMethod.WASSERSTEIN):
+        return FirstPass(outcome, reference, current, proceed=True)
+    levels = np.linspace(0.0, 1.0, BINS + 1)[1:-1]
+    edges = np.unique(sample[np.minimum((levels * sample.size).astype(np.int64), sample.size - 1)])
+    shown = display_edges(sample, np.sort(np.concatenate([p.sample for p in current_parts])))
+    return FirstPass(outcome, reference, current, proceed=True, plan=BinPlan(edges, shown))
+
+
+@dataclass
+class PartitionCounts:
+    """Pass two over one partition: counts per bin and per report bin, or per distinct value."""
+
+    bins: NDArray[np.float64] | None = None
+    shown: BinCounter | None = None
+    values: dict[Any, int] = field(default_factory=dict)
+    error: str = ""
+
+
+def count_partition(
+    context: CheckContext, feature: str, reference: bool, partition: Partition, first: FirstPass
+) -> PartitionCounts:
+    result = PartitionCounts()
+    if not first.proceed:
+        return result
+    plan = first.plan
+    if plan is not None:
+        result.bins = np.zeros(plan.edges.size + 1, dtype=np.float64)
+        result.shown = BinCounter(plan.shown)
+    try:
+        for batch in _batches(context, feature, reference, partition):
             values = _floats(batch)
             values = values[~np.isnan(values)]
-            counts += np.bincount(np.searchsorted(edges, values), minlength=edges.size + 1)
-            shown.add(values)
-        return counts
+            if plan is None:
+                distinct, numbers = np.unique(values, return_counts=True)
+                for value, number in zip(distinct.tolist(), numbers.tolist(), strict=True):
+                    result.values[value] = result.values.get(value, 0) + number
+                continue
+            assert result.bins is not None and result.shown is not None
+            result.bins += np.bincount(np.searchsorted(plan.edges, values), minlength=plan.edges.size + 1)
+            result.shown.add(values)
+    except DataError as error:
+        result.error = str(error)
+    return result
 
-    def _value_counts(self, *, reference: bool) -> dict[float, int]:
-        counts: dict[float, int] = {}
-        for batch in self._batches(reference=reference):
-            values = _floats(batch)
-            distinct, numbers = np.unique(values[~np.isnan(values)], return_counts=True)
-            for value, number in zip(distinct.tolist(), numbers.tolist(), strict=True):
-                counts[value] = counts.get(value, 0) + number
-        return counts
 
-    def measure(self, method: DriftMethod, threshold: float | None) -> DriftMeasurement:
-        """The second pass, and the drift measurement."""
-        if np.unique(self.sample).size <= DISCRETE_MAX_VALUES and method not in (
-            DriftMethod.KS,
-            DriftMethod.WASSERSTEIN,
-        ):
-            reference, current = self._value_counts(reference=True), self._value_counts(reference=False)
-            self.categories = category_counts(reference, current, ordered=True)
-            kind = column_kind(
-                numeric=True, declared_categorical=False, distinct_values=len(set(reference) | set(current))
-            )
-            check_method(method, kind)
-            return categorical_drift(reference, current, method=method, threshold=threshold, kind=kind)
-        levels = np.linspace(0.0, 1.0, BINS + 1)[1:-1]
-        edges = np.unique(self.sample[np.minimum((levels * self.sample.size).astype(np.int64), self.sample.size - 1)])
-        shown = display_edges(self.sample, self.current_sample)
-        reference_shown, current_shown = BinCounter(shown), BinCounter(shown)
-        reference = BinnedColumn(
-            self._counts(edges, reference_shown, reference=True),
-            self.reference.mean,
-            self.reference.std,
-            self.reference.low,
-            self.reference.high,
+def _summed_values(parts: list[PartitionCounts]) -> dict[Any, int]:
+    total: dict[Any, int] = {}
+    for part in parts:
+        for value, number in part.values.items():
+            total[value] = total.get(value, 0) + number
+    return total
+
+
+def _summed_shown(plan: BinPlan, parts: list[PartitionCounts]) -> BinCounter:
+    total = BinCounter(plan.shown)
+    for part in parts:
+        assert part.shown is not None
+        total.counts += part.shown.counts
+        total.below += part.shown.below
+        total.above += part.shown.above
+    return total
+
+
+def finish_numeric(
+    context: CheckContext,
+    threshold: float | None,
+    first: FirstPass,
+    reference_parts: list[PartitionCounts],
+    current_parts: list[PartitionCounts],
+) -> FeatureOutcome:
+    outcome, plan, method = first.outcome, first.plan, first.outcome.method
+    if not first.proceed:
+        return outcome
+    if error := next((p.error for p in (*reference_parts, *current_parts) if p.error), ""):
+        return outcome.unreadable(DataError(error))
+
+    def by_value() -> DriftMeasurement:
+        reference, current = _summed_values(reference_parts), _summed_values(current_parts)
+        outcome.categories = category_counts(reference, current, ordered=True)
+        kind = column_kind(numeric=True, declared_categorical=False, distinct_values=len(set(reference) | set(current)))
+        check_method(method, kind)
+        return categorical_drift(reference, current, method=method, threshold=threshold, kind=kind)
+
+    def binned() -> DriftMeasurement:
+        assert plan is not None
+        columns = [
+            BinnedColumn(sum(p.bins for p in parts), scan.mean, scan.std, scan.low, scan.high)  # type: ignore[misc]
+            for parts, scan in ((reference_parts, first.reference), (current_parts, first.current))
+        ]
+        outcome.histogram = histogram(_summed_shown(plan, reference_parts), _summed_shown(plan, current_parts))
+        return binned_numerical_drift(plan.edges, *columns, method=method, threshold=threshold)
+
+    return outcome.measured(by_value if plan is None else binned)
+
+
+def plan_numeric(
+    executor: Executor, context: CheckContext, feature: str, method: DriftMethod, threshold: float | None
+) -> Any:
+    """Submit a numerical column's two passes; the handle of its outcome."""
+    partitions = {reference: context.side(reference).partitions() for reference in (True, False)}
+    strides = {reference: max(1, context.side_count(reference) // size) for reference, size in _SAMPLED}
+    scans = {
+        reference: [
+            executor.submit(scan_partition, feature, reference, partition, strides[reference]) for partition in found
+        ]
+        for reference, found in partitions.items()
+    }
+    first = executor.submit(merge_scans, feature, method, scans[True], scans[False])
+    counts = {
+        reference: [executor.submit(count_partition, feature, reference, partition, first) for partition in found]
+        for reference, found in partitions.items()
+    }
+    return executor.submit(finish_numeric, threshold, first, counts[True], counts[False])
+
+
+@dataclass
+class PartitionValues(RowCounts):
+    """One partition of a column counted by value."""
+
+    counts: dict[Any, int] = field(default_factory=dict)
+    error: str = ""
+
+
+def count_values(context: CheckContext, feature: str, reference: bool, partition: Partition) -> PartitionValues:
+    result = PartitionValues()
+    try:
+        for batch in _batches(context, feature, reference, partition):
+            if pa.types.is_floating(batch.type):
+                batch = pc.if_else(pc.is_nan(batch), None, batch)
+            result.rows += len(batch)
+            result.nulls += batch.null_count
+            if len(valid := batch.drop_null()):
+                counted = pc.value_counts(valid)
+                values, numbers = counted.field("values").to_pylist(), counted.field("counts").to_pylist()
+                for value, number in zip(values, numbers, strict=True):
+                    result.counts[value] = result.counts.get(value, 0) + number
+    except DataError as error:
+        result.error = str(error)
+    return result
+
+
+def finish_values(
+    context: CheckContext,
+    feature: str,
+    method: DriftMethod,
+    threshold: float | None,
+    kind: tuple[bool, bool],
+    reference_parts: list[PartitionValues],
+    current_parts: list[PartitionValues],
+) -> FeatureOutcome:
+    """A column counted by value, ``kind`` being whether it is (numeric, declared categorical)."""
+    outcome = FeatureOutcome(feature, method)
+    if error := next((p.error for p in (*reference_parts, *current_parts) if p.error), ""):
+        return outcome.unreadable(DataError(error))
+    sides = []
+    for parts in (reference_parts, current_parts):
+        side = PartitionValues()
+        for part in parts:
+            side.rows, side.nulls = side.rows + part.rows, side.nulls + part.nulls
+            for value, number in part.counts.items():
+                side.counts[value] = side.counts.get(value, 0) + number
+        sides.append(side)
+    reference, current = sides
+    if not outcome.ready(reference, current, context.min_samples):
+        return outcome
+    numeric, categorical = kind
+    return outcome.measured(
+        lambda: measure_counts(
+            reference.counts,
+            current.counts,
+            method,
+            threshold,
+            numeric=numeric,
+            categorical=categorical,
+            outcome=outcome,
         )
-        current = BinnedColumn(
-            self._counts(edges, current_shown, reference=False),
-            self.current.mean,
-            self.current.std,
-            self.current.low,
-            self.current.high,
-        )
-        self.histogram = histogram(reference_shown, current_shown)
-        return binned_numerical_drift(edges, reference, current, method=method, threshold=threshold)
+    )
+
+
+def plan_values(
+    executor: Executor,
+    context: CheckContext,
+    feature: str,
+    method: DriftMethod,
+    threshold: float | None,
+    kind: tuple[bool, bool],
+) -> Any:
+    """Submit a column's counts by value, partition by partition; the handle of its outcome."""
+    counted = {
+        reference: [
+            executor.submit(count_values, feature, reference, partition)
+            for partition in context.side(reference).partitions()
+        ]
+        for reference in (True, False)
+    }
+    return executor.submit(finish_values, feature, method, threshold, kind, counted[True], counted[False])

@@ -26,6 +26,8 @@ from modelmonitor.errors import ColumnError, SourceError
 
 REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
 
+PARTITION_ROWS = 1 << 22  # a partition's rows, as far as files and row groups allow
+
 # Parquet's pre-buffering reads whole row groups of every requested column ahead
 _LEAN_SCAN = {"parquet": ds.ParquetFragmentScanOptions(pre_buffer=False)}
 _FORMATS = {"parquet": ds.ParquetFileFormat, "csv": ds.CsvFileFormat, "jsonl": ds.JsonFileFormat}
@@ -67,6 +69,24 @@ class RowFilter:
     equals: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One file of a data set, or some of a Parquet file's row groups (``None``: all of them)."""
+
+    path: str
+    row_groups: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A slice of a data set that one task reads: consecutive pieces, about ``PARTITION_ROWS`` rows.
+
+    No pieces: the whole data set (one that is not a set of files, as a download held in memory).
+    """
+
+    pieces: tuple[Piece, ...] = ()
+
+
 @dataclass
 class TableSource:
     """One data set: a file or a (hive-partitioned) directory, local or remote."""
@@ -75,6 +95,8 @@ class TableSource:
     format: str = "parquet"
     env: Mapping[str, str] | None = field(default=None, repr=False)
     _dataset: ds.Dataset | None = field(default=None, repr=False)
+    _partitions: list[Partition] | None = field(default=None, repr=False)
+    _fragments: dict[str, ds.Fragment] | None = field(default=None, repr=False)
 
     @property
     def dataset(self) -> ds.Dataset:
@@ -192,11 +214,82 @@ class TableSource:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
             raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
 
-    def batches(self, column: str, rows: RowFilter | None = None, batch_size: int = 1 << 18) -> Iterator[pa.Array]:
-        """One column of the selected rows, a batch at a time: memory stays one batch."""
-        self.require(column)
+    def partitions(self) -> list[Partition]:
+        """The data set in slices of about ``PARTITION_ROWS`` rows, in the order a whole scan reads them.
+
+        Parquet files are cut at row groups and small ones joined; other formats split by file.
+        """
+        if self._partitions is None:
+            self._partitions = self._split()
+        return self._partitions
+
+    def _split(self) -> list[Partition]:
+        dataset = self.dataset
+        if not isinstance(dataset, ds.FileSystemDataset):
+            return [Partition()]
+        partitions: list[Partition] = []
+        pieces: list[Piece] = []
+        rows = 0
+
+        def close() -> None:
+            nonlocal pieces, rows
+            if pieces:
+                partitions.append(Partition(tuple(pieces)))
+            pieces, rows = [], 0
+
         try:
-            batches = self.dataset.to_batches(
+            for fragment in dataset.get_fragments():
+                if not isinstance(fragment, ds.ParquetFileFragment):
+                    close()
+                    pieces.append(Piece(fragment.path))
+                    close()
+                    continue
+                groups = [group.num_rows for group in fragment.row_groups]
+                start = 0
+                for index, group_rows in enumerate(groups):
+                    if rows and rows + group_rows > PARTITION_ROWS:
+                        if index > start:
+                            pieces.append(Piece(fragment.path, tuple(range(start, index))))
+                        close()
+                        start = index
+                    rows += group_rows
+                if start < len(groups):
+                    pieces.append(Piece(fragment.path, None if start == 0 else tuple(range(start, len(groups)))))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise SourceError(self.uri, f"cannot read the Parquet footers: {_one_line(error)}") from None
+        close()
+        return partitions
+
+    def _partition_dataset(self, partition: Partition) -> ds.Dataset:
+        dataset = self.dataset
+        if not partition.pieces:
+            return dataset
+        if self._fragments is None:
+            self._fragments = {fragment.path: fragment for fragment in dataset.get_fragments()}
+        try:
+            fragments = [
+                self._fragments[piece.path]
+                if piece.row_groups is None
+                else self._fragments[piece.path].subset(row_group_ids=list(piece.row_groups))
+                for piece in partition.pieces
+            ]
+        except KeyError as error:
+            raise SourceError(self.uri, f"file {error.args[0]} left the data set during the check") from None
+        return ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
+
+    def batches(
+        self,
+        column: str,
+        rows: RowFilter | None = None,
+        batch_size: int = 1 << 18,
+        *,
+        partition: Partition | None = None,
+    ) -> Iterator[pa.Array]:
+        """One column of the selected rows (of one partition, if given), a batch at a time: memory stays one batch."""
+        self.require(column)
+        dataset = self.dataset if partition is None else self._partition_dataset(partition)
+        try:
+            batches = dataset.to_batches(
                 columns=[column],
                 filter=self._filter(rows),
                 batch_size=batch_size,

@@ -1,10 +1,14 @@
-"""Each feature's drift measurement as one Dask task, run by a worker that reads the data itself.
+"""Each feature's drift measurement as Dask tasks, run by workers that read the data themselves.
 
-Only the spec, the evaluation time, the task and (when the monitor has them) the data
-credentials travel to the workers; each worker opens the sources once per check and reads
-just its columns. What travels back is one feature's outcome: its statistics and the
-report's bounded histograms, a few kilobytes. The statistics are the single-process code's,
-so the results are identical. A task on a worker that dies is run again elsewhere by Dask
+A feature read whole is one task; a streamed one is a map task per partition of each side
+and pass, and a merge task per pass (``checks.streaming``): the same stage functions the
+single-process path runs, so the results are identical. Only the spec, the evaluation time,
+the task's arguments and (when the monitor has them) the data credentials travel to the
+workers, the first three scattered once per check; each worker opens the sources once per
+check and reads just its columns. Between workers travel the partitions' summaries (a
+sample of at most a million values per column, bin counts of 80 KB per partition); back
+to this process, one outcome per feature: its statistics and the report's bounded
+histograms, a few kilobytes. A task on a worker that dies is run again elsewhere by Dask
 (up to its ``allowed-failures``); a scheduler that cannot be reached, a cluster without
 workers and a check that outlives its time limit all raise :class:`DaskUnavailable`: the
 whole check fails with the address and the reason (a run in ``Error``, the CLI's exit 2).
@@ -13,17 +17,20 @@ whole check fails with the address and the reason (a run in ``Error``, the CLI's
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.features import FeatureOutcome, FeatureTask
+from modelmonitor.checks.features import FeatureTask
+from modelmonitor.checks.outcome import FeatureOutcome
 from modelmonitor.data.source import open_source
 from modelmonitor.engine.results import RanOn
 from modelmonitor.errors import ExecutionError
@@ -63,25 +70,18 @@ class DaskMeasurer:
         self._tasks_per_worker: dict[str, int] = {}
 
     def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
-        from distributed import Client
+        from distributed import Client, get_task_stream
 
         client = self._connect(Client)
         try:
             self._workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            spec, check = portable(context.spec), uuid.uuid4().hex
-            futures = client.map(
-                _measure_on_worker,
-                tasks,
-                spec=spec,
-                now=context.now,
-                credentials=self.credentials,
-                key=[f"modelmonitor-drift-{check}-{index}" for index in range(len(tasks))],  # unique per check
-                pure=False,
-            )
-            deadline = time.monotonic() + self.check_timeout
-            outcomes = [self._result(future, deadline, client, futures) for future in futures]
-            holders = client.who_has(futures)
-            self._tasks_per_worker = dict(sorted(Counter(found[0] for found in holders.values() if found).items()))
+            inputs = _CheckInputs(portable(context.spec).model_dump_json(by_alias=True), context.now, self.credentials)
+            executor = _OnWorkers(client, client.scatter(inputs, hash=False, broadcast=True), uuid.uuid4().hex)
+            with get_task_stream(client=client) as stream:
+                futures = [task.submit(context, executor) for task in tasks]
+                deadline = time.monotonic() + self.check_timeout
+                outcomes = [self._result(future, deadline, client, futures) for future in futures]
+            self._tasks_per_worker = dict(sorted(Counter(entry["worker"] for entry in stream.data).items()))
             return outcomes
         finally:
             client.close()
@@ -133,11 +133,31 @@ def portable(spec: ModelMonitorSpec) -> ModelMonitorSpec:
     return spec.model_copy(update={"data": data})
 
 
-def _measure_on_worker(
-    task: FeatureTask, *, spec: ModelMonitorSpec, now: datetime, credentials: Credentials | None
-) -> FeatureOutcome:
+@dataclass(frozen=True)
+class _CheckInputs:
+    """What every task of one check needs to open the data: sent to each worker once."""
+
+    spec_json: str
+    now: datetime
+    credentials: Credentials | None
+
+
+class _OnWorkers:
+    """Submits stage functions to the cluster, each with the check's inputs, under keys unique to the check."""
+
+    def __init__(self, client: Any, inputs: Any, check: str) -> None:
+        self.client, self.inputs, self.check = client, inputs, check
+        self._numbers = itertools.count()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
+        key = f"modelmonitor-{function.__name__}-{self.check}-{next(self._numbers)}"  # keys are global to a scheduler
+        return self.client.submit(_on_worker, function, self.inputs, *args, key=key, pure=False)
+
+
+def _on_worker(function: Callable[..., Any], inputs: _CheckInputs, *args: Any) -> Any:
+    credentials = inputs.credentials
     env = None if credentials is None else tuple(sorted(credentials.values.items()))
-    return task.run(_context(spec.model_dump_json(by_alias=True), now, env))
+    return function(_context(inputs.spec_json, inputs.now, env), *args)
 
 
 @functools.lru_cache(maxsize=8)
