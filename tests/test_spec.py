@@ -80,6 +80,10 @@ def test_the_documented_example_is_valid() -> None:
         ("metrics.0", {"name": "accuracy", "max": -0.1}, "spec.metrics[0]: accuracy lies in [0, 1]: max -0.1 is"),
         ("dask", {"address": "tcp://dask:8786"}, "spec: spec.dask is for runner dask: set runner: dask, or remove"),
         ("dask", {"address": "dask:8786"}, "spec.dask.address: String should match pattern"),
+        ("dask", {"address": "tcp://d:8786", "cluster": "a"}, "spec.dask: set exactly one of address or cluster"),
+        ("dask", {}, "spec.dask: set exactly one of address or cluster"),
+        ("dask", {"address": "tcp://d:8786", "clusterNamespace": "ml"}, "spec.dask: clusterNamespace is for cluster"),
+        ("dask", {"cluster": "Analytics"}, "spec.dask.cluster: String should match pattern"),
     ],
 )
 def test_invalid_specs_name_the_field(path: str, value: Any, message: str) -> None:

@@ -177,6 +177,14 @@ def spec_schema() -> dict[str, Any]:
             "each class has one score column: a column appears twice",
         )
     ]
+    properties["dask"]["x-kubernetes-validations"] = [
+        _rule("has(self.address) != has(self.cluster)", "set exactly one of address or cluster"),
+        _rule(
+            "!has(self.clusterNamespace) || has(self.cluster)",
+            "clusterNamespace is for cluster: name the DaskCluster, or remove clusterNamespace",
+            fieldPath=".clusterNamespace",
+        ),
+    ]
     drift_features = properties["drift"]["properties"]["features"]
     drift_features["x-kubernetes-list-type"] = "map"
     drift_features["x-kubernetes-list-map-keys"] = ["name"]

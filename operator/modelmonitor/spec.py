@@ -321,15 +321,43 @@ class Runner(StrEnum):
     DASK = "dask"
 
 
-class DaskRef(SpecModel):
-    """The Dask cluster whose workers run a monitor's drift work (runner dask)."""
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
-    address: str = Field(
+
+class DaskRef(SpecModel):
+    """The Dask cluster whose workers run a monitor's drift work (runner dask): its address, or its name."""
+
+    address: str | None = Field(
+        None,
         max_length=253,
         pattern=r"^(tcp|tls)://[^\s/:]+:[0-9]{1,5}$",
         description="The scheduler, e.g. tcp://analytics-scheduler.dask.svc:8786.",
         examples=["tcp://analytics-scheduler.dask.svc:8786"],
     )
+    cluster: str | None = Field(
+        None,
+        max_length=53,  # its scheduler Service, {cluster}-scheduler, is a 63-character DNS label at most
+        pattern=_DNS_LABEL,
+        description=(
+            "The name of a dask-kubernetes DaskCluster (kubernetes.dask.org/v1): at each run the operator "
+            "resolves its scheduler Service, {cluster}-scheduler, port tcp-comm."
+        ),
+        examples=["analytics"],
+    )
+    cluster_namespace: str | None = Field(
+        None,
+        max_length=63,
+        pattern=_DNS_LABEL,
+        description="The DaskCluster's namespace (default: the monitor's).",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_the_scheduler(self) -> DaskRef:
+        if (self.address is None) == (self.cluster is None):
+            raise ValueError("set exactly one of address or cluster")
+        if self.cluster_namespace is not None and self.cluster is None:
+            raise ValueError("clusterNamespace is for cluster: name the DaskCluster, or remove clusterNamespace")
+        return self
 
 
 class Resources(SpecModel):

@@ -213,6 +213,14 @@ def router_crds(control_plane, kubeconfig: Path) -> None:
     install_crds(control_plane, kubeconfig, ensure_router_crds(), *crds)
 
 
+@pytest.fixture(scope="session")
+def dask_crds(control_plane, kubeconfig: Path) -> None:
+    """The dask-kubernetes operator's CRDs (DaskCluster among them), from its published PyPI package."""
+    from modelmonitor.devcluster.assets import ensure_dask_crds
+
+    install_crds(control_plane, kubeconfig, ensure_dask_crds(), "daskclusters.kubernetes.dask.org")
+
+
 CHART = ROOT / "helm" / "modelmonitor"
 KUBE_VERSION = "1.36.3"
 

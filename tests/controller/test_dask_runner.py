@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from kubernetes import client
 
-from modelmonitor.controller.runs import dask_scheduler
 from modelmonitor.devcluster.processes import free_port
-from modelmonitor.spec import Runner
-from tests.controller.conftest import GROUP, VERSION, list_runs, monitor_document
+from tests.controller.conftest import GROUP, ROOT, VERSION, kubectl, list_runs, monitor_document
 from tests.controller.test_operator import finished_runs
 from tests.distributed.conftest import DaskCluster, dask_cluster  # noqa: F401 - the fixture
 from tests.helpers import eventually
@@ -48,11 +48,51 @@ def test_an_unreachable_scheduler_from_the_operators_flag_makes_the_run_an_error
     assert len(list_runs(custom, namespace)) == 1  # not retried in a loop
 
 
-def test_the_scheduler_is_the_monitors_own_else_the_operators(samples) -> None:
-    from modelmonitor.spec import parse_spec
+def test_a_dask_cluster_is_resolved_to_its_scheduler_service_at_each_run(
+    start_operator, custom, api_client, namespace, samples, control_plane, kubeconfig, dask_crds
+) -> None:
+    """The sample DaskCluster on the real API server with the dask-kubernetes CRDs; the runs say what they found.
 
-    spec = monitor_document(samples, "m", runner="dask")["spec"]
-    assert dask_scheduler(parse_spec(spec), "tcp://default:8786") == "tcp://default:8786"
-    assert dask_scheduler(parse_spec(spec), None) is None
-    own = parse_spec({**spec, "dask": {"address": "tcp://analytics-scheduler.dask.svc:8786"}})
-    assert own.runner is Runner.DASK and dask_scheduler(own, "tcp://default:8786") == own.dask.address
+    No pod runs here, so the resolved scheduler cannot answer: the run's DaskUnavailable names the address
+    the operator resolved from the Service, which is what this test checks.
+    """
+    sample = ROOT / "manifests" / "samples" / "dask-cluster.yaml"
+    kubectl(control_plane, kubeconfig, "create", "namespace", "ml")
+    dry_run = kubectl(control_plane, kubeconfig, "apply", "--dry-run=server", "-f", str(sample))
+    assert dry_run.returncode == 0 and "daskcluster.kubernetes.dask.org/analytics created (server dry run)" in (
+        dry_run.stdout
+    ), dry_run.stderr
+    cluster = yaml.safe_load(sample.read_text())
+    cluster["metadata"]["namespace"] = namespace
+    for name, phase in (("analytics", "Running"), ("starting", None)):
+        cluster["metadata"]["name"] = name
+        cluster["status"] = {"phase": phase} if phase else {}
+        custom.create_namespaced_custom_object("kubernetes.dask.org", "v1", namespace, "daskclusters", cluster)
+    service = {"metadata": {"name": "analytics-scheduler"}, "spec": cluster["spec"]["scheduler"]["service"]}
+    client.CoreV1Api(api_client).create_namespaced_service(namespace, service)
+    start_operator()
+    monitors = {
+        "resolved": {"cluster": "analytics"},
+        "starting": {"cluster": "starting"},
+        "missing": {"cluster": "nowhere"},
+        "elsewhere": {"cluster": "analytics", "clusterNamespace": "ml"},
+    }
+    for name, dask in monitors.items():
+        document = monitor_document(samples, name, runner="dask", dask=dask)
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+    runs = eventually(
+        lambda: (found := finished_runs(custom, namespace)) and len(found) == 4 and found,
+        timeout=120,
+        what="four finished runs",
+    )
+    status = {run["spec"]["monitor"]: run["status"] for run in runs}
+    assert {name: (found["phase"], found["reason"]) for name, found in status.items()} == {
+        "resolved": ("Error", "DaskUnavailable"),
+        "starting": ("Error", "DaskClusterNotReady"),
+        "missing": ("Error", "DaskClusterNotFound"),
+        "elsewhere": ("Error", "DaskClusterNotFound"),
+    }
+    assert status["resolved"]["message"].startswith(f"dask scheduler tcp://analytics-scheduler.{namespace}.svc:8786: ")
+    assert status["starting"]["message"] == f"DaskCluster {namespace}/starting is without a phase yet, not Running"
+    assert status["missing"]["message"] == f"DaskCluster {namespace}/nowhere not found"
+    assert status["elsewhere"]["message"] == "DaskCluster ml/analytics not found"

@@ -30,7 +30,13 @@ ALL_TOGGLES = (
     "grafanaDashboard.enabled=true",
     "webView.ingress.enabled=true",
 )
-NON_DEFAULT = ("watchNamespaces={ml,ops}", "replicas=2", "runner.inlineMaxBytes=1024", *ALL_TOGGLES)
+NON_DEFAULT = (
+    "watchNamespaces={ml,ops}",
+    "replicas=2",
+    "runner.inlineMaxBytes=1024",
+    "runner.daskScheduler=tcp://analytics-scheduler.ml.svc:8786",
+    *ALL_TOGGLES,
+)
 
 
 @pytest.mark.parametrize("sets", [(), NON_DEFAULT, ("admissionPolicy.enabled=false",)])
@@ -68,6 +74,14 @@ def test_the_default_is_cluster_wide_and_hardened(helm: Path) -> None:
         "--inline-max-bytes=268435456",
     ]
     assert ("ClusterKopfPeering", None) in kinds(documents) and ("Service", "mm-system") in kinds(documents)
+
+
+def test_the_dask_scheduler_value_becomes_the_operators_flag_and_a_bad_one_is_refused(helm: Path) -> None:
+    documents = render(helm, "runner.daskScheduler=tcp://analytics-scheduler.ml.svc:8786")
+    args = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-1] == "--dask-scheduler=tcp://analytics-scheduler.ml.svc:8786"
+    result = run_helm(helm, "template", "mm", str(CHART), "--set", "runner.daskScheduler=analytics:8786")
+    assert result.returncode != 0 and "/runner/daskScheduler" in result.stderr
 
 
 def test_watch_namespaces_get_roles_and_peering_there_only(helm: Path) -> None:

@@ -12,6 +12,7 @@ from modelmonitor.checks.features import FeatureMeasurer
 from modelmonitor.controller import metrics, retraining
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
 from modelmonitor.controller.config import CONFIG
+from modelmonitor.controller.dask_clusters import Unresolved, scheduler_address
 from modelmonitor.controller.execution import TERMINAL_PHASES, error_status, evaluate
 from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.naming import RUN_LABEL, runner_account_name
@@ -56,7 +57,7 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
         return
     runner = spec.get("runner") or "inline"
     async with STATE.inline_slots:
-        refusal, measurer = await _in_process(runner, parsed, env)
+        refusal, measurer = await _in_process(runner, parsed, namespace, env)
         if refusal is not None:
             await api(STATE.kube.patch_run_status, namespace, name, refusal)
             return
@@ -70,13 +71,8 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
     _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
 
 
-def dask_scheduler(spec: ModelMonitorSpec, default: str | None) -> str | None:
-    """Where runner dask sends the drift work: the monitor's spec.dask, else the operator's --dask-scheduler."""
-    return spec.dask.address if spec.dask is not None else default
-
-
 async def _in_process(
-    runner: str, spec: ModelMonitorSpec, env: dict[str, str] | None
+    runner: str, spec: ModelMonitorSpec, namespace: str, env: dict[str, str] | None
 ) -> tuple[dict[str, Any] | None, FeatureMeasurer | None]:
     """For a run evaluated by the operator: the Error status that refuses it, or what measures its features.
 
@@ -87,12 +83,10 @@ async def _in_process(
     if runner == "dask":
         from modelmonitor.distributed import DaskMeasurer
 
-        address = dask_scheduler(spec, CONFIG.dask_scheduler)
-        if address is None:
-            message = (
-                "runner dask, but no scheduler: set spec.dask.address, or start the operator with --dask-scheduler"
-            )
-            return error_status("NoDaskScheduler", message), None
+        try:
+            address = await scheduler_address(spec, namespace, CONFIG.dask_scheduler)
+        except Unresolved as error:
+            return error_status(error.reason, str(error)), None
         return None, DaskMeasurer(address, env=env)
     size = await api(_size_or_none, spec, env)
     if size is not None and size > CONFIG.inline_max_bytes:

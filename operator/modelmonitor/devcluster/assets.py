@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,9 @@ MONITORING_CRDS = tuple(
     )
     for plural in ("servicemonitors", "prometheusrules")
 )
+# The dask-kubernetes operator's CRDs (DaskCluster, for runner dask), from its package on PyPI (it has no Go module)
+DASK_KUBERNETES_VERSION = "2026.3.0"
+DASK_CRDS_IN_WHEEL = "dask_kubernetes/operator/deployment/helm/dask-kubernetes-operator/crds/"
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 BINARIES = (*KUBERNETES_COMMANDS, "etcd", "helm")
@@ -335,6 +339,33 @@ def ensure_monitoring_crds(progress: Progress = _stderr_progress) -> Path:
     return _module_files("monitoring-crds", MONITORING_CRDS, progress)
 
 
+def ensure_dask_crds(progress: Progress = _stderr_progress) -> Path:
+    """The dask-kubernetes operator's CRDs, out of its published wheel (downloaded once, not installed)."""
+    target = cache_root() / f"dask-crds-{DASK_KUBERNETES_VERSION}"
+    if (target / "daskcluster.yaml").is_file():
+        return target
+    workdir = cache_root() / "build" / f"dask-kubernetes-{DASK_KUBERNETES_VERSION}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    progress(f"downloading dask-kubernetes {DASK_KUBERNETES_VERSION} from PyPI for its CRDs")
+    requirement = f"dask-kubernetes=={DASK_KUBERNETES_VERSION}"
+    download = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", requirement]
+    result = subprocess.run([*download, "-d", str(workdir)], capture_output=True, text=True)
+    wheels = sorted(workdir.glob(f"dask_kubernetes-{DASK_KUBERNETES_VERSION}-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise AssetError(f"cannot download {requirement}: {result.stderr.strip()[-500:]}")
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        names = [n for n in wheel.namelist() if n.startswith(DASK_CRDS_IN_WHEEL) and n.endswith(".yaml")]
+        if not any(name.endswith("/daskcluster.yaml") for name in names):
+            raise AssetError(f"no {DASK_CRDS_IN_WHEEL}daskcluster.yaml in {wheels[0].name}")
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name in names:
+            (staging / Path(name).name).write_bytes(wheel.read(name))
+        staging.rename(target)  # whole or absent: an interrupted extraction is not taken for a cached one
+    return target
+
+
 def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
     """Return the control-plane binaries, building whatever is neither given nor cached."""
     found = {name: _override(name) for name in (*KUBERNETES_COMMANDS, "etcd")}
@@ -361,6 +392,7 @@ def main() -> None:
         pipelines = ensure_pipeline_crds()
         routers = ensure_router_crds()
         monitoring = ensure_monitoring_crds()
+        dask = ensure_dask_crds()
         argo_rollouts, _ = ensure_argo_rollouts()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
@@ -371,6 +403,7 @@ def main() -> None:
         "PIPELINE_CRDS": str(pipelines),
         "ROUTER_CRDS": str(routers),
         "MONITORING_CRDS": str(monitoring),
+        "DASK_CRDS": str(dask),
         "ARGO_ROLLOUTS": str(argo_rollouts),
     }
     for name, path in found.items():
