@@ -8,8 +8,10 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_jensenshannon
 
 from modelmonitor.engine.drift import (
+    BinnedColumn,
     ColumnKind,
     adjust_p_values,
+    binned_numerical_drift,
     categorical_drift,
     chi2_test,
     column_kind,
@@ -49,6 +51,29 @@ def test_wasserstein_is_scipys_distance_over_the_reference_std(n: int) -> None:
     expected = stats.wasserstein_distance(reference, current) / np.std(reference)
     measured = numerical_drift(reference.copy(), current.copy(), method=DriftMethod.WASSERSTEIN)
     assert measured.statistic == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_constant_reference_measures_wasserstein_in_the_pooled_spread() -> None:
+    """It was an infinite distance (shown as null) with a Failed verdict; found by the hostile-data test."""
+    reference, current = np.full(40, 1.0), np.array([0.0, 1.0, 2.0, 1.0, 0.5])
+    expected = stats.wasserstein_distance(reference, current) / np.std(np.concatenate([reference, current]))
+    measured = numerical_drift(reference.copy(), current.copy(), method=DriftMethod.WASSERSTEIN)
+    assert measured.statistic == pytest.approx(expected, rel=1e-12) and np.isfinite(measured.statistic)
+    edges = np.array([0.25, 0.75, 1.0, 1.5])
+    binned = [
+        BinnedColumn(
+            np.histogram(side, np.concatenate([[-np.inf], edges, [np.inf]]))[0].astype(float),
+            side.mean(),
+            side.std(),
+            side.min(),
+            side.max(),
+        )
+        for side in (reference, current)
+    ]
+    streamed = binned_numerical_drift(edges, *binned, method=DriftMethod.WASSERSTEIN)
+    assert abs(streamed.statistic - expected) <= streamed.approximation_error
+    same = numerical_drift(np.full(9, 2.0), np.full(4, 2.0), method=DriftMethod.AUTO)
+    assert (same.statistic, same.effect_size) == (0.0, 0.0)
 
 
 def test_distances_on_counts_match_scipy_and_hand_values() -> None:

@@ -8,6 +8,7 @@ then the drift measurement, whose failure is an ``Error`` verdict for that featu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,11 +66,19 @@ class FeatureOutcome:
     def measured(self, measure: Callable[[], DriftMeasurement]) -> FeatureOutcome:
         """Record the measurement, or the error that prevented it."""
         try:
-            self.measurement = measure()
+            measurement = measure()
         except (ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             self.status, self.reason = Verdict.ERROR, f"column {self.feature!r}: {error}"
             return self
-        self.kind = str(self.measurement.kind)
+        self.kind = str(measurement.kind)
+        if math.isnan(measurement.statistic):  # a NaN compares false with any threshold: it would pass
+            self.status = Verdict.ERROR
+            self.reason = (
+                f"column {self.feature!r}: {measurement.method} is undefined here: "
+                "it needs finite values on both sides (see dataQuality)"
+            )
+            return self
+        self.measurement = measurement
         return self
 
 

@@ -62,7 +62,8 @@ def display_edges(*sorted_samples: NDArray[np.float64]) -> NDArray[np.float64]:
     low, high = (min(lows), max(highs)) if lows else (0.0, 1.0)
     if high <= low:
         low, high = low - 0.5, high + 0.5
-    edges = np.linspace(low, high, DISPLAY_BINS + 1)
+    # by halves: the width of a range near ±1e308 overflows, its half does not
+    edges = 2.0 * np.linspace(low / 2.0, high / 2.0, DISPLAY_BINS + 1)
     rounded = np.array([float(f"{edge:.{_SIGNIFICANT}g}") for edge in edges])
     return rounded if np.all(np.diff(rounded) > 0) else edges
 

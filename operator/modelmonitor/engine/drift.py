@@ -15,6 +15,9 @@ The ``auto`` rule (see the README for the reasoning):
   to matter: normalised Wasserstein ≥ 0.05 (numerical), Jensen-Shannon distance ≥ 0.03
   (categorical), Cohen's h ≥ 0.05 (binary).  The effect floor is what keeps KS from
   flagging every column on millions of rows, where any difference is significant.
+
+Wasserstein is normalised by the reference's standard deviation; a constant reference has
+none, so both samples' pooled one serves (zero only when every value is the same).
 """
 
 from __future__ import annotations
@@ -239,10 +242,23 @@ def numerical_drift(
         expected, actual = _quantile_bin_counts(reference, current)
         measure = {DriftMethod.PSI: psi, DriftMethod.JENSEN_SHANNON: jensen_shannon}.get(method, hellinger)
         return DriftMeasurement(method, kind, measure(expected, actual), None, threshold)
-    with np.errstate(invalid="ignore", over="ignore"):  # ±inf values: the distance is NaN, said in the reason
+    with np.errstate(invalid="ignore", over="ignore"):  # a distance over infinities, replaced below
         ks, wasserstein = _merged_cdf_pass(reference, current)
-        scale = float(np.std(reference))
-        normalised = wasserstein / scale if scale > 0 else (0.0 if wasserstein == 0 else float("inf"))
+    # KS ranks infinities like any value; a distance has no way to measure them: it takes the finite values
+    finite_ref, finite_cur = _finite(reference), _finite(current)
+    if not (finite_ref.size and finite_cur.size):
+        normalised = math.nan  # undefined, which the outcome reports
+    else:
+        unit = max(abs(finite_ref[0]), abs(finite_ref[-1]), abs(finite_cur[0]), abs(finite_cur[-1]))
+        if unit > _OVERFLOWING:  # values near the float limit: measured in their own unit, the ratio is the same
+            finite_ref, finite_cur = finite_ref / unit, finite_cur / unit
+        if finite_ref.size < reference.size or finite_cur.size < current.size or unit > _OVERFLOWING:
+            wasserstein = _merged_cdf_pass(finite_ref, finite_cur)[1]
+        scale = _wasserstein_scale(
+            (finite_ref.size, float(np.mean(finite_ref)), float(np.std(finite_ref))),
+            (finite_cur.size, float(np.mean(finite_cur)), float(np.std(finite_cur))),
+        )
+        normalised = _normalised(wasserstein, scale)
     if method is DriftMethod.WASSERSTEIN:
         return DriftMeasurement(method, kind, normalised, None, threshold)
     if max(reference.size, current.size) <= _EXACT_KS_MAX:
@@ -252,6 +268,34 @@ def numerical_drift(
     if method is DriftMethod.KS:
         return DriftMeasurement(method, kind, ks, p_value, threshold)
     return DriftMeasurement(method, kind, ks, p_value, threshold, normalised, AUTO_EFFECT_FLOORS[ColumnKind.NUMERICAL])
+
+
+_OVERFLOWING = 1e150  # squares of larger values overflow a float
+
+
+def _finite(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The finite values of a sorted array (a view: its infinities sit at either end)."""
+    start = int(np.searchsorted(sorted_values, -np.inf, side="right"))
+    return sorted_values[start : int(np.searchsorted(sorted_values, np.inf, side="left"))]
+
+
+def _wasserstein_scale(reference: tuple[int, float, float], current: tuple[int, float, float]) -> float:
+    """The unit of a normalised Wasserstein distance, from each side's (count, mean, standard deviation)."""
+    (n_ref, mean_ref, std_ref), (n_cur, mean_cur, std_cur) = reference, current
+    if std_ref > 0 or not math.isfinite(std_ref):
+        return std_ref
+    unit = max(abs(mean_ref), abs(mean_cur), std_cur)  # computed in this unit: values near 1e308 do not overflow
+    if unit == 0 or not math.isfinite(unit):
+        return unit
+    mean_ref, mean_cur, std_cur = mean_ref / unit, mean_cur / unit, std_cur / unit
+    mean = (n_ref * mean_ref + n_cur * mean_cur) / (n_ref + n_cur)
+    spread = n_ref * (mean_ref - mean) ** 2 + n_cur * (std_cur**2 + (mean_cur - mean) ** 2)
+    return unit * math.sqrt(spread / (n_ref + n_cur))
+
+
+def _normalised(wasserstein: float, scale: float) -> float:
+    # a zero scale means every value on both sides is equal, so the distance is zero too
+    return wasserstein / scale if scale > 0 else (0.0 if wasserstein == 0 else float("inf"))
 
 
 @dataclass(frozen=True)
@@ -311,8 +355,10 @@ def binned_numerical_drift(
     widths = np.diff(bounds)
     wasserstein = float(np.sum((gaps[:-1] + gaps[1:]) / 2 * widths))
     error_w = float(np.dot(np.maximum(ref_share, cur_share), widths))
-    scale = reference.std
-    normalised = wasserstein / scale if scale > 0 else (0.0 if wasserstein == 0 else float("inf"))
+    scale = _wasserstein_scale(
+        (reference.size, reference.mean, reference.std), (current.size, current.mean, current.std)
+    )
+    normalised = _normalised(wasserstein, scale)
     if method is DriftMethod.WASSERSTEIN:
         return DriftMeasurement(
             method, kind, normalised, None, threshold, approximation_error=error_w / scale if scale > 0 else None
