@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ def test_the_documented_example_is_valid() -> None:
         ("schedule", {"interval": "30s"}, "spec.schedule: interval must be at least 1m"),
         ("schedule", {"interval": "soon"}, "spec.schedule.interval: String should match pattern"),
         ("schedule", {"cron": "every hour"}, "spec.schedule: invalid cron expression 'every hour'"),
+        # accepted by the CRD before, which only counted five fields (found by the generated specs)
+        ("schedule", {"cron": "61 * * * *"}, "spec.schedule: invalid cron expression '61 * * * *': five fields"),
         (
             "metrics.0",
             {"name": "accuracy", "min": 0.9, "max": 0.5},
@@ -129,3 +132,23 @@ def test_on_given_quoted_and_unquoted_is_refused() -> None:
     retrain = yaml.safe_load(UNQUOTED_ON)["actions"]["retrain"] | {"on": ["DataDrift"]}
     with pytest.raises(SpecError, match="on is given twice"):
         parse_spec({**VALID, "actions": {"retrain": retrain}})
+
+
+def test_every_cron_expression_the_spec_accepts_is_one_the_scheduler_reads() -> None:
+    """The spec's cron grammar (shared with the CRD) admits nothing croniter, which schedules the runs, refuses."""
+    import random
+
+    from croniter import croniter
+
+    from modelmonitor.spec import CRON_PATTERN
+
+    tokens = ["*", "0", "7", "59", "60", "23", "24", "31", "32", "12", "13", "jan", "MON", "Jan", "1-5", "5-1"]
+    tokens += ["*/5", "*/0", "*/99", "1-5/2", "1,2,3", "1,,2", "L", "?", "00", "-1", "sun-sat"]
+    rng = random.Random(0)
+    accepted = 0
+    for _ in range(20_000):
+        expression = " ".join(rng.choice(tokens) for _ in range(5))
+        if re.fullmatch(CRON_PATTERN, expression):
+            accepted += 1
+            assert croniter.is_valid(expression), expression
+    assert accepted > 200  # 409 with this seed

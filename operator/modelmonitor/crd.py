@@ -21,6 +21,8 @@ from modelmonitor.rollout_spec import ModelRolloutSpec
 from modelmonitor.spec import (
     API_GROUP,
     API_VERSION,
+    CRON_PATTERN,
+    CRON_RULE,
     METRIC_RANGES,
     REGRESSION_METRICS,
     SCORE_METRICS,
@@ -90,9 +92,7 @@ def _schedule_rules() -> list[dict[str, str]]:
             fieldPath=".interval",
         ),
         _rule(
-            "!has(self.cron) || self.cron.split(' ').size() == 5",
-            "cron must have five fields, e.g. '0 * * * *'",
-            fieldPath=".cron",
+            f"!has(self.cron) || self.cron.matches(r'{CRON_PATTERN}')", f"cron must be {CRON_RULE}", fieldPath=".cron"
         ),
     ]
 

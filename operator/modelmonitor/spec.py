@@ -6,6 +6,7 @@ The CLI validates spec files with it, the operator validates resources with it, 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -141,11 +142,41 @@ class Schedule(SpecModel):
         return self
 
 
-def _check_cron(expression: str) -> None:
-    from croniter import croniter
+def _cron_field(number: str) -> str:
+    """One cron field: ``*``, a value or a range, with an optional step, or a list of them."""
+    item = rf"(?:\*|(?:{number})(?:-(?:{number}))?)(?:/[1-9][0-9]*)?"
+    return rf"{item}(?:,{item})*"
 
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise ValueError(f"invalid cron expression {expression!r}: use five fields, e.g. '0 * * * *'")
+
+def _names(names: str) -> str:
+    return f"{names}|{names.upper()}"
+
+
+# The one cron grammar of both gates, the model and the CRD (a CEL rule): an expression the schedule's
+# croniter would refuse, or read differently, is refused by both alike.
+CRON_PATTERN = (
+    "^"
+    + " ".join(
+        _cron_field(number)
+        for number in (
+            "[0-5]?[0-9]",
+            "[01]?[0-9]|2[0-3]",
+            "0?[1-9]|[12][0-9]|3[01]",
+            "0?[1-9]|1[0-2]|" + _names("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+            "[0-7]|" + _names("sun|mon|tue|wed|thu|fri|sat"),
+        )
+    )
+    + "$"
+)
+CRON_RULE = (
+    "five fields separated by one space: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or jan-dec) "
+    "and day of week (0-7 or sun-sat), each *, a value or a range, with an optional /step, or a list; e.g. '0 * * * *'"
+)
+
+
+def _check_cron(expression: str) -> None:
+    if re.fullmatch(CRON_PATTERN, expression) is None:
+        raise ValueError(f"invalid cron expression {expression!r}: {CRON_RULE}")
 
 
 class DataSource(SpecModel):

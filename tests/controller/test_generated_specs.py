@@ -1,0 +1,126 @@
+"""Generated specs against both gates: the pydantic model (what `modelmonitor validate` and the operator use)
+and the real API server's CRD schema with its CEL rules. They must agree both ways: each spec is accepted by
+both or refused by both, and a refusal names the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import parse_spec
+from tests.controller.conftest import GROUP, VERSION
+from tests.controller.test_validation import JOB, VALID
+from tests.helpers import DELETE, with_value
+
+pytestmark = pytest.mark.cluster
+
+DURATIONS = st.sampled_from(["1m", "30s", "1h", "24h", "0s", "90m", "1h30m", "87600h", "87601h", "soon", "-1h", "1.5h"])
+NUMBERS = st.one_of(
+    st.sampled_from([0, 1, -1, 0.5, 1.5, 5, 1e-9, 100, 1000, 10**12]), st.floats(-2, 2, allow_nan=False)
+)
+METRICS = st.sampled_from(
+    ["accuracy", "rocAuc", "logLoss", "f1", "precision", "recall", "balancedAccuracy", "mae", "rmse", "r2", "mape"]
+)
+# each mutation sets one field to a value drawn around its boundaries; several are applied to one spec
+MUTATIONS: dict[str, Any] = {
+    "spec.schedule": st.one_of(
+        st.fixed_dictionaries({"interval": DURATIONS}),
+        st.fixed_dictionaries({"cron": st.sampled_from(["0 * * * *", "*/5 * * * *", "61 * * * *", "daily"])}),
+        st.just({}),
+        st.just({"interval": "1h", "cron": "0 * * * *"}),
+    ),
+    "spec.data.current.window": st.one_of(DURATIONS, st.just(DELETE)),
+    "spec.data.reference.window": st.one_of(DURATIONS, st.just(DELETE)),
+    "spec.data.minSamples": st.sampled_from([0, 1, 100, -5, 10**9]),
+    "spec.data.current.format": st.sampled_from(["parquet", "csv", "jsonl", "xlsx"]),
+    "spec.metrics": st.lists(
+        st.fixed_dictionaries({"name": METRICS}, optional={"min": NUMBERS, "max": NUMBERS}), max_size=3
+    ),
+    "spec.drift.method": st.sampled_from(["auto", "ks", "psi", "chi2", "wasserstein", "jensenshannon", "magic"]),
+    "spec.drift.threshold": NUMBERS,
+    "spec.drift.datasetDriftShare": NUMBERS,
+    "spec.drift.exactMaxRows": st.sampled_from([0, 999, 1000, 10**7, 10**12]),
+    "spec.model.task": st.sampled_from(["binaryClassification", "multiclassClassification", "regression", "rank"]),
+    "spec.runner": st.sampled_from(["inline", "job", "dask", "auto", "cloud", DELETE]),
+    "spec.dask": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "address": st.sampled_from(["tcp://d:8786", "d:8786", "tls://a.b.svc:1"]),
+                "cluster": st.sampled_from(["analytics", "Analytics", "a" * 54]),
+                "clusterNamespace": st.sampled_from(["ml", "ML"]),
+            },
+        ),
+    ),
+    "spec.conceptDrift": st.lists(
+        st.fixed_dictionaries(
+            {"method": st.sampled_from(["ddm", "pageHinkley", "performanceWindow", "adwin"])},
+            optional={"baseline": st.sampled_from(["reference", "previousWindow", "yesterday"])},
+        ),
+        max_size=2,
+    ),
+    "spec.successfulRunsHistoryLimit": st.sampled_from([-1, 0, 10, 1000]),
+    "spec.actions": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries(
+            {"retrain": st.fixed_dictionaries({"jobTemplate": st.just(JOB)}, optional={"cooldown": DURATIONS})}
+        ),
+    ),
+    "spec.performanceEstimation": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries({"method": st.sampled_from(["cbpe", "guess"])}, optional={"confidence": NUMBERS}),
+    ),
+}
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, Any]:
+    document = VALID
+    for path in draw(st.lists(st.sampled_from(sorted(MUTATIONS)), min_size=1, max_size=4, unique=True)):
+        value = draw(MUTATIONS[path])
+        *parents, last = path.split(".")
+        parent: Any = document
+        for part in parents:
+            parent = parent[part]
+        if value is not DELETE or last in parent:
+            document = with_value(document, path, value)
+    return document
+
+
+@pytest.mark.timeout(900)
+@settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,  # the same specs in every run: a disagreement found is found again
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(document=documents())
+def test_the_spec_model_and_the_crd_agree_both_ways(api_client, installed_crds, namespace, document) -> None:
+    try:
+        parse_spec(document["spec"])
+        model_error = None
+    except SpecError as error:
+        model_error = str(error)
+    try:
+        client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "modelmonitors", document, dry_run="All", field_validation="Strict"
+        )
+        server_error = None
+    except ApiException as error:
+        assert error.status == 422, error.body
+        server_error = json.loads(error.body)["message"]
+    event("refused by both" if model_error and server_error else "accepted by both" if not model_error else "split")
+    assert (model_error is None) == (server_error is None), (
+        f"disagreement on {json.dumps(document['spec'])}: model: {model_error}; API server: {server_error}"
+    )
+    if model_error is not None:
+        assert model_error.startswith("spec"), model_error  # the field path first
+        assert "spec." in server_error, server_error
