@@ -143,6 +143,15 @@ def monitor_document(samples: Path, name: str, which: str = "healthy", **spec: A
     return document
 
 
+def admitted_but_invalid(samples: Path, name: str) -> dict[str, Any]:
+    """A monitor the CRD admits and the operator refuses (a conceptDrift baseline of previousWindow without a
+    current window: a rule the CRD does not yet have), for the operator's own InvalidSpec path."""
+    drift = [{"method": "performanceWindow", "baseline": "previousWindow"}]
+    document = monitor_document(samples, name, conceptDrift=drift)
+    del document["spec"]["data"]["current"]["window"]
+    return document
+
+
 @pytest.fixture
 def custom(api_client) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api_client)

@@ -23,7 +23,16 @@ from modelmonitor.observability.alerts import ALERTS, JOB
 from modelmonitor.observability.dashboard import VARIABLES, queries
 from tests.argocd.lua import CUSTOMIZATIONS, health, script
 from tests.conftest import PROMTOOL_HINT, require_tool
-from tests.controller.conftest import GROUP, VERSION, condition, get_monitor, list_runs, monitor_document, render
+from tests.controller.conftest import (
+    GROUP,
+    VERSION,
+    admitted_but_invalid,
+    condition,
+    get_monitor,
+    list_runs,
+    monitor_document,
+    render,
+)
 from tests.controller.test_retraining import ended, job_template
 from tests.helpers import eventually
 from tests.servers import local_server
@@ -114,7 +123,7 @@ def test_alerts_fire_in_prometheus_the_dashboard_queries_return_series_and_argo_
         broken = monitor_document(samples, "broken")
         broken["spec"]["data"]["current"]["uri"] = str(tmp_path / "gone.parquet")
         create(custom, namespace, broken)
-        create(custom, namespace, monitor_document(samples, "badcron", schedule={"cron": "* * * * 99"}))
+        create(custom, namespace, admitted_but_invalid(samples, "badcron"))
         create(custom, namespace, monitor_document(samples, "paused", suspend=True))
         eventually(lambda: ended(custom, namespace, "drifted", "Failed"), timeout=120, what="the retraining failed")
 

@@ -15,6 +15,7 @@ from kubernetes import client
 from tests.controller.conftest import (
     GROUP,
     VERSION,
+    admitted_but_invalid,
     condition,
     get_monitor,
     list_runs,
@@ -186,9 +187,9 @@ def test_unreadable_data_is_an_error_run_naming_the_file(start_operator, custom,
 
 def test_an_invalid_spec_becomes_a_condition_not_a_crash(start_operator, custom, namespace, samples) -> None:
     operator = start_operator()
-    create(custom, namespace, monitor_document(samples, "badcron", schedule={"cron": "* * * * 99"}))
+    create(custom, namespace, admitted_but_invalid(samples, "badcron"))
     ready = eventually(lambda: condition(get_monitor(custom, namespace, "badcron"), "Ready"))
-    assert ready["status"] == "False" and ready["reason"] == "InvalidSpec" and "cron" in ready["message"]
+    assert ready["status"] == "False" and ready["reason"] == "InvalidSpec" and "previousWindow" in ready["message"]
     assert operator.process.poll() is None and not list_runs(custom, namespace)
 
 
