@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.outcome import SORTED_METHODS, FeatureOutcome, RowCounts, measure_counts
+from modelmonitor.checks.outcome import SORTED_METHODS, FeatureOutcome, RowCounts, distinct_at_most, measure_counts
 from modelmonitor.checks.streaming import Executor, InProcess, plan_numeric, plan_values
 from modelmonitor.engine.distribution import sorted_histogram
 from modelmonitor.engine.drift import (
@@ -57,11 +57,6 @@ def _counts(values: pa.ChunkedArray | pa.Array) -> dict[Any, int]:
 def _sorted_counts(values: NDArray[np.float64]) -> dict[Any, int]:
     distinct, counts = np.unique(values, return_counts=True)
     return dict(zip(distinct.tolist(), counts.tolist(), strict=True))
-
-
-def _distinct_at_most(sorted_values: NDArray[np.float64], limit: int) -> bool:
-    # neighbours compared, not subtracted: inf - inf would warn, and count as a change
-    return sorted_values.size == 0 or int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1 <= limit
 
 
 def _numeric_in_both(context: CheckContext, feature: str) -> bool:
@@ -111,7 +106,7 @@ def _measure(
         cur = current.values.to_numpy().astype(np.float64)
         ref.sort()
         cur.sort()
-        if method in SORTED_METHODS or not _distinct_at_most(ref, DISCRETE_MAX_VALUES):
+        if method in SORTED_METHODS or not distinct_at_most(ref, DISCRETE_MAX_VALUES):
             outcome.histogram = sorted_histogram(ref, cur)
             return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
         return measure_counts(

@@ -9,11 +9,13 @@ then the drift measurement, whose failure is an ``Error`` verdict for that featu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from modelmonitor.engine.distribution import CategoryCounts, Histogram, category_counts
 from modelmonitor.engine.drift import DriftMeasurement, categorical_drift, check_method, column_kind
@@ -96,6 +98,17 @@ class RowCounts:
     @property
     def null_rate(self) -> float:
         return self.nulls / self.rows if self.rows else 0.0
+
+
+def distinct_at_most(sorted_values: NDArray[np.float64], limit: int) -> bool:
+    # neighbours compared, not subtracted: inf - inf would warn, and count as a change
+    return sorted_values.size == 0 or int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1 <= limit
+
+
+def add_counts(total: dict[Any, int], values: Iterable[Any], numbers: Iterable[int]) -> None:
+    """Add counts of values into ``total``."""
+    for value, number in zip(values, numbers, strict=True):
+        total[value] = total.get(value, 0) + number
 
 
 def measure_counts(

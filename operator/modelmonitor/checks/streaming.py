@@ -30,18 +30,18 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.outcome import FeatureOutcome, RowCounts, measure_counts
-from modelmonitor.data.source import Partition
-from modelmonitor.engine.distribution import BinCounter, category_counts, display_edges, histogram
-from modelmonitor.engine.drift import (
-    DISCRETE_MAX_VALUES,
-    BinnedColumn,
-    DriftMeasurement,
-    binned_numerical_drift,
-    categorical_drift,
-    check_method,
-    column_kind,
+from modelmonitor.checks.outcome import (
+    SORTED_METHODS,
+    FeatureOutcome,
+    RowCounts,
+    add_counts,
+    distinct_at_most,
+    measure_counts,
 )
+from modelmonitor.data.source import Partition
+from modelmonitor.engine.distribution import BinCounter, display_edges, histogram
+from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, BinnedColumn, DriftMeasurement, binned_numerical_drift
+from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod
 
@@ -163,8 +163,12 @@ class FirstPass:
     outcome: FeatureOutcome
     reference: ColumnScan
     current: ColumnScan
-    proceed: bool
     plan: BinPlan | None = None
+
+    @property
+    def proceed(self) -> bool:
+        """Whether pass two has anything to measure: nothing has stopped the outcome yet."""
+        return self.outcome.status is Verdict.PASSED
 
 
 def merge_scans(
@@ -177,16 +181,16 @@ def merge_scans(
     outcome = FeatureOutcome(feature, method)
     reference, current = _merged([p.scan for p in reference_parts]), _merged([p.scan for p in current_parts])
     if error := next((p.error for p in (*reference_parts, *current_parts) if p.error), ""):
-        return FirstPass(outcome.unreadable(DataError(error)), reference, current, proceed=False)
+        return FirstPass(outcome.unreadable(DataError(error)), reference, current)
     if not outcome.ready(reference, current, context.min_samples):
-        return FirstPass(outcome, reference, current, proceed=False)
+        return FirstPass(outcome, reference, current)
     sample = np.sort(np.concatenate([p.sample for p in reference_parts]))
-    if np.unique(sample).size <= DISCRETE_MAX_VALUES and method not in (DriftMethod.KS, DriftMethod.WASSERSTEIN):
-        return FirstPass(outcome, reference, current, proceed=True)
+    if distinct_at_most(sample, DISCRETE_MAX_VALUES) and method not in SORTED_METHODS:
+        return FirstPass(outcome, reference, current)
     levels = np.linspace(0.0, 1.0, BINS + 1)[1:-1]
     edges = np.unique(sample[np.minimum((levels * sample.size).astype(np.int64), sample.size - 1)])
     shown = display_edges(sample, np.sort(np.concatenate([p.sample for p in current_parts])))
-    return FirstPass(outcome, reference, current, proceed=True, plan=BinPlan(edges, shown))
+    return FirstPass(outcome, reference, current, plan=BinPlan(edges, shown))
 
 
 @dataclass
@@ -215,8 +219,7 @@ def count_partition(
             values = values[~np.isnan(values)]
             if plan is None:
                 distinct, numbers = np.unique(values, return_counts=True)
-                for value, number in zip(distinct.tolist(), numbers.tolist(), strict=True):
-                    result.values[value] = result.values.get(value, 0) + number
+                add_counts(result.values, distinct.tolist(), numbers.tolist())
                 continue
             assert result.bins is not None and result.shown is not None
             result.bins += np.bincount(np.searchsorted(plan.edges, values), minlength=plan.edges.size + 1)
@@ -229,8 +232,7 @@ def count_partition(
 def _summed_values(parts: list[PartitionCounts]) -> dict[Any, int]:
     total: dict[Any, int] = {}
     for part in parts:
-        for value, number in part.values.items():
-            total[value] = total.get(value, 0) + number
+        add_counts(total, part.values.keys(), part.values.values())
     return total
 
 
@@ -259,10 +261,9 @@ def finish_numeric(
 
     def by_value() -> DriftMeasurement:
         reference, current = _summed_values(reference_parts), _summed_values(current_parts)
-        outcome.categories = category_counts(reference, current, ordered=True)
-        kind = column_kind(numeric=True, declared_categorical=False, distinct_values=len(set(reference) | set(current)))
-        check_method(method, kind)
-        return categorical_drift(reference, current, method=method, threshold=threshold, kind=kind)
+        return measure_counts(
+            reference, current, method, threshold, numeric=True, categorical=False, outcome=outcome, find_new=False
+        )
 
     def binned() -> DriftMeasurement:
         assert plan is not None
@@ -314,9 +315,7 @@ def count_values(context: CheckContext, feature: str, reference: bool, partition
             result.nulls += batch.null_count
             if len(valid := batch.drop_null()):
                 counted = pc.value_counts(valid)
-                values, numbers = counted.field("values").to_pylist(), counted.field("counts").to_pylist()
-                for value, number in zip(values, numbers, strict=True):
-                    result.counts[value] = result.counts.get(value, 0) + number
+                add_counts(result.counts, counted.field("values").to_pylist(), counted.field("counts").to_pylist())
     except DataError as error:
         result.error = str(error)
     return result
@@ -340,8 +339,7 @@ def finish_values(
         side = PartitionValues()
         for part in parts:
             side.rows, side.nulls = side.rows + part.rows, side.nulls + part.nulls
-            for value, number in part.counts.items():
-                side.counts[value] = side.counts.get(value, 0) + number
+            add_counts(side.counts, part.counts.keys(), part.counts.values())
         sides.append(side)
     reference, current = sides
     if not outcome.ready(reference, current, context.min_samples):

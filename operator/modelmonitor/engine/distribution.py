@@ -46,10 +46,14 @@ class CategoryCounts:
     new: list[str]
 
 
-def _finite_quantile(sorted_values: NDArray[np.float64], level: float) -> float | None:
+def finite_part(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The finite values of a sorted array (a view: its infinities sit at either end)."""
     start = int(np.searchsorted(sorted_values, -np.inf, side="right"))
-    stop = int(np.searchsorted(sorted_values, np.inf, side="left"))
-    finite = sorted_values[start:stop]
+    return sorted_values[start : int(np.searchsorted(sorted_values, np.inf, side="left"))]
+
+
+def _finite_quantile(sorted_values: NDArray[np.float64], level: float) -> float | None:
+    finite = finite_part(sorted_values)
     if finite.size == 0:
         return None
     return float(finite[min(int(level * finite.size), finite.size - 1)])

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from modelmonitor.engine.distribution import finite_part
 from modelmonitor.spec import Correction, DriftMethod
 
 DISCRETE_MAX_VALUES = 10
@@ -245,7 +246,7 @@ def numerical_drift(
     with np.errstate(invalid="ignore", over="ignore"):  # a distance over infinities, replaced below
         ks, wasserstein = _merged_cdf_pass(reference, current)
     # KS ranks infinities like any value; a distance has no way to measure them: it takes the finite values
-    finite_ref, finite_cur = _finite(reference), _finite(current)
+    finite_ref, finite_cur = finite_part(reference), finite_part(current)
     if not (finite_ref.size and finite_cur.size):
         normalised = math.nan  # undefined, which the outcome reports
     else:
@@ -271,12 +272,6 @@ def numerical_drift(
 
 
 _OVERFLOWING = 1e150  # squares of larger values overflow a float
-
-
-def _finite(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The finite values of a sorted array (a view: its infinities sit at either end)."""
-    start = int(np.searchsorted(sorted_values, -np.inf, side="right"))
-    return sorted_values[start : int(np.searchsorted(sorted_values, np.inf, side="left"))]
 
 
 def _wasserstein_scale(reference: tuple[int, float, float], current: tuple[int, float, float]) -> float:
