@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from modelmonitor.data.source import RowFilter, TableSource
+from modelmonitor.data.source import RowFilter, TableSource, open_source
 from modelmonitor.durations import parse_duration
 from modelmonitor.spec import DataSource, ModelMonitorSpec
 
@@ -17,6 +18,17 @@ class CheckContext:
     current: TableSource
     reference: TableSource
     _side_counts: dict[bool, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def opened(cls, spec: ModelMonitorSpec, now: datetime, env: Mapping[str, str] | None) -> CheckContext:
+        """A context over the spec's two sources, opened lazily with ``env`` as their credentials."""
+        current, reference = spec.data.current, spec.data.reference
+        return cls(
+            spec=spec,
+            now=now,
+            current=open_source(current.uri, current.format, env),
+            reference=open_source(reference.uri, reference.format, env),
+        )
 
     @property
     def min_samples(self) -> int:

@@ -65,12 +65,7 @@ def run_checks(
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     measurer = measurer or LocalMeasurer()
-    context = CheckContext(
-        spec=spec,
-        now=now,
-        current=open_source(spec.data.current.uri, spec.data.current.format, env),
-        reference=open_source(spec.data.reference.uri, spec.data.reference.format, env),
-    )
+    context = CheckContext.opened(spec, now, env)
     context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
     context.reference.schema  # noqa: B018
     window = context.current_rows

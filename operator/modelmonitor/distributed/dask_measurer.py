@@ -31,7 +31,6 @@ from urllib.parse import urlparse
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.features import FeatureTask
 from modelmonitor.checks.outcome import FeatureOutcome
-from modelmonitor.data.source import open_source
 from modelmonitor.engine.results import RanOn
 from modelmonitor.errors import ExecutionError
 from modelmonitor.spec import DataSource, ModelMonitorSpec
@@ -163,11 +162,4 @@ def _on_worker(function: Callable[..., Any], inputs: _CheckInputs, *args: Any) -
 @functools.lru_cache(maxsize=8)
 def _context(spec_json: str, now: datetime, env: tuple[tuple[str, str], ...] | None) -> CheckContext:
     """One context per check on each worker: the sources are opened once, whatever the number of tasks."""
-    spec = ModelMonitorSpec.model_validate_json(spec_json)
-    variables = None if env is None else dict(env)
-    return CheckContext(
-        spec=spec,
-        now=now,
-        current=open_source(spec.data.current.uri, spec.data.current.format, variables),
-        reference=open_source(spec.data.reference.uri, spec.data.reference.format, variables),
-    )
+    return CheckContext.opened(ModelMonitorSpec.model_validate_json(spec_json), now, None if env is None else dict(env))
