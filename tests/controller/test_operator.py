@@ -90,9 +90,14 @@ def test_monitors_go_ready_run_at_once_and_get_the_right_status(
     run = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "monitorruns", "drifted-g1")
     assert run["metadata"]["ownerReferences"][0]["name"] == "drifted"
     assert run["status"]["results"]["verdict"] == "Failed" and run["status"]["conditions"][0]["type"] == "Succeeded"
-    events = client.CoreV1Api(custom.api_client).list_namespaced_event(namespace).items
-    reasons = {(e.involved_object.name, e.reason) for e in events}
-    assert {("drifted", "DataDriftDetected"), ("drifted", "PerformanceDegraded"), ("healthy", "Healthy")} <= reasons
+    expected = {("drifted", "DataDriftDetected"), ("drifted", "PerformanceDegraded"), ("healthy", "Healthy")}
+
+    def reasons() -> set[tuple[str, str]]:
+        events = client.CoreV1Api(custom.api_client).list_namespaced_event(namespace).items
+        return {(e.involved_object.name, e.reason) for e in events}
+
+    # kopf posts events from a queue after the status patch: they may trail the conditions by a moment
+    eventually(lambda: expected <= reasons(), timeout=30, what=f"the events {sorted(expected)}")
     table = subprocess.run(
         [str(control_plane.assets.kubectl), "get", "mm", "-n", namespace, "-o", "wide"],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
