@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelmonitor.checks.performance import bucket_seconds
+from modelmonitor.checks.labeled_parts import bucket_seconds
 from tests.checks.conftest import check, logged, spec_for
 
 

@@ -11,7 +11,8 @@ import pytest
 
 import modelmonitor.data.source as source_module
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.streaming import ColumnScan, InProcess, merge_scans, plan_numeric, plan_values, scan_partition
+from modelmonitor.checks.executors import InProcess
+from modelmonitor.checks.streaming import ColumnScan, merge_scans, plan_numeric, plan_values, scan_partition
 from modelmonitor.data.source import Partition, Piece, open_source
 from modelmonitor.engine.verdict import Verdict
 from modelmonitor.spec import DriftMethod, parse_spec

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.metrics import f1_score
+from statsmodels.stats.proportion import proportions_ztest
 
 from modelmonitor.engine.concept import (
     _exponential_histogram_sizes,
@@ -15,10 +17,13 @@ from modelmonitor.engine.concept import (
     bootstrap_comparison,
     compare_error_rates,
     compare_losses,
+    counted_comparison,
     ddm,
     page_hinkley,
     page_hinkley_threshold,
 )
+from modelmonitor.engine.metrics import confusion_matrix, label_metric
+from modelmonitor.spec import MetricName
 
 
 def ddm_loop(errors: np.ndarray, warm_up: int) -> int | None:
@@ -116,16 +121,16 @@ def test_bernoulli_change_point() -> None:
 
 
 def test_error_rate_comparison_is_a_one_sided_two_proportion_z_test() -> None:
-    baseline = np.r_[np.ones(100, bool), np.zeros(900, bool)]
-    current = np.r_[np.ones(150, bool), np.zeros(850, bool)]
-    result = compare_error_rates(baseline, current)
+    result = compare_error_rates(100, 1000, 150, 1000)
     pooled = 250 / 2000
     z = 0.05 / math.sqrt(pooled * (1 - pooled) * 2 / 1000)
     assert result.statistic == pytest.approx(z)
     assert result.p_value == pytest.approx(stats.norm.sf(z))
     assert (result.baseline, result.current) == (0.9, 0.85)
+    z_statsmodels, p_statsmodels = proportions_ztest([150, 100], [1000, 1000], alternative="larger")
+    assert (result.statistic, result.p_value) == (pytest.approx(z_statsmodels), pytest.approx(p_statsmodels))
     assert result.degraded(0.05)
-    assert not compare_error_rates(current, baseline).degraded(0.05)  # better is not a degradation
+    assert not compare_error_rates(150, 1000, 100, 1000).degraded(0.05)  # better is not a degradation
 
 
 def test_loss_comparison_is_welchs_one_sided_t_test() -> None:
@@ -148,6 +153,37 @@ def test_bootstrap_detects_a_worse_metric_and_not_a_better_one() -> None:
     flipped = np.r_[correct[600:], correct[:600]]
     better = bootstrap_comparison(lambda index: float(flipped[index].mean()), 600, 600, higher_is_better=True)
     assert better.p_value > 0.5
+
+
+def _f1(matrices: np.ndarray) -> np.ndarray:
+    return label_metric(MetricName.F1, matrices)
+
+
+def test_a_bootstrap_of_counts_is_the_bootstrap_of_rows() -> None:
+    """Drawing the confusion matrix from the multinomial is resampling rows: the p-values agree over seeds."""
+    counted, by_rows = [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        label = rng.integers(0, 2, 1200)
+        prediction = np.where(rng.random(1200) < np.r_[np.full(600, 0.85), np.full(600, 0.82)], label, 1 - label)
+        before, after = (confusion_matrix(label[part], prediction[part], 2) for part in (slice(600), slice(600, None)))
+
+        def f1_of_rows(index: np.ndarray, label: np.ndarray = label, prediction: np.ndarray = prediction) -> float:
+            return float(_f1(confusion_matrix(label[index], prediction[index], 2)))
+
+        counted.append(counted_comparison(_f1, before, after, higher_is_better=True, seed=seed).p_value)
+        by_rows.append(bootstrap_comparison(f1_of_rows, 600, 600, higher_is_better=True, seed=seed).p_value)
+    assert np.mean(counted) == pytest.approx(np.mean(by_rows), abs=0.02)
+    assert np.corrcoef(counted, by_rows)[0, 1] > 0.9  # the same test on the same data, other random draws
+
+
+def test_a_bootstrap_of_counts_tells_worse_from_better() -> None:
+    before, after = np.array([[450, 50], [60, 440]]), np.array([[400, 100], [110, 390]])
+    worse = counted_comparison(_f1, before, after, higher_is_better=True)
+    assert worse.p_value < 0.01 and worse.current < worse.baseline
+    assert counted_comparison(_f1, after, before, higher_is_better=True).p_value > 0.5
+    y_true, y_pred = [0] * 500 + [1] * 500, [0] * 450 + [1] * 50 + [0] * 60 + [1] * 440
+    assert worse.baseline == pytest.approx(f1_score(y_true, y_pred))
 
 
 def test_adwin_finds_a_change_in_mean_and_where_it_started() -> None:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from modelmonitor.engine.intervals import bootstrap_standard_error, normal_interval
+from modelmonitor.engine.intervals import bootstrap_standard_error, counted_standard_error, normal_interval
+from modelmonitor.engine.metrics import label_metric
+from modelmonitor.spec import MetricName
 
 
 def _accuracy(correct: np.ndarray):
@@ -19,6 +21,21 @@ def test_the_standard_error_of_a_proportion_matches_the_binomial_one(rows: int) 
     p = correct.mean()
     errors = [bootstrap_standard_error(_accuracy(correct), rows, resamples=200, seed=seed) for seed in range(5)]
     assert np.mean(errors) == pytest.approx(np.sqrt(p * (1 - p) / rows), rel=0.08)
+
+
+@pytest.mark.parametrize("rows", [400, 50_000])
+def test_drawing_counts_gives_the_binomial_standard_error_too(rows: int) -> None:
+    """The bootstrap of a confusion matrix's cells, as rows drawn would fill them."""
+    right, wrong = int(0.8 * rows) // 2, int(0.2 * rows) // 2
+    matrix = np.array([[right, wrong], [wrong, right]])
+    p, rows = 0.8, int(matrix.sum())
+
+    def accuracy(matrices: np.ndarray) -> np.ndarray:
+        return label_metric(MetricName.ACCURACY, matrices)
+
+    errors = [counted_standard_error(accuracy, matrix, resamples=200, seed=seed) for seed in range(5)]
+    assert np.mean(errors) == pytest.approx(np.sqrt(p * (1 - p) / rows), rel=0.08)
+    assert counted_standard_error(accuracy, np.array([[1, 0], [0, 0]])) is None
 
 
 def test_the_interval_covers_the_true_accuracy_at_its_nominal_rate() -> None:

@@ -104,7 +104,9 @@ def compare_versions(
 
     tables = {arm: read_labeled(source, columns, rows_of(arm, since)) for arm in ARMS}
     task = spec.model.task
-    coder = None if task is Task.REGRESSION else ClassCoder(list(tables.values()), columns, spec.model.positive_label)
+    coder = None
+    if task is not Task.REGRESSION:
+        coder = ClassCoder.of_tables(list(tables.values()), columns, spec.model.positive_label)
     arms = {arm: _arm(tables[arm], spec, coder) for arm in ARMS}
     options = {
         "alpha": alpha,

@@ -62,7 +62,7 @@ def estimate_metrics(
     scores = score_columns(columns)
     reference = read_labeled(context.reference, columns, context.reference_rows, also=scores)
     reference = reference.filter(_all_valid(reference, scores))
-    coder = ClassCoder([reference, unlabeled], columns, context.spec.model.positive_label)
+    coder = ClassCoder.of_tables([reference, unlabeled], columns, context.spec.model.positive_label)
     method, rows = str(estimation.method), unlabeled.num_rows
 
     def judged(

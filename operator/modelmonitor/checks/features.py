@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,8 +11,9 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import SORTED_METHODS, FeatureOutcome, RowCounts, distinct_at_most, measure_counts
-from modelmonitor.checks.streaming import Executor, InProcess, plan_numeric, plan_values
+from modelmonitor.checks.streaming import plan_numeric, plan_values
 from modelmonitor.engine.distribution import sorted_histogram
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
@@ -22,7 +21,7 @@ from modelmonitor.engine.drift import (
     adjust_p_values,
     numerical_drift,
 )
-from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult, RanOn
+from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult
 from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod, DriftSpec
@@ -241,36 +240,17 @@ class FeatureTask:
             return executor.submit(_failed, self.feature, self.method, str(error))
 
 
-class FeatureMeasurer(Protocol):
-    """Runs feature tasks, in this process or elsewhere, and says where they ran."""
+@dataclass(frozen=True)
+class DriftTasks:
+    """A check's drift tasks: one per feature, then prediction and label drift (``targets``)."""
 
-    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
-        """The outcomes, in the tasks' order."""
-        ...
-
-    def ran_on(self) -> RanOn: ...
-
-
-class LocalMeasurer:
-    """Two threads of this process (the column reads and sorts release the GIL)."""
-
-    def __init__(self) -> None:
-        self.threads = min(2, os.cpu_count() or 1)
-
-    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
-        executor = InProcess(context)
-        with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            return list(pool.map(lambda task: task.submit(context, executor), tasks))
-
-    def ran_on(self) -> RanOn:
-        return RanOn("local", workers=self.threads)
+    features: list[str]
+    targets: list[str]
+    tasks: list[FeatureTask]
 
 
-def evaluate_drift(
-    context: CheckContext, drift: DriftSpec, *, largest_rows: int = 0, measurer: FeatureMeasurer | None = None
-) -> tuple[DriftResult, list[DataQualityFinding]]:
-    """Drift of every feature; numerical ones are streamed when ``largest_rows`` exceeds exactMaxRows."""
-    measurer = measurer or LocalMeasurer()
+def drift_tasks(context: CheckContext, drift: DriftSpec, *, largest_rows: int = 0) -> DriftTasks:
+    """Every column's task; numerical ones are streamed when ``largest_rows`` exceeds exactMaxRows."""
     stream = largest_rows > drift.exact_max_rows
     overrides = {feature.name: feature for feature in drift.features}
     categorical = set(context.spec.data.columns.categorical or [])
@@ -285,10 +265,15 @@ def evaluate_drift(
         return FeatureTask(name, method, threshold, name in categorical, stream)
 
     targets = _target_tasks(context, stream)
-    measured = measurer.measure(context, [task(name) for name in names] + list(targets.values()))
-    outcomes = measured[: len(names)]
-    target = dict(zip(targets, measured[len(names) :], strict=True))
+    return DriftTasks(names, list(targets), [task(name) for name in names] + list(targets.values()))
 
+
+def drift_result(
+    drift: DriftSpec, planned: DriftTasks, measured: list[FeatureOutcome]
+) -> tuple[DriftResult, list[DataQualityFinding]]:
+    """The drift of every feature from its task's outcome, p-values corrected together."""
+    outcomes = measured[: len(planned.features)]
+    target = dict(zip(planned.targets, measured[len(planned.features) :], strict=True))
     tested = [o for o in outcomes if o.measurement is not None and o.measurement.p_value is not None]
     adjusted = dict(
         zip(

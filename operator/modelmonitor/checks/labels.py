@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.data.source import RowFilter, TableSource
-from modelmonitor.errors import ColumnError
+from modelmonitor.errors import ColumnError, DataError
 from modelmonitor.spec import Columns, Task
 
 
@@ -34,6 +35,20 @@ class LabeledRows:
             return np.abs(self.y_pred - self.y_true).astype(np.float64)
         return (self.y_pred != self.y_true).astype(np.float64)
 
+    @classmethod
+    def concatenated(cls, parts: Sequence[LabeledRows]) -> LabeledRows:
+        """Some rows one after the other (all with the same columns)."""
+
+        def joined(arrays: list[Any]) -> Any:
+            return None if arrays[0] is None else np.concatenate(arrays)
+
+        return cls(
+            joined([p.y_true for p in parts]),
+            joined([p.y_pred for p in parts]),
+            joined([p.score for p in parts]),
+            joined([p.timestamps for p in parts]),
+        )
+
     def take(self, index: NDArray[np.int64]) -> LabeledRows:
         return LabeledRows(
             self.y_true[index],
@@ -50,12 +65,25 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, 
     named = (columns.prediction, columns.label, columns.score, columns.timestamp, *also)
     wanted = list(dict.fromkeys(column for column in named if column))
     table = source.read(wanted, rows)
-    table = table.filter(pc.and_(pc.is_valid(table[columns.label]), pc.is_valid(table[columns.prediction])))
+    table = table.filter(labeled_mask(table, columns))
     if columns.timestamp:
         index = table.schema.get_field_index(columns.timestamp)
         table = table.set_column(index, columns.timestamp, utc_timestamps(table[columns.timestamp]))
         table = table.sort_by(columns.timestamp)
     return table
+
+
+def labeled_mask(rows: pa.Table | pa.RecordBatch, columns: Columns) -> pa.ChunkedArray | pa.Array:
+    """Which rows have both a label and a prediction: a null or NaN label is one yet to arrive."""
+    assert columns.label is not None
+    return pc.and_kleene(present(rows.column(columns.label)), present(rows.column(columns.prediction)))
+
+
+def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Which values are there: not null, and not NaN."""
+    if pa.types.is_floating(values.type):
+        return pc.and_kleene(pc.is_valid(values), pc.invert(pc.is_nan(values)))
+    return pc.is_valid(values)
 
 
 def utc_timestamps(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -66,35 +94,45 @@ def utc_timestamps(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.cast(values, pa.timestamp("us", tz="UTC"))
 
 
-def _as_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_floating(values.type):
-        # 1.0 and 1 name the same class when labels are ints and predictions floats
-        as_int = pc.cast(values, pa.int64(), safe=False)
-        if pc.all(pc.equal(pc.cast(as_int, values.type), values)).as_py() is not False:
-            values = as_int
-    if pa.types.is_dictionary(values.type):
-        values = pc.cast(values, values.type.value_type)
+def plain(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Dictionary-encoded values decoded; any others as they are."""
+    return pc.cast(values, values.type.value_type) if pa.types.is_dictionary(values.type) else values
+
+
+def whole_numbers(values: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether floats are all whole numbers: 1.0 and 1 then name the same class."""
+    if not pa.types.is_floating(values.type):
+        return False
+    as_int = pc.cast(values, pa.int64(), safe=False)
+    return pc.all(pc.equal(pc.cast(as_int, values.type, safe=False), values)).as_py() is not False
+
+
+def class_text(values: pa.ChunkedArray | pa.Array, whole: bool | None = None) -> pa.ChunkedArray | pa.Array:
+    """Class values as text; ``whole`` (found from the values when None) writes whole floats as integers."""
+    values = plain(values)
+    if whole if whole is not None else whole_numbers(values):
+        values = pc.cast(values, pa.int64(), safe=False)
     return pc.cast(values, pa.string())
 
 
 class ClassCoder:
     """Codes class values as integers, the same way for every table of one check."""
 
-    def __init__(self, tables: list[pa.Table], columns: Columns, positive_label: str | None) -> None:
-        values = [  # nulls are labels yet to arrive, not a class
-            pc.drop_null(_as_text(table[name]))
+    def __init__(self, classes: Iterable[str], positive_label: str | None) -> None:
+        self.classes: list[str] = sorted(set(classes), key=lambda value: (*_class_order(value), value))
+        self.positive = self._positive(positive_label)
+        self._lookup = pa.array(self.classes, pa.string())
+
+    @classmethod
+    def of_tables(cls, tables: list[pa.Table], columns: Columns, positive_label: str | None) -> ClassCoder:
+        """The classes among the labels and predictions of some tables (nulls are labels yet to arrive)."""
+        values = [
+            class_text(table[name]).drop_null()
             for table in tables
             for name in (columns.label, columns.prediction)
             if table.num_rows
         ]
-        seen = (
-            pc.unique(pa.chunked_array([c for v in values for c in v.chunks], pa.string()))
-            if values
-            else pa.array([], pa.string())
-        )
-        self.classes: list[str] = sorted(seen.to_pylist(), key=_class_order)
-        self.positive = self._positive(positive_label)
-        self._lookup = pa.array(self.classes, pa.string())
+        return cls({value for chunk in values for value in chunk.to_pylist()}, positive_label)
 
     def _positive(self, positive_label: str | None) -> int:
         if positive_label is not None:
@@ -106,8 +144,12 @@ class ClassCoder:
                 return self.classes.index(conventional)
         return max(len(self.classes) - 1, 0)
 
-    def encode(self, values: pa.ChunkedArray) -> NDArray[np.int64]:
-        return pc.index_in(_as_text(values), value_set=self._lookup).to_numpy(zero_copy_only=False).astype(np.int64)
+    def encode(self, values: pa.ChunkedArray | pa.Array, whole: bool | None = None) -> NDArray[np.int64]:
+        """Class codes of some values (``whole`` as in :func:`class_text`)."""
+        codes = pc.index_in(class_text(values, whole), value_set=self._lookup)
+        if codes.null_count > values.null_count:
+            raise DataError("labels or predictions changed while the check read them: a class it had not seen")
+        return codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _class_order(value: str) -> tuple[int, float | str]:
@@ -117,24 +159,31 @@ def _class_order(value: str) -> tuple[int, float | str]:
         return (1, value)
 
 
-def to_labeled_rows(table: pa.Table, columns: Columns, task: Task, coder: ClassCoder | None) -> LabeledRows:
+def to_labeled_rows(
+    table: pa.Table | pa.RecordBatch,
+    columns: Columns,
+    task: Task,
+    coder: ClassCoder | None,
+    whole: tuple[bool | None, bool | None] = (None, None),
+) -> LabeledRows:
+    """The rows as arrays; ``whole`` says for the label and the prediction column whether their floats are whole."""
     assert columns.label is not None
     if task is Task.REGRESSION:
         y_true = numeric_column(table, columns.label)
         y_pred = numeric_column(table, columns.prediction)
     else:
         assert coder is not None
-        y_true = coder.encode(table[columns.label])
-        y_pred = coder.encode(table[columns.prediction])
+        y_true = coder.encode(table[columns.label], whole[0])
+        y_pred = coder.encode(table[columns.prediction], whole[1])
     score = numeric_column(table, columns.score) if columns.score else None
     timestamps = None
     if columns.timestamp:
-        timestamps = table[columns.timestamp].to_numpy()
+        timestamps = utc_timestamps(table[columns.timestamp]).to_numpy(zero_copy_only=False)
     return LabeledRows(y_true, y_pred, score, timestamps)
 
 
-def numeric_column(table: pa.Table, column: str) -> NDArray[np.float64]:
+def numeric_column(table: pa.Table | pa.RecordBatch, column: str) -> NDArray[np.float64]:
     values = table[column]
     if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)):
         raise ColumnError(column, f"is {values.type}: expected numbers")
-    return values.to_numpy().astype(np.float64)
+    return values.to_numpy(zero_copy_only=False).astype(np.float64)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.labels import ClassCoder, LabeledRows, read_labeled, to_labeled_rows
+from modelmonitor.checks.labeled_parts import CURRENT, LabeledData, LabeledSide, bucket_numbers
+from modelmonitor.checks.labels import LabeledRows
 from modelmonitor.engine import concept
-from modelmonitor.engine.intervals import bootstrap_standard_error, normal_interval
-from modelmonitor.engine.metrics import classification_metric, regression_metric
+from modelmonitor.engine.intervals import bootstrap_standard_error, counted_standard_error, normal_interval
+from modelmonitor.engine.metrics import classification_metric, label_metric, regression_metric
 from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
+from modelmonitor.errors import DataError
 from modelmonitor.spec import (
     LOWER_IS_BETTER,
     METRIC_RANGES,
@@ -30,73 +32,104 @@ from modelmonitor.spec import (
     Task,
 )
 
-BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
-MOST_BUCKETS = 36
 SERIES_CONFIDENCE = 0.95
+CountsMetric = Callable[[NDArray[np.int64]], NDArray[np.float64]]  # of a confusion matrix, or a stack of them
+
+
+@dataclass(frozen=True)
+class Labeled:
+    """Some labeled rows: how many, their confusion matrix (classification) and, where gathered, the rows."""
+
+    size: int
+    matrix: NDArray[np.int64] | None
+    rows: LabeledRows | None
+
+    def needed(self) -> LabeledRows:
+        assert self.rows is not None, "labeled_parts.gathers() decides which sides keep their rows"
+        return self.rows
 
 
 class PerformanceData:
-    """The labeled rows of the current window and, lazily, of each baseline."""
+    """The labeled rows of the current window and of each baseline, read by a ``LabelsTask``."""
 
-    def __init__(self, context: CheckContext) -> None:
+    def __init__(self, context: CheckContext, labeled: LabeledData) -> None:
+        if labeled.error:
+            raise DataError(labeled.error)
         self.context = context
-        spec = context.spec
-        self.task = spec.model.task
-        self._columns = spec.data.columns
-        current_table = read_labeled(context.current, self._columns, context.current_rows)
-        baseline_tables = {}
-        for check in spec.concept_drift:
-            if check.method is ConceptDriftMethod.PERFORMANCE_WINDOW and check.baseline not in baseline_tables:
-                baseline_tables[check.baseline] = self._read_baseline(check.baseline)
-        self.coder = None
-        if self.task is not Task.REGRESSION:
-            self.coder = ClassCoder(
-                [current_table, *baseline_tables.values()], self._columns, spec.model.positive_label
-            )
-        self.current = to_labeled_rows(current_table, self._columns, self.task, self.coder)
-        self.baselines = {
-            name: to_labeled_rows(table, self._columns, self.task, self.coder)
-            for name, table in baseline_tables.items()
-        }
+        self.task = context.spec.model.task
+        self.coder = labeled.plan.coder
+        self.width = labeled.plan.width
+        self.current_side = labeled.sides[CURRENT]
+        self.current = self._whole(self.current_side)
+        self.baselines = {Baseline(name): self._whole(side) for name, side in labeled.sides.items() if name != CURRENT}
 
-    def _read_baseline(self, baseline: Baseline):
-        if baseline is Baseline.REFERENCE:
-            return read_labeled(self.context.reference, self._columns, self.context.reference_rows)
-        previous = self.context.rows(self.context.spec.data.current, shift=1)
-        return read_labeled(self.context.current, self._columns, previous)
+    @staticmethod
+    def _whole(side: LabeledSide) -> Labeled:
+        return Labeled(side.rows, side.matrix, side.gathered)
 
     @property
     def n_classes(self) -> int:
         return len(self.coder.classes) if self.coder else 0
 
-    def score_metric(self, metric: MetricSpec | MetricName, rows: LabeledRows) -> tuple[float, int]:
+    def _average(self, metric: MetricSpec | MetricName) -> str:
+        average = metric.average if isinstance(metric, MetricSpec) and metric.average else None
+        return average or ("binary" if self.task is Task.BINARY else "macro")
+
+    def counts_metric(self, metric: MetricSpec | MetricName) -> CountsMetric | None:
+        """The metric as a function of (stacks of) confusion matrices, when it is a label metric."""
+        name = metric.name if isinstance(metric, MetricSpec) else metric
+        if self.task is Task.REGRESSION or name in SCORE_METRICS:
+            return None
+        assert self.coder is not None
+        average, positive = self._average(metric), self.coder.positive
+        return lambda matrices: label_metric(name, matrices, average=average, positive=positive)
+
+    def score_metric(self, metric: MetricSpec | MetricName, part: Labeled) -> tuple[float, int]:
         """The metric's value over some rows, and how many rows it used."""
         name = metric.name if isinstance(metric, MetricSpec) else metric
         if self.task is Task.REGRESSION:
+            rows = part.needed()
             return regression_metric(name, rows.y_true, rows.y_pred), rows.size
         assert self.coder is not None
         if self.task is Task.BINARY and self.n_classes > 2:
             raise ValueError(
                 f"binaryClassification, but {self.n_classes} classes seen: {', '.join(self.coder.classes[:10])}"
             )
-        average = metric.average if isinstance(metric, MetricSpec) and metric.average else None
-        average = average or ("binary" if self.task is Task.BINARY else "macro")
-        if name in SCORE_METRICS:
-            assert rows.score is not None
-            scored = ~np.isnan(rows.score)
-            rows = rows.take(np.flatnonzero(scored))
-            if name is MetricName.LOG_LOSS and rows.size and (rows.score.min() < 0 or rows.score.max() > 1):
-                raise ValueError("logLoss needs probabilities, and some scores lie outside [0, 1]")
+        if (of_counts := self.counts_metric(metric)) is not None:
+            assert part.matrix is not None
+            return float(of_counts(part.matrix)), part.size
+        rows = part.needed()
+        assert rows.score is not None
+        rows = rows.take(np.flatnonzero(~np.isnan(rows.score)))
+        if name is MetricName.LOG_LOSS and rows.size and (rows.score.min() < 0 or rows.score.max() > 1):
+            raise ValueError("logLoss needs probabilities, and some scores lie outside [0, 1]")
         value = classification_metric(
             name,
             rows.y_true,
             rows.y_pred,
             n_classes=max(self.n_classes, 1),
             positive=self.coder.positive,
-            average=average,
+            average=self._average(metric),
             score=rows.score,
         )
         return value, rows.size
+
+    def buckets(self) -> list[tuple[str, Labeled]]:
+        """Each non-empty time bucket of the current window: its start, and its rows."""
+        side, width = self.current_side, self.width
+        gathered = side.gathered
+        numbers = None if gathered is None else bucket_numbers(gathered.timestamps, gathered.size, width)
+        found = sorted(set(side.matrices) | set(() if numbers is None else np.unique(numbers).tolist()))
+        buckets = []
+        for number in found:
+            rows = None
+            if gathered is not None and numbers is not None:
+                first, last = np.searchsorted(numbers, [number, number + 1])
+                rows = gathered.take(np.arange(first, last))
+            matrix = side.matrices.get(number)
+            size = int(matrix.sum()) if matrix is not None else (rows.size if rows is not None else 0)
+            buckets.append((_iso(np.datetime64(number * width, "s")) or "", Labeled(size, matrix, rows)))
+        return buckets
 
 
 def evaluate_metrics(context: CheckContext, data: PerformanceData) -> list[MetricResult]:
@@ -130,52 +163,25 @@ def evaluate_metrics(context: CheckContext, data: PerformanceData) -> list[Metri
         verdict = judge(value, minimum=metric.min, maximum=metric.max)
         reason = f"{name} " + describe_bounds(value, minimum=metric.min, maximum=metric.max)
         results.append(MetricResult(name, value, metric.min, metric.max, samples, verdict, reason))
-    if data.current.timestamps is None or data.current.size == 0:
+    if context.spec.data.columns.timestamp is None or data.current.size == 0:
         return results
-    width, buckets = _buckets(context, data.current)
+    buckets = data.buckets()
     return [
-        result
-        if result.status is Verdict.ERROR
-        else dataclasses.replace(result, series=_series(data, metric, width, buckets))
+        result if result.status is Verdict.ERROR else dataclasses.replace(result, series=_series(data, metric, buckets))
         for metric, result in zip(context.spec.metrics, results, strict=True)
     ]
-
-
-def bucket_seconds(span_seconds: float) -> int:
-    """The shortest bucket from a ladder of round durations that cuts the span into at most MOST_BUCKETS."""
-    for width in BUCKET_SECONDS:
-        if span_seconds <= width * MOST_BUCKETS:
-            return width
-    return math.ceil(span_seconds / MOST_BUCKETS)
 
 
 def _significant(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-def _buckets(context: CheckContext, rows: LabeledRows) -> tuple[int, list[tuple[str, NDArray[np.int64]]]]:
-    """The bucket width, and each non-empty bucket's start and rows (the rows are in time order)."""
-    assert rows.timestamps is not None
-    seconds = rows.timestamps.astype("datetime64[s]").astype(np.int64)
-    window = context.current_rows
-    start = window.start.timestamp() if window is not None and window.start is not None else float(seconds[0])
-    width = bucket_seconds(max(context.now.timestamp() - start, 1.0))
-    buckets = seconds // width
-    bounds = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), rows.size]
-    return width, [
-        (_iso(np.datetime64(int(buckets[first]) * width, "s")) or "", np.arange(first, last))
-        for first, last in itertools.pairwise(bounds)
-    ]
-
-
-def _series(
-    data: PerformanceData, spec: MetricSpec, width: int, buckets: list[tuple[str, NDArray[np.int64]]]
-) -> MetricSeries:
+def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, Labeled]]) -> MetricSeries:
     """The metric over time buckets of the window, each with a bootstrap confidence interval."""
     low, high = METRIC_RANGES[spec.name]
+    of_counts = data.counts_metric(spec)
     points = []
-    for moment, index in buckets:
-        part = data.current.take(index)
+    for moment, part in buckets:
         try:
             value, used = data.score_metric(spec, part)
         except ValueError:
@@ -184,20 +190,25 @@ def _series(
         if not np.isfinite(value):
             points.append(MetricPoint(moment, used, None))
             continue
+        if of_counts is not None:
+            assert part.matrix is not None
+            error = counted_standard_error(of_counts, part.matrix)
+        else:
+            rows = part.needed()
 
-        def resampled(index: NDArray[np.int64], part: LabeledRows = part) -> float:
-            try:
-                return data.score_metric(spec, part.take(index))[0]
-            except ValueError:  # undefined on this resample (one class only): counted as missing
-                return math.nan
+            def resampled(index: NDArray[np.int64], rows: LabeledRows = rows) -> float:
+                try:
+                    return data.score_metric(spec, Labeled(index.size, None, rows.take(index)))[0]
+                except ValueError:  # undefined on this resample (one class only): counted as missing
+                    return math.nan
 
-        error = bootstrap_standard_error(resampled, part.size)
+            error = bootstrap_standard_error(resampled, rows.size)
         if error is None:
             points.append(MetricPoint(moment, used, _significant(value)))
             continue
         lower, upper = normal_interval(value, error, confidence=SERIES_CONFIDENCE, low=low, high=high)
         points.append(MetricPoint(moment, used, _significant(value), _significant(lower), _significant(upper)))
-    return MetricSeries(width, SERIES_CONFIDENCE, points)
+    return MetricSeries(data.width, SERIES_CONFIDENCE, points)
 
 
 def _iso(timestamp: np.datetime64 | None) -> str | None:
@@ -207,14 +218,25 @@ def _iso(timestamp: np.datetime64 | None) -> str | None:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _compare(data: PerformanceData, metric: MetricName, baseline: LabeledRows) -> concept.PerformanceComparison:
+def _compare(data: PerformanceData, metric: MetricName, baseline: Labeled) -> concept.PerformanceComparison:
     current = data.current
     if metric is MetricName.ACCURACY:
-        return concept.compare_error_rates(baseline.y_true != baseline.y_pred, current.y_true != current.y_pred)
+        assert baseline.matrix is not None and current.matrix is not None
+        return concept.compare_error_rates(
+            baseline.size - int(np.trace(baseline.matrix)),
+            baseline.size,
+            current.size - int(np.trace(current.matrix)),
+            current.size,
+        )
+    higher_is_better = metric not in LOWER_IS_BETTER
+    if (of_counts := data.counts_metric(metric)) is not None:
+        assert baseline.matrix is not None and current.matrix is not None
+        return concept.counted_comparison(of_counts, baseline.matrix, current.matrix, higher_is_better=higher_is_better)
+    before, after = baseline.needed(), current.needed()
     if metric in (MetricName.MAE, MetricName.RMSE) and data.task is Task.REGRESSION:
         power = 1 if metric is MetricName.MAE else 2
         comparison = concept.compare_losses(
-            np.abs(baseline.y_pred - baseline.y_true) ** power, np.abs(current.y_pred - current.y_true) ** power
+            np.abs(before.y_pred - before.y_true) ** power, np.abs(after.y_pred - after.y_true) ** power
         )
         if power == 2:
             return concept.PerformanceComparison(
@@ -224,23 +246,12 @@ def _compare(data: PerformanceData, metric: MetricName, baseline: LabeledRows) -
                 comparison.p_value,
             )
         return comparison
-    both = _concatenate(baseline, current)
+    both = LabeledRows.concatenated([before, after])
 
     def score(index: NDArray[np.int64]) -> float:
-        return data.score_metric(metric, both.take(index))[0]
+        return data.score_metric(metric, Labeled(index.size, None, both.take(index)))[0]
 
-    return concept.bootstrap_comparison(
-        score, baseline.size, current.size, higher_is_better=metric not in LOWER_IS_BETTER
-    )
-
-
-def _concatenate(first: LabeledRows, second: LabeledRows) -> LabeledRows:
-    score = None
-    if first.score is not None and second.score is not None:
-        score = np.concatenate([first.score, second.score])
-    return LabeledRows(
-        np.concatenate([first.y_true, second.y_true]), np.concatenate([first.y_pred, second.y_pred]), score, None
-    )
+    return concept.bootstrap_comparison(score, before.size, after.size, higher_is_better=higher_is_better)
 
 
 def _performance_window(context: CheckContext, data: PerformanceData, check: ConceptDriftSpec) -> ConceptDriftResult:
@@ -287,14 +298,14 @@ def _sequential(context: CheckContext, data: PerformanceData, check: ConceptDrif
     if rows.size < context.min_samples:
         reason = f"{rows.size} labeled rows < minSamples {context.min_samples}"
         return ConceptDriftResult(method, Verdict.INCONCLUSIVE, False, samples=rows.size, reason=reason)
-    detection = _DETECTORS[check.method](rows.errors(data.task))
+    detection = _DETECTORS[check.method](data.current.needed().errors(data.task))
     if not detection.detected:
         reason = f"no drift in {rows.size} time-ordered labeled rows (statistic {detection.statistic:.3g})"
         return ConceptDriftResult(
             method, Verdict.PASSED, False, statistic=detection.statistic, samples=rows.size, reason=reason
         )
     assert detection.started_at is not None and detection.detected_at is not None
-    times = rows.timestamps
+    times = data.current.needed().timestamps
     started = _iso(times[detection.started_at]) if times is not None else None
     detected = _iso(times[detection.detected_at]) if times is not None else None
     reason = (
@@ -328,23 +339,24 @@ def evaluate_concept_drift(context: CheckContext, data: PerformanceData) -> list
 
 def score_findings(context: CheckContext, data: PerformanceData) -> list[DataQualityFinding]:
     """Scores the score metrics cannot use as they are: missing, or not probabilities."""
-    column, score = context.spec.data.columns.score, data.current.score
-    if column is None or score is None or not score.size:
+    column, tally = context.spec.data.columns.score, data.current_side.scores
+    if column is None or not tally.labeled:
         return []
     findings = []
-    missing = int(np.count_nonzero(np.isnan(score)))
-    if missing:
+    if tally.missing:
         message = (
-            f"{column}: {missing} of {score.size} labeled rows have no score; "
-            f"score metrics use the other {score.size - missing}"
+            f"{column}: {tally.missing} of {tally.labeled} labeled rows have no score; "
+            f"score metrics use the other {tally.scored}"
         )
-        findings.append(DataQualityFinding("missingScores", column, message, {"rows": missing, "of": score.size}))
-    present = score[~np.isnan(score)]
-    outside = int(np.count_nonzero((present < 0) | (present > 1)))
-    if outside:
+        findings.append(
+            DataQualityFinding("missingScores", column, message, {"rows": tally.missing, "of": tally.labeled})
+        )
+    if tally.outside:
         message = (
-            f"{column}: {outside} of {present.size} scores lie outside [0, 1] "
-            f"(min {present.min():.4g}, max {present.max():.4g}): not probabilities"
+            f"{column}: {tally.outside} of {tally.scored} scores lie outside [0, 1] "
+            f"(min {tally.low:.4g}, max {tally.high:.4g}): not probabilities"
         )
-        findings.append(DataQualityFinding("scoresOutOfRange", column, message, {"rows": outside, "of": present.size}))
+        findings.append(
+            DataQualityFinding("scoresOutOfRange", column, message, {"rows": tally.outside, "of": tally.scored})
+        )
     return findings

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import estimate_metrics
-from modelmonitor.checks.features import FeatureMeasurer, LocalMeasurer, evaluate_drift
+from modelmonitor.checks.executors import LocalMeasurer, Measurer
+from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
+from modelmonitor.checks.labeled_parts import LabelsTask
 from modelmonitor.checks.performance import (
     PerformanceData,
     evaluate_concept_drift,
@@ -51,14 +53,14 @@ def run_checks(
     now: datetime | None = None,
     name: str = "",
     env: Mapping[str, str] | None = None,
-    measurer: FeatureMeasurer | None = None,
+    measurer: Measurer | None = None,
 ) -> Results:
     """Evaluate every check of a spec on the data in its window ending at ``now``.
 
     ``env`` holds the monitor's data credentials as environment variables; without it
-    the process environment applies. ``measurer`` runs the per-feature drift work: by
-    default on this process's threads; a Dask cluster's workers with
-    :class:`modelmonitor.distributed.DaskMeasurer`.
+    the process environment applies. ``measurer`` reads and measures the data (the
+    labeled rows, each feature's drift): by default on this process's threads; on a Dask
+    cluster's workers with :class:`modelmonitor.distributed.DaskMeasurer`.
 
     Raises :class:`~modelmonitor.errors.DataError` when a data source cannot be opened
     at all; a failure confined to one check becomes that check's ``Error`` verdict.
@@ -83,12 +85,22 @@ def run_checks(
     if reference_rows == 0:
         errors.append(CheckError("reference", f"{spec.data.reference.uri}: no rows in the reference data"))
 
+    labels = [LabelsTask()] if spec.metrics or spec.concept_drift else []
+    planned: DriftTasks | None = None
+    if spec.drift is not None and reference_rows:
+        try:
+            planned = drift_tasks(context, spec.drift, largest_rows=max(rows, reference_rows))
+        except DataError as error:
+            errors.append(CheckError("drift", str(error)))
+    tasks = [*labels, *(planned.tasks if planned else [])]
+    measured = measurer.measure(context, tasks) if tasks else []
+
     metrics: list[MetricResult] = []
     concept: list[ConceptDriftResult] = []
     labeled_rows = 0
-    if spec.metrics or spec.concept_drift:
+    if labels:
         try:
-            performance = PerformanceData(context)
+            performance = PerformanceData(context, measured[0])
         except (DataError, ValueError) as error:
             errors.append(CheckError("performance", str(error)))
             metrics = [
@@ -112,15 +124,9 @@ def run_checks(
             estimation = PerformanceEstimation(str(spec.performance_estimation.method), Verdict.ERROR, str(error), 0)
 
     drift: DriftResult | None = None
-    if spec.drift is not None and reference_rows:
-        try:
-            drift, drift_findings = evaluate_drift(
-                context, spec.drift, largest_rows=max(rows, reference_rows), measurer=measurer
-            )
-        except DataError as error:
-            errors.append(CheckError("drift", str(error)))
-        else:
-            findings += drift_findings
+    if spec.drift is not None and planned is not None:
+        drift, drift_findings = drift_result(spec.drift, planned, measured[len(labels) :])
+        findings += drift_findings
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
     errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]

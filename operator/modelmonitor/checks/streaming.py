@@ -14,15 +14,14 @@ quantiles; the merge adds them up and the engine measures drift from the histogr
 saying how far from exact each statistic can be.  A column of few distinct values, or a
 categorical one, is counted by value instead, which is exact.
 
-Every stage is ``function(context, *args)``; an :class:`Executor` runs it and returns a
-handle that later stages take as an argument.
+Every stage is ``function(context, *args)``, run by a ``checks.executors.Executor``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +29,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
     SORTED_METHODS,
     FeatureOutcome,
@@ -49,26 +49,6 @@ SAMPLE_SIZE = 1_000_000
 CURRENT_SAMPLE_SIZE = 100_000  # only places the report's histogram bins
 BINS = 10_000
 _SAMPLED = ((True, SAMPLE_SIZE), (False, CURRENT_SAMPLE_SIZE))
-
-
-class Executor(Protocol):
-    """Runs stage functions ``function(context, *args)`` where the check's data can be read.
-
-    Returns a handle to the result; handles may be passed (also inside lists) as arguments
-    of later stages, which then receive the results.
-    """
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Any: ...
-
-
-class InProcess:
-    """Runs each stage at once, in this process: a handle is the result itself."""
-
-    def __init__(self, context: CheckContext) -> None:
-        self.context = context
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
-        return function(self.context, *args)
 
 
 def _floats(values: pa.Array) -> NDArray[np.float64]:

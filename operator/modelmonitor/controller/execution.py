@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelmonitor.checks import run_checks
-from modelmonitor.checks.features import FeatureMeasurer
+from modelmonitor.checks.executors import Measurer
 from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
@@ -47,7 +47,7 @@ def evaluate(
     spec: ModelMonitorSpec,
     run_spec: Mapping[str, Any],
     env: Mapping[str, str] | None,
-    measurer: FeatureMeasurer | None = None,
+    measurer: Measurer | None = None,
 ) -> dict[str, Any]:
     """Run the checks for a MonitorRun and return its final status; never raises for bad data."""
     started, clock = iso(datetime.now(UTC)), time.monotonic()

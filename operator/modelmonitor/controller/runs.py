@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from modelmonitor.checks import data_bytes
-from modelmonitor.checks.features import FeatureMeasurer
+from modelmonitor.checks.executors import Measurer
 from modelmonitor.controller import metrics, retraining
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
 from modelmonitor.controller.config import CONFIG
@@ -73,7 +73,7 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
 
 async def _in_process(
     runner: str, spec: ModelMonitorSpec, namespace: str, env: dict[str, str] | None
-) -> tuple[dict[str, Any] | None, FeatureMeasurer | None]:
+) -> tuple[dict[str, Any] | None, Measurer | None]:
     """For a run evaluated by the operator: the Error status that refuses it, or what measures its features.
 
     Inline runs measure on the operator's threads, within the inline size limit; dask runs send

@@ -286,11 +286,24 @@ class TableSource:
         partition: Partition | None = None,
     ) -> Iterator[pa.Array]:
         """One column of the selected rows (of one partition, if given), a batch at a time: memory stays one batch."""
-        self.require(column)
+        for batch in self.record_batches([column], rows, batch_size, partition=partition):
+            yield batch.column(0)
+
+    def record_batches(
+        self,
+        columns: list[str],
+        rows: RowFilter | None = None,
+        batch_size: int = 1 << 18,
+        *,
+        partition: Partition | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """The named columns of the selected rows (of one partition, if given), a batch at a time."""
+        for column in columns:
+            self.require(column)
         dataset = self.dataset if partition is None else self._partition_dataset(partition)
         try:
             batches = dataset.to_batches(
-                columns=[column],
+                columns=columns,
                 filter=self._filter(rows),
                 batch_size=batch_size,
                 batch_readahead=1,
@@ -298,10 +311,9 @@ class TableSource:
                 fragment_scan_options=_LEAN_SCAN.get(self.format),
                 use_threads=False,  # a background scan outruns a slower consumer and buffers without bound
             )
-            for batch in batches:
-                yield batch.column(0)
+            yield from batches
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
-            raise SourceError(self.uri, f"cannot read {column}: {_one_line(error)}") from None
+            raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
 
     def count(self, rows: RowFilter | None = None) -> int:
         try:

@@ -21,7 +21,7 @@ import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,8 +29,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.features import FeatureTask
-from modelmonitor.checks.outcome import FeatureOutcome
+from modelmonitor.checks.executors import Task
 from modelmonitor.engine.results import RanOn
 from modelmonitor.errors import ExecutionError
 from modelmonitor.spec import DataSource, ModelMonitorSpec
@@ -51,7 +50,7 @@ class Credentials:
 
 
 class DaskMeasurer:
-    """Runs feature tasks on the Dask cluster whose scheduler is at ``address`` (``tcp://host:8786``)."""
+    """Runs a check's tasks on the Dask cluster whose scheduler is at ``address`` (``tcp://host:8786``)."""
 
     def __init__(
         self,
@@ -68,7 +67,7 @@ class DaskMeasurer:
         self._workers = 0
         self._tasks_per_worker: dict[str, int] = {}
 
-    def measure(self, context: CheckContext, tasks: list[FeatureTask]) -> list[FeatureOutcome]:
+    def measure(self, context: CheckContext, tasks: Sequence[Task]) -> list[Any]:
         from distributed import Client, get_task_stream
 
         client = self._connect(Client)
@@ -85,14 +84,14 @@ class DaskMeasurer:
         finally:
             client.close()
 
-    def _result(self, future: Any, deadline: float, client: Any, futures: list[Any]) -> FeatureOutcome:
+    def _result(self, future: Any, deadline: float, client: Any, futures: list[Any]) -> Any:
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             pending = [each for each in futures if not each.done()]
             client.cancel(pending)
             raise DaskUnavailable(
-                f"dask scheduler {self.address}: {len(pending)} of {len(futures)} feature tasks unfinished "
+                f"dask scheduler {self.address}: {len(pending)} of {len(futures)} tasks unfinished "
                 f"after {self.check_timeout:g}s"
             ) from None
         except Exception as error:  # a task that failed on every worker it was given to

@@ -28,13 +28,15 @@ class PerformanceComparison:
         return self.p_value < alpha
 
 
-def compare_error_rates(baseline_errors: NDArray[np.bool_], current_errors: NDArray[np.bool_]) -> PerformanceComparison:
+def compare_error_rates(
+    baseline_errors: int, baseline_rows: int, current_errors: int, current_rows: int
+) -> PerformanceComparison:
     """One-sided two-proportion z-test: is the current error rate higher than the baseline's?
 
     Values are reported as accuracies (1 - error rate).
     """
-    n1, n2 = baseline_errors.size, current_errors.size
-    e1, e2 = float(baseline_errors.sum()), float(current_errors.sum())
+    n1, n2 = baseline_rows, current_rows
+    e1, e2 = float(baseline_errors), float(current_errors)
     pooled = (e1 + e2) / (n1 + n2)
     spread = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = 0.0 if spread == 0 else (e2 / n2 - e1 / n1) / spread
@@ -68,14 +70,52 @@ def bootstrap_comparison(
     rng = np.random.default_rng(seed)
     baseline_index = np.arange(baseline_size)
     current_index = np.arange(baseline_size, baseline_size + current_size)
-    observed_baseline, observed_current = metric(baseline_index), metric(current_index)
+    resampled = [
+        (metric(rng.choice(baseline_index, baseline_size)), metric(rng.choice(current_index, current_size)))
+        for _ in range(resamples)
+    ]
+    baseline, current = np.array(resampled, dtype=np.float64).reshape(resamples, 2).T
+    return _bootstrap_test(metric(baseline_index), metric(current_index), baseline, current, higher_is_better)
+
+
+def counted_comparison(
+    metric: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+    baseline_counts: NDArray[np.int64],
+    current_counts: NDArray[np.int64],
+    *,
+    higher_is_better: bool,
+    resamples: int = 200,
+    seed: int = 0,
+) -> PerformanceComparison:
+    """:func:`bootstrap_comparison` of a metric of counts (confusion matrices), drawing counts, not rows.
+
+    Resampling n rows with replacement draws their cell counts from the multinomial of the
+    observed shares: the same bootstrap, at the cost of the cells. ``metric`` scores a
+    stack of count arrays at once.
+    """
+    rng = np.random.default_rng(seed)
+
+    def drawn(counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        rows = int(counts.sum())
+        stack = rng.multinomial(rows, counts.ravel() / rows, size=resamples).reshape(resamples, *counts.shape)
+        return np.asarray(metric(stack), dtype=np.float64)
+
+    observed = np.asarray(metric(np.stack([baseline_counts, current_counts])), dtype=np.float64)
+    baseline, current = drawn(baseline_counts), drawn(current_counts)
+    return _bootstrap_test(float(observed[0]), float(observed[1]), baseline, current, higher_is_better)
+
+
+def _bootstrap_test(
+    observed_baseline: float,
+    observed_current: float,
+    baseline: NDArray[np.float64],
+    current: NDArray[np.float64],
+    higher_is_better: bool,
+) -> PerformanceComparison:
+    """The share of resampled differences that are not a degradation, with the add-one correction."""
     sign = 1.0 if higher_is_better else -1.0
-    worse = 0
-    for _ in range(resamples):
-        b = metric(rng.choice(baseline_index, baseline_size))
-        c = metric(rng.choice(current_index, current_size))
-        worse += sign * (b - c) > 0
-    p_value = (resamples - worse + 1) / (resamples + 1)
+    worse = int(np.count_nonzero(sign * (baseline - current) > 0))
+    p_value = (baseline.size - worse + 1) / (baseline.size + 1)
     return PerformanceComparison(
         observed_baseline, observed_current, sign * (observed_baseline - observed_current), p_value
     )

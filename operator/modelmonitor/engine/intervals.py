@@ -42,6 +42,36 @@ def bootstrap_standard_error(
     rng = np.random.default_rng(seed)
     drawn = min(rows, largest)
     values = np.array([metric(rng.integers(0, rows, drawn)) for _ in range(resamples)], dtype=np.float64)
+    return _rescaled_spread(values, drawn, rows)
+
+
+def counted_standard_error(
+    metric: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+    counts: NDArray[np.int64],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    largest: int = BOOTSTRAP_ROWS,
+    seed: int = 0,
+) -> float | None:
+    """:func:`bootstrap_standard_error` of a metric of counts (a confusion matrix), drawing counts, not rows.
+
+    Rows drawn with replacement fall into the cells of ``counts`` as a multinomial draw with
+    the observed cell shares, so drawing the counts directly is the same bootstrap, at a
+    cost of the number of cells rather than of rows. ``metric`` scores a stack of count
+    arrays (``resamples, *counts.shape``) at once.
+    """
+    rows = int(counts.sum())
+    if rows < 2:
+        return None
+    drawn = min(rows, largest)
+    shares = counts.ravel() / rows
+    stack = np.random.default_rng(seed).multinomial(drawn, shares, size=resamples).reshape(resamples, *counts.shape)
+    return _rescaled_spread(np.asarray(metric(stack), dtype=np.float64), drawn, rows)
+
+
+def _rescaled_spread(values: NDArray[np.float64], drawn: int, rows: int) -> float | None:
+    """The resampled values' spread, scaled from ``drawn`` rows to ``rows`` (m-out-of-n)."""
+    resamples = values.size
     values = values[np.isfinite(values)]
     if values.size < resamples // 2:
         return None
