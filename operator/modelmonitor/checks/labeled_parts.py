@@ -153,7 +153,7 @@ class LabelPlan:
 def plan_labels(context: CheckContext, named: list[str], *scans: list[LabelScan]) -> LabelPlan:
     """Merge pass one: ``scans`` holds each side's partition scans, in ``named`` order."""
     spec = context.spec
-    merged = dict.fromkeys(named)
+    merged: dict[str, LabelScan] = {}
     for side, parts in zip(named, scans, strict=True):
         merged[side] = total = LabelScan()
         for part in parts:
@@ -164,14 +164,12 @@ def plan_labels(context: CheckContext, named: list[str], *scans: list[LabelScan]
     whole = {
         side: (scan.whole["label"], scan.whole["prediction"]) if classify else (None, None)
         for side, scan in merged.items()
-        if scan is not None
     }
     coder = None
     if classify:
         texts = {
             text
-            for side, scan in merged.items()
-            if scan is not None
+            for scan in merged.values()
             for role, values in scan.classes.items()
             for text in class_text(values, scan.whole[role]).to_pylist()
         }
@@ -181,7 +179,7 @@ def plan_labels(context: CheckContext, named: list[str], *scans: list[LabelScan]
             return LabelPlan(tuple(named), error=str(error))
     current = merged[CURRENT]
     width = 0
-    if current is not None and current.earliest is not None:
+    if current.earliest is not None:
         window = context.current_rows
         start = window.start.timestamp() if window is not None and window.start is not None else current.earliest
         width = bucket_seconds(max(context.now.timestamp() - start, 1.0))
