@@ -304,8 +304,10 @@ def merge_labeled(context: CheckContext, side: str, plan: LabelPlan, parts: list
     gathered = None
     if side in plan.gathering:
         gathered = LabeledRows.concatenated(total.gathered) if total.gathered else _no_rows(context, plan)
-        if gathered.timestamps is not None:
-            gathered = gathered.take(np.argsort(gathered.timestamps, kind="stable"))  # as one stable sort of it all
+        total.gathered.clear()
+        times = gathered.timestamps
+        if times is not None and times.size and not (times[1:] >= times[:-1]).all():  # logs are mostly in order
+            gathered = gathered.take(np.argsort(times, kind="stable"))  # as one stable sort of it all
     classes = max(len(plan.coder.classes), 1) if plan.coder else 0
     return LabeledSide(total.rows, classes, total.matrices, total.scores, gathered)
 

@@ -1,0 +1,236 @@
+"""A fleet of monitors on a 1-minute interval against one operator: are the runs on time, none lost or doubled?
+
+    python benchmarks/fleet.py N MINUTES [--namespaces K] [--profile FILE]
+
+Starts a dev cluster (etcd and kube-apiserver as local processes), installs the CRDs, writes
+small sample data (300 current and 600 reference rows: inline runs), starts the operator
+as a process of its own (the default 5-second tick, verbose off), and creates N monitors
+with ``schedule: {interval: 1m}`` spread over K namespaces. After a minute of warm-up it
+watches MINUTES minutes, sampling the operator's RSS and CPU every 5 seconds, then reads
+every MonitorRun and prints, for the schedule slots due in the measured minutes:
+
+* runs due, created, started and finished, and runs lost (a slot at least two minutes
+  old without a run) or duplicated (two runs of one monitor for one slot);
+* lateness: a run's ``startedAt`` minus its slot time, p50 / p99 / max, where a slot
+  without a started run counts as late until the end of the measurement (so a backlog
+  cannot hide);
+* the operator's peak RSS and its CPU as a share of one core.
+
+``--profile FILE`` runs the operator under cProfile and writes its statistics to FILE
+(``python -m pstats FILE``, or snakeviz) when it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GROUP, VERSION = "modelmonitor.io", "v1alpha1"
+SAMPLE_SECONDS = 5.0
+WARM_UP = timedelta(minutes=1)
+LOST_AFTER = timedelta(minutes=2)
+
+
+def _clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+class ProcessSampler:
+    """Peak RSS (the kernel's high-water mark) and CPU seconds of one process, read from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.started_cpu = self.cpu_seconds()
+        self.started = time.monotonic()
+        self.rss_samples: list[int] = []
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _clock_ticks()  # utime, stime
+
+    def sample(self) -> None:
+        self.rss_samples.append(self._status("VmRSS"))
+
+    def peak_mb(self) -> int:
+        return self._status("VmHWM") // 1024
+
+    def core_share(self) -> float:
+        return (self.cpu_seconds() - self.started_cpu) / (time.monotonic() - self.started)
+
+    def _status(self, key: str) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        raise KeyError(key)
+
+
+def _monitor(name: str, samples: Path) -> dict:
+    document = yaml.safe_load((samples / "healthy-monitor.yaml").read_text())
+    document["metadata"] = {"name": name}
+    document["spec"]["schedule"] = {"interval": "1m"}
+    document["spec"]["runner"] = "inline"
+    # keep every run of the measurement: pruning one would read as a lost run
+    document["spec"]["successfulRunsHistoryLimit"] = document["spec"]["failedRunsHistoryLimit"] = 1000
+    return document
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return float(np.percentile(values, share)) if values else float("nan")
+
+
+def measure(runs: list[dict], monitors: list[tuple[str, str]], since: datetime, until: datetime) -> dict:
+    """What the runs say about the slots from ``since`` to ``until`` (the measured minutes)."""
+    slots = []
+    moment = since.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while moment <= until:
+        slots.append(moment)
+        moment += timedelta(minutes=1)
+    by_slot: dict[tuple[str, str, str], list[dict]] = {}
+    for run in runs:
+        spec, meta = run["spec"], run["metadata"]
+        if spec.get("trigger") == "schedule":
+            by_slot.setdefault((meta["namespace"], spec["monitor"], spec["evaluateAt"]), []).append(run)
+    due = created = started = finished = lost = duplicated = 0
+    lateness: list[float] = []
+    for namespace, name in monitors:
+        for slot in slots:
+            found = by_slot.get((namespace, name, slot.strftime("%Y-%m-%dT%H:%M:%SZ")), [])
+            due += 1
+            created += bool(found)
+            duplicated += max(0, len(found) - 1)
+            if not found and until - slot >= LOST_AFTER:
+                lost += 1
+            status = (found[0].get("status") or {}) if found else {}
+            if status.get("startedAt"):
+                started += 1
+                begun = datetime.fromisoformat(status["startedAt"].replace("Z", "+00:00"))
+                lateness.append((begun - slot).total_seconds())
+            else:
+                lateness.append((until - slot).total_seconds())  # not started yet: late at least this long
+            finished += status.get("phase") in ("Succeeded", "Failed", "Error")
+    return {
+        "slots": len(slots),
+        "due": due,
+        "created": created,
+        "started": started,
+        "finished": finished,
+        "lost": lost,
+        "duplicated": duplicated,
+        "lateness_p50_s": _percentile(lateness, 50),
+        "lateness_p99_s": _percentile(lateness, 99),
+        "lateness_max_s": max(lateness, default=float("nan")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("monitors", type=int)
+    parser.add_argument("minutes", type=float)
+    parser.add_argument("--namespaces", type=int, default=1)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+
+    from kubernetes import client, config
+
+    from modelmonitor.devcluster.cluster import ControlPlane
+    from modelmonitor.devcluster.processes import free_port, stop_pid
+    from modelmonitor.samples import write_samples
+
+    with tempfile.TemporaryDirectory(prefix="fleet-") as scratch, ControlPlane() as plane:
+        work = Path(scratch)
+        assert plane.kubeconfig is not None and plane.assets is not None
+        env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
+        kubectl = str(plane.assets.kubectl)
+        subprocess.run([kubectl, "apply", "-f", str(ROOT / "crds")], check=True, env=env, capture_output=True)
+        subprocess.run(
+            [kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        api = config.new_client_from_config(str(plane.kubeconfig))
+        core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+        namespaces = [f"fleet-{index}" for index in range(args.namespaces)]
+        for namespace in namespaces:
+            core.create_namespace({"metadata": {"name": namespace}})
+        write_samples(work / "samples", now=datetime.now(UTC), rows=300)
+
+        port = free_port()
+        command = [sys.executable, "-m", "modelmonitor", "operator", "--all-namespaces", "--port", str(port)]
+        command += ["--standalone", "--runner-command", f"{sys.executable} -m modelmonitor"]
+        if args.profile:
+            command[1:1] = ["-m", "cProfile", "-o", str(args.profile)]
+        log = (work / "operator.log").open("wb")
+        operator = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(port, operator)
+            sampler = ProcessSampler(operator.pid)
+            monitors = [(namespaces[index % len(namespaces)], f"m-{index:05d}") for index in range(args.monitors)]
+            created_at = time.monotonic()
+            for namespace, name in monitors:
+                body = _monitor(name, work / "samples")
+                custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", body)
+            print(f"created {len(monitors)} monitors in {time.monotonic() - created_at:.0f}s", flush=True)
+            since = datetime.now(UTC) + WARM_UP
+            until = since + timedelta(minutes=args.minutes)
+            while datetime.now(UTC) < until:
+                sampler.sample()
+                time.sleep(SAMPLE_SECONDS)
+            peak, share = sampler.peak_mb(), sampler.core_share()
+            runs = [run for namespace in namespaces for run in _list_all(custom, namespace)]
+        finally:
+            stop_pid(operator.pid, timeout=30)
+            log.close()
+        found = measure(runs, monitors, since, until)
+        found.update(monitors=args.monitors, minutes=args.minutes, operator_peak_rss_mb=peak, operator_cpu_share=share)
+        print(
+            f"{args.monitors} monitors, {args.minutes:g} min: {found['due']} runs due, {found['created']} created, "
+            f"{found['started']} started, {found['finished']} finished; lost {found['lost']}, "
+            f"duplicated {found['duplicated']}\n"
+            f"lateness p50 {found['lateness_p50_s']:.1f}s, p99 {found['lateness_p99_s']:.1f}s, "
+            f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core"
+        )
+        print(json.dumps(found))
+
+
+def _list_all(custom, namespace: str) -> list[dict]:
+    items, token = [], None
+    while True:
+        page = custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, "monitorruns", limit=500, _continue=token
+        )
+        items += page["items"]
+        token = page["metadata"].get("continue")
+        if not token:
+            return items
+
+
+def _wait_ready(port: int, operator: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if operator.poll() is not None:
+            raise SystemExit(f"the operator exited {operator.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the operator never became ready")
+
+
+if __name__ == "__main__":
+    main()
