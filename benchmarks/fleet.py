@@ -153,14 +153,7 @@ def main() -> None:
         work = Path(scratch)
         assert plane.kubeconfig is not None and plane.assets is not None
         env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
-        kubectl = str(plane.assets.kubectl)
-        subprocess.run([kubectl, "apply", "-f", str(ROOT / "crds")], check=True, env=env, capture_output=True)
-        subprocess.run(
-            [kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
+        plane.install_crds(ROOT / "crds")
         api = config.new_client_from_config(str(plane.kubeconfig))
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
         namespaces = [f"fleet-{index}" for index in range(args.namespaces)]

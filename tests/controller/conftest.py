@@ -27,15 +27,7 @@ GROUP, VERSION = "modelmonitor.io", "v1alpha1"
 
 @pytest.fixture(scope="session")
 def installed_crds(control_plane, kubeconfig: Path) -> None:
-    kubectl = str(control_plane.assets.kubectl)
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-    subprocess.run([kubectl, "apply", "-f", str(ROOT / "crds")], check=True, env=env, capture_output=True)
-    subprocess.run(
-        [kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    control_plane.install_crds(ROOT / "crds")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import atexit
 import base64
 import json
+import os
 import ssl
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -226,6 +228,15 @@ class ControlPlane:
         time.sleep(0.5)
         if not process.running():
             raise ControlPlaneError(f"kube-controller-manager exited:\n{process.tail()}")
+
+    def install_crds(self, directory: Path) -> None:
+        """Apply the CRDs in a directory and wait until the API server serves them."""
+        assert self.assets is not None and self.kubeconfig is not None
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        kubectl = str(self.assets.kubectl)
+        subprocess.run([kubectl, "apply", "-f", str(directory)], check=True, env=env, capture_output=True)
+        established = [kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]
+        subprocess.run(established, check=True, env=env, capture_output=True)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
