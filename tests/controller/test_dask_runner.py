@@ -30,7 +30,10 @@ def test_a_dask_monitor_runs_its_drift_on_the_workers(
     assert run["spec"]["runner"] == "dask" and run["status"]["phase"] == "Succeeded", run["status"]
     ran_on = run["status"]["results"]["ranOn"]
     assert ran_on["engine"] == "dask" and ran_on["scheduler"] == dask_cluster.address
-    assert sum(ran_on["tasksPerWorker"].values()) == len(run["status"]["results"]["drift"]["features"]) + 2
+    # a task per feature, prediction and label; the labeled rows of the current window and the reference (the
+    # performanceWindow baseline): a scan and a summary of each side's one partition, a merge each, a plan, a collection
+    drift_tasks = len(run["status"]["results"]["drift"]["features"]) + 2
+    assert sum(ran_on["tasksPerWorker"].values()) == drift_tasks + 2 * 3 + 2
     assert run["status"]["results"]["verdict"] == "Failed"  # the drifted sample drifts, on Dask as inline
 
 
