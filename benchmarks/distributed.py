@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -107,24 +108,35 @@ def _side(rows: int, rng: np.random.Generator, *, drifted: bool) -> pa.Table:
     return pa.table(columns)
 
 
+def write_once(path: Path, rows: int, make: Callable[[int, int, int], pa.Table]) -> None:
+    """Write a data set of ``rows`` rows in files of 4M rows and row groups of 1M, unless it is complete already.
+
+    ``make(part, first, rows)`` returns file number ``part``: ``rows`` rows from row ``first`` on.
+    """
+    done = path / "_COMPLETE"
+    if done.exists() and done.read_text() == str(rows):
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.parquet"):
+        stale.unlink()
+    started = time.monotonic()
+    for part, first in enumerate(range(0, rows, FILE_ROWS)):
+        table = make(part, first, min(FILE_ROWS, rows - first))
+        pq.write_table(table, path / f"part-{part:03d}.parquet", row_group_size=ROW_GROUP_ROWS)
+    done.write_text(str(rows))
+    print(f"wrote {path.name}: {rows:,} rows in {time.monotonic() - started:.0f}s", flush=True)
+
+
 def prepare(directory: Path, rows: int) -> tuple[Path, Path]:
-    """Write both sides once, in files of 4M rows and row groups of 1M; reuse them when complete."""
-    sides = {"reference": (directory / "reference", rows // 5, False), "current": (directory / "current", rows, True)}
-    for name, (path, side_rows, drifted) in sides.items():
-        done = path / "_COMPLETE"
-        if done.exists() and done.read_text() == str(side_rows):
-            continue
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.parquet"):
-            stale.unlink()
-        started = time.monotonic()
-        for part, start in enumerate(range(0, side_rows, FILE_ROWS)):
-            rng = np.random.default_rng([7 if drifted else 3, part])
-            table = _side(min(FILE_ROWS, side_rows - start), rng, drifted=drifted)
-            pq.write_table(table, path / f"part-{part:03d}.parquet", row_group_size=ROW_GROUP_ROWS)
-        done.write_text(str(side_rows))
-        print(f"wrote {name}: {side_rows:,} rows in {time.monotonic() - started:.0f}s", flush=True)
-    return sides["reference"][0], sides["current"][0]
+    """Write both sides once; reuse them when complete."""
+    sides = {"reference": (rows // 5, False), "current": (rows, True)}
+    for name, (side_rows, drifted) in sides.items():
+
+        def make(part: int, first: int, count: int, drifted: bool = drifted) -> pa.Table:
+            return _side(count, np.random.default_rng([7 if drifted else 3, part]), drifted=drifted)
+
+        write_once(directory / name, side_rows, make)
+    return directory / "reference", directory / "current"
 
 
 def monitor(reference: Path, current: Path, exact_max_rows: int) -> dict:

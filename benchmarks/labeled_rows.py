@@ -22,21 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path = [str(HERE.parent), *(entry for entry in sys.path if Path(entry or ".").resolve() != HERE)]
-from benchmarks.distributed import CHECK, FILE_ROWS, ROW_GROUP_ROWS, on_dask  # noqa: E402
+from benchmarks.distributed import CHECK, FILE_ROWS, on_dask, write_once  # noqa: E402
 
 END = np.datetime64("2026-01-01T00:00:00", "us")  # in the past whatever the clock says: no window needed
 LABEL_METRICS = ["accuracy", "precision", "recall", "f1", "balancedAccuracy"]
@@ -63,27 +62,21 @@ def prepare(directory: Path, rows: int) -> tuple[Path, Path]:
     day = 24 * 3600 * 1_000_000
     sides = {"reference": (rows // 5, 0.90, END - 2 * day), "current": (rows, 0.88, END - day)}
     for name, (side_rows, accuracy, start) in sides.items():
-        path = directory / name
-        done = path / "_COMPLETE"
-        if done.exists() and done.read_text() == str(side_rows):
-            continue
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.parquet"):
-            stale.unlink()
-        started = time.monotonic()
-        files = range(0, side_rows, FILE_ROWS)
-        for part, first in enumerate(files):
-            share = day // len(files)
-            table = _side(
-                min(FILE_ROWS, side_rows - first),
-                np.random.default_rng([11, part, side_rows]),
-                accuracy,
-                start + np.timedelta64(part * share, "us"),
-                share,
-            )
-            pq.write_table(table, path / f"part-{part:03d}.parquet", row_group_size=ROW_GROUP_ROWS)
-        done.write_text(str(side_rows))
-        print(f"wrote {name}: {side_rows:,} rows in {time.monotonic() - started:.0f}s", flush=True)
+        share = day // math.ceil(side_rows / FILE_ROWS)  # each file its slice of the day
+
+        def make(
+            part: int,
+            first: int,
+            count: int,
+            accuracy: float = accuracy,
+            start: np.datetime64 = start,
+            share: int = share,
+            side_rows: int = side_rows,
+        ) -> pa.Table:
+            rng = np.random.default_rng([11, part, side_rows])
+            return _side(count, rng, accuracy, start + np.timedelta64(part * share, "us"), share)
+
+        write_once(directory / name, side_rows, make)
     return directory / "reference", directory / "current"
 
 

@@ -76,10 +76,10 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, 
 def labeled_mask(rows: pa.Table | pa.RecordBatch, columns: Columns) -> pa.ChunkedArray | pa.Array:
     """Which rows have both a label and a prediction: a null or NaN label is one yet to arrive."""
     assert columns.label is not None
-    return pc.and_kleene(present(rows.column(columns.label)), present(rows.column(columns.prediction)))
+    return pc.and_kleene(_present(rows.column(columns.label)), _present(rows.column(columns.prediction)))
 
 
-def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+def _present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Which values are there: not null, and not NaN."""
     if pa.types.is_floating(values.type):
         return pc.and_kleene(pc.is_valid(values), pc.invert(pc.is_nan(values)))
