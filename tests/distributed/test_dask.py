@@ -143,7 +143,9 @@ def test_columns_split_over_partitions_are_mapped_on_both_workers_and_merged(
     # partitions a side, a merge a side, a plan and the collection; a lost worker's tasks run again elsewhere
     tasks, planned = sum(ran_on["tasksPerWorker"].values()), 6 * (4 * 6 + 2) + 3 * (2 * 6 + 1) + 2 * (2 * 6 + 1) + 2
     assert tasks >= planned if kill else tasks == planned
-    assert len(ran_on["tasksPerWorker"]) == 2  # both workers, or the victim and the survivor
+    # both workers; with a kill, the victim counts only if it finished a task before it died (CI once killed it
+    # before its first one ended: all 223 tasks on the survivor), so there the task count above is the check
+    assert kill or len(ran_on["tasksPerWorker"]) == 2
     assert kill or min(ran_on["tasksPerWorker"].values()) > 10
 
 
