@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
-from scipy.stats import chisquare
+from scipy.stats import chisquare, dirichlet_multinomial, multinomial
 from statsmodels.stats import proportion
 
-from modelmonitor.engine.sequential import ArmData, compare, metric_interval, sample_ratio
+from modelmonitor.engine.sequential import SRM_CONCENTRATION, ArmData, compare, metric_interval, sample_ratio
 from modelmonitor.spec import MetricName
 
 ALPHA, DELTA, N_STAR = 0.05, 0.01, 500
@@ -151,11 +153,42 @@ def test_too_few_rows_give_an_uninformative_interval_not_a_crash() -> None:
     assert metric_interval(MetricName.ROC_AUC, one_class, alpha=ALPHA, n_star=N_STAR).interval.low == 0.0
 
 
-def test_sample_ratio_mismatch_agrees_with_scipy_and_rarely_false_alarms() -> None:
-    assert sample_ratio([1000, 1200], [50, 50]).p_value == pytest.approx(chisquare([1000, 1200]).pvalue)
-    assert sample_ratio([1000, 1200], [50, 50]).p_value < 0.001
+def test_the_sample_ratio_bayes_factor_is_scipys_dirichlet_multinomial_over_multinomial() -> None:
+    for counts, weights in (([1000, 1200], [50, 50]), ([880, 120], [90, 10]), ([30, 50, 20], [30, 50, 20])):
+        shares = np.asarray(weights) / sum(weights)
+        alternative = dirichlet_multinomial.logpmf(counts, SRM_CONCENTRATION * shares, sum(counts))
+        null = multinomial.logpmf(counts, sum(counts), shares)
+        expected = min(1.0, math.exp(null - alternative))
+        assert sample_ratio(counts, weights).p_value == pytest.approx(expected, rel=1e-9)
     skewed = sample_ratio([900, 100], [90, 10])
-    assert skewed.p_value == pytest.approx(1.0) and skewed.observed_shares == (0.9, 0.1)
+    assert skewed.p_value == 1.0 and skewed.observed_shares == (0.9, 0.1)
+    assert sample_ratio([0, 0], [50, 50]).p_value == 1.0
+
+
+def looks_until_alarm(rng: np.random.Generator, true_share: float, weights: list[int], p_value) -> int | None:
+    """Rows until the first look (one every 100 rows, up to 5,000) below 0.05, or None."""
+    candidate = np.cumsum(rng.random(5000) < true_share)
+    for rows in range(100, 5001, 100):
+        if p_value([rows - int(candidate[rows - 1]), int(candidate[rows - 1])], weights) < 0.05:
+            return rows
+    return None
+
+
+def test_the_sample_ratio_check_stays_within_alpha_however_often_it_looks_where_chi_square_does_not() -> None:
     rng = np.random.default_rng(3)
-    alarms = sum(sample_ratio(list(rng.multinomial(5000, [0.75, 0.25])), [75, 25]).p_value < 0.001 for _ in range(2000))
-    assert alarms / 2000 < 0.005
+
+    def chi_square(counts: list[int], weights: list[int]) -> float:
+        return float(chisquare(counts, np.asarray(weights) / sum(weights) * sum(counts)).pvalue)
+
+    def sequential(counts: list[int], weights: list[int]) -> float:
+        return sample_ratio(counts, weights).p_value
+
+    seeds = 400
+    for weights in ([50, 50], [90, 10]):
+        share = weights[1] / 100
+        sequential_alarms = sum(looks_until_alarm(rng, share, weights, sequential) is not None for _ in range(seeds))
+        chi_square_alarms = sum(looks_until_alarm(rng, share, weights, chi_square) is not None for _ in range(seeds))
+        assert sequential_alarms / seeds <= 0.05
+        assert chi_square_alarms / seeds > 0.15  # about 0.3: fifty looks at a fixed-sample test
+    found = [looks_until_alarm(rng, 0.65, [50, 50], sequential) for _ in range(100)]
+    assert all(rows is not None and rows <= 1000 for rows in found)

