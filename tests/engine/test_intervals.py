@@ -12,7 +12,7 @@ from modelmonitor.spec import MetricName
 
 
 def _accuracy(correct: np.ndarray):
-    return lambda index: float(correct[index].mean())
+    return lambda draws: correct[draws].mean(axis=1)
 
 
 @pytest.mark.parametrize("rows", [400, 50_000])  # the second draws 5,000 of 50,000 rows and rescales
@@ -53,8 +53,8 @@ def test_the_interval_covers_the_true_accuracy_at_its_nominal_rate() -> None:
 
 
 def test_undefined_or_tiny_cases_say_so() -> None:
-    assert bootstrap_standard_error(lambda index: 1.0, 1) is None
-    assert bootstrap_standard_error(lambda index: float("nan"), 100) is None
+    assert bootstrap_standard_error(lambda draws: np.ones(len(draws)), 1) is None
+    assert bootstrap_standard_error(lambda draws: np.full(len(draws), np.nan), 100) is None
 
 
 def test_the_interval_is_clipped_to_the_metric_range() -> None:

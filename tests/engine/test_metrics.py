@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from modelmonitor.engine.metrics import classification_metric, label_metric, regression_metric, roc_auc_score
+from modelmonitor.engine.metrics import (
+    classification_metric,
+    label_metric,
+    log_loss,
+    regression_metric,
+    resampled_regression_metric,
+    resampled_roc_auc,
+    roc_auc_score,
+)
 from modelmonitor.spec import MetricName
 
 SKLEARN_CLASSIFICATION = {
@@ -128,3 +136,36 @@ def test_r2_of_a_constant_target_follows_scikit_learn() -> None:
     constant = np.full(5, 3.0)
     assert regression_metric(MetricName.R2, constant, constant) == sk.r2_score(constant, constant) == 1.0
     assert regression_metric(MetricName.R2, constant, constant + 1) == sk.r2_score(constant, constant + 1) == 0.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_resampled_roc_auc_scores_each_resample_as_scikit_learn_does(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(5, 400))
+    positives = rng.random(rows) < rng.uniform(0.05, 0.6)
+    score = np.round(rng.random(rows), int(rng.integers(1, 4)))  # rounded: many ties
+    draws = rng.integers(0, rows, (40, rows))
+    values = resampled_roc_auc(positives, score, draws)
+    for index, resample in enumerate(draws):
+        truth = positives[resample]
+        if truth.all() or not truth.any():
+            assert np.isnan(values[index])
+        else:
+            assert values[index] == pytest.approx(sk.roc_auc_score(truth, score[resample]), abs=1e-12)
+
+
+@pytest.mark.parametrize("name", [MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2])
+def test_resampled_regression_metrics_score_each_resample_as_one_by_one(name: MetricName) -> None:
+    rng = np.random.default_rng(7)
+    y_true = np.r_[rng.normal(10, 3, 200), np.full(5, 2.0)]
+    y_pred = y_true + rng.normal(0, 1, y_true.size)
+    draws = np.vstack([rng.integers(0, y_true.size, (30, y_true.size)), np.full((1, y_true.size), 204)])
+    values = resampled_regression_metric(name, y_true, y_pred, draws)
+    expected = [regression_metric(name, y_true[resample], y_pred[resample]) for resample in draws]
+    np.testing.assert_allclose(values, expected, rtol=1e-12)
+
+
+def test_log_loss_still_matches_scikit_learn() -> None:
+    rng = np.random.default_rng(4)
+    truth, score = rng.random(300) < 0.3, rng.random(300)
+    assert log_loss(truth, score) == pytest.approx(sk.log_loss(truth, score))

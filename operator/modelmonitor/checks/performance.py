@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,14 @@ from modelmonitor.checks.labeled_parts import CURRENT, LabeledData, LabeledSide,
 from modelmonitor.checks.labels import LabeledRows
 from modelmonitor.engine import concept
 from modelmonitor.engine.intervals import bootstrap_standard_error, counted_standard_error, normal_interval
-from modelmonitor.engine.metrics import classification_metric, label_metric, regression_metric
+from modelmonitor.engine.metrics import (
+    classification_metric,
+    label_metric,
+    log_losses,
+    regression_metric,
+    resampled_regression_metric,
+    resampled_roc_auc,
+)
 from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
 from modelmonitor.errors import DataError
@@ -98,9 +104,7 @@ class PerformanceData:
         if (of_counts := self.counts_metric(metric)) is not None:
             assert part.matrix is not None
             return float(of_counts(part.matrix)), part.size
-        rows = part.needed()
-        assert rows.score is not None
-        rows = rows.take(np.flatnonzero(~np.isnan(rows.score)))
+        rows = self._scored(part)
         if name is MetricName.LOG_LOSS and rows.size and (rows.score.min() < 0 or rows.score.max() > 1):
             raise ValueError("logLoss needs probabilities, and some scores lie outside [0, 1]")
         value = classification_metric(
@@ -113,6 +117,26 @@ class PerformanceData:
             score=rows.score,
         )
         return value, rows.size
+
+    def resampled(self, metric: MetricSpec, part: Labeled) -> Callable[[NDArray[np.int64]], NDArray[np.float64]]:
+        """A score or regression metric of each bootstrap resample of the rows :meth:`score_metric` uses."""
+        if self.task is Task.REGRESSION:
+            rows = part.needed()
+            return lambda draws: resampled_regression_metric(metric.name, rows.y_true, rows.y_pred, draws)
+        assert self.coder is not None
+        rows = self._scored(part)
+        positives = rows.y_true == self.coder.positive
+        if metric.name is MetricName.ROC_AUC:
+            return lambda draws: resampled_roc_auc(positives, rows.score, draws)
+        losses = log_losses(positives, rows.score)
+        return lambda draws: losses[draws].mean(axis=1)
+
+    @staticmethod
+    def _scored(part: Labeled) -> LabeledRows:
+        """The rows with a score: a missing one is reported in dataQuality, and left out of score metrics."""
+        rows = part.needed()
+        assert rows.score is not None
+        return rows.take(np.flatnonzero(~np.isnan(rows.score)))
 
     def buckets(self) -> list[tuple[str, Labeled]]:
         """Each non-empty time bucket of the current window: its start, and its rows."""
@@ -194,15 +218,7 @@ def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, La
             assert part.matrix is not None
             error = counted_standard_error(of_counts, part.matrix)
         else:
-            rows = part.needed()
-
-            def resampled(index: NDArray[np.int64], rows: LabeledRows = rows) -> float:
-                try:
-                    return data.score_metric(spec, Labeled(index.size, None, rows.take(index)))[0]
-                except ValueError:  # undefined on this resample (one class only): counted as missing
-                    return math.nan
-
-            error = bootstrap_standard_error(resampled, rows.size)
+            error = bootstrap_standard_error(data.resampled(spec, part), used)
         if error is None:
             points.append(MetricPoint(moment, used, _significant(value)))
             continue

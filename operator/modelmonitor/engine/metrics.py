@@ -89,11 +89,60 @@ def roc_auc_score(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> floa
     return float(u_statistic / (positives * negatives))
 
 
-def log_loss(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
+def resampled_roc_auc(
+    y_true: NDArray[np.bool_], score: NDArray[np.float64], draws: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """:func:`roc_auc_score` of each resample (a row of ``draws``: indices into the rows), in one pass.
+
+    A resample weighs each row by how often it was drawn; the rows are sorted by score
+    once, and each resample's U statistic counts the weighted negatives below every
+    positive (ties one half). NaN for a resample with one class only.
+    """
+    resamples, rows = draws.shape[0], score.size
+    order = np.argsort(score, kind="stable")
+    ranked = score[order]
+    ties = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    flat = (np.arange(resamples)[:, None] * rows + draws).ravel()
+    weights = np.bincount(flat, minlength=resamples * rows).reshape(resamples, rows)[:, order]
+    positive = y_true[order]
+    positives = np.add.reduceat(weights * positive, ties, axis=1).astype(np.float64)
+    negatives = np.add.reduceat(weights * ~positive, ties, axis=1).astype(np.float64)
+    below = np.cumsum(negatives, axis=1) - negatives
+    pairs = positives.sum(axis=1) * negatives.sum(axis=1)
+    u_statistic = (positives * (below + 0.5 * negatives)).sum(axis=1)
+    return np.divide(u_statistic, pairs, out=np.full(resamples, np.nan), where=pairs > 0)
+
+
+def resampled_regression_metric(
+    name: MetricName, y_true: NDArray[np.float64], y_pred: NDArray[np.float64], draws: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """:func:`regression_metric` of each resample (a row of ``draws``), in one pass."""
+    truth = y_true[draws]
+    errors = y_pred[draws] - truth
+    if name is MetricName.MAE:
+        return np.mean(np.abs(errors), axis=1)
+    if name is MetricName.RMSE:
+        return np.sqrt(np.mean(errors**2, axis=1))
+    if name is MetricName.MAPE:
+        return np.mean(np.abs(errors) / np.maximum(np.abs(truth), _EPS), axis=1)
+    if name is MetricName.R2:
+        residual = np.sum(errors**2, axis=1)
+        total = np.sum((truth - truth.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        constant = np.where(residual == 0, 1.0, 0.0)
+        return np.where(total == 0, constant, 1.0 - residual / np.where(total == 0, 1.0, total))
+    raise ValueError(f"{name} is not a regression metric")
+
+
+def log_losses(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's loss: log_loss is their mean."""
     if np.any((score < 0) | (score > 1)):
         raise ValueError("logLoss needs scores that are probabilities in [0, 1]")
     clipped = np.clip(score, _EPS, 1 - _EPS)
-    return float(-np.mean(np.where(y_true, np.log(clipped), np.log1p(-clipped))))
+    return -np.where(y_true, np.log(clipped), np.log1p(-clipped))
+
+
+def log_loss(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
+    return float(np.mean(log_losses(y_true, score)))
 
 
 def regression_metric(name: MetricName, y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> float:
