@@ -41,8 +41,10 @@ def run_operator(args: argparse.Namespace) -> int:
     if peering.warning:
         logging.getLogger("modelmonitor").warning(peering.warning)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # the schedule timer ticks every few seconds per monitor: its success says nothing
-    logging.getLogger("kopf.objects").addFilter(lambda record: "Timer 'schedule' succeeded" not in record.getMessage())
+    # every watch event of a monitor updates the scheduler: its success says nothing
+    logging.getLogger("kopf.objects").addFilter(
+        lambda record: "Handler 'track_monitor' succeeded" not in record.getMessage()
+    )
     # the client's debug log prints whole response bodies, Secrets' data among them
     for noisy in ("kubernetes", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import kopf
@@ -22,6 +23,7 @@ from modelmonitor.controller.naming import (
 )
 from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, condition_event, credentials, now, owner
 from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso
+from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner
 
@@ -92,34 +94,100 @@ async def _reexport(body: kopf.Body, run_name: str) -> None:
         )
 
 
-@kopf.timer(*MM, interval=TICK_SECONDS, backoff=5)
-async def schedule(
-    body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
-    patch: kopf.Patch,
-    runs_by_monitor: kopf.Index,
-    **_: Any,
-) -> None:
-    await runs.record_missed(meta["namespace"], meta["name"], status, runs_by_monitor)
+Key = tuple[str, str]  # namespace, name
+BACKSTOP = timedelta(seconds=max(60.0, TICK_SECONDS))  # a finished run whose Event was missed is recorded by then
+RETICK = timedelta(seconds=1)
+
+
+@kopf.on.startup()
+async def start_scheduler(**_: Any) -> None:
+    STATE.monitors = {}
+    STATE.written_next_run = {}
+    STATE.scheduler = Scheduler(tick, clock=now, retry=timedelta(seconds=TICK_SECONDS))
+    STATE.scheduler_task = None
+
+
+@kopf.on.cleanup()
+async def stop_scheduler(**_: Any) -> None:
+    if STATE.scheduler_task is not None:
+        STATE.scheduler_task.cancel()
+
+
+@kopf.on.event(*MM)
+async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf.Index, **_: Any) -> None:
+    """The latest of each monitor, and when the scheduler next looks at it."""
+    STATE.runs_index = runs_by_monitor  # a live view: the scheduler's ticks read it
+    if STATE.scheduler_task is None:
+        # started from a resource handler, whose context the ticks inherit: kopf.event() needs it
+        STATE.scheduler_task = asyncio.create_task(STATE.scheduler.run())
+    key = (body["metadata"]["namespace"], body["metadata"]["name"])
+    if type == "DELETED" or body["metadata"].get("deletionTimestamp"):  # no new runs while its runs are deleted
+        STATE.monitors.pop(key, None)
+        STATE.written_next_run.pop(key, None)
+        STATE.scheduler.wake_at(key, None)
+        metrics.forget_monitor(*key)  # here, not in an on.delete handler: with no finalizer it may never be called
+        return
+    monitor = dict(body)
+    STATE.monitors[key] = monitor
+    STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor["spec"]), monitor, now()))
+
+
+def _parsed_or_none(spec: Any) -> ModelMonitorSpec | None:
     try:
-        parsed = accept(spec)
+        return accept(spec)
     except SpecError:
-        return
-    await retraining.reconcile(body, parsed, status)
-    if parsed.suspend or status.get("observedGeneration") != meta["generation"]:
-        return  # accept_spec has not caught up with this generation yet
+        return None
+
+
+def next_wake(parsed: ModelMonitorSpec | None, monitor: dict[str, Any], moment: datetime) -> datetime:
+    """When the scheduler should next look at a monitor: its next slot, its retraining's, or the backstop."""
+    status = monitor.get("status") or {}
+    retraining = status.get("retraining") or {}
+    wakes = [moment + BACKSTOP]
+    if retraining.get("active"):
+        wakes.append(moment + timedelta(seconds=TICK_SECONDS))  # outcomes of kinds that are not watched
+    if parsed is not None and not parsed.suspend:
+        if parsed.retrain is not None and parsed.retrain.schedule is not None:
+            scheduled = retraining.get("nextScheduledAt")
+            wakes.append(parse_iso(scheduled) if scheduled else moment)
+        if status.get("observedGeneration") == monitor["metadata"]["generation"]:
+            due = status.get("nextRunAt")
+            wakes.append(parse_iso(due) if due else moment)
+    return min(wakes)
+
+
+async def tick(key: Key) -> datetime | None:
+    """Record a missed finished run, reconcile retraining, and create the run of a slot that fell due."""
+    monitor = STATE.monitors.get(key)
+    if monitor is None:
+        return None
+    namespace, name = key
+    meta = monitor["metadata"]
+    status = dict(monitor.get("status") or {})
+    generation, written = STATE.written_next_run.get(key, (None, ""))
+    if generation == meta["generation"] and (status.get("nextRunAt") or "") < written:
+        status["nextRunAt"] = written  # the watch has not brought our own last write yet
+    await runs.record_missed(namespace, name, status, STATE.runs_index)
+    parsed = _parsed_or_none(monitor["spec"])
+    if parsed is None:
+        return next_wake(None, monitor, now())
+    await retraining.reconcile(monitor, parsed, status)
+    if not parsed.suspend and status.get("observedGeneration") == meta["generation"]:
+        moment, due = now(), status.get("nextRunAt")
+        upcoming = None
+        if not due:
+            upcoming = iso(next_slot(parsed.schedule, moment))
+        elif moment >= parse_iso(due):
+            slot = latest_slot(parsed.schedule, moment)  # missed slots are not caught up: the latest one runs
+            await create_run(monitor, parsed, slot_run_name(name, slot), "schedule", slot)
+            upcoming = iso(next_slot(parsed.schedule, slot))
+        if upcoming is not None:
+            await api(STATE.kube.patch_monitor_status, namespace, name, {"nextRunAt": upcoming})
+            status["nextRunAt"] = upcoming
+            STATE.written_next_run[key] = (meta["generation"], upcoming)
     moment = now()
-    due = status.get("nextRunAt")
-    if not due:
-        patch.status["nextRunAt"] = iso(next_slot(parsed.schedule, moment))
-        return
-    if moment < parse_iso(due):
-        return
-    slot = latest_slot(parsed.schedule, moment)  # missed slots are not caught up: the latest one runs
-    await create_run(body, parsed, slot_run_name(meta["name"], slot), "schedule", slot)
-    patch.status["nextRunAt"] = iso(next_slot(parsed.schedule, slot))
+    # what the tick wrote (a retraining's next time) arrives with the watch: until then, wait a little
+    return max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
 
 
 @kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
@@ -183,8 +251,3 @@ def runs_by_monitor(
             "status": {"phase": status.get("phase"), "completedAt": status.get("completedAt")},
         }
     }
-
-
-@kopf.on.delete(*MM, optional=True)
-async def forget_metrics(namespace: str, name: str, **_: Any) -> None:
-    metrics.forget_monitor(namespace, name)

@@ -194,7 +194,7 @@ async def record_missed(namespace: str, monitor: str, status: kopf.Status, runs:
 async def _record_locked(namespace: str, monitor_name: str, run: dict[str, Any]) -> None:
     async with monitor_lock(namespace, monitor_name):
         monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
-        if monitor is not None:
+        if monitor is not None and not monitor["metadata"].get("deletionTimestamp"):  # its series are gone for good
             await _record(monitor, run)
 
 

@@ -33,6 +33,12 @@ class _State:
     server: ProbeServer
     inline_slots: asyncio.Semaphore
     monitor_locks: dict[tuple[str, str], asyncio.Lock]
+    # the scheduler's (controller/monitors.py)
+    scheduler: Any
+    scheduler_task: asyncio.Task[None] | None
+    monitors: dict[tuple[str, str], dict[str, Any]]  # the latest each watch event brought
+    written_next_run: dict[tuple[str, str], tuple[int, str]]  # generation, the nextRunAt written
+    runs_index: Any  # kopf's live index of runs by monitor
 
 
 STATE = _State()
