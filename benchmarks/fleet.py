@@ -1,11 +1,12 @@
 """A fleet of monitors on a 1-minute interval against one operator: are the runs on time, none lost or doubled?
 
-    python benchmarks/fleet.py N MINUTES [--namespaces K] [--profile FILE]
+    python benchmarks/fleet.py N MINUTES [--namespaces K] [--aligned] [--profile FILE]
 
 Starts a dev cluster (etcd and kube-apiserver as local processes), installs the CRDs, writes
 small sample data (300 current and 600 reference rows: inline runs), starts the operator
 as a process of its own (the default 5-second tick, verbose off), and creates N monitors
-with ``schedule: {interval: 1m}`` spread over K namespaces. After a minute of warm-up it
+with ``schedule: {interval: 1m, spread: true}`` in K namespaces (``--aligned``: without
+``spread``, so every slot falls on the minute and all N runs start at once). After a minute of warm-up it
 watches MINUTES minutes, then reads the operator's peak RSS and CPU time from /proc and
 every MonitorRun, and prints, for the schedule slots due in the measured minutes:
 
@@ -68,10 +69,10 @@ class ProcessSampler:
         raise KeyError(key)
 
 
-def _monitor(name: str, samples: Path) -> dict:
+def _monitor(name: str, samples: Path, spread: bool) -> dict:
     document = yaml.safe_load((samples / "healthy-monitor.yaml").read_text())
     document["metadata"] = {"name": name}
-    document["spec"]["schedule"] = {"interval": "1m"}
+    document["spec"]["schedule"] = {"interval": "1m", "spread": spread}
     document["spec"]["runner"] = "inline"
     # keep every run of the measurement: pruning one would read as a lost run
     document["spec"]["successfulRunsHistoryLimit"] = document["spec"]["failedRunsHistoryLimit"] = 1000
@@ -82,13 +83,18 @@ def _percentile(values: list[float], share: float) -> float:
     return float(np.percentile(values, share)) if values else float("nan")
 
 
-def measure(runs: list[dict], monitors: list[tuple[str, str]], since: datetime, until: datetime) -> dict:
-    """What the runs say about the slots from ``since`` to ``until`` (the measured minutes)."""
-    slots = []
-    moment = since.replace(second=0, microsecond=0) + timedelta(minutes=1)
+def slots_between(since: datetime, until: datetime, offset: timedelta) -> list[datetime]:
+    """A 1-minute schedule's slots in (since, until], each ``offset`` past the minute."""
+    slots, moment = [], since.replace(second=0, microsecond=0) + offset
     while moment <= until:
-        slots.append(moment)
+        if moment > since:
+            slots.append(moment)
         moment += timedelta(minutes=1)
+    return slots
+
+
+def measure(runs: list[dict], monitors: dict[tuple[str, str], timedelta], since: datetime, until: datetime) -> dict:
+    """What the runs say about the slots from ``since`` to ``until`` (the measured minutes); monitors -> slot offset."""
     by_slot: dict[tuple[str, str, str], list[dict]] = {}
     for run in runs:
         spec, meta = run["spec"], run["metadata"]
@@ -96,8 +102,8 @@ def measure(runs: list[dict], monitors: list[tuple[str, str]], since: datetime, 
             by_slot.setdefault((meta["namespace"], spec["monitor"], spec["evaluateAt"]), []).append(run)
     due = created = started = finished = lost = duplicated = 0
     lateness: list[float] = []
-    for namespace, name in monitors:
-        for slot in slots:
+    for (namespace, name), offset in monitors.items():
+        for slot in slots_between(since, until, offset):
             found = by_slot.get((namespace, name, slot.strftime("%Y-%m-%dT%H:%M:%SZ")), [])
             due += 1
             created += bool(found)
@@ -113,7 +119,6 @@ def measure(runs: list[dict], monitors: list[tuple[str, str]], since: datetime, 
                 lateness.append((until - slot).total_seconds())  # not started yet: late at least this long
             finished += status.get("phase") in ("Succeeded", "Failed", "Error")
     return {
-        "slots": len(slots),
         "due": due,
         "created": created,
         "started": started,
@@ -132,13 +137,16 @@ def main() -> None:
     parser.add_argument("minutes", type=float)
     parser.add_argument("--namespaces", type=int, default=1)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--aligned", action="store_true", help="every monitor on the minute (no schedule.spread)")
     args = parser.parse_args()
 
     from kubernetes import client, config
 
+    from modelmonitor.controller.scheduling import slot_offset
     from modelmonitor.devcluster.cluster import ControlPlane
     from modelmonitor.devcluster.processes import free_port, stop_pid
     from modelmonitor.samples import write_samples
+    from modelmonitor.spec import Schedule
 
     with tempfile.TemporaryDirectory(prefix="fleet-") as scratch, ControlPlane() as plane:
         work = Path(scratch)
@@ -165,7 +173,7 @@ def main() -> None:
             monitors = [(namespaces[index % len(namespaces)], f"m-{index:05d}") for index in range(args.monitors)]
             created_at = time.monotonic()
             for namespace, name in monitors:
-                body = _monitor(name, work / "samples")
+                body = _monitor(name, work / "samples", not args.aligned)
                 custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", body)
             print(f"created {len(monitors)} monitors in {time.monotonic() - created_at:.0f}s", flush=True)
             since = datetime.now(UTC) + WARM_UP
@@ -176,7 +184,9 @@ def main() -> None:
         finally:
             stop_pid(operator.pid, timeout=30)
             log.close()
-        found = measure(runs, monitors, since, until)
+        schedule = Schedule(interval="1m", spread=not args.aligned)
+        offsets = {(namespace, name): slot_offset(schedule, namespace, name) for namespace, name in monitors}
+        found = measure(runs, offsets, since, until)
         found.update(monitors=args.monitors, minutes=args.minutes, operator_peak_rss_mb=peak, operator_cpu_share=share)
         print(
             f"{args.monitors} monitors, {args.minutes:g} min: {found['due']} runs due, {found['created']} created, "

@@ -52,6 +52,7 @@ def test_the_documented_example_is_valid() -> None:
     [
         ("schedule", {"interval": "1h", "cron": "0 * * * *"}, "spec.schedule: set exactly one of interval or cron"),
         ("schedule", {}, "spec.schedule: set exactly one of interval or cron"),
+        ("schedule", {"cron": "0 * * * *", "spread": True}, "spec.schedule: spread needs an interval"),
         ("schedule", {"interval": "30s"}, "spec.schedule: interval must be at least 1m"),
         ("schedule", {"interval": "soon"}, "spec.schedule.interval: String should match pattern"),
         ("schedule", {"cron": "every hour"}, "spec.schedule: invalid cron expression 'every hour'"),

@@ -94,6 +94,11 @@ def _schedule_rules() -> list[dict[str, str]]:
         _rule(
             f"!has(self.cron) || self.cron.matches(r'{CRON_PATTERN}')", f"cron must be {CRON_RULE}", fieldPath=".cron"
         ),
+        _rule(
+            "!has(self.spread) || !self.spread || has(self.interval)",
+            "spread needs an interval: a cron expression says itself when to run",
+            fieldPath=".spread",
+        ),
     ]
 
 
@@ -139,14 +144,15 @@ def spec_schema() -> dict[str, Any]:
     schema = _model_schema(ModelMonitorSpec)
     properties = schema["properties"]
     properties["schedule"]["x-kubernetes-validations"] = _schedule_rules()
-    properties["data"]["properties"]["current"]["x-kubernetes-validations"] = [
-        _rule(
-            f"!has(self.window) || (duration(self.window) > duration('0s') && "
-            f"duration(self.window) <= duration('{LONGEST_TEXT}'))",
-            f"window must be a positive duration of at most {LONGEST_TEXT}, such as 24h",
-            fieldPath=".window",
-        )
-    ]
+    for side in ("current", "reference"):  # the generated specs found reference's window unchecked
+        properties["data"]["properties"][side]["x-kubernetes-validations"] = [
+            _rule(
+                f"!has(self.window) || (duration(self.window) > duration('0s') && "
+                f"duration(self.window) <= duration('{LONGEST_TEXT}'))",
+                f"window must be a positive duration of at most {LONGEST_TEXT}, such as 24h",
+                fieldPath=".window",
+            )
+        ]
     retrain = properties["actions"]["properties"]["retrain"]
     retrain["properties"]["schedule"]["x-kubernetes-validations"] = _schedule_rules()
     retrain["properties"]["on"]["x-kubernetes-list-type"] = "set"

@@ -130,11 +130,19 @@ class Schedule(SpecModel):
 
     interval: Duration | None = None
     cron: str | None = Field(None, min_length=9, max_length=128, examples=["0 * * * *"])
+    spread: bool = Field(
+        False,
+        description="Interval only: shift this monitor's slots by a stable offset within the interval (from its "
+        "namespace and name) instead of starting on the epoch-aligned boundary, so that a fleet on one interval "
+        "spreads its runs over it instead of starting them all at once.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Schedule:
         if (self.interval is None) == (self.cron is None):
             raise ValueError("set exactly one of interval or cron")
+        if self.spread and self.interval is None:
+            raise ValueError("spread needs an interval: a cron expression says itself when to run")
         if self.interval is not None and parse_duration(self.interval).total_seconds() < 60:
             raise ValueError("interval must be at least 1m")
         if self.cron is not None:

@@ -115,8 +115,14 @@ def test_the_spec_model_and_the_crd_agree_both_ways(api_client, installed_crds, 
         )
         server_error = None
     except ApiException as error:
-        assert error.status == 422, error.body
         server_error = json.loads(error.body)["message"]
+        # 422: a schema or CEL rule; 400: strict decoding met a field the schema does not have
+        assert error.status == 422 or (error.status == 400 and "unknown field" in server_error), error.body
+    if server_error is None and model_error and "previousWindow needs data.current.window" in model_error:
+        # the one rule the CRD leaves to the operator on purpose: tests/controller/conftest.py's
+        # admitted_but_invalid needs a spec the API server admits and the operator refuses
+        event("the known split: previousWindow without data.current.window")
+        return
     event("refused by both" if model_error and server_error else "accepted by both" if not model_error else "split")
     assert (model_error is None) == (server_error is None), (
         f"disagreement on {json.dumps(document['spec'])}: model: {model_error}; API server: {server_error}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from modelmonitor.controller.conditions import Condition, merge, outcome_conditi
 from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.naming import run_now_name, slot_run_name
 from modelmonitor.controller.records import is_newer, last_run_summary, runs_to_prune
-from modelmonitor.controller.scheduling import latest_slot, next_slot
+from modelmonitor.controller.scheduling import latest_slot, next_slot, slot_offset
 from modelmonitor.spec import Schedule, parse_spec
 from tests.test_spec import VALID
 
@@ -43,6 +43,29 @@ def at(text: str) -> datetime:
 def test_slots_are_jitter_free(schedule: Schedule, now: str, latest: str, following: str) -> None:
     assert latest_slot(schedule, at(now)) == at(latest)
     assert next_slot(schedule, at(now)) == at(following)
+
+
+def test_spread_slots_keep_the_interval_shifted_by_a_stable_offset() -> None:
+    schedule = Schedule(interval="1h", spread=True)
+    offset = slot_offset(schedule, "team-a", "credit-risk")
+    assert offset == slot_offset(schedule, "team-a", "credit-risk") and timedelta(0) <= offset < timedelta(hours=1)
+    assert offset != slot_offset(schedule, "team-b", "credit-risk")
+    now = at("2026-11-23T10:30:00")
+    latest = latest_slot(schedule, now, offset)
+    assert (
+        latest <= now < latest + timedelta(hours=1)
+        and (latest - at("2026-11-23T00:00:00")) % timedelta(hours=1) == offset
+    )
+    assert next_slot(schedule, latest, offset) == latest + timedelta(hours=1)
+    assert next_slot(schedule, now, offset) == latest + timedelta(hours=1)
+    assert slot_offset(Schedule(interval="1h"), "team-a", "credit-risk") == timedelta(0)  # not asked to spread
+
+
+def test_a_fleet_spread_over_a_minute_starts_a_few_runs_a_second() -> None:
+    schedule = Schedule(interval="1m", spread=True)
+    seconds = [slot_offset(schedule, f"fleet-{i % 4}", f"m-{i:05d}").total_seconds() for i in range(1000)]
+    per_second = [seconds.count(second) for second in range(60)]
+    assert min(per_second) >= 5 and max(per_second) <= 35  # about 16.7 each: a uniform spread
 
 
 def test_names_are_deterministic_and_fit_a_job_name() -> None:

@@ -40,6 +40,11 @@ CASES = [
     ("spec.schedule", {"interval": "30s"}, "spec.schedule.interval: Invalid value: interval must be at least 1m"),
     (
         "spec.schedule",
+        {"cron": "0 * * * *", "spread": True},
+        "spec.schedule.spread: Invalid value: spread needs an interval",
+    ),
+    (
+        "spec.schedule",
         {"interval": "soon"},
         'spec.schedule.interval: Invalid value: "soon": spec.schedule.interval in body should match',
     ),

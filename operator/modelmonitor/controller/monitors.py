@@ -22,7 +22,7 @@ from modelmonitor.controller.naming import (
     spec_change_run_name,
 )
 from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, condition_event, credentials, now, owner
-from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso
+from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso, slot_offset
 from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner
@@ -48,7 +48,7 @@ async def accept_spec(
             ready = Condition(READY, "False", "Suspended", "spec.suspend is true: no new runs")
             patch.status["nextRunAt"] = None
         else:
-            upcoming = iso(next_slot(parsed.schedule, moment))
+            upcoming = iso(next_slot(parsed.schedule, moment, _offset(parsed, meta)))
             ready = Condition(READY, "True", "Scheduled", f"runs on {_describe(parsed)}; next at {upcoming}")
             patch.status["nextRunAt"] = upcoming
             last = status.get("lastRun") or {}
@@ -78,6 +78,10 @@ def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpe
         last_retraining_failed=last_retraining["outcome"] != "Succeeded" if last_retraining.get("outcome") else None,
         retrains=spec.retrain is not None,
     )
+
+
+def _offset(spec: ModelMonitorSpec, meta: Any) -> timedelta:
+    return slot_offset(spec.schedule, meta["namespace"], meta["name"])
 
 
 def _describe(spec: ModelMonitorSpec) -> str:
@@ -175,12 +179,13 @@ async def tick(key: Key) -> datetime | None:
     if not parsed.suspend and status.get("observedGeneration") == meta["generation"]:
         moment, due = now(), status.get("nextRunAt")
         upcoming = None
+        offset = _offset(parsed, meta)
         if not due:
-            upcoming = iso(next_slot(parsed.schedule, moment))
+            upcoming = iso(next_slot(parsed.schedule, moment, offset))
         elif moment >= parse_iso(due):
-            slot = latest_slot(parsed.schedule, moment)  # missed slots are not caught up: the latest one runs
+            slot = latest_slot(parsed.schedule, moment, offset)  # missed slots are not caught up: the latest runs
             await create_run(monitor, parsed, slot_run_name(name, slot), "schedule", slot)
-            upcoming = iso(next_slot(parsed.schedule, slot))
+            upcoming = iso(next_slot(parsed.schedule, slot, offset))
         if upcoming is not None:
             await api(STATE.kube.patch_monitor_status, namespace, name, {"nextRunAt": upcoming})
             status["nextRunAt"] = upcoming

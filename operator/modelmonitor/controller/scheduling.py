@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -13,16 +14,34 @@ from modelmonitor.spec import Schedule
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def latest_slot(schedule: Schedule, now: datetime) -> datetime:
-    """The most recent slot at or before ``now``."""
+def slot_offset(schedule: Schedule, namespace: str, name: str) -> timedelta:
+    """Where in each interval a monitor's slots fall: 0, or with ``spread`` a stable share of it (whole seconds).
+
+    The share comes from a hash of the namespace and name (as Prometheus spreads its scrapes
+    and Jenkins its ``H`` cron fields), so it survives restarts and needs no state.
+
+    >>> from modelmonitor.spec import Schedule
+    >>> slot_offset(Schedule(interval="1m", spread=True), "team-a", "credit-risk")
+    datetime.timedelta(seconds=8)
+    """
+    if not schedule.spread or schedule.interval is None:
+        return timedelta(0)
+    seconds = int(parse_duration(schedule.interval).total_seconds())
+    digest = hashlib.sha256(f"{namespace}/{name}".encode()).digest()
+    return timedelta(seconds=int.from_bytes(digest[:8], "big") % seconds)
+
+
+def latest_slot(schedule: Schedule, now: datetime, offset: timedelta = timedelta(0)) -> datetime:
+    """The most recent slot at or before ``now``; interval slots shifted by ``offset`` (see :func:`slot_offset`)."""
     if schedule.interval is not None:
         step = parse_duration(schedule.interval)
-        return _EPOCH + step * ((now - _EPOCH) // step)
+        start = _EPOCH + offset
+        return start + step * ((now - start) // step)
     assert schedule.cron is not None
     return croniter(schedule.cron, now + timedelta(microseconds=1)).get_prev(datetime).astimezone(UTC)
 
 
-def next_slot(schedule: Schedule, after: datetime) -> datetime:
+def next_slot(schedule: Schedule, after: datetime, offset: timedelta = timedelta(0)) -> datetime:
     """The first slot strictly after ``after``.
 
     >>> from modelmonitor.spec import Schedule
@@ -30,7 +49,7 @@ def next_slot(schedule: Schedule, after: datetime) -> datetime:
     '2026-01-01T11:00:00+00:00'
     """
     if schedule.interval is not None:
-        return latest_slot(schedule, after) + parse_duration(schedule.interval)
+        return latest_slot(schedule, after, offset) + parse_duration(schedule.interval)
     assert schedule.cron is not None
     return croniter(schedule.cron, after).get_next(datetime).astimezone(UTC)
 

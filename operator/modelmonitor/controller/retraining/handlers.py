@@ -43,7 +43,7 @@ from modelmonitor.controller.retraining.policy import (
     next_streak,
 )
 from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock, now, owner
-from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso
+from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso, slot_offset
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec, RetrainSpec
@@ -285,14 +285,15 @@ async def reconcile(body: kopf.Body, parsed: ModelMonitorSpec, status: kopf.Stat
 async def _schedule(monitor: dict[str, Any], spec: RetrainSpec, state: RetrainingState, step: Step) -> RetrainingState:
     assert spec.schedule is not None
     moment = now()
+    offset = slot_offset(spec.schedule, monitor["metadata"]["namespace"], monitor["metadata"]["name"])
     if state.next_scheduled_at is None:
-        return replace(state, next_scheduled_at=iso(next_slot(spec.schedule, moment)))
+        return replace(state, next_scheduled_at=iso(next_slot(spec.schedule, moment, offset)))
     if moment < parse_iso(state.next_scheduled_at):
         return state
-    slot = latest_slot(spec.schedule, moment)  # missed slots are not caught up
+    slot = latest_slot(spec.schedule, moment, offset)  # missed slots are not caught up
     trigger = _without_run(monitor, decide_on_slot(spec, state, slot, moment), f"slot/{iso(slot)}", "schedule")
     state = await _apply(monitor, spec, state, trigger, step)
-    return replace(state, next_scheduled_at=iso(next_slot(spec.schedule, slot)))
+    return replace(state, next_scheduled_at=iso(next_slot(spec.schedule, slot, offset)))
 
 
 async def _conclude_locked(namespace: str, monitor_name: str, name: str, outcome: Outcome) -> None:
