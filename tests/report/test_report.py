@@ -9,7 +9,7 @@ import pytest
 
 from modelmonitor.cli import main
 from modelmonitor.report import render_report
-from modelmonitor.report.fleet import monitor_list_page, sort_monitors
+from modelmonitor.report.fleet import history_charts, monitor_list_page, sort_monitors
 from modelmonitor.report.markup import escape, tag
 from modelmonitor.report.redact import HIDDEN, redact_spec, redact_uri
 from tests.report.conftest import HOSTILE_CATEGORY, HOSTILE_FEATURE, NOW
@@ -76,6 +76,15 @@ def test_a_thousand_monitors_make_one_modest_page() -> None:
     page = monitor_list_page(monitors, sort="drift", descending=True)
     assert page.count("<tr data-monitor=") == 1000 and len(page) < 1_000_000
     assert page.index("model-0999") < page.index("model-0000")
+
+
+def test_runs_at_the_same_moment_are_charted_not_refused() -> None:
+    """Two runs ending the same second (a run-now beside a slot) made the history page a 500 (TypeError)."""
+    runs = [
+        {"name": name, "windowEnd": "2026-11-23T10:00:00Z", "metrics": {"accuracy": value}, "verdict": "Passed"}
+        for name, value in (("slot", 0.8), ("now", 0.7))
+    ]
+    assert "<svg" in str(history_charts({"thresholds": {}}, runs))
 
 
 def test_the_report_command_writes_a_file_and_exits_by_the_verdict(tmp_path: Path, capsys) -> None:

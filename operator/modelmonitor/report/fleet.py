@@ -102,7 +102,7 @@ def _aria(key: str, sort: str, descending: bool) -> str | None:
 def history_charts(monitor: Summary, runs: Sequence[Summary]) -> Markup:
     """Each metric and the drift share over the kept runs, thresholds drawn in, retraining marked."""
     timed = [(epoch(r.get("windowEnd") or r.get("evaluateAt")), r) for r in runs]
-    timed = sorted((at, r) for at, r in timed if at is not None)
+    timed = sorted(((at, r) for at, r in timed if at is not None), key=lambda pair: pair[0])  # runs may tie
     if not timed:
         return tag("p", "No finished runs yet.", class_="muted")
     start, end = timed[0][0], timed[-1][0]
