@@ -117,20 +117,7 @@ def resampled_regression_metric(
     name: MetricName, y_true: NDArray[np.float64], y_pred: NDArray[np.float64], draws: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """:func:`regression_metric` of each resample (a row of ``draws``), in one pass."""
-    truth = y_true[draws]
-    errors = y_pred[draws] - truth
-    if name is MetricName.MAE:
-        return np.mean(np.abs(errors), axis=1)
-    if name is MetricName.RMSE:
-        return np.sqrt(np.mean(errors**2, axis=1))
-    if name is MetricName.MAPE:
-        return np.mean(np.abs(errors) / np.maximum(np.abs(truth), _EPS), axis=1)
-    if name is MetricName.R2:
-        residual = np.sum(errors**2, axis=1)
-        total = np.sum((truth - truth.mean(axis=1, keepdims=True)) ** 2, axis=1)
-        constant = np.where(residual == 0, 1.0, 0.0)
-        return np.where(total == 0, constant, 1.0 - residual / np.where(total == 0, 1.0, total))
-    raise ValueError(f"{name} is not a regression metric")
+    return _regression_along_last_axis(name, y_true[draws], y_pred[draws])
 
 
 def log_losses(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -147,19 +134,25 @@ def log_loss(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
 
 def regression_metric(name: MetricName, y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> float:
     """mae, rmse, mape (a fraction, as scikit-learn) or r2 (1.0 for a perfect constant)."""
-    errors = y_pred - y_true
+    return float(_regression_along_last_axis(name, y_true, y_pred))
+
+
+def _regression_along_last_axis(
+    name: MetricName, truth: NDArray[np.float64], predicted: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """A regression metric of the rows along the last axis: one set of rows, or a stack of resamples."""
+    errors = predicted - truth
     if name is MetricName.MAE:
-        return float(np.mean(np.abs(errors)))
+        return np.mean(np.abs(errors), axis=-1)
     if name is MetricName.RMSE:
-        return float(np.sqrt(np.mean(errors**2)))
+        return np.sqrt(np.mean(errors**2, axis=-1))
     if name is MetricName.MAPE:
-        return float(np.mean(np.abs(errors) / np.maximum(np.abs(y_true), _EPS)))
+        return np.mean(np.abs(errors) / np.maximum(np.abs(truth), _EPS), axis=-1)
     if name is MetricName.R2:
-        residual = float(np.sum(errors**2))
-        total = float(np.sum((y_true - y_true.mean()) ** 2))
-        if total == 0:
-            return 1.0 if residual == 0 else 0.0
-        return 1.0 - residual / total
+        residual = np.sum(errors**2, axis=-1)
+        total = np.sum((truth - truth.mean(axis=-1, keepdims=True)) ** 2, axis=-1)
+        constant = np.where(residual == 0, 1.0, 0.0)  # a perfect constant scores 1, any error 0
+        return np.where(total == 0, constant, 1.0 - residual / np.where(total == 0, 1.0, total))
     raise ValueError(f"{name} is not a regression metric")
 
 
