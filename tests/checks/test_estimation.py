@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+import modelmonitor.data.source as source_module
 from modelmonitor.checks import run_checks
 from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import SpecError
@@ -91,6 +92,46 @@ def test_an_estimate_breaks_its_threshold_before_any_label_could(tmp_path: Path)
     assert accuracy.estimated is not None and accuracy.estimated.status is Verdict.FAILED
     assert accuracy.estimated.upper < 0.75 and "estimated accuracy" in accuracy.estimated.reason
     assert not results.healthy and results.verdict is Verdict.FAILED
+
+
+def test_a_window_in_many_partitions_is_estimated_from_each_partitions_sums(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four files of 1,000 rows, four partitions: the same rows waiting, estimates as close as the draws' noise."""
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    complete = without_late_labels(scored_log(4000, seed=2), 0.4)
+    pq.write_table(complete, tmp_path / "whole.parquet")
+    (tmp_path / "parts").mkdir()
+    for part in range(4):
+        pq.write_table(complete.slice(part * 1000, 1000), tmp_path / "parts" / f"part-{part}.parquet")
+    monkeypatch.setattr(source_module, "PARTITION_ROWS", 1000)
+    whole, parts = (
+        run_checks(parse_spec(estimating(tmp_path / name, tmp_path / "reference.parquet")), now=NOW).to_document()
+        for name in ("whole.parquet", "parts")
+    )
+    assert parts["performanceEstimation"] == whole["performanceEstimation"]
+    for one, many in zip(whole["metrics"], parts["metrics"], strict=True):
+        assert many["estimated"]["rows"] == one["estimated"]["rows"] == 1600
+        assert many["estimated"]["value"] == pytest.approx(one["estimated"]["value"], abs=0.005), one["name"]
+        assert many["estimated"]["upper"] - many["estimated"]["lower"] == pytest.approx(
+            one["estimated"]["upper"] - one["estimated"]["lower"], rel=0.25
+        )
+
+
+def test_nan_labels_wait_like_null_ones_and_rows_with_a_nan_score_are_left_out(tmp_path: Path) -> None:
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    table = without_late_labels(scored_log(4000, seed=2), 0.4)
+    label = pc.cast(table["label"], pa.float64()).fill_null(float("nan"))  # a float label column: NaN until it comes
+    score = table["score"].to_numpy().copy()
+    score[-100:] = np.nan  # a hundred of the waiting rows have no score
+    table = table.set_column(table.schema.get_field_index("label"), "label", label)
+    table = table.set_column(table.schema.get_field_index("score"), "score", pa.array(score))
+    pq.write_table(table, tmp_path / "current.parquet")
+    results = run_checks(parse_spec(estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet")), now=NOW)
+    estimation = results.performance_estimation
+    assert estimation is not None and estimation.status is Verdict.PASSED and estimation.unlabeled_rows == 1500
+    accuracy = next(m for m in results.metrics if m.name == "accuracy")
+    assert accuracy.estimated is not None and accuracy.estimated.rows == 1500
 
 
 def test_scores_too_poorly_calibrated_are_refused_with_the_reason(tmp_path: Path) -> None:

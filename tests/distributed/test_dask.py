@@ -23,6 +23,7 @@ from modelmonitor.distributed.dask_measurer import Credentials
 from modelmonitor.engine.results import Results
 from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, logged, spec_for
+from tests.checks.test_estimation import estimating, scored_log, without_late_labels
 from tests.distributed.conftest import DaskCluster
 from tests.servers import local_server
 
@@ -147,6 +148,29 @@ def test_columns_split_over_partitions_are_mapped_on_both_workers_and_merged(
     # before its first one ended: all 223 tasks on the survivor), so there the task count above is the check
     assert kill or len(ran_on["tasksPerWorker"]) == 2
     assert kill or min(ran_on["tasksPerWorker"].values()) > 10
+
+
+def test_performance_estimation_runs_on_the_workers_partition_by_partition(
+    dask_cluster: DaskCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CBPE over a window of 4 partitions: the scores stay on the workers, the estimates equal this process's."""
+    monkeypatch.setattr(source_module, "PARTITION_ROWS", 1000)
+    pq.write_table(scored_log(5000, seed=1), tmp_path / "reference.parquet")
+    window = without_late_labels(scored_log(4000, seed=2), 0.6)
+    (tmp_path / "current").mkdir()
+    for part in range(4):
+        pq.write_table(window.slice(part * 1000, 1000), tmp_path / "current" / f"part-{part}.parquet")
+    raw = estimating(tmp_path / "current", tmp_path / "reference.parquet")
+    raw["metrics"] += [{"name": "f1", "min": 0.5}, {"name": "logLoss", "max": 0.6}]
+    local, distributed, results = documents(raw, DaskMeasurer(dask_cluster.address))
+    ran_on = distributed.pop("ranOn")
+    local.pop("ranOn")
+    assert distributed == local
+    assert results.performance_estimation is not None and results.performance_estimation.unlabeled_rows == 2400
+    assert all(m.estimated is not None and m.estimated.value is not None for m in results.metrics)
+    # the labeled rows: a scan and a summary of 4 partitions, a plan, a merge, the collection (11); the estimation:
+    # a scan and a simulation of 4 window partitions, a read of the reference's one, a plan and a merge (11)
+    assert sum(ran_on["tasksPerWorker"].values()) == 22
 
 
 def wait_until_processing(cluster: DaskCluster, timeout: float = 60.0) -> None:

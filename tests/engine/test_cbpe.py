@@ -6,9 +6,19 @@ import functools
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn import metrics as sk
 
-from modelmonitor.engine.cbpe import ESTIMABLE, Calibration, calibrate, estimate, expected_calibration_error
+from modelmonitor.engine.cbpe import (
+    ESTIMABLE,
+    Calibration,
+    binary_draw_sums,
+    binary_estimate,
+    calibrate,
+    estimate,
+    expected_calibration_error,
+    score_ranks,
+)
 from modelmonitor.spec import MetricName
 
 REALIZED = {
@@ -86,6 +96,39 @@ def test_each_draws_metric_matches_scikit_learn() -> None:
         found = estimate(metric, certain, certain[None, :], score >= 0.5, score, draws=3)
         expected = REALIZED[metric](label, score >= 0.5, score)
         assert found.value == pytest.approx(expected) and found.lower == pytest.approx(expected), metric
+
+
+def test_the_sums_of_a_windows_parts_give_the_whole_windows_metrics() -> None:
+    """Three parts' draw sums, with ranks over the whole window from their distinct scores, add up to scikit-learn's."""
+    rng = np.random.default_rng(11)
+    score = np.round(rng.random(900), 2)  # ties across parts: ranks must be the window's, not a part's
+    label = rng.random(900) < score
+    certain = label.astype(float)
+    distinct, counts = np.unique(score, return_counts=True)
+    ranks = score_ranks(distinct, counts)[np.searchsorted(distinct, score)]
+    assert np.array_equal(ranks, stats.rankdata(score))
+    parts = [slice(0, 250), slice(250, 700), slice(700, 900)]
+    sums = [
+        binary_draw_sums(certain[p], certain[None, p], score[p] >= 0.5, score[p], ranks[p], draws=4, part=number)
+        for number, p in enumerate(parts)
+    ]
+    total = sums[0] + sums[1] + sums[2]
+    assert total.rows == 900 and total.fitted.shape == (4, 4)
+    for metric in ESTIMABLE:
+        expected = REALIZED[metric](label, score >= 0.5, score)
+        found = binary_estimate(metric, total)
+        assert found.value == pytest.approx(expected) and found.upper == pytest.approx(expected), metric
+
+
+def test_each_part_draws_from_its_own_stream() -> None:
+    """Parts of one window must not repeat each other's labellings: the draws would be correlated."""
+    half = np.full(1000, 0.5)
+    first, second = (
+        binary_draw_sums(half, half[None, :], np.ones(1000, bool), half, draws=50, part=number) for number in (0, 1)
+    )
+    again = binary_draw_sums(half, half[None, :], np.ones(1000, bool), half, draws=50, part=0)
+    assert np.array_equal(first.fitted, again.fitted)  # reproducible
+    assert not np.array_equal(first.fitted[:, 0], second.fitted[:, 0])
 
 
 def test_calibration_fixes_overconfident_scores_and_says_how_far_off_they_were() -> None:

@@ -12,7 +12,7 @@ from sklearn import metrics as sk
 from modelmonitor.engine.cbpe import (
     MULTICLASS_ESTIMABLE,
     ClassCalibration,
-    _simulate_classes,
+    _class_blocks,
     calibrate_classes,
     classwise_calibration_error,
     estimate_classes,
@@ -109,9 +109,7 @@ def test_certain_probabilities_give_scikit_learns_values_exactly() -> None:
 def test_each_rows_label_is_drawn_from_its_distribution() -> None:
     """Chi-square goodness of fit of the drawn classes, row by row, over 3,000 draws."""
     probability = np.array([[0.7, 0.2, 0.1], [0.05, 0.05, 0.9], [1 / 3, 1 / 3, 1 / 3]])
-    drawn = []
-    _simulate_classes(lambda labels: drawn.append(labels) or np.zeros(labels.shape[0]), probability, 3000, seed=1)
-    labels = np.concatenate(drawn)
+    labels = np.concatenate(list(_class_blocks(probability, 3000, np.random.default_rng(1))))
     for row, expected in enumerate(probability):
         observed = np.bincount(labels[:, row], minlength=3)
         assert stats.chisquare(observed, expected * observed.sum()).pvalue > 0.001

@@ -1,9 +1,30 @@
-"""Performance before the labels arrive: CBPE over the window's rows whose labels are still missing."""
+"""Performance before the labels arrive: CBPE over the window's rows whose labels are still missing.
+
+A map over partitions and a merge, run in this process or on a Dask cluster's workers by the
+same stage functions:
+
+1. each partition of the window maps to how many of its rows wait for a label, their distinct
+   predictions and, where ROC AUC is estimated, their distinct scores with counts; each
+   partition of the reference maps to its labeled, scored rows;
+2. the plan merges those: the classes, the calibration fitted on the reference rows (or why no
+   estimate would be honest), and the window's score ranks;
+3. each partition of the window maps to its rows' simulated labellings, summed per draw
+   (:class:`~modelmonitor.engine.cbpe.DrawSums`), a batch of rows at a time;
+4. the merge adds the sums and estimates each metric.
+
+The window's rows never leave their partition: back travel the draws' sums (1,000 draws of a
+few numbers, or of a confusion matrix); out travels the plan, whose calibration holds the
+reference's distinct scores. Each batch draws from its own random stream, so the estimates are
+identical wherever the partitions are simulated.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -11,23 +32,36 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.labels import ClassCoder, numeric_column, read_labeled
+from modelmonitor.checks.executors import Executor
+from modelmonitor.checks.labels import (
+    ClassCoder,
+    class_text,
+    distinct_union,
+    numeric_column,
+    plain,
+    present,
+    whole_numbers,
+)
+from modelmonitor.data.source import Partition
 from modelmonitor.engine.cbpe import (
     ESTIMABLE,
     MULTICLASS_ESTIMABLE,
     Calibration,
     ClassCalibration,
+    DrawSums,
     Estimate,
+    binary_draw_sums,
+    binary_estimate,
     calibrate,
     calibrate_classes,
-    estimate,
-    estimate_classes,
+    class_draw_sums,
+    class_estimate,
+    score_ranks,
 )
 from modelmonitor.engine.results import EstimatedMetric, MetricResult, PerformanceEstimation
 from modelmonitor.engine.verdict import Verdict, describe_bounds, judge_interval
-from modelmonitor.spec import Columns, MetricSpec, PerformanceEstimationSpec
-
-Estimator = Callable[[MetricSpec], Estimate | None]  # None: this metric cannot be estimated
+from modelmonitor.errors import DataError
+from modelmonitor.spec import Columns, MetricName, PerformanceEstimationSpec
 
 
 def score_columns(columns: Columns) -> list[str]:
@@ -38,89 +72,167 @@ def score_columns(columns: Columns) -> list[str]:
     return [columns.score]
 
 
-def read_unlabeled(context: CheckContext, columns: Columns) -> pa.Table:
-    """The prediction and scores of the window's rows that have them all, but no label yet."""
-    assert columns.label is not None
-    scores = score_columns(columns)
-    table = context.current.read([columns.prediction, columns.label, *scores], context.current_rows)
-    return table.filter(_all_valid(table, [columns.prediction, *scores], pc.is_null(table[columns.label])))
-
-
-def _all_valid(table: pa.Table, names: list[str], mask: pa.ChunkedArray | None = None) -> pa.ChunkedArray:
-    for name in names:
-        mask = pc.is_valid(table[name]) if mask is None else pc.and_(mask, pc.is_valid(table[name]))
-    assert mask is not None
+def _all_present(rows: pa.Table | pa.RecordBatch, names: list[str]) -> pa.Array | pa.ChunkedArray:
+    """Which rows have a value (not null, not NaN) in each named column."""
+    mask = present(rows.column(names[0]))
+    for name in names[1:]:
+        mask = pc.and_kleene(mask, present(rows.column(name)))
     return mask
 
 
-def estimate_metrics(
-    context: CheckContext, estimation: PerformanceEstimationSpec, metrics: list[MetricResult]
-) -> tuple[list[MetricResult], PerformanceEstimation]:
-    """Each metric with its ``estimated`` part, and how the estimation went."""
+def _unlabeled_batches(context: CheckContext, partition: Partition) -> Iterator[pa.RecordBatch]:
+    """The window's rows with a prediction and every score but no label yet (null or NaN), a batch at a time."""
     columns = context.spec.data.columns
-    unlabeled = read_unlabeled(context, columns)
+    assert columns.label is not None
     scores = score_columns(columns)
-    reference = read_labeled(context.reference, columns, context.reference_rows, also=scores)
-    reference = reference.filter(_all_valid(reference, scores))
-    coder = ClassCoder.of_tables([reference, unlabeled], columns, context.spec.model.positive_label)
-    method, rows = str(estimation.method), unlabeled.num_rows
+    named = list(dict.fromkeys([columns.prediction, columns.label, *scores]))
+    for batch in context.current.record_batches(named, context.current_rows, partition=partition):
+        waiting = pc.and_kleene(pc.invert(present(batch.column(columns.label))), _all_present(batch, scores))
+        if (rows := batch.filter(pc.and_kleene(waiting, present(batch.column(columns.prediction))))).num_rows:
+            yield rows
 
-    def judged(
-        status: Verdict, reason: str, calibration: Calibration | ClassCalibration | None = None
-    ) -> PerformanceEstimation:
-        return PerformanceEstimation(
-            method,
-            status,
-            reason,
-            rows,
-            reference.num_rows,
-            calibration.error if calibration else None,
-            calibration.raw_error if calibration else None,
-        )
 
-    if reference.num_rows < context.min_samples:
-        reason = f"{reference.num_rows} labeled, scored reference rows < minSamples {context.min_samples}"
-        return metrics, judged(Verdict.INCONCLUSIVE, reason)
+def _estimated(context: CheckContext) -> tuple[MetricName, ...]:
+    """The spec's metrics that can be estimated for this model."""
+    estimable = MULTICLASS_ESTIMABLE if context.spec.data.columns.class_scores else ESTIMABLE
+    return tuple(dict.fromkeys(m.name for m in context.spec.metrics if m.name in estimable))
+
+
+def _ranks_needed(context: CheckContext) -> bool:
+    return MetricName.ROC_AUC in _estimated(context)
+
+
+@dataclass
+class UnlabeledScan:
+    """One partition of the window: its rows waiting for labels, their distinct predictions and scores."""
+
+    rows: int = 0
+    predictions: pa.Array | None = None
+    whole: bool = True  # the predictions, if floats, are all whole numbers
+    scores: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))  # distinct, sorted (ROC AUC only)
+    counts: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    error: str = ""
+
+    def merge(self, other: UnlabeledScan) -> None:
+        self.rows += other.rows
+        if other.predictions is not None:
+            self.predictions = distinct_union(self.predictions, other.predictions)
+            self.whole = self.whole and other.whole
+        if other.scores.size:
+            self.scores, self.counts = _counted(
+                np.concatenate([self.scores, other.scores]), np.concatenate([self.counts, other.counts])
+            )
+        self.error = self.error or other.error
+
+
+def _counted(values: NDArray[np.float64], counts: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return distinct, np.bincount(inverse, weights=counts, minlength=distinct.size).astype(np.int64)
+
+
+def scan_unlabeled(context: CheckContext, partition: Partition) -> UnlabeledScan:
+    columns = context.spec.data.columns
+    result = UnlabeledScan()
+    try:
+        for batch in _unlabeled_batches(context, partition):
+            predictions = plain(batch.column(columns.prediction))
+            found = UnlabeledScan(batch.num_rows, pc.unique(predictions), whole_numbers(predictions))
+            if _ranks_needed(context):
+                found.scores, found.counts = np.unique(
+                    numeric_column(batch, score_columns(columns)[0]), return_counts=True
+                )
+            result.merge(found)
+    except (DataError, ValueError) as error:  # ValueError: arrow cannot convert a value
+        result.error = str(error)
+    return result
+
+
+@dataclass(frozen=True)
+class ReferencePart:
+    """One partition of the reference: its labeled rows with every score (label, prediction and scores)."""
+
+    table: pa.Table | None = None
+    error: str = ""
+
+
+def read_reference(context: CheckContext, partition: Partition) -> ReferencePart:
+    columns = context.spec.data.columns
+    assert columns.label is not None
+    scores = score_columns(columns)
+    named = list(dict.fromkeys([columns.prediction, columns.label, *scores]))
+    try:
+        batches = [
+            batch.filter(_all_present(batch, [columns.label, columns.prediction, *scores]))
+            for batch in context.reference.record_batches(named, context.reference_rows, partition=partition)
+        ]
+        return ReferencePart(pa.Table.from_batches(batches) if batches else None)
+    except (DataError, ValueError) as error:
+        return ReferencePart(error=str(error))
+
+
+@dataclass(frozen=True)
+class EstimationPlan:
+    """What the simulation needs, or why no estimate would be honest (``reason``), or why none could be made."""
+
+    rows: int  # the window's rows waiting for labels
+    reference_rows: int  # labeled, scored reference rows
+    metrics: tuple[MetricName, ...] = ()
+    coder: ClassCoder | None = None
+    whole: bool = True  # the window's predictions are whole numbers (as ClassCoder's text has them)
+    positions: NDArray[np.int64] | None = None  # multiclass: each class code's score column
+    calibration: Calibration | ClassCalibration | None = None
+    scores: NDArray[np.float64] | None = None  # the window's distinct scores and their ranks (ROC AUC)
+    ranks: NDArray[np.float64] | None = None
+    reason: str = ""  # set when the estimation is Inconclusive
+    error: str = ""
+
+
+def plan_estimation(
+    context: CheckContext, scans: list[UnlabeledScan], references: list[ReferencePart]
+) -> EstimationPlan:
+    spec, columns = context.spec, context.spec.data.columns
+    assert columns.label is not None and spec.performance_estimation is not None
+    window = UnlabeledScan()
+    for scan in scans:
+        window.merge(scan)
+    tables = [part.table for part in references if part.table is not None]
+    if error := window.error or next((part.error for part in references if part.error), ""):
+        return EstimationPlan(window.rows, 0, error=error)
+    reference = pa.concat_tables(tables) if tables else None
+    reference_rows = reference.num_rows if reference is not None else 0
+    plan = EstimationPlan(window.rows, reference_rows, _estimated(context))
+    if reference is None or reference_rows < context.min_samples:
+        reason = f"{reference_rows} labeled, scored reference rows < minSamples {context.min_samples}"
+        return dataclasses.replace(plan, reason=reason)
+    texts = {text for name in (columns.label, columns.prediction) for text in class_text(reference[name]).to_pylist()}
+    if window.predictions is not None:
+        texts |= set(class_text(window.predictions, window.whole).to_pylist())
+    try:
+        coder = ClassCoder(texts, spec.model.positive_label)
+    except DataError as error:
+        return dataclasses.replace(plan, error=str(error))
+    plan = dataclasses.replace(plan, coder=coder, whole=window.whole)
     if unscored := _unscored_classes(coder, columns):
         reason = (
             f"class {unscored[0]!r} appears among labels or predictions but has no column in data.columns.classScores"
         )
-        return metrics, judged(Verdict.INCONCLUSIVE, reason)
+        return dataclasses.replace(plan, reason=reason)
     positions = _score_positions(coder, columns)
     calibration = _calibrate(reference, coder, columns, positions)
+    plan = dataclasses.replace(plan, positions=positions, calibration=calibration)
+    estimation = spec.performance_estimation
     if calibration.error > estimation.max_calibration_error:
         reason = (
             f"the calibrated scores are off by {calibration.error:.3f} on held-out reference rows "
             f"(expected calibration error) > maxCalibrationError {estimation.max_calibration_error:g}: "
             "no honest estimate"
         )
-        return metrics, judged(Verdict.INCONCLUSIVE, reason, calibration)
-    if rows < context.min_samples:
-        return metrics, judged(
-            Verdict.INCONCLUSIVE, f"{rows} rows without labels < minSamples {context.min_samples}", calibration
-        )
-    estimator = _estimator(calibration, unlabeled, coder, columns, positions, estimation.confidence)
-    estimated = []
-    for metric in metrics:
-        spec = next(m for m in context.spec.metrics if str(m.name) == metric.name)
-        found = estimator(spec)
-        if found is None:
-            estimated.append(metric)
-            continue
-        if not np.isfinite(found.value):
-            part = EstimatedMetric(None, None, None, rows, Verdict.INCONCLUSIVE, f"{spec.name} is undefined here")
-        else:
-            status = judge_interval(found.value, found.lower, found.upper, minimum=spec.min, maximum=spec.max)
-            reason = (
-                f"estimated {spec.name} "
-                + describe_bounds(found.value, minimum=spec.min, maximum=spec.max)
-                + f" ({estimation.confidence:.0%} interval {found.lower:.4g}-{found.upper:.4g},"
-                f" {rows} rows without labels)"
-            )
-            part = EstimatedMetric(found.value, found.lower, found.upper, rows, status, reason)
-        estimated.append(dataclasses.replace(metric, estimated=part))
-    reason = f"{rows} rows without labels, calibrated on {calibration.rows} reference rows"
-    return estimated, judged(Verdict.PASSED, reason, calibration)
+        return dataclasses.replace(plan, reason=reason)
+    if window.rows < context.min_samples:
+        return dataclasses.replace(plan, reason=f"{window.rows} rows without labels < minSamples {context.min_samples}")
+    if _ranks_needed(context):
+        plan = dataclasses.replace(plan, scores=window.scores, ranks=score_ranks(window.scores, window.counts))
+    return plan
 
 
 def _unscored_classes(coder: ClassCoder, columns: Columns) -> list[str]:
@@ -139,8 +251,8 @@ def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64] |
     return np.array([scored.index(name) for name in coder.classes], dtype=np.int64)
 
 
-def _scores(table: pa.Table, columns: Columns) -> NDArray[np.float64]:
-    return np.column_stack([numeric_column(table, name) for name in score_columns(columns)])
+def _scores(rows: pa.Table | pa.RecordBatch, columns: Columns) -> NDArray[np.float64]:
+    return np.column_stack([numeric_column(rows, name) for name in score_columns(columns)])
 
 
 def _calibrate(
@@ -153,42 +265,147 @@ def _calibrate(
     return calibrate(_scores(reference, columns)[:, 0], label == coder.positive)
 
 
-def _estimator(
-    calibration: Calibration | ClassCalibration,
-    unlabeled: pa.Table,
-    coder: ClassCoder,
-    columns: Columns,
-    positions: NDArray[np.int64] | None,
-    confidence: float,
-) -> Estimator:
-    predicted = coder.encode(unlabeled[columns.prediction])
-    scores = _scores(unlabeled, columns)
+def simulate_unlabeled(
+    context: CheckContext, partition: Partition, number: int, plan: EstimationPlan
+) -> DrawSums | str:
+    """The partition's draw sums (``number`` is its place in the window), or why it could not be read."""
+    if plan.error or plan.reason:
+        return DrawSums(np.empty(0), np.empty(0), 0)
+    assert plan.coder is not None and plan.calibration is not None
+    columns = context.spec.data.columns
+    total: DrawSums | None = None
+    try:
+        for index, batch in enumerate(_unlabeled_batches(context, partition)):
+            found = _batch_sums(plan, batch, columns, (number << 20) + index)
+            total = found if total is None else total + found
+    except (DataError, ValueError) as error:
+        return str(error)
+    return total if total is not None else DrawSums(np.empty(0), np.empty(0), 0)
+
+
+def _batch_sums(plan: EstimationPlan, batch: pa.RecordBatch, columns: Columns, part: int) -> DrawSums:
+    assert plan.coder is not None and plan.calibration is not None
+    predicted = plan.coder.encode(batch.column(columns.prediction), plan.whole)
+    scores = _scores(batch, columns)
+    calibration = plan.calibration
     if isinstance(calibration, ClassCalibration):
-        assert positions is not None
-        probabilities = calibration.probability(scores)
-        resampled_classes = calibration.resampled_probabilities(scores)
-        predicted_class = positions[predicted]
-
-        def of_classes(spec: MetricSpec) -> Estimate | None:
-            if spec.name not in MULTICLASS_ESTIMABLE:
-                return None
-            return estimate_classes(
-                spec.name,
-                probabilities,
-                resampled_classes,
-                predicted_class,
-                average=spec.average or "macro",
-                confidence=confidence,
-            )
-
-        return of_classes
+        assert plan.positions is not None
+        return class_draw_sums(
+            calibration.probability(scores),
+            calibration.resampled_probabilities(scores),
+            plan.positions[predicted],
+            part=part,
+        )
     score = scores[:, 0]
-    probability, resampled = calibration.probability(score), calibration.resampled_probabilities(score)
-    positive = predicted == coder.positive
+    ranks = None
+    if plan.scores is not None and plan.ranks is not None:
+        ranks = plan.ranks[np.searchsorted(plan.scores, score)]
+    return binary_draw_sums(
+        calibration.probability(score),
+        calibration.resampled_probabilities(score),
+        predicted == plan.coder.positive,
+        score,
+        ranks,
+        part=part,
+    )
 
-    def of_binary(spec: MetricSpec) -> Estimate | None:
-        if spec.name not in ESTIMABLE:
-            return None
-        return estimate(spec.name, probability, resampled, positive, score, confidence=confidence)
 
-    return of_binary
+@dataclass(frozen=True)
+class Estimation:
+    """The window's estimates by metric, and the plan they came from (or why there are none)."""
+
+    plan: EstimationPlan
+    estimates: dict[MetricName, Estimate] = field(default_factory=dict)
+    error: str = ""
+
+
+def merge_estimation(context: CheckContext, plan: EstimationPlan, parts: list[DrawSums | str]) -> Estimation:
+    if error := plan.error or next((part for part in parts if isinstance(part, str)), ""):
+        return Estimation(plan, error=error)
+    if plan.reason:
+        return Estimation(plan)
+    sums = [part for part in parts if isinstance(part, DrawSums) and part.rows]
+    total = sums[0]
+    for more in sums[1:]:
+        total = total + more
+    estimates = {}
+    for metric in plan.metrics:
+        if isinstance(plan.calibration, ClassCalibration):
+            assert plan.coder is not None
+            spec = next(m for m in context.spec.metrics if m.name is metric)
+            classes = len(plan.calibration.models)
+            estimates[metric] = class_estimate(
+                metric, total, classes, average=spec.average or "macro", confidence=_confidence(context)
+            )
+        else:
+            estimates[metric] = binary_estimate(metric, total, confidence=_confidence(context))
+    return Estimation(plan, estimates)
+
+
+def _confidence(context: CheckContext) -> float:
+    assert context.spec.performance_estimation is not None
+    return context.spec.performance_estimation.confidence
+
+
+@dataclass(frozen=True)
+class EstimationTask:
+    """Estimate the window's metrics from the scores of its rows still waiting for their labels."""
+
+    def submit(self, context: CheckContext, executor: Executor) -> Any:
+        try:
+            window = context.current.partitions()
+            reference = context.reference.partitions()
+        except DataError as error:
+            return executor.submit(_unlisted, str(error))
+        scans = [executor.submit(scan_unlabeled, part) for part in window]
+        references = [executor.submit(read_reference, part) for part in reference]
+        plan = executor.submit(plan_estimation, scans, references)
+        sums = [executor.submit(simulate_unlabeled, part, number, plan) for number, part in enumerate(window)]
+        return executor.submit(merge_estimation, plan, sums)
+
+
+def _unlisted(context: CheckContext, error: str) -> Estimation:
+    return Estimation(EstimationPlan(0, 0), error=error)
+
+
+def estimate_metrics(
+    context: CheckContext, estimation: PerformanceEstimationSpec, metrics: list[MetricResult], found: Estimation
+) -> tuple[list[MetricResult], PerformanceEstimation]:
+    """Each metric with its ``estimated`` part, and how the estimation went."""
+    if found.error:
+        raise DataError(found.error)
+    plan = found.plan
+    calibration = plan.calibration
+    method, rows = str(estimation.method), plan.rows
+    judged = functools.partial(
+        PerformanceEstimation,
+        method,
+        unlabeled_rows=rows,
+        reference_rows=plan.reference_rows,
+        calibration_error=calibration.error if calibration else None,
+        raw_calibration_error=calibration.raw_error if calibration else None,
+    )
+    if plan.reason:
+        return metrics, judged(Verdict.INCONCLUSIVE, plan.reason)
+    assert calibration is not None
+    estimated = []
+    for metric in metrics:
+        spec = next(m for m in context.spec.metrics if str(m.name) == metric.name)
+        value = found.estimates.get(spec.name)
+        if value is None:
+            estimated.append(metric)
+            continue
+        if not np.isfinite(value.value):
+            part = EstimatedMetric(None, None, None, rows, Verdict.INCONCLUSIVE, f"{spec.name} is undefined here")
+        else:
+            status = judge_interval(value.value, value.lower, value.upper, minimum=spec.min, maximum=spec.max)
+            reason = (
+                f"estimated {spec.name} "
+                + describe_bounds(value.value, minimum=spec.min, maximum=spec.max)
+                + f" ({estimation.confidence:.0%} interval {value.lower:.4g}-{value.upper:.4g},"
+                f" {rows} rows without labels)"
+            )
+            part = EstimatedMetric(value.value, value.lower, value.upper, rows, status, reason)
+        estimated.append(dataclasses.replace(metric, estimated=part))
+    reason = f"{rows} rows without labels, calibrated on {calibration.rows} reference rows"
+    return estimated, judged(Verdict.PASSED, reason)

@@ -31,6 +31,7 @@ from modelmonitor.checks.labels import (
     ClassCoder,
     LabeledRows,
     class_text,
+    distinct_union,
     labeled_mask,
     numeric_column,
     plain,
@@ -110,8 +111,7 @@ class LabelScan:
     def merge(self, other: LabelScan) -> None:
         self.rows += other.rows
         for role, values in other.classes.items():
-            known = self.classes.get(role)
-            self.classes[role] = values if known is None else pc.unique(pa.concat_arrays([known, values]))
+            self.classes[role] = distinct_union(self.classes.get(role), values)
             self.whole[role] = self.whole[role] and other.whole[role]
         if other.earliest is not None:
             self.earliest = other.earliest if self.earliest is None else min(self.earliest, other.earliest)

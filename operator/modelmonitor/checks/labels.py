@@ -76,10 +76,10 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, 
 def labeled_mask(rows: pa.Table | pa.RecordBatch, columns: Columns) -> pa.ChunkedArray | pa.Array:
     """Which rows have both a label and a prediction: a null or NaN label is one yet to arrive."""
     assert columns.label is not None
-    return pc.and_kleene(_present(rows.column(columns.label)), _present(rows.column(columns.prediction)))
+    return pc.and_kleene(present(rows.column(columns.label)), present(rows.column(columns.prediction)))
 
 
-def _present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Which values are there: not null, and not NaN."""
     if pa.types.is_floating(values.type):
         return pc.and_kleene(pc.is_valid(values), pc.invert(pc.is_nan(values)))
@@ -97,6 +97,11 @@ def utc_timestamps(values: pa.ChunkedArray) -> pa.ChunkedArray:
 def plain(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Dictionary-encoded values decoded; any others as they are."""
     return pc.cast(values, values.type.value_type) if pa.types.is_dictionary(values.type) else values
+
+
+def distinct_union(known: pa.Array | None, more: pa.Array) -> pa.Array:
+    """The distinct values of two lists of distinct values (the first may be None: none yet)."""
+    return more if known is None else pc.unique(pa.concat_arrays([known, more]))
 
 
 def whole_numbers(values: pa.ChunkedArray | pa.Array) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.estimation import estimate_metrics
+from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
 from modelmonitor.checks.labeled_parts import LabelsTask
@@ -92,7 +92,8 @@ def run_checks(
             planned = drift_tasks(context, spec.drift, largest_rows=max(rows, reference_rows))
         except DataError as error:
             errors.append(CheckError("drift", str(error)))
-    tasks = [*labels, *(planned.tasks if planned else [])]
+    estimating = [EstimationTask()] if spec.performance_estimation is not None and reference_rows else []
+    tasks = [*labels, *estimating, *(planned.tasks if planned else [])]
     measured = measurer.measure(context, tasks) if tasks else []
 
     metrics: list[MetricResult] = []
@@ -116,16 +117,17 @@ def run_checks(
             findings += score_findings(context, performance)
 
     estimation: PerformanceEstimation | None = None
-    if spec.performance_estimation is not None and reference_rows:
+    if spec.performance_estimation is not None and estimating:
         try:
-            metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics)
+            found = measured[len(labels)]
+            metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics, found)
         except (DataError, ValueError) as error:
             errors.append(CheckError("performanceEstimation", str(error)))
             estimation = PerformanceEstimation(str(spec.performance_estimation.method), Verdict.ERROR, str(error), 0)
 
     drift: DriftResult | None = None
     if spec.drift is not None and planned is not None:
-        drift, drift_findings = drift_result(spec.drift, planned, measured[len(labels) :])
+        drift, drift_findings = drift_result(spec.drift, planned, measured[len(labels) + len(estimating) :])
         findings += drift_findings
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]

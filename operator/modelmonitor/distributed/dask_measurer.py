@@ -3,15 +3,16 @@
 A feature read whole is one task; a streamed one is a map task per partition of each side
 and pass, and a merge task per pass (``checks.streaming``); the labeled rows behind the
 metrics and concept drift are two map tasks per partition and their merges
-(``checks.labeled_parts``): the same stage functions the single-process path runs, so the
-results are identical. Only the spec, the evaluation time,
+(``checks.labeled_parts``), and so is the performance estimation (``checks.estimation``): the
+same stage functions the single-process path runs, so the results are identical. Only the spec, the evaluation time,
 the task's arguments and (when the monitor has them) the data credentials travel to the
 workers, the first three scattered once per check; each worker opens the sources once per
 check and reads just its columns. Between workers travel the partitions' summaries (a
 sample of at most a million values per column, bin counts of 80 KB per partition); back
 to this process, one outcome per feature: its statistics and the report's bounded
 histograms, a few kilobytes; and the labeled rows' confusion matrices per time bucket (plus
-the rows themselves for the checks that need them). A task on a worker that dies is run again elsewhere by Dask
+the rows themselves for the checks that need them); and each estimation partition's draw
+sums. A task on a worker that dies is run again elsewhere by Dask
 (up to its ``allowed-failures``); a scheduler that cannot be reached, a cluster without
 workers and a check that outlives its time limit all raise :class:`DaskUnavailable`: the
 whole check fails with the address and the reason (a run in ``Error``, the CLI's exit 2).

@@ -21,8 +21,7 @@ and each row's label is a draw from it (:func:`calibrate_classes`, :func:`estima
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,6 +117,116 @@ def _isotonic() -> IsotonicRegression:
     return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
 
 
+@dataclass(frozen=True)
+class DrawSums:
+    """Sums over some rows of each simulated labelling: they add up over the partitions of a window.
+
+    ``fitted`` holds the draws under the calibration itself, ``spread`` those spread over the
+    bootstrap calibrations, each draws x statistics: for a binary model the positives, the true
+    positives, the sum of label x (log s - log(1 - s)) and the sum of label x rank; for a
+    multiclass model the flattened confusion matrix. The rest do not depend on the draw.
+    Partition ``p`` draws from its own random stream (seeded by the check's seed and ``p``), so
+    a window read in the same partitions gives the same sums wherever each partition is simulated.
+    """
+
+    fitted: NDArray[np.float64]
+    spread: NDArray[np.float64]
+    rows: int
+    predicted_positives: float = 0.0
+    log_negatives: float = 0.0  # the sum of log(1 - s): log loss when every label is negative
+
+    def __add__(self, other: DrawSums) -> DrawSums:
+        return DrawSums(
+            self.fitted + other.fitted,
+            self.spread + other.spread,
+            self.rows + other.rows,
+            self.predicted_positives + other.predicted_positives,
+            self.log_negatives + other.log_negatives,
+        )
+
+
+def _streams(seed: int, part: int, bootstraps: int, draws: int) -> list[tuple[int, np.random.Generator]]:
+    """How many draws each calibration bootstrap gets, and the random stream of each, for one partition."""
+    shares = np.array_split(np.arange(draws), bootstraps)
+    return [(share.size, np.random.default_rng([seed, part, 1 + index])) for index, share in enumerate(shares)]
+
+
+def binary_draw_sums(
+    probability: NDArray[np.float64],
+    resampled: NDArray[np.float64],
+    predicted_positive: NDArray[np.bool_],
+    score: NDArray[np.float64],
+    ranks: NDArray[np.float64] | None = None,
+    *,
+    draws: int = DRAWS,
+    seed: int = 0,
+    part: int = 0,
+) -> DrawSums:
+    """Each draw's sums over some rows of a binary model, whose labels are Bernoulli draws of ``probability``.
+
+    ``resampled`` holds one row of probabilities per bootstrap calibration
+    (:meth:`Calibration.resampled_probabilities`); ``ranks`` the scores' ranks among the whole
+    window (needed for ROC AUC only); ``part`` the partition's number.
+    """
+    clipped = np.clip(score, 1e-15, 1 - 1e-15)
+    log_no = np.log1p(-clipped)
+    weights = np.column_stack(
+        [
+            predicted_positive.astype(np.float64),
+            np.log(clipped) - log_no,
+            np.zeros_like(score) if ranks is None else ranks,
+        ]
+    )
+
+    def sums(distribution: NDArray[np.float64], count: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        found = [
+            np.column_stack([labels.sum(axis=1), labels @ weights])
+            for labels in _bernoulli_blocks(distribution, count, rng)
+        ]
+        return np.concatenate(found) if found else np.empty((0, 4))
+
+    fitted = sums(probability, draws, np.random.default_rng([seed, part, 0]))
+    streams = _streams(seed, part, resampled.shape[0], draws)
+    spread = np.concatenate([sums(row, count, rng) for row, (count, rng) in zip(resampled, streams, strict=True)])
+    return DrawSums(fitted, spread, int(score.size), float(predicted_positive.sum()), float(log_no.sum()))
+
+
+def _bernoulli_blocks(
+    probability: NDArray[np.float64], draws: int, rng: np.random.Generator
+) -> Iterator[NDArray[np.float64]]:
+    """``draws`` labellings of the rows (0/1 as floats), a block of draws at a time: memory stays bounded."""
+    block = max(1, _CELLS_PER_BLOCK // max(probability.size, 1))
+    for start in range(0, draws, block):
+        labels = rng.random((min(block, draws - start), probability.size), dtype=np.float32) < probability
+        yield labels.astype(np.float64)
+
+
+def binary_estimate(metric: MetricName, sums: DrawSums, *, confidence: float = 0.95) -> Estimate:
+    """The metric's estimate from a binary model's draw sums (:func:`binary_draw_sums`, added over partitions).
+
+    Label metrics are scored by :func:`modelmonitor.engine.metrics.label_metric`, as the realized
+    ones are, over each draw's 2 x 2 confusion matrix.
+    """
+    if metric not in ESTIMABLE:
+        raise ValueError(f"{metric} cannot be estimated without labels")
+    rows = sums.rows
+
+    def values(stats: NDArray[np.float64]) -> NDArray[np.float64]:
+        positives, true_positives, loss, rank = stats.T
+        if metric is MetricName.ROC_AUC:
+            with np.errstate(divide="ignore", invalid="ignore"):  # a draw of one class: undefined, NaN
+                return (rank - positives * (positives + 1) / 2) / (positives * (rows - positives))
+        if metric is MetricName.LOG_LOSS:
+            return -(loss + sums.log_negatives) / rows
+        false_negatives = positives - true_positives
+        false_positives = sums.predicted_positives - true_positives
+        true_negatives = rows - true_positives - false_positives - false_negatives
+        matrices = np.stack([true_negatives, false_positives, false_negatives, true_positives], axis=-1)
+        return label_metric(metric, matrices.reshape(-1, 2, 2).round().astype(np.int64), average="binary")
+
+    return _interval(values(sums.fitted), values(sums.spread), rows, confidence)
+
+
 def estimate(
     metric: MetricName,
     probability: NDArray[np.float64],
@@ -131,6 +240,7 @@ def estimate(
 ) -> Estimate:
     """The metric over rows whose labels are Bernoulli draws, with its central ``confidence`` interval.
 
+    The rows are one piece (:func:`binary_draw_sums`, then :func:`binary_estimate`).
     ``probability`` is the calibration's, ``resampled`` one row per calibration refitted on a
     bootstrap resample (:meth:`Calibration.resampled_probabilities`); the draws are spread over
     those, so the interval carries the calibration's uncertainty. Noise in the probabilities
@@ -140,39 +250,18 @@ def estimate(
     """
     if metric not in ESTIMABLE:
         raise ValueError(f"{metric} cannot be estimated without labels")
-    per_draw = _per_draw(metric, predicted_positive, score)
-    simulate = functools.partial(_simulate, per_draw)
-    return _interval(simulate, probability, resampled, draws, seed, confidence)
+    ranks = rankdata(score) if metric is MetricName.ROC_AUC else None
+    sums = binary_draw_sums(probability, resampled, predicted_positive, score, ranks, draws=draws, seed=seed)
+    return binary_estimate(metric, sums, confidence=confidence)
 
 
-Simulation = Callable[[NDArray[np.float64], int, int], NDArray[np.float64]]  # (probabilities, draws, seed) -> metrics
-
-
-def _interval(
-    simulate: Simulation,
-    probability: NDArray[np.float64],
-    resampled: NDArray[np.float64],
-    draws: int,
-    seed: int,
-    confidence: float,
-) -> Estimate:
+def _interval(fitted: NDArray[np.float64], spread: NDArray[np.float64], rows: int, confidence: float) -> Estimate:
     """The draws' mean and central interval, less the bootstrap's excess over the calibration (Efron's correction).
 
-    The draws under the calibration itself estimate the bias; those spread over the bootstrap
-    calibrations (``resampled``, one per row) carry the calibration's uncertainty.
+    The draws under the calibration itself (``fitted``) estimate the bias; those spread over the
+    bootstrap calibrations (``spread``) carry the calibration's uncertainty.
     """
-    rows = int(probability.shape[0])
-    fitted = _finite(simulate(probability, draws, seed))
-    shares = np.array_split(np.arange(draws), resampled.shape[0])
-    spread = _finite(
-        np.concatenate(
-            [
-                simulate(distribution, share.size, seed + 1 + index)
-                for index, (distribution, share) in enumerate(zip(resampled, shares, strict=True))
-                if share.size
-            ]
-        )
-    )
+    fitted, spread = fitted[np.isfinite(fitted)], spread[np.isfinite(spread)]
     if fitted.size == 0 or spread.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"), rows)
     corrected = spread + 2 * (fitted.mean() - spread.mean())
@@ -181,65 +270,16 @@ def _interval(
     return Estimate(float(corrected.mean()), float(lower), float(upper), rows)
 
 
-def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    return values[np.isfinite(values)]
+def score_ranks(distinct: NDArray[np.float64], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The rank of each distinct score (sorted) among all the rows, ties sharing their mean rank (``rankdata``'s).
 
+    From each partition's distinct scores and counts, added up: a window's ranks without holding its rows.
 
-PerDraw = Callable[[NDArray[np.float64]], NDArray[np.float64]]
-
-
-def _simulate(per_draw: PerDraw, probability: NDArray[np.float64], draws: int, seed: int) -> NDArray[np.float64]:
-    rng = np.random.default_rng(seed)
-    block = max(1, _CELLS_PER_BLOCK // max(probability.size, 1))
-    found = []
-    for start in range(0, draws, block):
-        labels = rng.random((min(block, draws - start), probability.size), dtype=np.float32) < probability
-        found.append(per_draw(labels.astype(np.float64)))
-    return np.concatenate(found)
-
-
-def _per_draw(metric: MetricName, predicted: NDArray[np.bool_], score: NDArray[np.float64]) -> PerDraw:
-    """The metric of each row of a (draws x rows) matrix of 0/1 labels, as matrix-vector products."""
-    predicted_f = predicted.astype(np.float64)
-    n, n_predicted = predicted.size, float(predicted.sum())
-
-    def counts(labels: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-        positives = labels.sum(axis=1)
-        true_pos = labels @ predicted_f
-        false_pos = n_predicted - true_pos
-        false_neg = positives - true_pos
-        true_neg = n - true_pos - false_pos - false_neg
-        return true_pos, false_pos, false_neg, true_neg
-
-    if metric is MetricName.ROC_AUC:
-        ranks = rankdata(score)
-
-        def auc(labels: NDArray[np.float64]) -> NDArray[np.float64]:
-            positives = labels.sum(axis=1)
-            negatives = n - positives
-            with np.errstate(divide="ignore", invalid="ignore"):  # a draw of one class: undefined, NaN
-                return (labels @ ranks - positives * (positives + 1) / 2) / (positives * negatives)
-
-        return auc
-    if metric is MetricName.LOG_LOSS:
-        clipped = np.clip(score, 1e-15, 1 - 1e-15)
-        log_yes, log_no = np.log(clipped), np.log1p(-clipped)
-        return lambda labels: -(labels @ (log_yes - log_no) + log_no.sum()) / n
-
-    def from_counts(labels: NDArray[np.float64]) -> NDArray[np.float64]:
-        tp, fp, fn, tn = counts(labels)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if metric is MetricName.ACCURACY:
-                return (tp + tn) / n
-            if metric is MetricName.PRECISION:
-                return tp / (tp + fp)
-            if metric is MetricName.RECALL:
-                return tp / (tp + fn)
-            if metric is MetricName.F1:
-                return 2 * tp / (2 * tp + fp + fn)
-            return (tp / (tp + fn) + tn / (tn + fp)) / 2  # balanced accuracy
-
-    return from_counts
+    >>> score_ranks(np.array([0.1, 0.5, 0.9]), np.array([1, 2, 1])).tolist()
+    [1.0, 2.5, 4.0]
+    """
+    below = np.cumsum(counts) - counts
+    return below + (counts + 1) / 2
 
 
 @dataclass(frozen=True)
@@ -304,6 +344,67 @@ def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], see
     )
 
 
+def class_draw_sums(
+    probability: NDArray[np.float64],
+    resampled: NDArray[np.float64],
+    predicted: NDArray[np.int64],
+    *,
+    draws: int = DRAWS,
+    seed: int = 0,
+    part: int = 0,
+) -> DrawSums:
+    """Each draw's confusion matrix (flattened) over some rows of a multiclass model.
+
+    A row's label is drawn from its class distribution (a row of ``probability``);
+    ``resampled`` holds the bootstrap calibrations' (:meth:`ClassCalibration.resampled_probabilities`).
+    """
+    classes = probability.shape[1]
+
+    def sums(distribution: NDArray[np.float64], count: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        found = []
+        for labels in _class_blocks(distribution, count, rng):
+            cells = labels * classes + predicted[None, :]
+            offset = np.arange(labels.shape[0])[:, None] * classes * classes
+            counts = np.bincount((cells + offset).ravel(), minlength=labels.shape[0] * classes * classes)
+            found.append(counts.reshape(-1, classes * classes).astype(np.float64))
+        return np.concatenate(found) if found else np.empty((0, classes * classes))
+
+    fitted = sums(probability, draws, np.random.default_rng([seed, part, 0]))
+    streams = _streams(seed, part, resampled.shape[0], draws)
+    spread = np.concatenate([sums(each, count, rng) for each, (count, rng) in zip(resampled, streams, strict=True)])
+    return DrawSums(fitted, spread, int(predicted.size))
+
+
+def _class_blocks(
+    probability: NDArray[np.float64], draws: int, rng: np.random.Generator
+) -> Iterator[NDArray[np.int64]]:
+    """``draws`` labellings of the rows (class numbers), a block of draws at a time."""
+    rows, classes = probability.shape
+    below = np.cumsum(probability, axis=1)[:, :-1].astype(np.float32)  # class k is drawn when u passes k cut points
+    block = max(1, _CELLS_PER_BLOCK // max(rows * classes, 1))
+    for start in range(0, draws, block):
+        uniform = rng.random((min(block, draws - start), rows, 1), dtype=np.float32)
+        yield (uniform >= below[None]).sum(axis=2)
+
+
+def class_estimate(
+    metric: MetricName, sums: DrawSums, classes: int, *, average: str = "macro", confidence: float = 0.95
+) -> Estimate:
+    """A label metric's estimate from a multiclass model's draw sums (:func:`class_draw_sums`, added up).
+
+    Each draw's confusion matrix is scored with the same code as realized metrics
+    (:func:`modelmonitor.engine.metrics.label_metric`); the interval and its bias correction are
+    :func:`binary_estimate`'s.
+    """
+    if metric not in MULTICLASS_ESTIMABLE:
+        raise ValueError(f"{metric} cannot be estimated for a multiclass model")
+
+    def values(stats: NDArray[np.float64]) -> NDArray[np.float64]:
+        return label_metric(metric, stats.reshape(-1, classes, classes).astype(np.int64), average=average)
+
+    return _interval(values(sums.fitted), values(sums.spread), sums.rows, confidence)
+
+
 def estimate_classes(
     metric: MetricName,
     probability: NDArray[np.float64],
@@ -317,37 +418,9 @@ def estimate_classes(
 ) -> Estimate:
     """A label metric of a multiclass model over rows whose labels are drawn from their class distributions.
 
-    The labels of each draw are scored with the same code as realized metrics
-    (:func:`modelmonitor.engine.metrics.label_metric` over a stack of confusion matrices);
-    the interval and its bias correction are :func:`estimate`'s.
+    The rows are one piece (:func:`class_draw_sums`, then :func:`class_estimate`).
     """
     if metric not in MULTICLASS_ESTIMABLE:
         raise ValueError(f"{metric} cannot be estimated for a multiclass model")
-    classes = probability.shape[1]
-
-    def per_draw(labels: NDArray[np.int64]) -> NDArray[np.float64]:
-        cells = labels * classes + predicted[None, :]
-        offset = np.arange(labels.shape[0])[:, None] * classes * classes
-        counts = np.bincount((cells + offset).ravel(), minlength=labels.shape[0] * classes * classes)
-        return label_metric(metric, counts.reshape(-1, classes, classes), average=average)
-
-    simulate = functools.partial(_simulate_classes, per_draw)
-    return _interval(simulate, probability, resampled, draws, seed, confidence)
-
-
-def _simulate_classes(
-    per_draw: Callable[[NDArray[np.int64]], NDArray[np.float64]],
-    probability: NDArray[np.float64],
-    draws: int,
-    seed: int,
-) -> NDArray[np.float64]:
-    rng = np.random.default_rng(seed)
-    rows, classes = probability.shape
-    below = np.cumsum(probability, axis=1)[:, :-1].astype(np.float32)  # class k is drawn when u passes k cut points
-    block = max(1, _CELLS_PER_BLOCK // max(rows * classes, 1))
-    found = []
-    for start in range(0, draws, block):
-        uniform = rng.random((min(block, draws - start), rows, 1), dtype=np.float32)
-        labels = (uniform >= below[None]).sum(axis=2)
-        found.append(per_draw(labels))
-    return np.concatenate(found)
+    sums = class_draw_sums(probability, resampled, predicted, draws=draws, seed=seed)
+    return class_estimate(metric, sums, probability.shape[1], average=average, confidence=confidence)
