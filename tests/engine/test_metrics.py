@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from sklearn import metrics as sk
@@ -152,6 +154,22 @@ def test_resampled_roc_auc_scores_each_resample_as_scikit_learn_does(seed: int) 
             assert np.isnan(values[index])
         else:
             assert values[index] == pytest.approx(sk.roc_auc_score(truth, score[resample]), abs=1e-12)
+
+
+def test_resampled_roc_auc_takes_memory_for_the_draws_not_the_rows_they_come_from() -> None:
+    """50 resamples of 5,000 from 2M rows: a weight per row and resample held 50 x 2M counts (800 MB; 16 GB at 10M)."""
+    rng = np.random.default_rng(3)
+    rows = 2_000_000
+    positives, score = rng.random(rows) < 0.3, rng.random(rows)
+    draws = rng.integers(0, rows, (50, 5000))
+    tracemalloc.start()
+    try:
+        values = resampled_roc_auc(positives, score, draws)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+    assert values[0] == pytest.approx(sk.roc_auc_score(positives[draws[0]], score[draws[0]]), abs=1e-12)
 
 
 @pytest.mark.parametrize("name", [MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2])

@@ -92,24 +92,27 @@ def roc_auc_score(y_true: NDArray[np.bool_], score: NDArray[np.float64]) -> floa
 def resampled_roc_auc(
     y_true: NDArray[np.bool_], score: NDArray[np.float64], draws: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """:func:`roc_auc_score` of each resample (a row of ``draws``: indices into the rows), in one pass.
+    """:func:`roc_auc_score` of each resample (a row of ``draws``: indices into the rows), all at once.
 
-    A resample weighs each row by how often it was drawn; the rows are sorted by score
-    once, and each resample's U statistic counts the weighted negatives below every
-    positive (ties one half). NaN for a resample with one class only.
+    Each resample's drawn scores are ranked along their row (ties, and a row drawn twice, share
+    their mean rank), and its Mann-Whitney U statistic read from the positives' ranks. Memory and
+    time follow the draws (resamples x drawn), not the rows they are drawn from. NaN for a
+    resample with one class only.
     """
-    resamples, rows = draws.shape[0], score.size
-    order = np.argsort(score, kind="stable")
-    ranked = score[order]
-    ties = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    flat = (np.arange(resamples)[:, None] * rows + draws).ravel()
-    weights = np.bincount(flat, minlength=resamples * rows).reshape(resamples, rows)[:, order]
-    positive = y_true[order]
-    positives = np.add.reduceat(weights * positive, ties, axis=1).astype(np.float64)
-    negatives = np.add.reduceat(weights * ~positive, ties, axis=1).astype(np.float64)
-    below = np.cumsum(negatives, axis=1) - negatives
-    pairs = positives.sum(axis=1) * negatives.sum(axis=1)
-    u_statistic = (positives * (below + 0.5 * negatives)).sum(axis=1)
+    resamples, drawn = draws.shape
+    scores = score[draws]
+    order = np.argsort(scores, axis=1, kind="stable")
+    ranked = np.take_along_axis(scores, order, axis=1)
+    positive = np.take_along_axis(y_true[draws], order, axis=1)
+    starts = np.ones_like(ranked, dtype=bool)  # a tie group starts at each new value and at each resample's start
+    starts[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    group = np.cumsum(starts.ravel()) - 1
+    place = np.tile(np.arange(1, drawn + 1, dtype=np.float64), resamples)
+    mean_rank = np.bincount(group, weights=place) / np.bincount(group)
+    ranks = mean_rank[group].reshape(resamples, drawn)
+    positives = positive.sum(axis=1).astype(np.float64)
+    pairs = positives * (drawn - positives)
+    u_statistic = (ranks * positive).sum(axis=1) - positives * (positives + 1) / 2
     return np.divide(u_statistic, pairs, out=np.full(resamples, np.nan), where=pairs > 0)
 
 
