@@ -69,6 +69,7 @@ def test_the_documented_example_is_valid() -> None:
         ("model.task", "ranking", "spec.model.task: Input should be 'binaryClassification'"),
         ("data.current.format", "xlsx", "spec.data.current.format: Input should be 'parquet', 'csv' or 'jsonl'"),
         ("data.minSamples", 0, "spec.data.minSamples: Input should be greater than or equal to 1"),
+        ("data.maxGatheredRows", 10, "spec.data.maxGatheredRows: Input should be greater than or equal to 1000"),
         ("data.columns.score", DELETE, "spec: metrics[1]: rocAuc needs data.columns.score"),
         ("metrics", [{"name": "mae", "max": 3}], "spec: metrics[0]: mae needs a regression task"),
         ("data.columns.label", None, "spec: metrics and conceptDrift need data.columns.label"),

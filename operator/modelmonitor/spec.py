@@ -247,6 +247,15 @@ class DataSpec(SpecModel):
     reference: DataSource
     columns: Columns = Columns()
     min_samples: int = Field(100, ge=1, le=1_000_000_000)
+    max_gathered_rows: int = Field(
+        10_000_000,
+        ge=1_000,
+        le=1_000_000_000,
+        description="Score metrics (rocAuc, logLoss), regression metrics and the sequential concept-drift detectors "
+        "need single labeled rows in the process that runs the check (about 32 bytes each, and ddm 80 more while "
+        "it runs); above this many labeled rows a side they use a uniform random sample of this many, reported in "
+        "dataQuality. Label metrics always count every row.",
+    )
 
 
 # Where each metric's values lie: a threshold outside can never be met, or never be broken.

@@ -105,6 +105,27 @@ def test_a_monitor_of_label_metrics_keeps_counts_not_rows(binary_spec: dict[str,
     assert gathered.plan.gathering == frozenset({CURRENT, "reference"})  # rocAuc's window test
 
 
+def test_above_max_gathered_rows_single_rows_are_a_uniform_sample_and_label_metrics_count_all(
+    binary_spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = check(binary_spec)
+    spec = copy.deepcopy(binary_spec)
+    spec["data"]["maxGatheredRows"] = 2000
+    monkeypatch.setattr(source_module, "PARTITION_ROWS", 1000)
+    sampled = check(spec)
+    assert check(spec).to_document() == sampled.to_document()  # the same sample on every run
+    values, kept = ({m.name: m for m in results.metrics} for results in (whole, sampled))
+    for name in ("accuracy", "f1", "balancedAccuracy", "precision"):  # counted: exact, every row
+        assert kept[name].value == values[name].value and kept[name].samples == values[name].samples
+    labeled = sampled.window.labeled_rows
+    assert 1700 < kept["rocAuc"].samples < 2300 and values["rocAuc"].samples > 2 * kept["rocAuc"].samples
+    assert kept["rocAuc"].value == pytest.approx(values["rocAuc"].value, abs=0.05)
+    finding = next(f for f in sampled.data_quality if f.kind == "labeledRowsSampled")
+    assert finding.message.startswith(f"current: {labeled:,} labeled rows > data.maxGatheredRows 2,000")
+    assert [c.status for c in sampled.concept_drift] == [c.status for c in whole.concept_drift]
+    assert {c.method for c in sampled.concept_drift if c.method in ("ddm", "adwin")} == {"ddm", "adwin"}
+
+
 def test_float_labels_with_nan_are_labels_yet_to_arrive(tmp_path: Path) -> None:
     """A float label column with NaN for missing labels failed the whole performance check (an int64 overflow)."""
     table = logged(3000, seed=3)

@@ -64,6 +64,7 @@ CASES = [
     ("spec.model.task", "ranking", 'spec.model.task: Unsupported value: "ranking"'),
     ("spec.data.current.format", "xlsx", 'spec.data.current.format: Unsupported value: "xlsx"'),
     ("spec.data.minSamples", 0, "spec.data.minSamples in body should be greater than or equal to 1"),
+    ("spec.data.maxGatheredRows", 10, "spec.data.maxGatheredRows in body should be greater than or equal to 1000"),
     ("spec.dask", {"address": "tcp://dask:8786"}, "spec.dask is for runner dask: set runner: dask, or remove dask"),
     ("spec.dask", {"address": "dask:8786"}, "spec.dask.address in body should match"),
     ("spec.dask", {"address": "tcp://d:8786", "cluster": "a"}, "spec.dask: Invalid value: set exactly one of address"),

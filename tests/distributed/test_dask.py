@@ -115,6 +115,7 @@ def test_columns_split_over_partitions_are_mapped_on_both_workers_and_merged(
     raw["drift"]["exactMaxRows"] = 100_000
     raw["metrics"].append({"name": "f1", "min": 0.5})
     raw["conceptDrift"] = [{"method": "performanceWindow", "baseline": "reference"}, {"method": "ddm"}]
+    raw["data"]["maxGatheredRows"] = 100_000  # rocAuc and ddm on a sample of the rows, drawn where they are read
     spec = parse_spec(raw)
     expected = run_checks(spec, now=NOW).to_document()
     found: dict[str, Results] = {}
@@ -139,6 +140,7 @@ def test_columns_split_over_partitions_are_mapped_on_both_workers_and_merged(
     assert [f["feature"] for f in features if f["approximate"]] == ["x", "y", "f00", "f01", "f02", "f03"]
     assert [m["name"] for m in got["metrics"] if m["value"] is not None] == ["accuracy", "rocAuc", "f1"]
     assert [c["status"] for c in got["conceptDrift"]] == ["Passed", "Passed"]
+    assert [f["kind"] for f in got["dataQuality"]] == ["labeledRowsSampled"]
     # each of the 6 numerical columns: a scan and a count of 6 partitions a side, two merges; the colour, prediction
     # and label counted by value: 6 partitions a side and a merge; the labeled rows: a scan and a summary of 6
     # partitions a side, a merge a side, a plan and the collection; a lost worker's tasks run again elsewhere

@@ -47,6 +47,7 @@ CURRENT = "current"
 BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
 MOST_BUCKETS = 36
 _ROLES = ("label", "prediction")
+SAMPLE_SEED = 20_240_917  # gathered rows above data.maxGatheredRows: a fixed seed, so a run can be repeated
 
 
 def bucket_seconds(span_seconds: float) -> int:
@@ -147,6 +148,7 @@ class LabelPlan:
     whole: dict[str, tuple[bool | None, bool | None]] = field(default_factory=dict)  # by side: label, prediction
     width: int = 0  # seconds per time bucket of the current window; 0 without timestamps
     gathering: frozenset[str] = frozenset()
+    keep: dict[str, float] = field(default_factory=dict)  # by gathering side: the share of rows kept, when < 1
     error: str = ""
 
 
@@ -184,7 +186,9 @@ def plan_labels(context: CheckContext, named: list[str], *scans: list[LabelScan]
         start = window.start.timestamp() if window is not None and window.start is not None else current.earliest
         width = bucket_seconds(max(context.now.timestamp() - start, 1.0))
     gathering = frozenset(side for side in named if gathers(spec, side))
-    return LabelPlan(tuple(named), coder, whole, width, gathering)
+    limit = spec.data.max_gathered_rows
+    keep = {side: limit / merged[side].rows for side in gathering if merged[side].rows > limit}
+    return LabelPlan(tuple(named), coder, whole, width, gathering, keep)
 
 
 @dataclass
@@ -249,14 +253,17 @@ class LabeledPart:
     error: str = ""
 
 
-def summarize_labels(context: CheckContext, side: str, partition: Partition, plan: LabelPlan) -> LabeledPart:
+def summarize_labels(
+    context: CheckContext, side: str, number: int, partition: Partition, plan: LabelPlan
+) -> LabeledPart:
+    """Pass two over the side's partition ``number``."""
     columns, task = context.spec.data.columns, context.spec.model.task
     result = LabeledPart()
     if plan.error:
         return result
     classes = max(len(plan.coder.classes), 1) if plan.coder else 0
     try:
-        for batch in _labeled_batches(context, side, partition):
+        for index, batch in enumerate(_labeled_batches(context, side, partition)):
             rows = to_labeled_rows(batch, columns, task, plan.coder, plan.whole[side])
             result.rows += rows.size
             if classes:
@@ -265,12 +272,21 @@ def summarize_labels(context: CheckContext, side: str, partition: Partition, pla
             if columns.score:
                 result.scores.merge(ScoreTally.of(numeric_column(batch, columns.score)))
             if side in plan.gathering:
-                result.gathered.append(rows)
+                keep = plan.keep.get(side, 1.0)
+                # each batch its own stream, so the sample is the same wherever the partition is read
+                stream = (plan.sides.index(side), number, index)
+                result.gathered.append(rows if keep >= 1 else _sample(rows, keep, stream))
     except (DataError, ValueError) as error:
         result.error = str(error)
     if len(result.gathered) > 1:
         result.gathered = [LabeledRows.concatenated(result.gathered)]
     return result
+
+
+def _sample(rows: LabeledRows, keep: float, stream: tuple[int, ...]) -> LabeledRows:
+    """A uniform random sample of the rows (each kept with probability ``keep``), in their order."""
+    chosen = np.random.default_rng([SAMPLE_SEED, *stream]).random(rows.size) < keep
+    return rows.take(np.flatnonzero(chosen))
 
 
 @dataclass(frozen=True)
@@ -355,7 +371,10 @@ class LabelsTask:
         each = list(zip(named, partitions, strict=True))
         scans = [[executor.submit(scan_labels, side, part) for part in found] for side, found in each]
         plan = executor.submit(plan_labels, named, *scans)
-        summaries = [[executor.submit(summarize_labels, side, part, plan) for part in found] for side, found in each]
+        summaries = [
+            [executor.submit(summarize_labels, side, number, part, plan) for number, part in enumerate(found)]
+            for side, found in each
+        ]
         merged = [
             executor.submit(merge_labeled, side, plan, parts) for side, parts in zip(named, summaries, strict=True)
         ]

@@ -68,6 +68,11 @@ class PerformanceData:
         self.current_side = labeled.sides[CURRENT]
         self.current = self._whole(self.current_side)
         self.baselines = {Baseline(name): self._whole(side) for name, side in labeled.sides.items() if name != CURRENT}
+        self.sampled = {  # by side: rows gathered, of how many labeled, where data.maxGatheredRows cut them
+            name: (side.gathered.size, side.rows)
+            for name, side in labeled.sides.items()
+            if name in labeled.plan.keep and side.gathered is not None
+        }
 
     @staticmethod
     def _whole(side: LabeledSide) -> Labeled:
@@ -376,3 +381,18 @@ def score_findings(context: CheckContext, data: PerformanceData) -> list[DataQua
             DataQualityFinding("scoresOutOfRange", column, message, {"rows": tally.outside, "of": tally.scored})
         )
     return findings
+
+
+def sampling_findings(context: CheckContext, data: PerformanceData) -> list[DataQualityFinding]:
+    """The sides whose single rows were sampled, for the checks that need them (data.maxGatheredRows)."""
+    limit = context.spec.data.max_gathered_rows
+    return [
+        DataQualityFinding(
+            "labeledRowsSampled",
+            "",
+            f"{side}: {rows:,} labeled rows > data.maxGatheredRows {limit:,}: score and regression metrics and the "
+            f"sequential detectors use a uniform random sample of {kept:,} (label metrics count every row)",
+            {"rows": kept, "of": rows},
+        )
+        for side, (kept, rows) in data.sampled.items()
+    ]

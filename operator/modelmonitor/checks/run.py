@@ -14,6 +14,7 @@ from modelmonitor.checks.performance import (
     PerformanceData,
     evaluate_concept_drift,
     evaluate_metrics,
+    sampling_findings,
     score_findings,
 )
 from modelmonitor.data.source import open_source
@@ -115,6 +116,7 @@ def run_checks(
             metrics = evaluate_metrics(context, performance)
             concept = evaluate_concept_drift(context, performance)
             findings += score_findings(context, performance)
+            findings += sampling_findings(context, performance)
 
     estimation: PerformanceEstimation | None = None
     if spec.performance_estimation is not None and estimating:
