@@ -14,8 +14,11 @@ from sklearn.metrics import accuracy_score, f1_score
 
 import modelmonitor.data.source as source_module
 from modelmonitor.checks import run_checks
+from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.estimation import EstimationPlan, estimate_metrics, merge_estimation
+from modelmonitor.engine.cbpe import DrawSums
 from modelmonitor.engine.verdict import Verdict
-from modelmonitor.errors import SpecError
+from modelmonitor.errors import DataError, SpecError
 from modelmonitor.output import render_table
 from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, spec_for
@@ -286,3 +289,14 @@ def test_a_missing_class_score_column_leaves_the_labelled_metrics_alone(tmp_path
     assert all(m.status is Verdict.PASSED for m in results.metrics)
     assert results.performance_estimation is not None and results.performance_estimation.status is Verdict.ERROR
     assert "p_wolf" in results.performance_estimation.reason
+
+
+def test_rows_gone_between_the_scan_and_the_simulation_are_an_error_not_a_crash(tmp_path: Path) -> None:
+    """The scan counted rows waiting for labels; by the simulation a rewritten file had none (an IndexError before)."""
+    spec = parse_spec(estimating(tmp_path / "current.parquet", tmp_path / "reference.parquet"))
+    context = CheckContext.opened(spec, NOW, None)
+    empty = DrawSums(np.empty(0), np.empty(0), 0)
+    found = merge_estimation(context, EstimationPlan(rows=500, reference_rows=5000), [empty, empty])
+    assert found.error == "the rows waiting for labels were gone when the check read them again"
+    with pytest.raises(DataError, match="were gone"):
+        estimate_metrics(context, spec.performance_estimation, [], found)

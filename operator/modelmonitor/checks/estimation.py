@@ -276,7 +276,7 @@ def simulate_unlabeled(
     total: DrawSums | None = None
     try:
         for index, batch in enumerate(_unlabeled_batches(context, partition)):
-            found = _batch_sums(plan, batch, columns, (number << 20) + index)
+            found = _batch_sums(plan, batch, columns, (number << 20) + index)  # one random stream per batch
             total = found if total is None else total + found
     except (DataError, ValueError) as error:
         return str(error)
@@ -325,6 +325,8 @@ def merge_estimation(context: CheckContext, plan: EstimationPlan, parts: list[Dr
     if plan.reason:
         return Estimation(plan)
     sums = [part for part in parts if isinstance(part, DrawSums) and part.rows]
+    if not sums:
+        return Estimation(plan, error="the rows waiting for labels were gone when the check read them again")
     total = sums[0]
     for more in sums[1:]:
         total = total + more
