@@ -386,12 +386,13 @@ def score_findings(context: CheckContext, data: PerformanceData) -> list[DataQua
 def sampling_findings(context: CheckContext, data: PerformanceData) -> list[DataQualityFinding]:
     """The sides whose single rows were sampled, for the checks that need them (data.maxGatheredRows)."""
     limit = context.spec.data.max_gathered_rows
+    counted = "" if data.task is Task.REGRESSION else " (label metrics count every row)"
     return [
         DataQualityFinding(
             "labeledRowsSampled",
             "",
             f"{side}: {rows:,} labeled rows > data.maxGatheredRows {limit:,}: score and regression metrics and the "
-            f"sequential detectors use a uniform random sample of {kept:,} (label metrics count every row)",
+            f"sequential detectors use a uniform random sample of {kept:,}{counted}",
             {"rows": kept, "of": rows},
         )
         for side, (kept, rows) in data.sampled.items()
