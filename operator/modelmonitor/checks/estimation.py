@@ -35,6 +35,7 @@ from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.labels import (
     ClassCoder,
+    all_present,
     class_text,
     distinct_union,
     numeric_column,
@@ -72,14 +73,6 @@ def score_columns(columns: Columns) -> list[str]:
     return [columns.score]
 
 
-def _all_present(rows: pa.Table | pa.RecordBatch, names: list[str]) -> pa.Array | pa.ChunkedArray:
-    """Which rows have a value (not null, not NaN) in each named column."""
-    mask = present(rows.column(names[0]))
-    for name in names[1:]:
-        mask = pc.and_kleene(mask, present(rows.column(name)))
-    return mask
-
-
 def _unlabeled_batches(context: CheckContext, partition: Partition) -> Iterator[pa.RecordBatch]:
     """The window's rows with a prediction and every score but no label yet (null or NaN), a batch at a time."""
     columns = context.spec.data.columns
@@ -87,7 +80,7 @@ def _unlabeled_batches(context: CheckContext, partition: Partition) -> Iterator[
     scores = score_columns(columns)
     named = list(dict.fromkeys([columns.prediction, columns.label, *scores]))
     for batch in context.current.record_batches(named, context.current_rows, partition=partition):
-        waiting = pc.and_kleene(pc.invert(present(batch.column(columns.label))), _all_present(batch, scores))
+        waiting = pc.and_kleene(pc.invert(present(batch.column(columns.label))), all_present(batch, scores))
         if (rows := batch.filter(pc.and_kleene(waiting, present(batch.column(columns.prediction))))).num_rows:
             yield rows
 
@@ -162,7 +155,7 @@ def read_reference(context: CheckContext, partition: Partition) -> ReferencePart
     named = list(dict.fromkeys([columns.prediction, columns.label, *scores]))
     try:
         batches = [
-            batch.filter(_all_present(batch, [columns.label, columns.prediction, *scores]))
+            batch.filter(all_present(batch, [columns.label, columns.prediction, *scores]))
             for batch in context.reference.record_batches(named, context.reference_rows, partition=partition)
         ]
         return ReferencePart(pa.Table.from_batches(batches) if batches else None)

@@ -76,7 +76,15 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, 
 def labeled_mask(rows: pa.Table | pa.RecordBatch, columns: Columns) -> pa.ChunkedArray | pa.Array:
     """Which rows have both a label and a prediction: a null or NaN label is one yet to arrive."""
     assert columns.label is not None
-    return pc.and_kleene(present(rows.column(columns.label)), present(rows.column(columns.prediction)))
+    return all_present(rows, [columns.label, columns.prediction])
+
+
+def all_present(rows: pa.Table | pa.RecordBatch, names: Sequence[str]) -> pa.ChunkedArray | pa.Array:
+    """Which rows have a value (not null, not NaN) in each named column."""
+    mask = present(rows.column(names[0]))
+    for name in names[1:]:
+        mask = pc.and_kleene(mask, present(rows.column(name)))
+    return mask
 
 
 def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
