@@ -236,3 +236,31 @@ def test_infinities_leave_the_distance_to_the_finite_values_and_are_reported(tmp
         == "column 'x': wasserstein is undefined here: it needs finite values on both sides (see dataQuality)"
     )
     assert found["only-inf", "auto"].status is Verdict.FAILED  # KS 1.0 decides: a clear drift never passes
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_streamed_infinities_are_reported_and_judged_as_the_exact_path_judges_them(tmp_path: Path) -> None:
+    """Streamed, ±inf made the moments NaN: no finding, an infinite distance (identical columns Failed)."""
+    rng = np.random.default_rng(0)
+    x = np.append(rng.normal(size=3000), [np.inf, -np.inf])
+    shifted = np.append(rng.normal(size=3000) + 0.5, [np.inf] * 2)
+    cases = {"same": x, "only-inf": np.full(x.size, np.inf), "shifted": shifted}
+    for name, current_x in cases.items():
+        (tmp_path / name).mkdir()
+        pq.write_table(pa.table(_log_with(rng, x.size, {"x": x}, 0)), tmp_path / name / "reference.parquet")
+        pq.write_table(pa.table(_log_with(rng, x.size, {"x": current_x}, 0)), tmp_path / name / "current.parquet")
+    for name in cases:
+        for method in ("wasserstein", "auto", "ks", "psi"):
+            found = {}
+            for exact_max_rows in (None, 1000):
+                spec = spec_for(tmp_path / name / "current.parquet", tmp_path / name / "reference.parquet")
+                spec["drift"]["method"] = method
+                if exact_max_rows:
+                    spec["drift"]["exactMaxRows"] = exact_max_rows
+                results = run_checks(parse_spec(spec), now=NOW)
+                found[exact_max_rows] = next(f for f in results.drift.features if f.feature == "x")
+                assert [f.kind for f in results.data_quality if f.column == "x"] == ["infiniteValues"]
+            exact, streamed = found[None], found[1000]
+            assert (streamed.status, streamed.drifted) == (exact.status, exact.drifted), (name, method)
+            if method == "wasserstein" and exact.statistic is not None:
+                assert abs(streamed.statistic - exact.statistic) <= streamed.approximation_error

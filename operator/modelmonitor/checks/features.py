@@ -12,7 +12,15 @@ from numpy.typing import NDArray
 
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
-from modelmonitor.checks.outcome import SORTED_METHODS, FeatureOutcome, RowCounts, distinct_at_most, measure_counts
+from modelmonitor.checks.outcome import (
+    SORTED_METHODS,
+    FeatureOutcome,
+    Infinities,
+    RowCounts,
+    distinct_at_most,
+    infinite_findings,
+    measure_counts,
+)
 from modelmonitor.checks.streaming import plan_numeric, plan_values
 from modelmonitor.engine.distribution import sorted_histogram
 from modelmonitor.engine.drift import (
@@ -130,25 +138,13 @@ def _measure(
 
 
 def _infinite_findings(feature: str, reference: _Column, current: _Column) -> list[DataQualityFinding]:
-    """±inf in a numerical column: a data fault worth saying, whatever the drift test makes of it."""
-
-    def infinite(column: _Column) -> tuple[int, int]:
-        """How many +inf and -inf."""
+    def infinities(column: _Column) -> Infinities:
         if not pa.types.is_floating(column.values.type):
-            return 0, 0
+            return Infinities()
         values = column.values.to_numpy()
-        return int(np.count_nonzero(values == np.inf)), int(np.count_nonzero(values == -np.inf))
+        return Infinities(int(np.count_nonzero(values == np.inf)), int(np.count_nonzero(values == -np.inf)))
 
-    (current_up, current_down), reference_inf = infinite(current), sum(infinite(reference))
-    current_inf = current_up + current_down
-    if not current_inf and not reference_inf:
-        return []
-    message = (
-        f"{feature}: {current_inf} of {current.count} current values are infinite "
-        f"(+inf {current_up}, -inf {current_down}); reference: {reference_inf} of {reference.count}"
-    )
-    details = {"currentInfinite": current_inf, "referenceInfinite": reference_inf}
-    return [DataQualityFinding("infiniteValues", feature, message, details)]
+    return infinite_findings(feature, infinities(reference), reference.count, infinities(current), current.count)
 
 
 def feature_names(context: CheckContext) -> list[str]:

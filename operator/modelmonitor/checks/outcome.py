@@ -84,6 +84,32 @@ class FeatureOutcome:
         return self
 
 
+@dataclass(frozen=True)
+class Infinities:
+    """How many of a side's non-null values are +inf and -inf."""
+
+    positive: int = 0
+    negative: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.positive + self.negative
+
+
+def infinite_findings(
+    feature: str, reference: Infinities, reference_count: int, current: Infinities, current_count: int
+) -> list[DataQualityFinding]:
+    """±inf in a numerical column: a data fault worth saying, whatever the drift test makes of it."""
+    if not current.total and not reference.total:
+        return []
+    message = (
+        f"{feature}: {current.total} of {current_count} current values are infinite "
+        f"(+inf {current.positive}, -inf {current.negative}); reference: {reference.total} of {reference_count}"
+    )
+    details = {"currentInfinite": current.total, "referenceInfinite": reference.total}
+    return [DataQualityFinding("infiniteValues", feature, message, details)]
+
+
 @dataclass
 class RowCounts:
     """How many rows a side had, and how many of them were null."""

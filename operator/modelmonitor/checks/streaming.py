@@ -33,9 +33,11 @@ from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
     SORTED_METHODS,
     FeatureOutcome,
+    Infinities,
     RowCounts,
     add_counts,
     distinct_at_most,
+    infinite_findings,
     measure_counts,
 )
 from modelmonitor.data.source import Partition
@@ -61,38 +63,61 @@ def _batches(context: CheckContext, feature: str, reference: bool, partition: Pa
 
 @dataclass
 class ColumnScan(RowCounts):
-    """One side's exact moments, extremes and null count."""
+    """One side's null and infinite counts, and the exact moments and extremes of its finite values.
 
+    Infinities count as values (KS ranks them like the exact test does) but stay out of
+    the moments and extremes: a distance cannot measure them, as in the exact path.
+    """
+
+    positive_infinite: int = 0
+    negative_infinite: int = 0
     mean: float = 0.0
-    squares: float = 0.0  # the sum of squared deviations from the mean
+    squares: float = 0.0  # the sum of squared deviations of the finite values from their mean
     low: float = np.inf
     high: float = -np.inf
 
     @property
+    def finite(self) -> int:
+        return self.count - self.positive_infinite - self.negative_infinite
+
+    @property
+    def infinities(self) -> Infinities:
+        return Infinities(self.positive_infinite, self.negative_infinite)
+
+    @property
     def std(self) -> float:
-        return float(np.sqrt(self.squares / self.count)) if self.count else 0.0
+        return float(np.sqrt(self.squares / self.finite)) if self.finite else 0.0
 
     def merge(self, other: ColumnScan) -> None:
         """Add another scan's values: Chan, Golub and LeVeque's pairwise update (1979)."""
-        before, total = self.count, self.count + other.count
-        if other.count:
+        before, total = self.finite, self.finite + other.finite
+        if other.finite:
             delta = other.mean - self.mean
-            self.mean += delta * other.count / total
-            self.squares += other.squares + delta**2 * before * other.count / total
+            self.mean += delta * other.finite / total
+            self.squares += other.squares + delta**2 * before * other.finite / total
             self.low, self.high = min(self.low, other.low), max(self.high, other.high)
         self.rows += other.rows
         self.nulls += other.nulls
+        self.positive_infinite += other.positive_infinite
+        self.negative_infinite += other.negative_infinite
 
     def add(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Account for a batch; return its non-null values."""
+        """Account for a batch; return its finite values."""
         valid = values[~np.isnan(values)]
-        batch = ColumnScan(rows=values.size, nulls=values.size - valid.size)
-        if valid.size:
-            batch.mean = float(valid.mean())
-            batch.squares = float(((valid - batch.mean) ** 2).sum())
-            batch.low, batch.high = float(valid.min()), float(valid.max())
+        finite = valid[np.isfinite(valid)]
+        positive = int(np.count_nonzero(valid == np.inf))
+        batch = ColumnScan(
+            rows=values.size,
+            nulls=values.size - valid.size,
+            positive_infinite=positive,
+            negative_infinite=valid.size - finite.size - positive,
+        )
+        if finite.size:
+            batch.mean = float(finite.mean())
+            batch.squares = float(((finite - batch.mean) ** 2).sum())
+            batch.low, batch.high = float(finite.min()), float(finite.max())
         self.merge(batch)
-        return valid
+        return finite
 
 
 def _merged(scans: list[ColumnScan]) -> ColumnScan:
@@ -104,7 +129,7 @@ def _merged(scans: list[ColumnScan]) -> ColumnScan:
 
 @dataclass
 class PartitionScan:
-    """Pass one over one partition: its scan and every ``stride``-th non-null value."""
+    """Pass one over one partition: its scan and every ``stride``-th finite value."""
 
     scan: ColumnScan = field(default_factory=ColumnScan)
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
@@ -118,9 +143,9 @@ def scan_partition(
     kept: list[NDArray[np.float64]] = []
     try:
         for batch in _batches(context, feature, reference, partition):
-            seen = result.scan.count
-            valid = result.scan.add(_floats(batch))
-            kept.append(valid[(-seen) % stride :: stride].copy())  # a view would keep the whole batch alive
+            seen = result.scan.finite
+            finite = result.scan.add(_floats(batch))
+            kept.append(finite[(-seen) % stride :: stride].copy())  # a view would keep the whole batch alive
     except DataError as error:
         result.error = str(error)
     if kept:
@@ -162,6 +187,9 @@ def merge_scans(
     reference, current = _merged([p.scan for p in reference_parts]), _merged([p.scan for p in current_parts])
     if error := next((p.error for p in (*reference_parts, *current_parts) if p.error), ""):
         return FirstPass(outcome.unreadable(DataError(error)), reference, current)
+    outcome.findings += infinite_findings(
+        feature, reference.infinities, reference.count, current.infinities, current.count
+    )
     if not outcome.ready(reference, current, context.min_samples):
         return FirstPass(outcome, reference, current)
     sample = np.sort(np.concatenate([p.sample for p in reference_parts]))
@@ -248,7 +276,15 @@ def finish_numeric(
     def binned() -> DriftMeasurement:
         assert plan is not None
         columns = [
-            BinnedColumn(sum(p.bins for p in parts), scan.mean, scan.std, scan.low, scan.high)  # type: ignore[misc]
+            BinnedColumn(
+                sum(p.bins for p in parts),  # type: ignore[arg-type]
+                scan.mean,
+                scan.std,
+                scan.low,
+                scan.high,
+                negative_infinite=scan.negative_infinite,
+                positive_infinite=scan.positive_infinite,
+            )
             for parts, scan in ((reference_parts, first.reference), (current_parts, first.current))
         ]
         outcome.histogram = histogram(_summed_shown(plan, reference_parts), _summed_shown(plan, current_parts))

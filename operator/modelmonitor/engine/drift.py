@@ -302,14 +302,22 @@ class BinnedColumn:
     """
 
     counts: NDArray[np.float64]
-    mean: float
+    mean: float  # mean, std, low and high are of the finite values
     std: float
     low: float
     high: float
+    negative_infinite: int = 0  # counted in the first bin
+    positive_infinite: int = 0  # counted in the last bin
 
     @property
     def size(self) -> int:
         return int(self.counts.sum())
+
+    def finite_counts(self) -> NDArray[np.float64]:
+        counts = self.counts.astype(np.float64, copy=True)
+        counts[0] -= self.negative_infinite
+        counts[-1] -= self.positive_infinite
+        return counts
 
 
 def binned_numerical_drift(
@@ -344,19 +352,30 @@ def binned_numerical_drift(
         actual = np.array([current.counts[g].sum() for g in groups if g.size])
         measure = {DriftMethod.PSI: psi, DriftMethod.JENSEN_SHANNON: jensen_shannon}.get(method, hellinger)
         return DriftMeasurement(method, kind, measure(expected, actual), None, threshold)
-    low, high = min(reference.low, current.low), max(reference.high, current.high)
-    bounds = np.concatenate([[low], edges, [high]])
-    gaps = np.concatenate([[0.0], gap, [0.0]])  # both CDFs are 0 at the minimum and 1 at the maximum
-    widths = np.diff(bounds)
-    wasserstein = float(np.sum((gaps[:-1] + gaps[1:]) / 2 * widths))
-    error_w = float(np.dot(np.maximum(ref_share, cur_share), widths))
-    scale = _wasserstein_scale(
-        (reference.size, reference.mean, reference.std), (current.size, current.mean, current.std)
-    )
-    normalised = _normalised(wasserstein, scale)
+    # KS ranks infinities like any value (in the outer bins); the distance takes the finite values
+    finite_ref, finite_cur = reference.finite_counts(), current.finite_counts()
+    normalised, error_w, scale = math.nan, math.nan, 0.0  # undefined without finite values on both sides
+    if finite_ref.sum() and finite_cur.sum():
+        ref_finite_share, cur_finite_share = finite_ref / finite_ref.sum(), finite_cur / finite_cur.sum()
+        finite_gap = np.abs(np.cumsum(ref_finite_share)[:-1] - np.cumsum(cur_finite_share)[:-1])
+        low, high = min(reference.low, current.low), max(reference.high, current.high)
+        bounds = np.concatenate([[low], edges, [high]])
+        gaps = np.concatenate([[0.0], finite_gap, [0.0]])  # both CDFs are 0 at the minimum and 1 at the maximum
+        widths = np.diff(bounds)
+        wasserstein = float(np.sum((gaps[:-1] + gaps[1:]) / 2 * widths))
+        error_w = float(np.dot(np.maximum(ref_finite_share, cur_finite_share), widths))
+        scale = _wasserstein_scale(
+            (int(finite_ref.sum()), reference.mean, reference.std), (int(finite_cur.sum()), current.mean, current.std)
+        )
+        normalised = _normalised(wasserstein, scale)
     if method is DriftMethod.WASSERSTEIN:
         return DriftMeasurement(
-            method, kind, normalised, None, threshold, approximation_error=error_w / scale if scale > 0 else None
+            method,
+            kind,
+            normalised,
+            None,
+            threshold,
+            approximation_error=error_w / scale if scale > 0 and math.isfinite(error_w) else None,
         )
     p_value = ks_p_value(ks, reference.size, current.size)
     floor = AUTO_EFFECT_FLOORS[ColumnKind.NUMERICAL] if method is DriftMethod.AUTO else None
