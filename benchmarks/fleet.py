@@ -15,7 +15,8 @@ every MonitorRun, and prints, for the schedule slots due in the measured minutes
 * lateness: a run's ``startedAt`` minus its slot time, p50 / p99 / max, where a slot
   without a started run counts as late until the end of the measurement (so a backlog
   cannot hide);
-* the operator's peak RSS and its CPU as a share of one core.
+* the operator's peak RSS and its CPU as a share of one core over the measured minutes, and
+  the same for each of its check processes.
 
 ``--profile FILE`` runs the operator under cProfile and writes its statistics to FILE
 (``python -m pstats FILE``, or snakeviz) when it stops.
@@ -58,6 +59,17 @@ class ProcessSampler:
 
     def peak_mb(self) -> int:
         return self._status("VmHWM") // 1024
+
+    def children(self) -> list[ProcessSampler]:
+        """The child processes alive now (the check processes)."""
+        found = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                try:
+                    found.append(ProcessSampler(int(child)))
+                except FileNotFoundError:  # gone meanwhile
+                    continue
+        return found
 
     def core_share(self) -> float:
         return (self.cpu_seconds() - self.started_cpu) / (time.monotonic() - self.started)
@@ -178,8 +190,11 @@ def main() -> None:
             print(f"created {len(monitors)} monitors in {time.monotonic() - created_at:.0f}s", flush=True)
             since = datetime.now(UTC) + WARM_UP
             until = since + timedelta(minutes=args.minutes)
+            time.sleep(max(0.0, (since - datetime.now(UTC)).total_seconds()))
+            sampler, workers = ProcessSampler(operator.pid), sampler.children()  # CPU over the measured minutes
             time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
             peak, share = sampler.peak_mb(), sampler.core_share()
+            children = [(child.peak_mb(), child.core_share()) for child in workers]
             runs = [run for namespace in namespaces for run in _list_all(custom, namespace)]
         finally:
             stop_pid(operator.pid, timeout=30)
@@ -188,12 +203,17 @@ def main() -> None:
         offsets = {(namespace, name): slot_offset(schedule, namespace, name) for namespace, name in monitors}
         found = measure(runs, offsets, since, until)
         found.update(monitors=args.monitors, minutes=args.minutes, operator_peak_rss_mb=peak, operator_cpu_share=share)
+        found.update(
+            check_processes_peak_rss_mb=[mb for mb, _ in children], check_processes_cpu_share=[c for _, c in children]
+        )
         print(
             f"{args.monitors} monitors, {args.minutes:g} min: {found['due']} runs due, {found['created']} created, "
             f"{found['started']} started, {found['finished']} finished; lost {found['lost']}, "
             f"duplicated {found['duplicated']}\n"
             f"lateness p50 {found['lateness_p50_s']:.1f}s, p99 {found['lateness_p99_s']:.1f}s, "
-            f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core"
+            f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core\n"
+            f"check processes: peak RSS {', '.join(f'{mb} MB' for mb, _ in children) or '-'}, "
+            f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core"
         )
         print(json.dumps(found))
 

@@ -14,9 +14,23 @@ arrays, which the check runner records as an ``Error`` verdict for that check.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModelMonitorError(Exception):
     """Base of every error modelmonitor raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as built, not through __init__: subclasses take other arguments, and errors
+        # travel back from the check processes pickled
+        return _rebuilt, (type(self), str(self), dict(self.__dict__))
+
+
+def _rebuilt(kind: type[ModelMonitorError], message: str, attributes: dict[str, Any]) -> ModelMonitorError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, message)
+    error.__dict__.update(attributes)
+    return error
 
 
 class SpecError(ModelMonitorError):

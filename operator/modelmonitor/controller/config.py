@@ -12,7 +12,7 @@ class OperatorConfig:
     runner_image: str = os.environ.get("MODELMONITOR_IMAGE", "ghcr.io/modelmonitor/modelmonitor:0.1.0")
     runner_command: list[str] = field(default_factory=lambda: ["modelmonitor"])
     inline_max_bytes: int = 256 * 1024 * 1024
-    inline_concurrency: int = 2
+    check_processes: int = 2  # inline runs' checks and rollouts' comparisons at once, each in a process
     dask_scheduler: str | None = os.environ.get("MODELMONITOR_DASK_SCHEDULER") or None  # runner dask's default
 
 

@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelmonitor.checks import run_checks
-from modelmonitor.checks.executors import Measurer
 from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
+
+if TYPE_CHECKING:
+    from modelmonitor.checks.executors import Measurer
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Error"})
 _log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def evaluate(
     measurer: Measurer | None = None,
 ) -> dict[str, Any]:
     """Run the checks for a MonitorRun and return its final status; never raises for bad data."""
+    from modelmonitor.checks import run_checks  # here: the operator's own process never loads the checks
+
     started, clock = iso(datetime.now(UTC)), time.monotonic()
     try:
         results = run_checks(spec, now=parse_iso(run_spec["evaluateAt"]), name=monitor, env=env, measurer=measurer)

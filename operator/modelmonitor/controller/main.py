@@ -30,6 +30,7 @@ def run_operator(args: argparse.Namespace) -> int:
     CONFIG.runner_image = args.runner_image or CONFIG.runner_image
     CONFIG.runner_command = shlex.split(args.runner_command) if args.runner_command else CONFIG.runner_command
     CONFIG.inline_max_bytes = args.inline_max_bytes
+    CONFIG.check_processes = args.check_processes
     CONFIG.dask_scheduler = args.dask_scheduler or CONFIG.dask_scheduler
     from modelmonitor.controller import handlers  # noqa: F401 - registers the handlers with kopf
 
@@ -74,6 +75,13 @@ def _choose_peering(args: argparse.Namespace) -> PeeringChoice:
         )
     except PeeringLookupError as error:
         return PeeringChoice(None, error=str(error))
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def run_job(args: argparse.Namespace) -> int:
@@ -129,6 +137,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         type=int,
         default=CONFIG.inline_max_bytes,
         help="the largest data (current + reference files) that runs inside the operator",
+    )
+    operator.add_argument(
+        "--check-processes",
+        type=_at_least_one,
+        default=CONFIG.check_processes,
+        help="worker processes for inline runs' checks and rollouts' comparisons (each holds the science stack)",
     )
     operator.add_argument("--standalone", action="store_true", help="no peering: do not coordinate with replicas")
     operator.add_argument(

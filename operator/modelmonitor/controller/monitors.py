@@ -8,8 +8,8 @@ from typing import Any
 
 import kopf
 
-from modelmonitor.checks import data_bytes
 from modelmonitor.controller import metrics, retraining, runs
+from modelmonitor.controller.checkwork import data_size
 from modelmonitor.controller.conditions import READY, Condition, merge
 from modelmonitor.controller.config import CONFIG, TICK_SECONDS
 from modelmonitor.controller.naming import (
@@ -216,7 +216,7 @@ async def _choose_runner(spec: ModelMonitorSpec, namespace: str) -> str:
         return str(spec.runner)
     try:
         env = await credentials(spec, namespace)
-        size = await api(data_bytes, spec, env)
+        size = await STATE.checks.call(data_size, spec, env)
     except ModelMonitorError:
         return "inline"  # the inline run reports the unreadable data at once
     return "inline" if size is not None and size <= CONFIG.inline_max_bytes else "job"

@@ -1,21 +1,24 @@
-"""MonitorRun handlers: execute a run inline or as a Job judged strictly, and record finished runs on the monitor."""
+"""MonitorRun handlers: execute a run (in a check process, or as a Job judged strictly), record finished ones."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from typing import Any
 
 import kopf
+from kubernetes.client.rest import ApiException
 
-from modelmonitor.checks import data_bytes
-from modelmonitor.checks.executors import Measurer
 from modelmonitor.controller import metrics, retraining
+from modelmonitor.controller.checkwork import data_size, evaluate_run
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.dask_clusters import Unresolved, scheduler_address
-from modelmonitor.controller.execution import TERMINAL_PHASES, error_status, evaluate
+from modelmonitor.controller.execution import TERMINAL_PHASES, error_status
 from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.naming import RUN_LABEL, runner_account_name
+from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.records import is_newer, last_run_summary, run_order, runs_to_prune
 from modelmonitor.controller.runtime import (
     MR,
@@ -35,13 +38,51 @@ from modelmonitor.spec import ModelMonitorSpec
 _log = logging.getLogger(__name__)
 
 
-@kopf.on.resume(*MR, backoff=5)
-@kopf.on.create(*MR, backoff=5)
-async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: str, **_: Any) -> None:
-    run = dict(body)  # as the watch brought it: fresh on a creation, and on a resume after a restart
-    if (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        _log.info("%s/%s has finished already: nothing to execute", namespace, name)
-        return
+_RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0)  # seconds, then every minute: kopf's own backoff was 5 s, forever
+
+
+def take_for_execution(run: dict[str, Any]) -> bool:
+    """Whether this watch event should start executing ``run``: not finished, not in hand, not done by us.
+
+    Execution follows the watch, not kopf's create and resume handlers: those stored a
+    copy of each run's spec in an annotation (one more patch and watch event per run)
+    and deep-copied the whole run, results and all, on every event to diff it (a third
+    of a busy operator's CPU). An unfinished run in the watch's first listing after a
+    restart is executed again, as kopf's resume did. A run this process has finished
+    stays taken: the watch may still bring events older than its final status.
+    """
+    uid = run["metadata"]["uid"]
+    if (run.get("status") or {}).get("phase") in TERMINAL_PHASES or uid in STATE.executing or uid in STATE.executed:
+        return False
+    STATE.executing.add(uid)
+    return True
+
+
+async def execute_until_done(run: dict[str, Any]) -> None:
+    """Execute a run; after a failure (the API server down, say) try again, less often, until it is done or gone."""
+    meta = run["metadata"]
+    try:
+        for attempt in itertools.count():
+            try:
+                await execute_run(run)
+            except ApiException as error:
+                if error.status == 404:
+                    return  # the run was deleted
+                failure: Exception = error
+            except Exception as error:
+                failure = error
+            else:
+                STATE.executed.add(meta["uid"])
+                return
+            delay = _RETRY_DELAYS[attempt] if attempt < len(_RETRY_DELAYS) else 60.0
+            _log.error("executing %s/%s failed (%s); again in %.0f s", meta["namespace"], meta["name"], failure, delay)
+            await asyncio.sleep(delay)
+    finally:
+        STATE.executing.discard(meta["uid"])
+
+
+async def execute_run(run: dict[str, Any]) -> None:
+    namespace, name, spec = run["metadata"]["namespace"], run["metadata"]["name"], run["spec"]
     monitor = STATE.monitors.get((namespace, spec["monitor"]))
     if monitor is None or monitor["metadata"]["generation"] < spec.get("generation", 0):
         monitor = await api(STATE.kube.get_monitor, namespace, spec["monitor"])  # not seen yet, or older than the run
@@ -58,39 +99,40 @@ async def execute_run(body: kopf.Body, spec: kopf.Spec, namespace: str, name: st
         await _start_job(run, monitor, parsed)
         return
     runner = spec.get("runner") or "inline"
-    async with STATE.inline_slots:
-        refusal, measurer = await _in_process(runner, parsed, namespace, env)
-        if refusal is not None:
-            await api(STATE.kube.patch_run_status, namespace, name, refusal)
-            return
-        started = status.get("startedAt") or iso(now())
-        await api(
-            STATE.kube.patch_run_status, namespace, name, {"phase": "Running", "startedAt": started, "runner": runner}
-        )
-        _log.info("evaluating %s/%s (%s runner)", namespace, name, runner)
-        final = await api(evaluate, spec["monitor"], parsed, dict(spec), env, measurer)
+    refusal, dask_scheduler = await _in_process(runner, parsed, namespace, env)
+    if refusal is not None:
+        await api(STATE.kube.patch_run_status, namespace, name, refusal)
+        return
+    started = status.get("startedAt") or iso(now())
+    running = {"phase": "Running", "startedAt": started, "runner": runner}
+    await api(STATE.kube.patch_run_status, namespace, name, running)
+    _log.info("evaluating %s/%s (%s runner)", namespace, name, runner)
+    try:
+        final = await STATE.checks.call(evaluate_run, spec["monitor"], parsed, dict(spec), env, dask_scheduler)
+    except CheckProcessDied as error:
+        final = error_status("CheckProcessDied", str(error), started_at=started)
     await api(STATE.kube.patch_run_status, namespace, name, final)
     _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
 
 
 async def _in_process(
     runner: str, spec: ModelMonitorSpec, namespace: str, env: dict[str, str] | None
-) -> tuple[dict[str, Any] | None, Measurer | None]:
-    """For a run evaluated by the operator: the Error status that refuses it, or what measures its features.
+) -> tuple[dict[str, Any] | None, str | None]:
+    """For a run evaluated by the operator: the Error status that refuses it, or the Dask scheduler to use.
 
-    Inline runs measure on the operator's threads, within the inline size limit; dask runs send
-    the drift work to the cluster's workers, with no size limit (the operator reads only the
-    timestamp, prediction, label and score columns itself).
+    Inline runs measure in the operator's check processes, within the inline size limit;
+    dask runs send the drift work to the cluster's workers, with no size limit (the check
+    process reads only the timestamp, prediction, label and score columns itself).
     """
     if runner == "dask":
-        from modelmonitor.distributed import DaskMeasurer
-
         try:
-            address = await scheduler_address(spec, namespace, CONFIG.dask_scheduler)
+            return None, await scheduler_address(spec, namespace, CONFIG.dask_scheduler)
         except Unresolved as error:
             return error_status(error.reason, str(error)), None
-        return None, DaskMeasurer(address, env=env)
-    size = await api(_size_or_none, spec, env)
+    try:
+        size = await STATE.checks.call(data_size, spec, env)
+    except ModelMonitorError:
+        size = None  # the run itself reports unreadable data, naming the file
     if size is not None and size > CONFIG.inline_max_bytes:
         message = (
             f"the data is {size / 2**20:.0f} MiB, over the inline limit of "
@@ -98,13 +140,6 @@ async def _in_process(
         )
         return error_status("InlineDataTooLarge", message), None
     return None, None
-
-
-def _size_or_none(spec: ModelMonitorSpec, env: dict[str, str] | None) -> int | None:
-    try:
-        return data_bytes(spec, env)
-    except ModelMonitorError:
-        return None  # the run itself reports unreadable data, naming the file
 
 
 async def _start_job(run: dict[str, Any], monitor: dict[str, Any], spec: ModelMonitorSpec) -> None:
@@ -147,9 +182,11 @@ async def _end_run_with_error(namespace: str, run_name: str, reason: str, messag
 
 @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT})
 async def job_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
-    if type == "DELETED":
-        return
     run_name = body["metadata"]["labels"][RUN_LABEL]
+    if type == "DELETED":  # by hand, say, before the run wrote its results: it never will
+        message = "the run's Job was deleted before the run wrote its results"
+        await _end_run_with_error(namespace, run_name, "JobDeleted", message, delete_job=False)
+        return
     pods = await api(STATE.kube.job_pods, namespace, body["metadata"]["name"])
     outcome = judge_job(dict(body), pods)
     if not outcome.finished:
@@ -202,9 +239,17 @@ async def _record_locked(namespace: str, monitor_name: str, run: dict[str, Any],
 
 @kopf.on.event(*MR)
 async def run_changed(body: kopf.Body, namespace: str, type: str | None, runs_by_monitor: kopf.Index, **_: Any) -> None:
-    if type == "DELETED" or (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+    """Execute a run that is not finished (see ``take_for_execution``); record one that is."""
+    if type == "DELETED":
+        STATE.executed.discard(body["metadata"]["uid"])
         return
-    await _record_locked(namespace, body["spec"]["monitor"], dict(body), runs_by_monitor)
+    run = dict(body)
+    if take_for_execution(run):
+        task = asyncio.create_task(execute_until_done(run))  # not awaited: the run's later events must not wait
+        STATE.run_tasks.add(task)
+        task.add_done_callback(STATE.run_tasks.discard)
+    elif (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
+        await _record_locked(namespace, run["spec"]["monitor"], run, runs_by_monitor)
 
 
 async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list[dict[str, Any]]) -> None:

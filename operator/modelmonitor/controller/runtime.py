@@ -18,6 +18,7 @@ from modelmonitor.controller.conditions import EVENT_REASONS, Condition
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import Kube, load_config
 from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
+from modelmonitor.controller.offload import CheckProcesses
 from modelmonitor.controller.server import ProbeServer
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec
@@ -31,7 +32,10 @@ T = TypeVar("T")
 class _State:
     kube: Kube
     server: ProbeServer
-    inline_slots: asyncio.Semaphore
+    checks: CheckProcesses
+    executing: set[str]  # uids of the runs being executed by this process
+    executed: set[str]  # uids of the runs this process executed (until their deletion)
+    run_tasks: set[asyncio.Task[None]]
     monitor_locks: dict[tuple[str, str], asyncio.Lock]
     # the scheduler's (controller/monitors.py)
     scheduler: Any
@@ -106,7 +110,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.WARNING  # our own Events say what happened; kopf's only on errors
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]
     STATE.kube = Kube(await api(load_config))
-    STATE.inline_slots = asyncio.Semaphore(CONFIG.inline_concurrency)
+    STATE.checks = CheckProcesses(CONFIG.check_processes)
+    STATE.executing, STATE.executed, STATE.run_tasks = set(), set(), set()
     STATE.monitor_locks = {}
     from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE
     from modelmonitor.controller.webview import PAGES
@@ -119,3 +124,4 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
     await STATE.server.stop()
+    STATE.checks.close()

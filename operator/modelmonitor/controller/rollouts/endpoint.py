@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from modelmonitor.checks.compare import compare_versions
-from modelmonitor.controller.rollouts.evidence import evidence_from
+from modelmonitor.controller import checkwork
+from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts.policy import Action, judge
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.controller.scheduling import iso, parse_iso
@@ -103,27 +103,29 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
         return 404, {"error": f"ModelMonitor {namespace}/{name} not found"}
     try:
         spec = accept(monitor["spec"])
-        comparison = await api(
-            lambda: compare_versions(
-                spec,
-                versions=asked["versions"],
-                metric=asked["metric"],
-                guardrails=list(asked["guardrails"]),
-                alpha=asked["alpha"],
-                min_samples_per_arm=asked["min_samples"],
-                since=asked["since"],
-                until=asked["until"],
-                weights=asked["weights"],
-                weights_since=asked["since"],
-            )
+        arguments = {
+            "versions": asked["versions"],
+            "metric": asked["metric"],
+            "guardrails": list(asked["guardrails"]),
+            "alpha": asked["alpha"],
+            "min_samples_per_arm": asked["min_samples"],
+            "since": asked["since"],
+            "until": asked["until"],
+            "weights": asked["weights"],
+            "weights_since": asked["since"],
+        }
+        guardrail_margins = {str(metric): margin for metric, margin in asked["guardrails"].items()}
+        comparison, evidence = await STATE.checks.call(
+            checkwork.compare, spec, arguments, asked["margin"], guardrail_margins
         )
     except SpecError as error:
         return 422, {"error": str(error)}
     except DataError as error:
         return 503, {"error": f"the monitor's data cannot be read: {error}"}
-    guardrail_margins = {str(metric): margin for metric, margin in asked["guardrails"].items()}
-    verdict = judge(evidence_from(comparison, asked["margin"], guardrail_margins), asked["min_samples"])
-    primary = comparison.primary.to_document()
+    except CheckProcessDied as error:
+        return 503, {"error": str(error)}
+    verdict = judge(evidence, asked["min_samples"])
+    primary = comparison["primary"]
     return 200, {
         "verdict": VERDICTS[verdict.action],
         "reason": verdict.reason,
@@ -132,7 +134,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
         "interval": primary["interval"],
         "margin": asked["margin"],
         "evaluatedAt": iso(asked["until"]),
-        "comparison": comparison.to_document(),
+        "comparison": comparison,
     }
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import kopf
 
-from modelmonitor.checks.compare import VersionComparison, compare_versions
 from modelmonitor.controller import faults, metrics
+from modelmonitor.controller.checkwork import compare
 from modelmonitor.controller.conditions import merge
 from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
+from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts import state as states
-from modelmonitor.controller.rollouts.evidence import evidence_from
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
@@ -71,7 +71,7 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
     verdict = decide(
         effective,
         current.position(),
-        _evidence(comparison, parsed) if comparison else None,
+        comparison[1] if comparison else None,
         observed.weights,
         moment,
         changed_by=observed.written_by,
@@ -82,7 +82,9 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
     if resuming and verdict.action is not Action.PAUSE:
         following = replace(following, resumed_generation=generation)
     following = replace(following, generation=generation)
-    await _persist(body, following, _analysis(comparison, parsed, verdict), observed=observed.weights)
+    await _persist(
+        body, following, _analysis(comparison[0] if comparison else None, parsed, verdict), observed=observed.weights
+    )
     await _apply_weights(body, following, router)
     if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion:
         await api(STATE.kube.set_monitor_version, namespace, parsed.monitor_ref.name, parsed.candidate.version)
@@ -106,29 +108,32 @@ def _due(spec: ModelRolloutSpec, state: RolloutState, moment: Any) -> bool:
 
 async def _compare(
     spec: ModelRolloutSpec, namespace: str, state: RolloutState, weights: Any, moment: Any
-) -> tuple[VersionComparison | None, str]:
+) -> tuple[tuple[dict[str, Any], Evidence] | None, str]:
+    """The comparison's document and evidence, or None and why there is none."""
     monitor = await api(STATE.kube.get_monitor, namespace, spec.monitor_ref.name)
     if monitor is None:
         return None, f"ModelMonitor {spec.monitor_ref.name} not found in namespace {namespace}"
     try:
         monitor_spec = accept(monitor["spec"])
-        comparison = await api(
-            lambda: compare_versions(
-                monitor_spec,
-                versions={"baseline": spec.baseline.version, "candidate": spec.candidate.version},
-                metric=spec.analysis.metric,
-                guardrails=[guardrail.metric for guardrail in spec.analysis.guardrails],
-                alpha=spec.analysis.alpha,
-                min_samples_per_arm=spec.analysis.min_samples_per_arm,
-                since=parse_iso(state.started_at),
-                until=moment,
-                weights=dict(weights),
-                weights_since=_settled(spec, state),
-            )
+        arguments = {
+            "versions": {"baseline": spec.baseline.version, "candidate": spec.candidate.version},
+            "metric": spec.analysis.metric,
+            "guardrails": [guardrail.metric for guardrail in spec.analysis.guardrails],
+            "alpha": spec.analysis.alpha,
+            "min_samples_per_arm": spec.analysis.min_samples_per_arm,
+            "since": parse_iso(state.started_at),
+            "until": moment,
+            "weights": dict(weights),
+            "weights_since": _settled(spec, state),
+        }
+        compared = await STATE.checks.call(
+            compare, monitor_spec, arguments, spec.analysis.non_inferiority_margin, spec.analysis.guardrail_margins
         )
     except ModelMonitorError as error:
         return None, f"{type(error).__name__}: {error}"
-    return comparison, ""
+    except CheckProcessDied as error:
+        return None, str(error)
+    return compared, ""
 
 
 def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
@@ -143,13 +148,9 @@ def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
     return applied + settle
 
 
-def _evidence(comparison: VersionComparison, spec: ModelRolloutSpec) -> Evidence:
-    return evidence_from(comparison, spec.analysis.non_inferiority_margin, spec.analysis.guardrail_margins)
-
-
-def _analysis(comparison: VersionComparison | None, spec: ModelRolloutSpec, verdict: Verdict) -> dict[str, Any]:
-    """The comparison as the status shows it: with each margin δ, and the decision in words."""
-    analysis: dict[str, Any] = comparison.to_document() if comparison else {}
+def _analysis(comparison: dict[str, Any] | None, spec: ModelRolloutSpec, verdict: Verdict) -> dict[str, Any]:
+    """The comparison (its document) as the status shows it: with each margin δ, and the decision in words."""
+    analysis: dict[str, Any] = dict(comparison) if comparison else {}
     if comparison is not None:
         analysis["primary"]["margin"] = spec.analysis.non_inferiority_margin
         for guardrail in analysis["guardrails"]:

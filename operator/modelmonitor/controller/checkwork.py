@@ -1,0 +1,53 @@
+"""What the check processes run (``offload``): entry points that import the checks only when called.
+
+The operator's own process imports this module to name the functions; the science stack
+(pandas, pyarrow, scipy, scikit-learn) loads in the worker processes alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from modelmonitor.controller.execution import evaluate
+from modelmonitor.spec import ModelMonitorSpec
+
+if TYPE_CHECKING:
+    from modelmonitor.controller.rollouts.policy import Evidence
+
+
+def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None) -> int | None:
+    """How many bytes the current and reference data hold, if known; raises ModelMonitorError when unreadable."""
+    from modelmonitor.checks import data_bytes
+
+    return data_bytes(spec, env)
+
+
+def evaluate_run(
+    monitor: str,
+    spec: ModelMonitorSpec,
+    run_spec: Mapping[str, Any],
+    env: Mapping[str, str] | None,
+    dask_scheduler: str | None,
+) -> dict[str, Any]:
+    """A run's final status; with ``dask_scheduler``, the feature work goes to that cluster's workers."""
+    measurer = None
+    if dask_scheduler is not None:
+        from modelmonitor.distributed import DaskMeasurer
+
+        measurer = DaskMeasurer(dask_scheduler, env=env)
+    return evaluate(monitor, spec, run_spec, env, measurer)
+
+
+def compare(
+    spec: ModelMonitorSpec, arguments: Mapping[str, Any], margin: float, guardrail_margins: Mapping[str, float]
+) -> tuple[dict[str, Any], Evidence]:
+    """Two versions compared on the monitor's logged rows: the comparison's document, and its evidence.
+
+    Not the comparison itself: unpickling it would load the checks in the operator's process.
+    """
+    from modelmonitor.checks.compare import compare_versions
+    from modelmonitor.controller.rollouts.evidence import evidence_from
+
+    comparison = compare_versions(spec, **arguments)
+    return comparison.to_document(), evidence_from(comparison, margin, guardrail_margins)

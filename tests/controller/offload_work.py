@@ -1,0 +1,42 @@
+"""Functions the check-process tests send to workers (importable by a spawned process, unlike a test's locals)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def pid_plus(value: int) -> tuple[int, int]:
+    return os.getpid(), value
+
+
+def fail_with(message: str) -> None:
+    from modelmonitor.errors import DataError
+
+    raise DataError(message)
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_once(marker: str) -> tuple[int, str]:
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        die()
+    return os.getpid(), "survived"
+
+
+def sleep_span(seconds: float) -> tuple[float, float]:
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
+
+
+def missing_file(uri: str) -> None:
+    from modelmonitor.errors import SourceError
+
+    raise SourceError(uri, "no such file or directory")
