@@ -442,6 +442,65 @@ def test_an_inline_run_cut_short_by_a_crash_finishes_once(start_operator, custom
     eventually(lambda: counted in second.metrics(), what="the run counted once")
 
 
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in os.listdir(f"/proc/{pid}/task")
+        for child in open(f"/proc/{pid}/task/{task}/children").read().split()
+    ]
+
+
+def test_a_check_process_killed_mid_run_is_replaced_and_the_run_succeeds_once(
+    start_operator, custom, namespace, samples, tmp_path
+) -> None:
+    """What the kernel's OOM killer does to a check process: the run is tried again in a fresh one."""
+    from tests.servers import local_server
+
+    script = tmp_path / "slow_server.py"
+    script.write_text(SLOW_SERVER)
+    with local_server([sys.executable, str(script), "{port}", str(samples)]) as port:
+        document = monitor_document(samples, "oom", runner="inline")
+        document["spec"]["data"]["current"]["uri"] = f"http://127.0.0.1:{port}/healthy.parquet"
+        document["spec"]["data"]["reference"]["uri"] = f"http://127.0.0.1:{port}/reference.parquet"
+        operator = start_operator()
+        create(custom, namespace, document)
+
+        def running() -> bool:
+            runs = list_runs(custom, namespace)
+            return bool(runs) and (runs[0].get("status") or {}).get("phase") == "Running"
+
+        eventually(running, what="the inline run under way")
+        assert operator.process is not None
+        workers = [pid for pid in _children(operator.process.pid) if "resource_tracker" not in _cmdline(pid)]
+        assert workers, "no check processes"
+        for pid in workers:
+            os.kill(pid, 9)
+        monitor = eventually(lambda: recorded(custom, namespace, "oom", "oom-g1"), timeout=120)
+    assert monitor["status"]["lastRun"]["phase"] == "Succeeded" and monitor["status"]["lastRun"]["healthy"]
+    assert [r["metadata"]["name"] for r in list_runs(custom, namespace)] == ["oom-g1"]
+    assert operator.process.poll() is None  # the operator itself lives on
+    assert not set(workers) & set(_children(operator.process.pid))  # fresh check processes
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as found:
+            return found.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def test_a_job_deleted_by_hand_ends_its_run_as_an_error(start_operator, custom, namespace, samples) -> None:
+    start_operator("--runner-command", f"{sys.executable} -c 'import time; time.sleep(600)'")
+    create(custom, namespace, monitor_document(samples, "handmade", runner="job"))
+    batch = client.BatchV1Api(custom.api_client)
+    eventually(lambda: batch.list_namespaced_job(namespace).items, what="the run's Job")
+    batch.delete_namespaced_job("handmade-g1", namespace, propagation_policy="Background")
+    monitor = eventually(lambda: recorded(custom, namespace, "handmade", "handmade-g1"), timeout=90)
+    last = monitor["status"]["lastRun"]
+    assert last["phase"] == "Error" and last["reason"] == "JobDeleted", last
+
+
 def test_estimates_before_the_labels_reach_the_conditions_and_the_metrics(
     start_operator, custom, namespace, samples
 ) -> None:
