@@ -12,9 +12,9 @@ from modelmonitor.devcluster.processes import free_port, stop_pid
 
 
 @contextmanager
-def local_server(argv_for_port: list[str], *, timeout: float = 30.0) -> Iterator[int]:
-    """Run ``argv`` (with ``{port}`` filled in) until the port accepts connections."""
-    port = free_port()
+def local_server(argv_for_port: list[str], *, timeout: float = 30.0, port: int | None = None) -> Iterator[int]:
+    """Run ``argv`` (with ``{port}`` filled in: ``port``, or a free one) until the port accepts connections."""
+    port = port or free_port()
     process = subprocess.Popen(
         [part.format(port=port) for part in argv_for_port],
         stdout=subprocess.DEVNULL,

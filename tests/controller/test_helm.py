@@ -98,6 +98,23 @@ def test_watch_namespaces_get_roles_and_peering_there_only(helm: Path) -> None:
     assert "--namespace=ml" in args and "--namespace=ops" in args and "--all-namespaces" not in args
 
 
+def test_sharded_replicas_take_no_peering_and_may_hold_their_leases(helm: Path) -> None:
+    documents = render(helm, "sharded=true", "replicas=3")
+    container = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "--sharded" in container["args"] and not any(arg.startswith("--peering") for arg in container["args"])
+    assert {variable["name"] for variable in container["env"]} == {"POD_NAME", "POD_NAMESPACE"}
+    assert not any(d["kind"].endswith("KopfPeering") for d in documents)
+    role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["name"].endswith("-shards"))
+    assert role["metadata"]["namespace"] == "mm-system"
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "create", "update", "delete"],
+        }
+    ]
+
+
 @pytest.mark.parametrize("sets", [(), ("watchNamespaces={ml}",)])
 def test_no_rule_grants_a_wildcard(helm: Path, sets: tuple[str, ...]) -> None:
     for document in render(helm, *sets):

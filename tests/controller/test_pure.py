@@ -227,7 +227,7 @@ def test_job_manifest_applies_the_template_and_credentials() -> None:
     assert container["resources"] == {"limits": {"memory": "2Gi"}}
     assert pod["nodeSelector"] == {"pool": "batch"} and pod["imagePullSecrets"] == [{"name": "reg"}]
     assert pod["serviceAccountName"] == "m-runner" and pod["restartPolicy"] == "Never"
-    assert job["spec"]["activeDeadlineSeconds"] == 600 and job["spec"]["backoffLimit"] == 0
+    assert job["spec"]["activeDeadlineSeconds"] == 600 and job["spec"]["backoffLimit"] == 2
     assert "env" not in container  # secrets are referenced, never copied
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,

@@ -90,3 +90,19 @@ def test_file_uris(tmp_path: Path) -> None:
 def test_an_unsupported_scheme_is_named() -> None:
     with pytest.raises(SourceError, match="unsupported scheme 'ftp'"):
         run_checks(parse_spec(spec_for("ftp://host/x.parquet", "ftp://host/y.parquet")), now=NOW)
+
+
+def test_an_unreachable_s3_endpoint_is_a_source_error_that_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's EndpointConnectionError escaped the data layer (and failed the operator's run-now handler)."""
+    from modelmonitor.checks import data_bytes
+    from modelmonitor.devcluster.processes import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    spec = parse_spec(spec_for("s3://logs/current.parquet", "s3://logs/reference.parquet"))
+    for attempt in (lambda: data_bytes(spec), lambda: run_checks(spec, now=NOW)):
+        with pytest.raises(SourceError, match=r"s3://logs/current\.parquet.*cannot reach the storage"):
+            attempt()

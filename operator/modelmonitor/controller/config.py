@@ -14,6 +14,9 @@ class OperatorConfig:
     inline_max_bytes: int = 256 * 1024 * 1024
     check_processes: int = 2  # inline runs' checks and rollouts' comparisons at once, each in a process
     dask_scheduler: str | None = os.environ.get("MODELMONITOR_DASK_SCHEDULER") or None  # runner dask's default
+    sharded: bool = False  # replicas share the monitors out (controller/sharding.py)
+    shard_identity: str = ""
+    shard_namespace: str = ""
 
 
 CONFIG = OperatorConfig()

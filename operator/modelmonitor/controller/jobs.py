@@ -22,6 +22,7 @@ POD_SECURITY = {
 }
 IMAGE_PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError"})
+RUN_POD_ATTEMPTS = 3
 
 
 def job_manifest(
@@ -74,7 +75,15 @@ def job_manifest(
         "kind": "Job",
         "metadata": {"name": run, "namespace": namespace, "labels": labels},
         "spec": {
-            "backoffLimit": 0,
+            # a Pod lost before it finished (deleted, evicted, its node gone) is replaced, twice at most;
+            # the runner's exit code 2 means it wrote an Error status itself: nothing to try again
+            "backoffLimit": RUN_POD_ATTEMPTS - 1,
+            "podFailurePolicy": {
+                "rules": [
+                    {"action": "FailJob", "onExitCodes": {"containerName": "check", "operator": "In", "values": [2]}},
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
+                ]
+            },
             "activeDeadlineSeconds": deadline,
             "template": {"metadata": {"labels": labels}, "spec": pod},
         },

@@ -4,20 +4,46 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, ROLLOUTS, RUNS, VERSION
+from modelmonitor.controller.sharding import MEMBER_LABEL, LeaseView, lease_view
+
+REQUEST_TIMEOUT = (10.0, 30.0)  # seconds to connect, and to wait for each read of an answer
+
+
+T = TypeVar("T")
 
 
 def load_config() -> client.ApiClient:
     try:
         config.load_incluster_config()
-        return client.ApiClient()
+        api = client.ApiClient()
     except config.ConfigException:
-        return config.new_client_from_config()
+        api = config.new_client_from_config()
+    return with_request_timeout(api, REQUEST_TIMEOUT)
+
+
+def with_request_timeout(api: client.ApiClient, timeout: tuple[float, float]) -> client.ApiClient:
+    """Give every request a timeout unless it names its own: the client's default is to wait forever.
+
+    A connection that goes silent (an API server stalled, a NAT entry dropped) would
+    otherwise hang the call, and the handler awaiting it, for good.
+    """
+    send = api.rest_client.request
+
+    def timed(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+        return send(*args, _request_timeout=_request_timeout or timeout, **kwargs)
+
+    api.rest_client.request = timed
+    return api
 
 
 def request(
@@ -43,6 +69,39 @@ def request(
     return json.loads(response.data or b"null")
 
 
+def api_message(error: ApiException) -> str:
+    """The API server's own words for a refusal (its Status message), else the raw body."""
+    try:
+        return str(json.loads(error.body or "{}").get("message") or error.body)
+    except ValueError:
+        return str(error.body)
+
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def is_transient(error: Exception) -> bool:
+    """An API server away or overloaded (worth trying again), not a refusal (which would be refused again)."""
+    if isinstance(error, ApiException):
+        return error.status in TRANSIENT_STATUSES or not error.status
+    return isinstance(error, urllib3.exceptions.HTTPError | OSError)
+
+
+def with_retries(
+    call: Callable[[], T], *, give_up_after: float = 180.0, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """``call()``, tried again after transient failures (1, 2, 4 ... 30 s apart) for up to ``give_up_after`` s."""
+    waited, delay = 0.0, 1.0
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if not is_transient(error) or waited + delay > give_up_after:
+                raise
+        sleep(delay)
+        waited, delay = waited + delay, min(delay * 2, 30.0)
+
+
 def api_base(api_version: str) -> str:
     """``/apis/GROUP/VERSION``, or ``/api/v1`` for the core group."""
     return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
@@ -60,6 +119,7 @@ class Kube:
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
         self.rbac = client.RbacAuthorizationV1Api(api)
+        self.coordination = client.CoordinationV1Api(api)
 
     # --- ModelMonitors and MonitorRuns -------------------------------------------------
     def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
@@ -127,6 +187,46 @@ class Kube:
         except ApiException as error:
             if error.status != 404:
                 raise
+
+    # --- shard members' Leases --------------------------------------------------------
+    def renew_lease(self, namespace: str, name: str, identity: str, duration: timedelta, now: datetime) -> None:
+        """Renew this replica's Lease, or create it (its acquireTime: now) when missing or held by another."""
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        spec = {
+            "holderIdentity": identity,
+            "leaseDurationSeconds": int(duration.total_seconds()),
+            "acquireTime": stamp,
+            "renewTime": stamp,
+        }
+        body = {"metadata": {"name": name, "labels": {MEMBER_LABEL: "true"}}, "spec": spec}
+        try:
+            current = self.coordination.read_namespaced_lease(name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            self.coordination.create_namespaced_lease(namespace, body)
+            return
+        if current.spec.holder_identity == identity and current.spec.acquire_time is not None:
+            spec["acquireTime"] = current.spec.acquire_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version  # a conflict rather than a lost write
+        self.coordination.replace_namespaced_lease(name, namespace, body)
+
+    def member_leases(self, namespace: str) -> list[LeaseView]:
+        listed = self.coordination.list_namespaced_lease(namespace, label_selector=f"{MEMBER_LABEL}=true")
+        views = (lease_view(self.api.sanitize_for_serialization(lease)) for lease in listed.items)
+        return [view for view in views if view is not None]
+
+    def delete_lease(self, namespace: str, name: str) -> None:
+        try:
+            self.coordination.delete_namespaced_lease(name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    def annotate_monitor(self, namespace: str, name: str, annotations: dict[str, str | None]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, MONITORS, name, {"metadata": {"annotations": annotations}}
+        )
 
     # --- Jobs ------------------------------------------------------------------------
     def create_job(self, namespace: str, body: dict[str, Any]) -> None:

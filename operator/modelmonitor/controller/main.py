@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shlex
+import socket
 import sys
 
 from modelmonitor.controller.config import CONFIG
@@ -31,11 +33,17 @@ def run_operator(args: argparse.Namespace) -> int:
     CONFIG.runner_command = shlex.split(args.runner_command) if args.runner_command else CONFIG.runner_command
     CONFIG.inline_max_bytes = args.inline_max_bytes
     CONFIG.check_processes = args.check_processes
+    if args.sharded and args.peering:
+        print("error: --sharded replicas are all active: they take no --peering", file=sys.stderr)
+        return 2
+    CONFIG.sharded = args.sharded
+    CONFIG.shard_identity = args.shard_identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    CONFIG.shard_namespace = args.shard_namespace or os.environ.get("POD_NAMESPACE") or "default"
     CONFIG.dask_scheduler = args.dask_scheduler or CONFIG.dask_scheduler
     from modelmonitor.controller import handlers  # noqa: F401 - registers the handlers with kopf
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
-    peering = _choose_peering(args)
+    peering = PeeringChoice(None) if args.sharded else _choose_peering(args)
     if peering.error:
         print(f"error: {peering.error}", file=sys.stderr)
         return 2
@@ -87,12 +95,13 @@ def _at_least_one(text: str) -> int:
 def run_job(args: argparse.Namespace) -> int:
     """Evaluate one MonitorRun and write its status: what the run Job's container does."""
     from modelmonitor.controller.execution import TERMINAL_PHASES, error_status, evaluate
-    from modelmonitor.controller.kube import Kube, load_config
+    from modelmonitor.controller.kube import Kube, load_config, with_retries
     from modelmonitor.errors import SpecError
     from modelmonitor.spec import parse_spec
 
+    # the API server may be away for a while (restarted, say): the results are worth waiting for
     kube = Kube(load_config())
-    run = kube.get_run(args.namespace, args.name)
+    run = with_retries(lambda: kube.get_run(args.namespace, args.name))
     if run is None:
         print(f"error: MonitorRun {args.namespace}/{args.name} not found", file=sys.stderr)
         return 2
@@ -100,7 +109,7 @@ def run_job(args: argparse.Namespace) -> int:
         print(f"MonitorRun {args.name} has finished already")
         return 0
     monitor_name = run["spec"]["monitor"]
-    monitor = kube.get_monitor(args.namespace, monitor_name)
+    monitor = with_retries(lambda: kube.get_monitor(args.namespace, monitor_name))
     if monitor is None:
         print(f"error: ModelMonitor {args.namespace}/{monitor_name} not found", file=sys.stderr)
         return 2
@@ -114,7 +123,7 @@ def run_job(args: argparse.Namespace) -> int:
         if started:
             status["startedAt"] = started
     status.update(runner="job", job=args.name)
-    kube.patch_run_status(args.namespace, args.name, status)
+    with_retries(lambda: kube.patch_run_status(args.namespace, args.name, status))
     print(f"{args.name}: {status['phase']} ({status.get('message', '')})")
     return 0 if status["phase"] == "Succeeded" else 2
 
@@ -151,6 +160,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         "else standalone with a warning)",
     )
     operator.add_argument("--priority", type=int, default=0, help="this replica's peering priority")
+    operator.add_argument(
+        "--sharded",
+        action="store_true",
+        help="share the monitors out among every replica started so (by Leases; no peering): see docs/sharding.md",
+    )
+    operator.add_argument("--shard-identity", help="this replica's name among the shards (default: $POD_NAME)")
+    operator.add_argument(
+        "--shard-namespace", help="where the replicas' Leases live (default: $POD_NAMESPACE, else default)"
+    )
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=run_operator)
 

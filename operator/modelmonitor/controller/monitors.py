@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import kopf
+from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller import metrics, retraining, runs
 from modelmonitor.controller.checkwork import data_size
@@ -16,26 +19,43 @@ from modelmonitor.controller.naming import (
     GROUP,
     MONITOR_LABEL,
     RUN_NOW_ANNOTATION,
+    SHARD_OWNER_ANNOTATION,
     VERSION,
     run_now_name,
     slot_run_name,
     spec_change_run_name,
 )
-from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, condition_event, credentials, now, owner
+from modelmonitor.controller.runtime import (
+    MM,
+    MR,
+    STATE,
+    accept,
+    api,
+    condition_event,
+    credentials,
+    now,
+    owner,
+    owns_monitor,
+)
 from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso, slot_offset
+from modelmonitor.controller.sharding import moved
 from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner
 
+_log = logging.getLogger(__name__)
 
-@kopf.on.resume(*MM, backoff=5)
-@kopf.on.create(*MM, backoff=5)
-@kopf.on.update(*MM, field="spec", backoff=5)
+
+@kopf.on.resume(*MM, backoff=5, when=owns_monitor)
+@kopf.on.create(*MM, backoff=5, when=owns_monitor)
+@kopf.on.update(*MM, field="spec", backoff=5, when=owns_monitor)
 async def accept_spec(
     body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, reason: str, **_: Any
 ) -> None:
     generation, moment = meta["generation"], now()
     previous = list(status.get("conditions") or [])
+    if STATE.shard.sharded and (meta.get("annotations") or {}).get(SHARD_OWNER_ANNOTATION) != STATE.shard.identity:
+        patch.metadata.setdefault("annotations", {})[SHARD_OWNER_ANNOTATION] = STATE.shard.identity
     try:
         parsed = accept(spec)
     except SpecError as error:
@@ -63,7 +83,9 @@ async def accept_spec(
         await _reexport(body, last_name)
 
 
-def _export_schedule(meta: kopf.Meta, status: kopf.Status, spec: ModelMonitorSpec, moment: datetime) -> None:
+def _export_schedule(
+    meta: Mapping[str, Any], status: Mapping[str, Any], spec: ModelMonitorSpec, moment: datetime
+) -> None:
     last_success = status.get("lastSuccessfulRunAt")
     last_run = status.get("lastRun") or {}
     last_retraining = ((status.get("retraining") or {}).get("last")) or {}
@@ -88,7 +110,7 @@ def _describe(spec: ModelMonitorSpec) -> str:
     return f"interval {spec.schedule.interval}" if spec.schedule.interval else f"cron '{spec.schedule.cron}'"
 
 
-async def _reexport(body: kopf.Body, run_name: str) -> None:
+async def _reexport(body: Mapping[str, Any], run_name: str) -> None:
     """After a restart, the metrics endpoint shows the last results again."""
     run = await api(STATE.kube.get_run, body["metadata"]["namespace"], run_name)
     results = ((run or {}).get("status") or {}).get("results")
@@ -115,6 +137,51 @@ async def start_scheduler(**_: Any) -> None:
 async def stop_scheduler(**_: Any) -> None:
     if STATE.scheduler_task is not None:
         STATE.scheduler_task.cancel()
+
+
+@kopf.on.startup()
+async def join_shard(**_: Any) -> None:
+    if STATE.shard.sharded:
+        STATE.membership_task = asyncio.create_task(STATE.shard.run(STATE.kube, now, shares_changed))
+
+
+@kopf.on.cleanup()
+async def leave_shard(**_: Any) -> None:
+    if STATE.shard.sharded:
+        STATE.membership_task.cancel()
+        await api(STATE.shard.leave, STATE.kube)
+
+
+async def shares_changed(before: list[str], after: list[str]) -> None:
+    """Let go of the monitors another replica owns now; take up the ones this replica gained."""
+    keys = {f"{namespace}/{name}": (namespace, name) for namespace, name in STATE.monitors}
+    gained, lost = moved(keys, STATE.shard.identity, before, after)
+    for key in lost:
+        metrics.forget_monitor(*keys[key])  # its owner exports them now
+    for key in gained:
+        namespace, name = keys[key]
+        STATE.scheduler.wake_at((namespace, name), now())
+        try:
+            # a watch event: kopf looks at the monitor again, now as its owner (a change left unhandled)
+            await api(STATE.kube.annotate_monitor, namespace, name, {SHARD_OWNER_ANNOTATION: STATE.shard.identity})
+        except ApiException as error:
+            if error.status == 404:
+                continue
+            raise
+        if (monitor := STATE.monitors.get((namespace, name))) is not None:
+            await _take_up(monitor)
+        await runs.adopt_runs(namespace, name)
+    if gained or lost:
+        _log.info("shard: took up %d monitors, let go of %d", len(gained), len(lost))
+
+
+async def _take_up(monitor: dict[str, Any]) -> None:
+    """Export a gained monitor's schedule and last results, as accept_spec does on a restart."""
+    status = monitor.get("status") or {}
+    if (parsed := _parsed_or_none(monitor["spec"])) is not None:
+        _export_schedule(monitor["metadata"], status, parsed, now())
+    if last := (status.get("lastRun") or {}).get("name"):
+        await _reexport(monitor, last)
 
 
 @kopf.on.event(*MM)
@@ -163,8 +230,8 @@ def next_wake(parsed: ModelMonitorSpec | None, monitor: dict[str, Any], moment: 
 async def tick(key: Key) -> datetime | None:
     """Record a missed finished run, reconcile retraining, and create the run of a slot that fell due."""
     monitor = STATE.monitors.get(key)
-    if monitor is None:
-        return None
+    if monitor is None or not STATE.shard.owns(*key):
+        return None  # another replica's, until the members change (shares_changed wakes it then)
     namespace, name = key
     meta = monitor["metadata"]
     status = dict(monitor.get("status") or {})
@@ -195,8 +262,8 @@ async def tick(key: Key) -> datetime | None:
     return max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
 
 
-@kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
-@kopf.on.update(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
+@kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
+@kopf.on.update(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
 async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
     request = meta["annotations"][RUN_NOW_ANNOTATION]
     try:

@@ -14,6 +14,7 @@ MONITOR_LABEL = f"{GROUP}/monitor"
 RUN_LABEL = f"{GROUP}/run"
 RUN_NOW_ANNOTATION = f"{GROUP}/run-now"
 RETRAIN_NOW_ANNOTATION = f"{GROUP}/retrain-now"
+SHARD_OWNER_ANNOTATION = f"{GROUP}/shard-owner"  # the replica that owns a monitor, when sharded
 
 
 def slot_run_name(monitor: str, slot: datetime) -> str:

@@ -17,7 +17,8 @@ from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.dask_clusters import Unresolved, scheduler_address
 from modelmonitor.controller.execution import TERMINAL_PHASES, error_status
 from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
-from modelmonitor.controller.naming import RUN_LABEL, runner_account_name
+from modelmonitor.controller.kube import api_message
+from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL, runner_account_name
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.records import is_newer, last_run_summary, run_order, runs_to_prune
 from modelmonitor.controller.runtime import (
@@ -68,6 +69,9 @@ async def execute_until_done(run: dict[str, Any]) -> None:
             except ApiException as error:
                 if error.status == 404:
                     return  # the run was deleted
+                if error.status == 403 and await _end_forbidden(run, error):
+                    STATE.executed.add(meta["uid"])
+                    return
                 failure: Exception = error
             except Exception as error:
                 failure = error
@@ -79,6 +83,39 @@ async def execute_until_done(run: dict[str, Any]) -> None:
             await asyncio.sleep(delay)
     finally:
         STATE.executing.discard(meta["uid"])
+
+
+async def _end_forbidden(run: dict[str, Any], refusal: ApiException) -> bool:
+    """End a run the operator lacks a permission for as an Error that says which (True if that could be written).
+
+    Retrying would leave it Pending for good, and a missing permission is not given back by waiting.
+    """
+    namespace, name = run["metadata"]["namespace"], run["metadata"]["name"]
+    message = f"the operator lacks a permission (see its Role): {api_message(refusal)}"
+    _log.error("run %s/%s: %s", namespace, name, message)
+    started = (run.get("status") or {}).get("startedAt")
+    try:
+        await api(STATE.kube.patch_run_status, namespace, name, error_status("Forbidden", message, started_at=started))
+    except ApiException:
+        return False
+    return True
+
+
+def _start_execution(run: dict[str, Any]) -> None:
+    task = asyncio.create_task(execute_until_done(run))  # not awaited: the run's later events must not wait
+    STATE.run_tasks.add(task)
+    task.add_done_callback(STATE.run_tasks.discard)
+
+
+async def adopt_runs(namespace: str, monitor: str) -> None:
+    """Execute the unfinished runs of a monitor this replica has just taken over (its owner died mid-run)."""
+    index = getattr(STATE, "runs_index", None) or {}
+    for entry in list(index.get((namespace, monitor), [])):
+        if entry["status"]["phase"] in TERMINAL_PHASES:
+            continue
+        run = await api(STATE.kube.get_run, namespace, entry["metadata"]["name"])
+        if run is not None and take_for_execution(run):
+            _start_execution(run)
 
 
 async def execute_run(run: dict[str, Any]) -> None:
@@ -183,6 +220,8 @@ async def _end_run_with_error(namespace: str, run_name: str, reason: str, messag
 @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT})
 async def job_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
     run_name = body["metadata"]["labels"][RUN_LABEL]
+    if not STATE.shard.owns(namespace, body["metadata"]["labels"].get(MONITOR_LABEL, "")):
+        return
     if type == "DELETED":  # by hand, say, before the run wrote its results: it never will
         message = "the run's Job was deleted before the run wrote its results"
         await _end_run_with_error(namespace, run_name, "JobDeleted", message, delete_job=False)
@@ -207,7 +246,7 @@ async def job_changed(body: kopf.Body, namespace: str, type: str | None, **_: An
 
 @kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT})
 async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
-    if type == "DELETED":
+    if type == "DELETED" or not STATE.shard.owns(namespace, body["metadata"]["labels"].get(MONITOR_LABEL, "")):
         return
     outcome = judge_pod(dict(body))
     if outcome.finished:  # a Pod that can never succeed: end the run, and the Job with it
@@ -244,10 +283,10 @@ async def run_changed(body: kopf.Body, namespace: str, type: str | None, runs_by
         STATE.executed.discard(body["metadata"]["uid"])
         return
     run = dict(body)
+    if not STATE.shard.owns(namespace, run["spec"]["monitor"]):
+        return
     if take_for_execution(run):
-        task = asyncio.create_task(execute_until_done(run))  # not awaited: the run's later events must not wait
-        STATE.run_tasks.add(task)
-        task.add_done_callback(STATE.run_tasks.discard)
+        _start_execution(run)
     elif (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
         await _record_locked(namespace, run["spec"]["monitor"], run, runs_by_monitor)
 

@@ -17,6 +17,7 @@ import kopf
 from modelmonitor.controller.conditions import EVENT_REASONS, Condition
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import Kube, load_config
+from modelmonitor.controller.membership import Membership
 from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
 from modelmonitor.controller.offload import CheckProcesses
 from modelmonitor.controller.server import ProbeServer
@@ -33,6 +34,7 @@ class _State:
     kube: Kube
     server: ProbeServer
     checks: CheckProcesses
+    shard: Membership
     executing: set[str]  # uids of the runs being executed by this process
     executed: set[str]  # uids of the runs this process executed (until their deletion)
     run_tasks: set[asyncio.Task[None]]
@@ -40,6 +42,7 @@ class _State:
     # the scheduler's (controller/monitors.py)
     scheduler: Any
     scheduler_task: asyncio.Task[None] | None
+    membership_task: asyncio.Task[None]
     monitors: dict[tuple[str, str], dict[str, Any]]  # the latest each watch event brought
     written_next_run: dict[tuple[str, str], tuple[int, str]]  # generation, the nextRunAt written
     runs_index: Any  # kopf's live index of runs by monitor
@@ -72,6 +75,11 @@ def condition_event(body: Any, condition: Condition) -> None:
     kopf.event(
         body, type=kind, reason=reason, message=f"{condition.type}={condition.status}: {condition.message}"[:1000]
     )
+
+
+def owns_monitor(namespace: str, name: str, **_: Any) -> bool:
+    """Whether this replica owns the monitor (always, unless sharded): a kopf ``when`` filter too."""
+    return STATE.shard.owns(namespace, name)
 
 
 def monitor_lock(namespace: str, name: str) -> asyncio.Lock:
@@ -109,8 +117,14 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.posting.level = logging.WARNING  # our own Events say what happened; kopf's only on errors
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+    # a request or a watch that goes silent is given up and made again, never waited for forever:
+    # watches restart after 70 s without an event (the API server's bookmarks come each minute)
+    settings.networking.request_timeout, settings.networking.connect_timeout = 60.0, 10.0
+    settings.watching.inactivity_timeout = 70.0
+    settings.watching.server_timeout = 600  # an integer: the API server refuses "600.0"
     STATE.kube = Kube(await api(load_config))
     STATE.checks = CheckProcesses(CONFIG.check_processes)
+    STATE.shard = Membership(CONFIG.shard_identity, CONFIG.shard_namespace, sharded=CONFIG.sharded)
     STATE.executing, STATE.executed, STATE.run_tasks = set(), set(), set()
     STATE.monitor_locks = {}
     from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE

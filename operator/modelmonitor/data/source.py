@@ -9,6 +9,7 @@ downloaded whole, once, into memory.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,8 +140,8 @@ class TableSource:
             ) from None
         except FileNotFoundError:
             raise SourceError(self.uri, "no such file or directory") from None
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, ValueError) as error:
-            raise SourceError(self.uri, f"cannot read as {self.format}: {_one_line(error)}") from None
+        except (*_read_errors(), ValueError) as error:
+            raise _failure(self.uri, f"cannot read as {self.format}", error) from None
 
     def _open_http(self, filesystem: Any, file_format: ds.FileFormat) -> ds.Dataset:
         # a server that honours ranges answers a one-byte request with one byte
@@ -211,8 +212,8 @@ class TableSource:
             self.require(column)
         try:
             return self.dataset.to_table(columns=columns, filter=self._filter(rows))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
-            raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
+        except _read_errors() as error:
+            raise _failure(self.uri, f"cannot read {', '.join(columns)}", error) from None
 
     def partitions(self) -> list[Partition]:
         """The data set in slices of about ``PARTITION_ROWS`` rows, in the order a whole scan reads them.
@@ -255,8 +256,8 @@ class TableSource:
                     rows += group_rows
                 if start < len(groups):
                     pieces.append(Piece(fragment.path, None if start == 0 else tuple(range(start, len(groups)))))
-        except (pa.ArrowInvalid, OSError) as error:
-            raise SourceError(self.uri, f"cannot read the Parquet footers: {_one_line(error)}") from None
+        except _read_errors() as error:
+            raise _failure(self.uri, "cannot read the Parquet footers", error) from None
         close()
         return partitions
 
@@ -312,14 +313,14 @@ class TableSource:
                 use_threads=False,  # a background scan outruns a slower consumer and buffers without bound
             )
             yield from batches
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
-            raise SourceError(self.uri, f"cannot read {', '.join(columns)}: {_one_line(error)}") from None
+        except _read_errors() as error:
+            raise _failure(self.uri, f"cannot read {', '.join(columns)}", error) from None
 
     def count(self, rows: RowFilter | None = None) -> int:
         try:
             return int(self.dataset.count_rows(filter=self._filter(rows)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
-            raise SourceError(self.uri, f"cannot count rows: {_one_line(error)}") from None
+        except _read_errors() as error:
+            raise _failure(self.uri, "cannot count rows", error) from None
 
     def total_bytes(self) -> int | None:
         """The size of the data set's files, where the filesystem lists them (not over HTTP)."""
@@ -328,12 +329,38 @@ class TableSource:
         dataset = self.dataset
         if not isinstance(dataset, ds.FileSystemDataset):
             return None
-        infos = dataset.filesystem.get_file_info(dataset.files)
+        try:
+            infos = dataset.filesystem.get_file_info(dataset.files)
+        except _read_errors() as error:
+            raise _failure(self.uri, "cannot list the files' sizes", error) from None
         return sum(info.size or 0 for info in infos)
 
 
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:500]
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What reading may raise: Arrow's errors, OSError, and botocore's own (s3fs lets some through).
+
+    Evaluated when an exception is matched, so botocore is looked for only if it was imported.
+    """
+    errors: tuple[type[BaseException], ...] = (pa.ArrowInvalid, pa.ArrowTypeError, OSError)
+    botocore = sys.modules.get("botocore.exceptions")
+    return errors + ((botocore.BotoCoreError,) if botocore is not None else ())
+
+
+def _unreachable(error: BaseException) -> bool:
+    botocore = sys.modules.get("botocore.exceptions")
+    return isinstance(error, ConnectionError | TimeoutError) or (
+        botocore is not None and isinstance(error, botocore.ConnectionError)
+    )
+
+
+def _failure(uri: str, doing: str, error: BaseException) -> SourceError:
+    if _unreachable(error):
+        return SourceError(uri, f"cannot reach the storage ({_one_line(error)})")
+    return SourceError(uri, f"{doing}: {_one_line(error)}")
 
 
 def open_source(uri: str, format: str = "parquet", env: Mapping[str, str] | None = None) -> TableSource:

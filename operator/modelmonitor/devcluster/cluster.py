@@ -121,11 +121,11 @@ class ControlPlane:
             ],
         )
 
-        def healthy() -> bool:
-            with urllib.request.urlopen(f"{self.etcd_url}/health", timeout=2) as response:
-                return json.load(response).get("health") == "true"
+        self._wait(process, self._etcd_healthy, "etcd")
 
-        self._wait(process, healthy, "etcd")
+    def _etcd_healthy(self) -> bool:
+        with urllib.request.urlopen(f"{self.etcd_url}/health", timeout=2) as response:
+            return json.load(response).get("health") == "true"
 
     def _start_apiserver(self) -> None:
         assert self.assets is not None
@@ -162,13 +162,11 @@ class ControlPlane:
                 "--endpoint-reconciler-type=none",
             ],
         )
-        context = self.ssl_context()
+        self._wait(process, self._apiserver_ready, "kube-apiserver")
 
-        def ready() -> bool:
-            with urllib.request.urlopen(f"{self.server}/readyz", timeout=2, context=context) as response:
-                return response.status == 200
-
-        self._wait(process, ready, "kube-apiserver")
+    def _apiserver_ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.server}/readyz", timeout=2, context=self.ssl_context()) as response:
+            return response.status == 200
 
     def ssl_context(self) -> ssl.SSLContext:
         assert self.ca is not None and self.admin is not None
@@ -243,6 +241,16 @@ class ControlPlane:
             process.stop()
         self.processes.clear()
         atexit.unregister(self.stop)
+
+    def restart(self, name: str, down: float = 0.0) -> None:
+        """Stop one process (SIGTERM), leave it down for ``down`` seconds, start it again as it was (fault drills)."""
+        process = next(process for process in self.processes if process.name == name)
+        process.stop()
+        time.sleep(down)
+        process.start()
+        ready = {"etcd": self._etcd_healthy, "kube-apiserver": self._apiserver_ready}.get(name)
+        if ready is not None:
+            self._wait(process, ready, name)
 
     def pids(self) -> dict[str, int]:
         return {process.name: process.pid for process in self.processes if process.pid is not None}

@@ -149,6 +149,17 @@ class PodRunner:
                 if running.process and running.process.poll() is None:
                     running.process.kill()
         if not deleted and pod.spec.node_name == NODE_NAME:
+            if running and pod.status.phase not in ("Succeeded", "Failed"):
+                # as a kubelet does: a pod killed while deleted ends Failed, so its Job can replace it
+                container = pod.spec.containers[0]
+                killed = {"exitCode": 137, "reason": "Error", "startedAt": _now(), "finishedAt": _now()}
+                self._patch_status(
+                    pod,
+                    {
+                        "phase": "Failed",
+                        "containerStatuses": [self._container_status(container, {"terminated": killed})],
+                    },
+                )
             try:  # the kubelet's last word: the containers are gone
                 self.api.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
             except ApiException as error:

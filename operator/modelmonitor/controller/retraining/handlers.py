@@ -16,7 +16,7 @@ from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller import faults, metrics
 from modelmonitor.controller.conditions import RETRAINING, Condition, merge
-from modelmonitor.controller.kube import KindNotServed
+from modelmonitor.controller.kube import KindNotServed, api_message
 from modelmonitor.controller.naming import MONITOR_LABEL, RETRAIN_NOW_ANNOTATION
 from modelmonitor.controller.retraining.objects import (
     GONE,
@@ -42,7 +42,7 @@ from modelmonitor.controller.retraining.policy import (
     decide_on_slot,
     next_streak,
 )
-from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock, now, owner
+from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock, now, owner, owns_monitor
 from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso, slot_offset
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
@@ -188,17 +188,8 @@ def _why(error: Exception, api_version: str, kind: str, namespace: str) -> str:
                 f"the operator may not create {resource} in namespace {namespace}: grant it "
                 "(see docs/retraining.md, 'Permissions')"
             )
-        return f"{error.status} {error.reason}: {_api_message(error)}"
+        return f"{error.status} {error.reason}: {api_message(error)}"
     return str(error)
-
-
-def _api_message(error: ApiException) -> str:
-    import json
-
-    try:
-        return str(json.loads(error.body or "{}").get("message") or error.body)
-    except ValueError:
-        return str(error.body)
 
 
 def _last(
@@ -314,12 +305,12 @@ async def retraining_job_changed(body: kopf.Body, namespace: str, type: str | No
     """Jobs are watched, so their outcome is recorded at once; other kinds are read on the timer tick."""
     outcome = GONE if type == "DELETED" else read_outcome(dict(body))
     monitor_name = (body["metadata"].get("labels") or {}).get(MONITOR_LABEL)
-    if outcome.finished and monitor_name:
+    if outcome.finished and monitor_name and owns_monitor(namespace, monitor_name):
         await _conclude_locked(namespace, monitor_name, body["metadata"]["name"], outcome)
 
 
-@kopf.on.create(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
-@kopf.on.update(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5)
+@kopf.on.create(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
+@kopf.on.update(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
 async def retrain_now(body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
     request = meta["annotations"][RETRAIN_NOW_ANNOTATION]
     patch.metadata.setdefault("annotations", {})[RETRAIN_NOW_ANNOTATION] = None

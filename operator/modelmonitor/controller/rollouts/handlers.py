@@ -38,6 +38,8 @@ _log = logging.getLogger(__name__)
 @kopf.timer(*MRO, interval=TICK_SECONDS, backoff=5)
 async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, **_: Any) -> None:
     namespace, generation = meta["namespace"], meta["generation"]
+    if not STATE.shard.owns(namespace, meta["name"]):
+        return  # another replica's (a filter would not notice when the members change: no event says so)
     moment = now()
     current = RolloutState.from_status(status)
     try:

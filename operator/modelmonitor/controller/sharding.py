@@ -1,0 +1,92 @@
+"""Sharding: each replica of a sharded operator owns a disjoint share of the monitors, and takes over a dead one's.
+
+Every replica holds a Lease (coordination.k8s.io) named after itself and renews it; the
+members are the replicas whose Lease is fresh. A monitor belongs to the member that
+rendezvous hashing picks for its namespace/name (Thaler and Ravishankar, 1998): the
+highest hash of (member, monitor) wins, so when a member joins or leaves only the
+monitors it gains or held move, and every replica computes the same owner from the same
+members without talking to the others.
+
+The others count a new member once its Lease has been held for ``settle``; the member
+counts itself a look (``renew``) later, when every other has let go of what it takes:
+a share may have no owner for a few seconds, never two. A member whose Lease goes stale
+(it died, or lost the API server) drops out after ``duration``, and its monitors are
+picked up on the next look, within ``duration + renew``; a member that cannot renew
+gives its share up a look before its Lease goes stale. A run's name is fixed by its
+slot, so even two owners at once could not create a slot's run twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+MEMBER_LABEL = "modelmonitor.io/shard-member"
+
+
+def owner_of(key: str, members: Iterable[str]) -> str | None:
+    """The member that owns ``key`` (namespace/name): the highest rendezvous hash, or None without members."""
+    return max(members, key=lambda member: hashlib.sha256(f"{member}\0{key}".encode()).digest(), default=None)
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    """What a member's Lease says: who, since when it has held it, when it last renewed, for how long."""
+
+    holder: str
+    acquired: datetime
+    renewed: datetime
+    duration: timedelta
+
+
+def lease_view(lease: Mapping[str, Any]) -> LeaseView | None:
+    """A Lease object (as JSON) as a member's view, or None when it lacks a holder or its times."""
+    spec = lease.get("spec") or {}
+    if not spec.get("holderIdentity") or not spec.get("renewTime") or not spec.get("acquireTime"):
+        return None
+    return LeaseView(
+        spec["holderIdentity"],
+        _parse(spec["acquireTime"]),
+        _parse(spec["renewTime"]),
+        timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0)),
+    )
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def active_members(leases: Iterable[LeaseView], now: datetime, settle: timedelta) -> list[str]:
+    """The members that own monitors now: a Lease still fresh, and held for at least ``settle``."""
+    return sorted(
+        lease.holder for lease in leases if lease.renewed + lease.duration > now and lease.acquired + settle <= now
+    )
+
+
+def moved(
+    keys: Iterable[str], identity: str, before: Iterable[str], after: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """The keys this member gains and loses when the members change from ``before`` to ``after``."""
+    before, after = list(before), list(after)
+    gained, lost = [], []
+    for key in keys:
+        was, now = owner_of(key, before) == identity, owner_of(key, after) == identity
+        if now and not was:
+            gained.append(key)
+        elif was and not now:
+            lost.append(key)
+    return gained, lost
+
+
+def shares(keys: Iterable[str], members: Iterable[str]) -> Mapping[str, int]:
+    """How many keys each member owns (for the log, and for tests of the spread)."""
+    members = list(members)
+    counts = dict.fromkeys(members, 0)
+    for key in keys:
+        found = owner_of(key, members)
+        if found is not None:
+            counts[found] += 1
+    return counts
