@@ -1,14 +1,16 @@
 """A fleet of monitors on a 1-minute interval against one operator: are the runs on time, none lost or doubled?
 
-    python benchmarks/fleet.py N MINUTES [--namespaces K] [--aligned] [--profile FILE]
+    python benchmarks/fleet.py N MINUTES [--namespaces K] [--aligned] [--profile FILE] [--keep-log FILE]
 
 Starts a dev cluster (etcd and kube-apiserver as local processes), installs the CRDs, writes
 small sample data (300 current and 600 reference rows: inline runs), starts the operator
-as a process of its own (the default 5-second tick, verbose off), and creates N monitors
-with ``schedule: {interval: 1m, spread: true}`` in K namespaces (``--aligned``: without
-``spread``, so every slot falls on the minute and all N runs start at once). After a minute of warm-up it
-watches MINUTES minutes, then reads the operator's peak RSS and CPU time from /proc and
-every MonitorRun, and prints, for the schedule slots due in the measured minutes:
+as a process of its own (verbose off, with the environment operator/Dockerfile sets, unless
+``--no-image-env``), and creates N monitors with ``schedule: {interval: 1m, spread: true}``
+in K namespaces (``--aligned``: without ``spread``, so every slot falls on the minute and
+all N runs start at once). After two minutes of warm-up (creating the fleet asks for N
+first runs at once) it watches MINUTES minutes, then reads the operator's peak RSS and CPU
+time from /proc and every MonitorRun, and prints, for the schedule slots due in the
+measured minutes:
 
 * runs due, created, started and finished, and runs lost (a slot at least two minutes
   old without a run) or duplicated (two runs of one monitor for one slot);
@@ -16,10 +18,12 @@ every MonitorRun, and prints, for the schedule slots due in the measured minutes
   without a started run counts as late until the end of the measurement (so a backlog
   cannot hide);
 * the operator's peak RSS and its CPU as a share of one core over the measured minutes, and
-  the same for each of its check processes.
+  the same for each of its check processes;
+* lateness p99 for each measured minute, so a backlog that grows shows as one.
 
 ``--profile FILE`` runs the operator under cProfile and writes its statistics to FILE
-(``python -m pstats FILE``, or snakeviz) when it stops.
+(``python -m pstats FILE``, or snakeviz) when it stops; ``--memory-profile FILE`` under
+tracemalloc, with a snapshot written to FILE when it stops (``traced_operator.py --top FILE``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +46,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 GROUP, VERSION = "modelmonitor.io", "v1alpha1"
-WARM_UP = timedelta(minutes=1)
+WARM_UP = timedelta(minutes=2)  # creating the fleet asks for 1,000 first runs at once: not the steady state
 LOST_AFTER = timedelta(minutes=2)
 
 
@@ -114,6 +119,7 @@ def measure(runs: list[dict], monitors: dict[tuple[str, str], timedelta], since:
             by_slot.setdefault((meta["namespace"], spec["monitor"], spec["evaluateAt"]), []).append(run)
     due = created = started = finished = lost = duplicated = 0
     lateness: list[float] = []
+    by_minute: dict[int, list[float]] = {}
     for (namespace, name), offset in monitors.items():
         for slot in slots_between(since, until, offset):
             found = by_slot.get((namespace, name, slot.strftime("%Y-%m-%dT%H:%M:%SZ")), [])
@@ -129,6 +135,7 @@ def measure(runs: list[dict], monitors: dict[tuple[str, str], timedelta], since:
                 lateness.append((begun - slot).total_seconds())
             else:
                 lateness.append((until - slot).total_seconds())  # not started yet: late at least this long
+            by_minute.setdefault(int((slot - since).total_seconds() // 60), []).append(lateness[-1])
             finished += status.get("phase") in ("Succeeded", "Failed", "Error")
     return {
         "due": due,
@@ -140,6 +147,7 @@ def measure(runs: list[dict], monitors: dict[tuple[str, str], timedelta], since:
         "lateness_p50_s": _percentile(lateness, 50),
         "lateness_p99_s": _percentile(lateness, 99),
         "lateness_max_s": max(lateness, default=float("nan")),
+        "lateness_p99_by_minute_s": [_percentile(by_minute[minute], 99) for minute in sorted(by_minute)],
     }
 
 
@@ -149,6 +157,9 @@ def main() -> None:
     parser.add_argument("minutes", type=float)
     parser.add_argument("--namespaces", type=int, default=1)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--memory-profile", type=Path, help="a tracemalloc snapshot of the operator, at its end")
+    parser.add_argument("--keep-log", type=Path, help="copy the operator's log there")
+    parser.add_argument("--no-image-env", action="store_true", help="without the environment the image sets")
     parser.add_argument("--aligned", action="store_true", help="every monitor on the minute (no schedule.spread)")
     args = parser.parse_args()
 
@@ -177,8 +188,11 @@ def main() -> None:
         command += ["--standalone", "--runner-command", f"{sys.executable} -m modelmonitor"]
         if args.profile:
             command[1:1] = ["-m", "cProfile", "-o", str(args.profile)]
+        elif args.memory_profile:
+            command[1:3] = [str(HERE / "traced_operator.py"), str(args.memory_profile)]
         log = (work / "operator.log").open("wb")
-        operator = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        image_env = {} if args.no_image_env else _image_env()
+        operator = subprocess.Popen(command, env={**env, **image_env}, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(port, operator)
             sampler = ProcessSampler(operator.pid)
@@ -199,6 +213,8 @@ def main() -> None:
         finally:
             stop_pid(operator.pid, timeout=30)
             log.close()
+            if args.keep_log:
+                shutil.copy(work / "operator.log", args.keep_log)
         schedule = Schedule(interval="1m", spread=not args.aligned)
         offsets = {(namespace, name): slot_offset(schedule, namespace, name) for namespace, name in monitors}
         found = measure(runs, offsets, since, until)
@@ -215,7 +231,21 @@ def main() -> None:
             f"check processes: peak RSS {', '.join(f'{mb} MB' for mb, _ in children) or '-'}, "
             f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core"
         )
+        print(
+            "lateness p99 by measured minute: " + ", ".join(f"{p99:.0f}s" for p99 in found["lateness_p99_by_minute_s"])
+        )
         print(json.dumps(found))
+
+
+def _image_env() -> dict[str, str]:
+    """The environment operator/Dockerfile gives the operator, but PATH: the process runs as it would in the image."""
+    text = (ROOT / "operator" / "Dockerfile").read_text().replace("\\\n", " ")
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            found.update(pair.split("=", 1) for pair in line[4:].split())
+    found.pop("PATH", None)
+    return found
 
 
 def _list_all(custom, namespace: str) -> list[dict]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,6 +63,77 @@ def test_a_lease_reads_from_its_json_and_one_without_times_is_no_member() -> Non
         "modelmonitor-1", NOW - timedelta(seconds=60), NOW - timedelta(seconds=1.5), timedelta(seconds=15)
     )
     assert lease_view({"spec": {"holderIdentity": "x"}}) is None
+
+
+class _Leases:
+    """The Lease API as membership uses it, on a simulated clock; ``down`` makes every call fail."""
+
+    def __init__(self, others: list[LeaseView]) -> None:
+        self.others, self.mine, self.down = others, None, False
+
+    def renew_lease(self, namespace: str, name: str, identity: str, duration: timedelta, now: datetime) -> None:
+        if self.down:
+            raise ConnectionRefusedError("the API server is away")
+        fresh = self.mine is not None and self.mine.renewed + self.mine.duration > now
+        self.mine = LeaseView(identity, self.mine.acquired if fresh else now, now, duration)
+
+    def member_leases(self, namespace: str) -> list[LeaseView]:
+        if self.down:
+            raise ConnectionRefusedError("the API server is away")
+        return [*self.others, self.mine]
+
+
+def _simulate(leases: _Leases, until: float, events: dict[float, Callable[[], None]]) -> list[tuple[float, list[str]]]:
+    """Run a member's loop on a simulated clock for ``until`` seconds; the times its members changed."""
+    from modelmonitor.controller.membership import Membership
+
+    clock = {"now": NOW}
+    changes: list[tuple[float, list[str]]] = []
+    membership = Membership("me", "ns", sharded=True)
+
+    def elapsed() -> float:
+        return (clock["now"] - NOW).total_seconds()
+
+    async def changed(before: list[str], after: list[str]) -> None:
+        changes.append((elapsed(), after))
+
+    async def sleep(seconds: float) -> None:
+        for moment in sorted(events):
+            if elapsed() < moment <= elapsed() + seconds:
+                events.pop(moment)()
+        clock["now"] += timedelta(seconds=seconds)
+        if elapsed() > until:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(membership.run(leases, lambda: clock["now"], changed, sleep))  # type: ignore[arg-type]
+    return changes
+
+
+def test_a_new_member_takes_its_share_only_after_the_others_have_let_it_go() -> None:
+    other = LeaseView("other", NOW - timedelta(hours=1), NOW + timedelta(hours=1), timedelta(seconds=15))
+    changes = _simulate(_Leases([other]), 40, {})
+    # at once it counts the other; itself only after settle (5 s) + a Lease's duration (15 s)
+    assert changes[0] == (0.0, ["other"])
+    assert changes[1][1] == ["me", "other"] and 20 <= changes[1][0] <= 25
+
+
+def test_a_member_cut_off_gives_its_share_up_before_its_lease_goes_stale() -> None:
+    leases = _Leases([])
+    changes = _simulate(leases, 120, {60.0: lambda: setattr(leases, "down", True)})
+    joined, gave_up = changes[-2], changes[-1]
+    assert joined[1] == ["me"] and gave_up[1] == []
+    last_renewal = (leases.mine.renewed - NOW).total_seconds()
+    assert last_renewal < 60 <= gave_up[0]
+    assert gave_up[0] < last_renewal + 15  # before the others may count its Lease stale
+
+
+def test_a_member_whose_lease_went_stale_joins_anew_when_it_is_back() -> None:
+    leases = _Leases([])
+    events = {60.0: lambda: setattr(leases, "down", True), 90.0: lambda: setattr(leases, "down", False)}
+    changes = _simulate(leases, 150, events)
+    back = next(change for change in changes if change[0] > 90 and change[1] == ["me"])
+    assert back[0] >= 90 + 20  # not at once: another may hold its share until it has seen the Lease again
 
 
 @pytest.mark.cluster

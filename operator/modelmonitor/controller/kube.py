@@ -190,7 +190,7 @@ class Kube:
 
     # --- shard members' Leases --------------------------------------------------------
     def renew_lease(self, namespace: str, name: str, identity: str, duration: timedelta, now: datetime) -> None:
-        """Renew this replica's Lease, or create it (its acquireTime: now) when missing or held by another."""
+        """Renew this replica's Lease, or take it anew (acquireTime: now) when missing, another's or stale."""
         stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         spec = {
             "holderIdentity": identity,
@@ -206,7 +206,9 @@ class Kube:
                 raise
             self.coordination.create_namespaced_lease(namespace, body)
             return
-        if current.spec.holder_identity == identity and current.spec.acquire_time is not None:
+        held = current.spec.holder_identity == identity and current.spec.acquire_time and current.spec.renew_time
+        if held and current.spec.renew_time + timedelta(seconds=current.spec.lease_duration_seconds or 0) > now:
+            # still ours and fresh: a member since then (one whose Lease went stale joins anew)
             spec["acquireTime"] = current.spec.acquire_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body["metadata"]["resourceVersion"] = current.metadata.resource_version  # a conflict rather than a lost write
         self.coordination.replace_namespaced_lease(name, namespace, body)

@@ -32,50 +32,62 @@ class Membership:
         sharded: bool,
         duration: timedelta = timedelta(seconds=15),
         renew: timedelta = timedelta(seconds=5),
-        settle: timedelta = timedelta(seconds=10),
+        retry: timedelta = timedelta(seconds=1),
+        give_up: timedelta = timedelta(seconds=10),
+        settle: timedelta = timedelta(seconds=5),
     ) -> None:
         self.identity, self.namespace, self.sharded = identity, namespace, sharded
-        self.duration, self.renew, self.settle = duration, renew, settle
+        self.duration, self.renew, self.retry, self.give_up, self.settle = duration, renew, retry, give_up, settle
+        self.call_timeout = min(retry * 2, renew).total_seconds()  # a look after a failure: a retry and a call
         self.members: list[str] = []
-        self._renewed: datetime | None = None  # our last successful renewal
+        self._confirmed: datetime | None = None  # when our Lease was last renewed and the others' last read
 
     def owns(self, namespace: str, name: str) -> bool:
         return not self.sharded or owner_of(f"{namespace}/{name}", self.members) == self.identity
 
-    async def run(self, kube: Kube, clock: Callable[[], datetime], changed: Changed) -> None:
-        """Renew the Lease and look at the members every ``renew``, calling ``changed`` when they change."""
-        name, limit = lease_name(self.identity), self.renew.total_seconds()
+    async def run(
+        self,
+        kube: Kube,
+        clock: Callable[[], datetime],
+        changed: Changed,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """Renew the Lease and look at the members every ``renew`` (``retry`` after a failure); tell ``changed``."""
+        name = lease_name(self.identity)
         while True:
             moment = clock()
-            members = self.members
+            members, looked = self.members, False
             try:
                 # bounded: a call hung past the Lease's duration would let two replicas own a share
                 await asyncio.wait_for(
                     asyncio.to_thread(kube.renew_lease, self.namespace, name, self.identity, self.duration, moment),
-                    limit,
+                    self.call_timeout,
                 )
-                self._renewed = moment
-                views = await asyncio.wait_for(asyncio.to_thread(kube.member_leases, self.namespace), limit)
+                views = await asyncio.wait_for(asyncio.to_thread(kube.member_leases, self.namespace), self.call_timeout)
+                self._confirmed, looked = moment, True
                 members = self._view(views, clock())
             except Exception as error:  # the API server away, RBAC lost: the loop must go on
                 _log.error("shard membership: Lease %s/%s not renewed or read: %r", self.namespace, name, error)
-            if self._renewed is None or self._renewed + self.duration - self.renew <= clock():
-                members = []  # our Lease goes stale before the next look: the others take our share then
+            if self._confirmed is None or self._confirmed + self.give_up <= clock():
+                members = []  # our Lease may go stale before another look: the others take our share then
             if members != self.members:
                 before, self.members = self.members, members
                 _log.info("shard members: %s (this replica: %s)", ", ".join(members) or "none", self.identity)
-                await changed(before, members)
-            await asyncio.sleep(limit)
+                try:
+                    await changed(before, members)
+                except Exception:  # taking a share up is best done again later; renewing must go on regardless
+                    _log.exception("shard membership: acting on the change of members failed")
+            await sleep((self.renew if looked else self.retry).total_seconds())
 
     def _view(self, views: list[LeaseView], moment: datetime) -> list[str]:
-        """The members, as this replica counts them: itself only once every other has had a look at it.
+        """The members, as this replica counts them: itself only once every other has counted it or given up.
 
-        The others count a new member after ``settle``; it counts itself ``renew`` later,
-        so they have let go of its share before it takes it up (a gap, never two owners).
+        The others count a new member after ``settle``; one that has not looked since has
+        given its share up ``give_up`` after its last look, within ``duration``.
         """
         members = active_members(views, moment, self.settle)
         mine = next((view for view in views if view.holder == self.identity), None)
-        if mine is None or mine.acquired + self.settle + self.renew > moment:
+        if mine is None or mine.acquired + self.settle + self.duration > moment:
             return [member for member in members if member != self.identity]
         return members
 

@@ -199,8 +199,9 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
         metrics.forget_monitor(*key)  # here, not in an on.delete handler: with no finalizer it may never be called
         return
     monitor = dict(body)
+    first_seen = key not in STATE.monitors  # its first tick records a run finished before it was seen
     STATE.monitors[key] = monitor
-    STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor["spec"]), monitor, now()))
+    STATE.scheduler.wake_at(key, now() if first_seen else next_wake(_parsed_or_none(monitor["spec"]), monitor, now()))
 
 
 def _parsed_or_none(spec: Any) -> ModelMonitorSpec | None:

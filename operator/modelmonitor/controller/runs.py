@@ -287,8 +287,23 @@ async def run_changed(body: kopf.Body, namespace: str, type: str | None, runs_by
         return
     if take_for_execution(run):
         _start_execution(run)
-    elif (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
+    elif (run.get("status") or {}).get("phase") in TERMINAL_PHASES and _maybe_unrecorded(namespace, run):
         await _record_locked(namespace, run["spec"]["monitor"], run, runs_by_monitor)
+
+
+def _maybe_unrecorded(namespace: str, run: dict[str, Any]) -> bool:
+    """Whether the run may be newer than its monitor's lastRun, as the monitor's watch last showed it.
+
+    Recording reads the monitor first, so this spares that read for the runs a relist
+    brings back (thousands after a restart, each finished and recorded long ago). A
+    monitor the watch has not shown yet is left to its first tick, which records what
+    was missed (``record_missed``): track_monitor wakes a monitor at once when first seen.
+    """
+    monitor = STATE.monitors.get((namespace, run["spec"]["monitor"]))
+    if monitor is None:
+        return False
+    last = (monitor.get("status") or {}).get("lastRun")
+    return not (last and last.get("name") == run["metadata"]["name"]) and is_newer(run, last)
 
 
 async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list[dict[str, Any]]) -> None:

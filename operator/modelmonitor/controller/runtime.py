@@ -18,6 +18,7 @@ from modelmonitor.controller.conditions import EVENT_REASONS, Condition
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import Kube, load_config
 from modelmonitor.controller.membership import Membership
+from modelmonitor.controller.memory import trim_periodically
 from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
 from modelmonitor.controller.offload import CheckProcesses
 from modelmonitor.controller.server import ProbeServer
@@ -43,6 +44,7 @@ class _State:
     scheduler: Any
     scheduler_task: asyncio.Task[None] | None
     membership_task: asyncio.Task[None]
+    trimming: asyncio.Task[None]  # memory.trim_periodically
     monitors: dict[tuple[str, str], dict[str, Any]]  # the latest each watch event brought
     written_next_run: dict[tuple[str, str], tuple[int, str]]  # generation, the nextRunAt written
     runs_index: Any  # kopf's live index of runs by monitor
@@ -130,6 +132,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE
     from modelmonitor.controller.webview import PAGES
 
+    STATE.trimming = asyncio.create_task(trim_periodically())
     STATE.server = ProbeServer(CONFIG.port, routes=ROUTES, pages=PAGES)
     await STATE.server.start()
     STATE.server.ready.set()
@@ -137,5 +140,6 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
+    STATE.trimming.cancel()
     await STATE.server.stop()
     STATE.checks.close()

@@ -7,13 +7,17 @@ highest hash of (member, monitor) wins, so when a member joins or leaves only th
 monitors it gains or held move, and every replica computes the same owner from the same
 members without talking to the others.
 
-The others count a new member once its Lease has been held for ``settle``; the member
-counts itself a look (``renew``) later, when every other has let go of what it takes:
-a share may have no owner for a few seconds, never two. A member whose Lease goes stale
-(it died, or lost the API server) drops out after ``duration``, and its monitors are
-picked up on the next look, within ``duration + renew``; a member that cannot renew
-gives its share up a look before its Lease goes stale. A run's name is fixed by its
-slot, so even two owners at once could not create a slot's run twice.
+Timing, as client-go's leader election does it: a Lease lasts ``duration`` (15 s) and is
+renewed every ``renew`` (5 s), tried again every second after a failure. A replica that
+has not renewed its Lease and read the others' for ``give_up`` (10 s) gives its share up,
+so it stops before its Lease goes stale and another takes over, clocks within a couple
+of seconds of each other. The others count a new member once it has held its Lease for
+``settle`` (5 s); the member counts itself only after ``settle + duration``, by when every
+other has either counted it (and let go of its share) or given everything up: a share
+may go without an owner for a few seconds, never with two. A member that dies is dropped
+when its Lease goes stale, and its share is picked up on the others' next look, within
+``duration + renew`` (20 s). A run's name is fixed by its slot, so even two owners at once
+could not create a slot's run twice.
 """
 
 from __future__ import annotations
