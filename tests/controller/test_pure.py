@@ -285,3 +285,23 @@ def test_runs_created_in_the_same_second_are_ordered_by_when_they_finished() -> 
     assert not is_newer(earlier, last)  # an older run never replaces the recorded one
     assert not is_newer(_finished("m-now-ffff", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.200000Z"), last)
     assert not is_newer(_finished("m-g1", "2026-01-01T00:00:00Z", "2026-01-01T00:00:05Z"), last)
+
+
+def test_a_relisted_run_its_monitor_already_names_is_not_recorded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relist brings back thousands of finished runs: only one newer than the watched lastRun is recorded."""
+    from modelmonitor.controller import runs
+    from modelmonitor.controller.runtime import STATE
+
+    def run(name: str, created: str) -> dict[str, Any]:
+        return {
+            "metadata": {"name": name, "creationTimestamp": created},
+            "spec": {"monitor": "m"},
+            "status": {"phase": "Succeeded", "completedAt": created},
+        }
+
+    last = {"name": "m-2", "createdAt": "2026-12-04T10:02:00Z", "completedAt": "2026-12-04T10:02:00Z"}
+    monkeypatch.setattr(STATE, "monitors", {("ns", "m"): {"status": {"lastRun": last}}}, raising=False)
+    assert not runs._maybe_unrecorded("ns", run("m-1", "2026-12-04T10:01:00Z"))  # older: recorded long ago
+    assert not runs._maybe_unrecorded("ns", run("m-2", "2026-12-04T10:02:00Z"))  # the one it names
+    assert runs._maybe_unrecorded("ns", run("m-3", "2026-12-04T10:03:00Z"))
+    assert not runs._maybe_unrecorded("other", run("m-3", "2026-12-04T10:03:00Z"))  # not seen yet: its first tick
