@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import urllib3
@@ -14,6 +14,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, ROLLOUTS, RUNS, VERSION
+from modelmonitor.controller.scheduling import precise_iso
 from modelmonitor.controller.sharding import MEMBER_LABEL, LeaseView, lease_view
 
 REQUEST_TIMEOUT = (10.0, 30.0)  # seconds to connect, and to wait for each read of an answer
@@ -191,7 +192,7 @@ class Kube:
     # --- shard members' Leases --------------------------------------------------------
     def renew_lease(self, namespace: str, name: str, identity: str, duration: timedelta, now: datetime) -> None:
         """Renew this replica's Lease, or take it anew (acquireTime: now) when missing, another's or stale."""
-        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = precise_iso(now)
         spec = {
             "holderIdentity": identity,
             "leaseDurationSeconds": int(duration.total_seconds()),
@@ -209,7 +210,7 @@ class Kube:
         held = current.spec.holder_identity == identity and current.spec.acquire_time and current.spec.renew_time
         if held and current.spec.renew_time + timedelta(seconds=current.spec.lease_duration_seconds or 0) > now:
             # still ours and fresh: a member since then (one whose Lease went stale joins anew)
-            spec["acquireTime"] = current.spec.acquire_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            spec["acquireTime"] = precise_iso(current.spec.acquire_time)
         body["metadata"]["resourceVersion"] = current.metadata.resource_version  # a conflict rather than a lost write
         self.coordination.replace_namespaced_lease(name, namespace, body)
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from modelmonitor.controller.scheduling import parse_iso
+
 MEMBER_LABEL = "modelmonitor.io/shard-member"
 
 
@@ -53,14 +55,10 @@ def lease_view(lease: Mapping[str, Any]) -> LeaseView | None:
         return None
     return LeaseView(
         spec["holderIdentity"],
-        _parse(spec["acquireTime"]),
-        _parse(spec["renewTime"]),
+        parse_iso(spec["acquireTime"]),
+        parse_iso(spec["renewTime"]),
         timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0)),
     )
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def active_members(leases: Iterable[LeaseView], now: datetime, settle: timedelta) -> list[str]:
