@@ -53,6 +53,11 @@ def is_newer(run: dict[str, Any], last_run: dict[str, Any] | None) -> bool:
     return run_order(run) > (last_run.get("createdAt") or "", last_run.get("completedAt") or "")
 
 
+def is_unrecorded(run: dict[str, Any], last_run: dict[str, Any] | None) -> bool:
+    """Whether a finished run is still to be recorded: not the recorded one, and later than it."""
+    return not (last_run and last_run.get("name") == run["metadata"]["name"]) and is_newer(run, last_run)
+
+
 def runs_to_prune(runs: list[dict[str, Any]], *, keep_succeeded: int, keep_failed: int, protect: str) -> list[str]:
     """Names of finished runs beyond the history limits, oldest first kept out."""
     finished = sorted(

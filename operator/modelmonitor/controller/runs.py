@@ -20,7 +20,7 @@ from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.kube import api_message
 from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL, runner_account_name
 from modelmonitor.controller.offload import CheckProcessDied
-from modelmonitor.controller.records import is_newer, last_run_summary, run_order, runs_to_prune
+from modelmonitor.controller.records import is_newer, is_unrecorded, last_run_summary, run_order, runs_to_prune
 from modelmonitor.controller.runtime import (
     MR,
     STATE,
@@ -302,19 +302,15 @@ def _maybe_unrecorded(namespace: str, run: dict[str, Any]) -> bool:
     monitor = STATE.monitors.get((namespace, run["spec"]["monitor"]))
     if monitor is None:
         return False
-    last = (monitor.get("status") or {}).get("lastRun")
-    return not (last and last.get("name") == run["metadata"]["name"]) and is_newer(run, last)
+    return is_unrecorded(run, (monitor.get("status") or {}).get("lastRun"))
 
 
 async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list[dict[str, Any]]) -> None:
     """Record a finished run on its monitor; ``known_runs`` (the watch's index: names, times, phases) to prune."""
     namespace, name = monitor["metadata"]["namespace"], monitor["metadata"]["name"]
     status = monitor.get("status") or {}
-    last = status.get("lastRun")
-    if last and last.get("name") == run["metadata"]["name"]:
-        return  # recorded already (a replayed event, or a restart)
-    if not is_newer(run, last):
-        return
+    if not is_unrecorded(run, status.get("lastRun")):
+        return  # recorded already (a replayed event, or a restart), or an older run finished late
     run_status = run["status"]
     results = run_status.get("results")
     generation = monitor["metadata"]["generation"]
