@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyarrow as pa
 
+from modelmonitor.checks.context import rfc3339
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
 from modelmonitor.engine.sequential import (
@@ -53,8 +54,8 @@ class VersionComparison:
         srm = self.sample_ratio
         return {
             "versions": dict(self.versions),
-            "since": _iso(self.since),
-            "until": _iso(self.until),
+            "since": rfc3339(self.since),
+            "until": rfc3339(self.until),
             "rows": dict(self.rows),
             "labeledRows": dict(self.labeled_rows),
             "primary": self.primary.to_document(),
@@ -69,10 +70,6 @@ class VersionComparison:
                 "method": SRM_METHOD,
             },
         }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def check_metric(spec: ModelMonitorSpec, metric: MetricName, where: str) -> None:

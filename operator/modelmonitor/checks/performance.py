@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.context import CheckContext, rfc3339
 from modelmonitor.checks.labeled_parts import CURRENT, LabeledData, LabeledSide, bucket_numbers
 from modelmonitor.checks.labels import LabeledRows
 from modelmonitor.engine import concept
@@ -157,7 +157,7 @@ class PerformanceData:
                 rows = gathered.take(np.arange(first, last))
             matrix = side.matrices.get(number)
             size = int(matrix.sum()) if matrix is not None else (rows.size if rows is not None else 0)
-            buckets.append((_iso(np.datetime64(number * width, "s")) or "", Labeled(size, matrix, rows)))
+            buckets.append((_numpy_rfc3339(np.datetime64(number * width, "s")) or "", Labeled(size, matrix, rows)))
         return buckets
 
 
@@ -232,11 +232,11 @@ def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, La
     return MetricSeries(data.width, SERIES_CONFIDENCE, points)
 
 
-def _iso(timestamp: np.datetime64 | None) -> str | None:
+def _numpy_rfc3339(timestamp: np.datetime64 | None) -> str | None:
     if timestamp is None or np.isnat(timestamp):
         return None
     seconds = timestamp.astype("datetime64[us]").astype(np.int64) / 1e6
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))
 
 
 def _compare(data: PerformanceData, metric: MetricName, baseline: Labeled) -> concept.PerformanceComparison:
@@ -327,8 +327,8 @@ def _sequential(context: CheckContext, data: PerformanceData, check: ConceptDrif
         )
     assert detection.started_at is not None and detection.detected_at is not None
     times = data.current.needed().timestamps
-    started = _iso(times[detection.started_at]) if times is not None else None
-    detected = _iso(times[detection.detected_at]) if times is not None else None
+    started = _numpy_rfc3339(times[detection.started_at]) if times is not None else None
+    detected = _numpy_rfc3339(times[detection.detected_at]) if times is not None else None
     reason = (
         f"drift detected at row {detection.detected_at} ({detected}), "
         f"started near row {detection.started_at} ({started})"

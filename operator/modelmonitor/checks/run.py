@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.context import CheckContext, rfc3339
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
@@ -44,10 +44,6 @@ def data_bytes(spec: ModelMonitorSpec, env: Mapping[str, str] | None = None) -> 
     return total
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def run_checks(
     spec: ModelMonitorSpec,
     *,
@@ -80,7 +76,7 @@ def run_checks(
             DataQualityFinding(
                 "emptyWindow",
                 "",
-                f"no rows in the current window ({_iso(window.start) if window else '-'}, {_iso(now)}]",
+                f"no rows in the current window ({rfc3339(window.start) if window else '-'}, {rfc3339(now)}]",
             )
         )
     if reference_rows == 0:
@@ -141,9 +137,9 @@ def run_checks(
         monitor=name,
         model=spec.model.name,
         model_version=spec.model.version,
-        evaluated_at=_iso(now) or "",
+        evaluated_at=rfc3339(now),
         window=Window(
-            start=_iso(window.start) if window else None, end=_iso(now) or "", rows=rows, labeled_rows=labeled_rows
+            start=rfc3339(window.start) if window else None, end=rfc3339(now), rows=rows, labeled_rows=labeled_rows
         ),
         reference_rows=reference_rows,
         label_coverage=(labeled_rows / rows) if rows and (spec.metrics or spec.concept_drift) else None,
