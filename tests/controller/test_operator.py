@@ -395,11 +395,11 @@ import functools, http.server, sys, time
 
 class Slow(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
-        time.sleep(1.0)
+        time.sleep(2.0)
         super().do_GET()
 
     def do_HEAD(self):
-        time.sleep(1.0)
+        time.sleep(2.0)
         super().do_HEAD()
 
     def log_message(self, *args):

@@ -162,3 +162,127 @@ def test_a_monitor_is_next_due_at_its_slot_or_its_retraining_or_the_backstop(
 def test_an_invalid_spec_waits_for_the_backstop_only() -> None:
     _, body = monitor({"observedGeneration": 3, "nextRunAt": "2026-11-23T12:00:10Z"})
     assert next_wake(None, body, T0) == T0 + BACKSTOP
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.status_writes: list[dict[str, Any]] = []
+
+    def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.status_writes.append(status)
+
+
+@pytest.fixture
+def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """One monitor on a 1-minute interval, the tick's clock, the runs it creates and the status it writes."""
+    from modelmonitor.controller import monitors
+    from modelmonitor.controller.membership import Membership
+    from modelmonitor.controller.runtime import STATE
+
+    clock = {"now": T0}
+    created: list[str] = []
+
+    async def create_run(body: Any, spec: Any, name: str, trigger: str, evaluate_at: datetime) -> None:
+        created.append(name)
+
+    kube = FakeKube()
+    for attribute, value in {
+        "kube": kube,
+        "monitors": {},
+        "next_runs": {},
+        "monitor_locks": {},
+        "runs_index": {},
+        "shard": Membership(identity="one", namespace="ns", sharded=False),
+    }.items():
+        monkeypatch.setattr(STATE, attribute, value, raising=False)
+    monkeypatch.setattr(monitors, "now", lambda: clock["now"])
+    monkeypatch.setattr(monitors, "create_run", create_run)
+
+    def show(next_run_at: str, interval: str = "1m") -> None:
+        parsed, body = monitor({"observedGeneration": 3, "nextRunAt": next_run_at}, schedule={"interval": interval})
+        spec = parsed.model_dump(by_alias=True, exclude_none=True, mode="json")
+        STATE.monitors[("ns", "m")] = {
+            **body,
+            "metadata": {"namespace": "ns", "name": "m", "generation": 3},
+            "spec": spec,
+        }
+
+    def tick(seconds: float) -> datetime | None:
+        clock["now"] = at(seconds)
+        return asyncio.run(monitors.tick(("ns", "m")))
+
+    return show, tick, created, kube.status_writes
+
+
+def test_a_slot_run_leaves_the_next_slot_for_its_record_to_write(scheduled: Any) -> None:
+    from modelmonitor.controller.runtime import STATE
+
+    show, tick, created, writes = scheduled
+    show("2026-11-23T12:00:00Z")
+    assert tick(1) == at(60)
+    assert created == ["m-20261123120000"] and writes == []
+    assert STATE.next_runs[("ns", "m")].at == "2026-11-23T12:01:00Z"
+    show("2026-11-23T12:01:00Z")  # the record carried it
+    assert tick(61) == at(120)
+    assert created[-1] == "m-20261123120100" and writes == []
+
+
+def test_when_the_last_slots_run_never_finished_the_next_slot_is_written_at_once(scheduled: Any) -> None:
+    show, tick, created, writes = scheduled
+    show("2026-11-23T12:00:00Z")
+    tick(1)
+    tick(61)  # the status still shows 12:00: nothing recorded the 12:00 run
+    assert created == ["m-20261123120000", "m-20261123120100"]
+    assert writes == [{"nextRunAt": "2026-11-23T12:02:00Z"}]
+
+
+def test_a_next_slot_no_record_carried_is_written_after_a_while(scheduled: Any) -> None:
+    show, tick, created, writes = scheduled
+    show("2026-11-23T12:00:00Z", interval="1h")
+    assert tick(1) == at(1) + BACKSTOP  # the status shows 12:00, the scheduler knows 13:00
+    tick(20)
+    assert writes == []
+    tick(31)  # the backstop's look, say, with the run still going
+    assert writes == [{"nextRunAt": "2026-11-23T13:00:00Z"}] and created == ["m-20261123120000"]
+
+
+def test_a_next_slot_of_an_older_generation_is_not_shown() -> None:
+    from modelmonitor.controller.scheduling import NextRun
+
+    known = NextRun(3, "2026-11-23T12:01:00Z", T0)
+    assert known.ahead_of("2026-11-23T12:00:00Z", 3) and known.ahead_of(None, 3)
+    assert not known.ahead_of("2026-11-23T12:00:00Z", 4)  # the spec changed: accepting it writes its own
+    assert not known.ahead_of("2026-11-23T12:01:00Z", 3)
+    assert not known.overdue("2026-11-23T12:00:00Z", 3, at(29)) and known.overdue("2026-11-23T12:00:00Z", 3, at(30))
+
+
+def test_recording_a_run_writes_the_next_slot_the_status_does_not_show_yet(
+    scheduled: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelmonitor.controller import runs
+    from modelmonitor.controller.runtime import STATE
+
+    show, tick, _, writes = scheduled
+    monkeypatch.setattr(runs, "condition_event", lambda body, condition: None)
+    monkeypatch.setattr(runs.kopf, "warn", lambda body, **_: None)
+    show("2026-11-23T12:00:00Z")
+    tick(1)
+    monitor = STATE.monitors[("ns", "m")]
+    run = {
+        "metadata": {"name": "m-20261123120000", "creationTimestamp": "2026-11-23T12:00:01Z"},
+        "spec": {"monitor": "m", "runner": "inline"},
+        "status": {
+            "phase": "Error",
+            "reason": "SourceError",
+            "message": "no such file",
+            "startedAt": "2026-11-23T12:00:01Z",
+            "completedAt": "2026-11-23T12:00:02.000000Z",
+        },
+    }
+    asyncio.run(runs._record(monitor, run, []))
+    assert (
+        writes[-1]["nextRunAt"] == "2026-11-23T12:01:00Z" and writes[-1]["lastRun"]["name"] == run["metadata"]["name"]
+    )
+    show("2026-11-23T12:01:00Z")
+    asyncio.run(runs._record(STATE.monitors[("ns", "m")], {**run, "metadata": {**run["metadata"], "name": "m-x"}}, []))
+    assert len(writes) == 2 and "nextRunAt" not in writes[-1]  # shown already

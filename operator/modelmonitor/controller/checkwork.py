@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from modelmonitor.controller.execution import evaluate
+from modelmonitor.controller.execution import error_status, evaluate
 from modelmonitor.spec import ModelMonitorSpec
 
 if TYPE_CHECKING:
@@ -29,14 +29,38 @@ def evaluate_run(
     run_spec: Mapping[str, Any],
     env: Mapping[str, str] | None,
     dask_scheduler: str | None,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """A run's final status; with ``dask_scheduler``, the feature work goes to that cluster's workers."""
+    """A run's final status; with ``dask_scheduler``, the feature work goes to that cluster's workers.
+
+    With ``max_bytes`` (the inline limit), data larger than that is refused with an Error
+    that says to use a Job, before any of it is read: here, not in a call of its own, so
+    a run costs one round trip to a check process.
+    """
+    if max_bytes is not None and (refusal := _over_limit(spec, env, max_bytes)) is not None:
+        return refusal
     measurer = None
     if dask_scheduler is not None:
         from modelmonitor.distributed import DaskMeasurer
 
         measurer = DaskMeasurer(dask_scheduler, env=env)
     return evaluate(monitor, spec, run_spec, env, measurer)
+
+
+def _over_limit(spec: ModelMonitorSpec, env: Mapping[str, str] | None, max_bytes: int) -> dict[str, Any] | None:
+    from modelmonitor.errors import ModelMonitorError
+
+    try:
+        size = data_size(spec, env)
+    except ModelMonitorError:
+        return None  # the evaluation reports the unreadable data, naming the file
+    if size is None or size <= max_bytes:
+        return None
+    message = (
+        f"the data is {size / 2**20:.0f} MiB, over the inline limit of {max_bytes / 2**20:.0f} MiB: "
+        "set spec.runner to job"
+    )
+    return error_status("InlineDataTooLarge", message)
 
 
 def compare(

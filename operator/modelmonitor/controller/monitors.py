@@ -33,11 +33,20 @@ from modelmonitor.controller.runtime import (
     api,
     condition_event,
     credentials,
+    monitor_lock,
     now,
     owner,
     owns_monitor,
 )
-from modelmonitor.controller.scheduling import iso, latest_slot, longest_gap, next_slot, parse_iso, slot_offset
+from modelmonitor.controller.scheduling import (
+    NextRun,
+    iso,
+    latest_slot,
+    longest_gap,
+    next_slot,
+    parse_iso,
+    slot_offset,
+)
 from modelmonitor.controller.sharding import moved
 from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import ModelMonitorError, SpecError
@@ -128,7 +137,7 @@ RETICK = timedelta(seconds=1)
 @kopf.on.startup()
 async def start_scheduler(**_: Any) -> None:
     STATE.monitors = {}
-    STATE.written_next_run = {}
+    STATE.next_runs = {}
     STATE.scheduler = Scheduler(tick, clock=now, retry=timedelta(seconds=TICK_SECONDS))
     STATE.scheduler_task = None
 
@@ -158,6 +167,7 @@ async def shares_changed(before: list[str], after: list[str]) -> None:
     gained, lost = moved(keys, STATE.shard.identity, before, after)
     for key in lost:
         metrics.forget_monitor(*keys[key])  # its owner exports them now
+        STATE.next_runs.pop(keys[key], None)  # its owner schedules it now
     for key in gained:
         namespace, name = keys[key]
         STATE.scheduler.wake_at((namespace, name), now())
@@ -194,14 +204,27 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
     if type == "DELETED" or body["metadata"].get("deletionTimestamp"):  # no new runs while its runs are deleted
         STATE.monitors.pop(key, None)
-        STATE.written_next_run.pop(key, None)
+        STATE.next_runs.pop(key, None)
         STATE.scheduler.wake_at(key, None)
         metrics.forget_monitor(*key)  # here, not in an on.delete handler: with no finalizer it may never be called
         return
     monitor = dict(body)
     first_seen = key not in STATE.monitors  # its first tick records a run finished before it was seen
     STATE.monitors[key] = monitor
-    STATE.scheduler.wake_at(key, now() if first_seen else next_wake(_parsed_or_none(monitor["spec"]), monitor, now()))
+    if first_seen:
+        STATE.scheduler.wake_at(key, now())
+    else:
+        scheduled = {**monitor, "status": _as_scheduled(key, monitor)}
+        STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor["spec"]), scheduled, now()))
+
+
+def _as_scheduled(key: Key, monitor: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the monitor's status, with the next slot the scheduler knows of though the status may not show it."""
+    status = dict(monitor.get("status") or {})
+    known = STATE.next_runs.get(key)
+    if known is not None and known.ahead_of(status.get("nextRunAt"), monitor["metadata"]["generation"]):
+        status["nextRunAt"] = known.at
+    return status
 
 
 def _parsed_or_none(spec: Any) -> ModelMonitorSpec | None:
@@ -235,32 +258,41 @@ async def tick(key: Key) -> datetime | None:
         return None  # another replica's, until the members change (shares_changed wakes it then)
     namespace, name = key
     meta = monitor["metadata"]
-    status = dict(monitor.get("status") or {})
-    generation, written = STATE.written_next_run.get(key, (None, ""))
-    if generation == meta["generation"] and (status.get("nextRunAt") or "") < written:
-        status["nextRunAt"] = written  # the watch has not brought our own last write yet
+    generation = meta["generation"]
+    shown, known = (monitor.get("status") or {}).get("nextRunAt"), STATE.next_runs.get(key)
+    status = _as_scheduled(key, monitor)
     await runs.record_missed(namespace, name, status, STATE.runs_index)
     parsed = _parsed_or_none(monitor["spec"])
     if parsed is None:
         return next_wake(None, monitor, now())
     await retraining.reconcile(monitor, parsed, status)
-    if not parsed.suspend and status.get("observedGeneration") == meta["generation"]:
+    if not parsed.suspend and status.get("observedGeneration") == generation:
         moment, due = now(), status.get("nextRunAt")
-        upcoming = None
         offset = _offset(parsed, meta)
         if not due:
-            upcoming = iso(next_slot(parsed.schedule, moment, offset))
+            upcoming = NextRun(generation, iso(next_slot(parsed.schedule, moment, offset)), moment)
+            await _show_next_run(key, upcoming)
+            status["nextRunAt"] = upcoming.at
         elif moment >= parse_iso(due):
             slot = latest_slot(parsed.schedule, moment, offset)  # missed slots are not caught up: the latest runs
             await create_run(monitor, parsed, slot_run_name(name, slot), "schedule", slot)
-            upcoming = iso(next_slot(parsed.schedule, slot, offset))
-        if upcoming is not None:
-            await api(STATE.kube.patch_monitor_status, namespace, name, {"nextRunAt": upcoming})
-            status["nextRunAt"] = upcoming
-            STATE.written_next_run[key] = (meta["generation"], upcoming)
+            upcoming = NextRun(generation, iso(next_slot(parsed.schedule, slot, offset)), moment)
+            if known is not None and known.ahead_of(shown, generation):
+                await _show_next_run(key, upcoming)  # the last slot's was never shown: its run has not finished
+            else:
+                STATE.next_runs[key] = upcoming  # recording the run writes it (see NextRun)
+            status["nextRunAt"] = upcoming.at
+        elif known is not None and known.overdue(shown, generation, moment):
+            await _show_next_run(key, known)
     moment = now()
     # what the tick wrote (a retraining's next time) arrives with the watch: until then, wait a little
     return max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
+
+
+async def _show_next_run(key: Key, upcoming: NextRun) -> None:
+    async with monitor_lock(*key):  # not overtaken by an older nextRunAt that recording a run carries
+        await api(STATE.kube.patch_monitor_status, *key, {"nextRunAt": upcoming.at})
+    STATE.next_runs[key] = upcoming
 
 
 @kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)

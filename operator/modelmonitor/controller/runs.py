@@ -11,7 +11,7 @@ import kopf
 from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller import metrics, retraining
-from modelmonitor.controller.checkwork import data_size, evaluate_run
+from modelmonitor.controller.checkwork import evaluate_run
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.dask_clusters import Unresolved, scheduler_address
@@ -33,13 +33,16 @@ from modelmonitor.controller.runtime import (
     owner,
 )
 from modelmonitor.controller.scheduling import iso, parse_iso
-from modelmonitor.errors import ModelMonitorError, SpecError
+from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec
 
 _log = logging.getLogger(__name__)
 
 
 _RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0)  # seconds, then every minute: kopf's own backoff was 5 s, forever
+# an evaluation quicker than this goes from Pending to its end in one status write: a fleet's
+# quick inline runs would otherwise cost a write and a watch event more each
+SHOW_RUNNING_AFTER = 2.0  # seconds
 
 
 def take_for_execution(run: dict[str, Any]) -> bool:
@@ -136,47 +139,30 @@ async def execute_run(run: dict[str, Any]) -> None:
         await _start_job(run, monitor, parsed)
         return
     runner = spec.get("runner") or "inline"
-    refusal, dask_scheduler = await _in_process(runner, parsed, namespace, env)
-    if refusal is not None:
-        await api(STATE.kube.patch_run_status, namespace, name, refusal)
-        return
+    dask_scheduler, max_bytes = None, CONFIG.inline_max_bytes
+    if runner == "dask":  # no size limit: the check process reads only the label and score columns itself
+        max_bytes = None
+        try:
+            dask_scheduler = await scheduler_address(parsed, namespace, CONFIG.dask_scheduler)
+        except Unresolved as error:
+            await api(STATE.kube.patch_run_status, namespace, name, error_status(error.reason, str(error)))
+            return
     started = status.get("startedAt") or iso(now())
-    running = {"phase": "Running", "startedAt": started, "runner": runner}
-    await api(STATE.kube.patch_run_status, namespace, name, running)
     _log.info("evaluating %s/%s (%s runner)", namespace, name, runner)
+    evaluation = asyncio.ensure_future(
+        STATE.checks.call(evaluate_run, spec["monitor"], parsed, dict(spec), env, dask_scheduler, max_bytes)
+    )
     try:
-        final = await STATE.checks.call(evaluate_run, spec["monitor"], parsed, dict(spec), env, dask_scheduler)
+        if not (await asyncio.wait({evaluation}, timeout=SHOW_RUNNING_AFTER))[0]:
+            running = {"phase": "Running", "startedAt": started, "runner": runner}
+            await api(STATE.kube.patch_run_status, namespace, name, running)
+        final = await evaluation
     except CheckProcessDied as error:
         final = error_status("CheckProcessDied", str(error), started_at=started)
-    await api(STATE.kube.patch_run_status, namespace, name, final)
+    finally:
+        evaluation.cancel()  # when writing Running failed: the retry evaluates anew
+    await api(STATE.kube.patch_run_status, namespace, name, {**final, "runner": runner})
     _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
-
-
-async def _in_process(
-    runner: str, spec: ModelMonitorSpec, namespace: str, env: dict[str, str] | None
-) -> tuple[dict[str, Any] | None, str | None]:
-    """For a run evaluated by the operator: the Error status that refuses it, or the Dask scheduler to use.
-
-    Inline runs measure in the operator's check processes, within the inline size limit;
-    dask runs send the drift work to the cluster's workers, with no size limit (the check
-    process reads only the timestamp, prediction, label and score columns itself).
-    """
-    if runner == "dask":
-        try:
-            return None, await scheduler_address(spec, namespace, CONFIG.dask_scheduler)
-        except Unresolved as error:
-            return error_status(error.reason, str(error)), None
-    try:
-        size = await STATE.checks.call(data_size, spec, env)
-    except ModelMonitorError:
-        size = None  # the run itself reports unreadable data, naming the file
-    if size is not None and size > CONFIG.inline_max_bytes:
-        message = (
-            f"the data is {size / 2**20:.0f} MiB, over the inline limit of "
-            f"{CONFIG.inline_max_bytes / 2**20:.0f} MiB: set spec.runner to job"
-        )
-        return error_status("InlineDataTooLarge", message), None
-    return None, None
 
 
 async def _start_job(run: dict[str, Any], monitor: dict[str, Any], spec: ModelMonitorSpec) -> None:
@@ -325,11 +311,13 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list
     if results:  # first, so the endpoint never lags behind what the status shows
         metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
     succeeded = {"lastSuccessfulRunAt": summary["completedAt"]} if run_status["phase"] == "Succeeded" else {}
+    known = STATE.next_runs.get((namespace, name))
+    next_run = {"nextRunAt": known.at} if known and known.ahead_of(status.get("nextRunAt"), generation) else {}
     await api(
         STATE.kube.patch_monitor_status,
         namespace,
         name,
-        {"lastRun": summary, "conditions": conditions, **succeeded, **step.status},
+        {"lastRun": summary, "conditions": conditions, **succeeded, **next_run, **step.status},
     )
     _log.info(
         "recorded %s for %s/%s: %s %s",

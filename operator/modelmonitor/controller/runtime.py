@@ -21,6 +21,7 @@ from modelmonitor.controller.membership import Membership
 from modelmonitor.controller.memory import trim_periodically
 from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
 from modelmonitor.controller.offload import CheckProcesses
+from modelmonitor.controller.scheduling import NextRun
 from modelmonitor.controller.server import ProbeServer
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec
@@ -46,7 +47,7 @@ class _State:
     membership_task: asyncio.Task[None]
     trimming: asyncio.Task[None]  # memory.trim_periodically
     monitors: dict[tuple[str, str], dict[str, Any]]  # the latest each watch event brought
-    written_next_run: dict[tuple[str, str], tuple[int, str]]  # generation, the nextRunAt written
+    next_runs: dict[tuple[str, str], NextRun]  # each monitor's next slot, ahead of its status (see NextRun)
     runs_index: Any  # kopf's live index of runs by monitor
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -12,6 +13,31 @@ from modelmonitor.durations import parse_duration
 from modelmonitor.spec import Schedule
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SHOW_NEXT_RUN_WITHIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """The scheduler's own record of a monitor's next slot: its status may not show it yet.
+
+    Creating a slot's run moves the next slot on, and writing that to the status at once
+    cost a status write and a watch event per run. Instead the write that records the run
+    carries it, a second or so later for an inline run. The status is written at once
+    when the previous slot's was never shown (runs that do not finish), and within
+    ``SHOW_NEXT_RUN_WITHIN`` plus one look (the backstop) otherwise.
+    """
+
+    generation: int
+    at: str  # RFC 3339, as status.nextRunAt
+    decided: datetime
+
+    def ahead_of(self, shown: str | None, generation: int) -> bool:
+        """Whether this is the next slot of ``generation`` and the status shows an earlier one (or none)."""
+        return self.generation == generation and (shown or "") < self.at
+
+    def overdue(self, shown: str | None, generation: int, moment: datetime) -> bool:
+        """Whether the status should be written now, though no run has been recorded to carry it."""
+        return self.ahead_of(shown, generation) and moment >= self.decided + SHOW_NEXT_RUN_WITHIN
 
 
 def slot_offset(schedule: Schedule, namespace: str, name: str) -> timedelta:
