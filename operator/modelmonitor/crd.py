@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from modelmonitor.durations import LONGEST_TEXT
+from modelmonitor.durations import DURATION_PATTERN, LONGEST_TEXT
 from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
 from modelmonitor.rollout_spec import ModelRolloutSpec
 from modelmonitor.spec import (
@@ -70,9 +70,32 @@ def _convert(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any
             out[key] = value
     if "enum" in out and "type" not in out:
         out["type"] = "string"
+    if out.get("type") == "number" and (rules := _fractional_bound_rules(out)):
+        out["x-kubernetes-validations"] = rules
+    if out.get("pattern") == DURATION_PATTERN:  # the spec model's durations: at most ten years, wherever they are
+        out["x-kubernetes-validations"] = [
+            _rule(f"duration(self) <= duration('{LONGEST_TEXT}')", f"must be a duration of at most {LONGEST_TEXT}")
+        ]
     if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out:
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
+
+
+def _fractional_bound_rules(node: dict[str, Any]) -> list[dict[str, str]]:
+    """CEL rules for a number's bounds that are not whole: the schema's own check misjudges whole values.
+
+    The API server compares a whole value (``confidence: 0``) with a bound truncated to a
+    whole number (0.5 as 0), so it admitted what the spec model refuses.
+    """
+    rules = []
+    for bound, (strict, loose) in (("minimum", ("greater than", "at least")), ("maximum", ("less than", "at most"))):
+        value = node.get(bound)
+        if value is None or float(value).is_integer():
+            continue
+        exclusive = node.get(f"exclusive{bound.capitalize()}") is True
+        operator = {"minimum": ">" if exclusive else ">=", "maximum": "<" if exclusive else "<="}[bound]
+        rules.append(_rule(f"self {operator} {value!r}", f"must be {strict if exclusive else loose} {value!r}"))
+    return rules
 
 
 def _quoted(names: frozenset[Any]) -> str:
@@ -147,9 +170,8 @@ def spec_schema() -> dict[str, Any]:
     for side in ("current", "reference"):  # the generated specs found reference's window unchecked
         properties["data"]["properties"][side]["x-kubernetes-validations"] = [
             _rule(
-                f"!has(self.window) || (duration(self.window) > duration('0s') && "
-                f"duration(self.window) <= duration('{LONGEST_TEXT}'))",
-                f"window must be a positive duration of at most {LONGEST_TEXT}, such as 24h",
+                "!has(self.window) || duration(self.window) > duration('0s')",
+                "window must be a positive duration, such as 24h",
                 fieldPath=".window",
             )
         ]
@@ -264,6 +286,18 @@ def spec_schema() -> dict[str, Any]:
             "!has(self.conceptDrift) || self.model.task != 'regression' || self.conceptDrift.all(c, c.method != 'ddm')",
             "ddm needs a classification task",
             fieldPath=".conceptDrift",
+        ),
+        _rule(
+            "!has(self.conceptDrift) || has(self.data.current.window) || "
+            "self.conceptDrift.all(c, !has(c.baseline) || c.baseline != 'previousWindow')",
+            "baseline previousWindow needs data.current.window",
+            fieldPath=".conceptDrift",
+        ),
+        _rule(
+            "!has(self.metrics) || self.model.task != 'multiclassClassification' || "
+            "self.metrics.all(m, !has(m.average) || m.average != 'binary')",
+            "average binary needs a binary task",
+            fieldPath=".metrics",
         ),
     ]
     return schema

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -83,7 +84,10 @@ class Operator:
             return False
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+        return self.page("/metrics")
+
+    def page(self, path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
             return response.read().decode()
 
     def kill(self) -> None:
@@ -135,13 +139,48 @@ def monitor_document(samples: Path, name: str, which: str = "healthy", **spec: A
     return document
 
 
-def admitted_but_invalid(samples: Path, name: str) -> dict[str, Any]:
-    """A monitor the CRD admits and the operator refuses (a conceptDrift baseline of previousWindow without a
-    current window: a rule the CRD does not yet have), for the operator's own InvalidSpec path."""
+LIFTED_RULE = "baseline previousWindow needs data.current.window"
+
+
+def create_admitted_before_its_rule(custom: client.CustomObjectsApi, namespace: str, samples: Path, name: str) -> None:
+    """Create a monitor the operator refuses and the CRD now refuses too, as one admitted before an upgrade.
+
+    The CRD and the spec model agree on every rule (test_generated_specs.py), so a spec
+    the operator refuses is one stored before its CRD had the rule: created here while
+    the ModelMonitor CRD is without that one rule (a conceptDrift baseline of
+    previousWindow without a current window), which is then put back.
+    """
     drift = [{"method": "performanceWindow", "baseline": "previousWindow"}]
     document = monitor_document(samples, name, conceptDrift=drift)
     del document["spec"]["data"]["current"]["window"]
-    return document
+    extensions = client.ApiextensionsV1Api(custom.api_client)
+    crd_name = f"modelmonitors.{GROUP}"
+
+    def read() -> dict[str, Any]:
+        return json.loads(extensions.read_custom_resource_definition(crd_name, _preload_content=False).data)
+
+    probe = {**document, "metadata": {"name": f"{name}-probe"}}  # not the monitor's name: that one exists later
+
+    def admits() -> bool:
+        try:
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", probe, dry_run="All")
+        except client.ApiException as error:
+            assert LIFTED_RULE in error.body, error.body
+            return False
+        return True
+
+    current = read()
+    older = copy.deepcopy(current)
+    rules = older["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"]
+    rules[:] = [rule for rule in rules if rule["message"] != LIFTED_RULE]
+    extensions.replace_custom_resource_definition(crd_name, older)
+    try:
+        eventually(admits, what="the CRD without the rule")
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+    finally:
+        current["metadata"]["resourceVersion"] = read()["metadata"]["resourceVersion"]
+        extensions.replace_custom_resource_definition(crd_name, current)
+        eventually(lambda: not admits(), what="the CRD with its rule again")
 
 
 @pytest.fixture

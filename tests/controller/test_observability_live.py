@@ -26,8 +26,8 @@ from tests.conftest import PROMTOOL_HINT, require_tool
 from tests.controller.conftest import (
     GROUP,
     VERSION,
-    admitted_but_invalid,
     condition,
+    create_admitted_before_its_rule,
     get_monitor,
     list_runs,
     monitor_document,
@@ -123,7 +123,7 @@ def test_alerts_fire_in_prometheus_the_dashboard_queries_return_series_and_argo_
         broken = monitor_document(samples, "broken")
         broken["spec"]["data"]["current"]["uri"] = str(tmp_path / "gone.parquet")
         create(custom, namespace, broken)
-        create(custom, namespace, admitted_but_invalid(samples, "badcron"))
+        create_admitted_before_its_rule(custom, namespace, samples, "badcron")
         create(custom, namespace, monitor_document(samples, "paused", suspend=True))
         eventually(lambda: ended(custom, namespace, "drifted", "Failed"), timeout=120, what="the retraining failed")
 

@@ -15,8 +15,8 @@ from kubernetes import client
 from tests.controller.conftest import (
     GROUP,
     VERSION,
-    admitted_but_invalid,
     condition,
+    create_admitted_before_its_rule,
     get_monitor,
     list_runs,
     monitor_document,
@@ -192,7 +192,7 @@ def test_unreadable_data_is_an_error_run_naming_the_file(start_operator, custom,
 
 def test_an_invalid_spec_becomes_a_condition_not_a_crash(start_operator, custom, namespace, samples) -> None:
     operator = start_operator()
-    create(custom, namespace, admitted_but_invalid(samples, "badcron"))
+    create_admitted_before_its_rule(custom, namespace, samples, "badcron")
     ready = eventually(lambda: condition(get_monitor(custom, namespace, "badcron"), "Ready"))
     assert ready["status"] == "False" and ready["reason"] == "InvalidSpec" and "previousWindow" in ready["message"]
     assert operator.process.poll() is None and not list_runs(custom, namespace)
@@ -522,7 +522,7 @@ def test_estimates_before_the_labels_reach_the_conditions_and_the_metrics(
 
 
 def test_a_data_secret_never_shows_where_users_can_read(start_operator, custom, namespace, samples) -> None:
-    """A planted credential: not in any status, Event, verbose log line, metric or Job spec."""
+    """A planted credential: not in any status, Event, verbose log line, metric, report or Job spec."""
     planted = {"AWS_ACCESS_KEY_ID": "planted-id-7f3a91", "AWS_SECRET_ACCESS_KEY": "planted-secret-9c2e1b44"}
     core, batch = client.CoreV1Api(custom.api_client), client.BatchV1Api(custom.api_client)
     core.create_namespaced_secret(
@@ -542,8 +542,21 @@ def test_a_data_secret_never_shows_where_users_can_read(start_operator, custom, 
         "events": json.dumps(custom.api_client.sanitize_for_serialization(core.list_namespaced_event(namespace))),
         "the verbose log": operator.log.read_text(),
         "metrics": operator.metrics(),
+        "the web view and its reports": "".join(
+            operator.page(path)
+            for monitor in ("inline-secret", "job-secret")
+            for path in (
+                "/",
+                "/api/monitors",
+                f"/monitors/{namespace}/{monitor}",
+                f"/api/monitors/{namespace}/{monitor}",
+                f"/monitors/{namespace}/{monitor}/runs/{monitor}-g1",
+                f"/api/monitors/{namespace}/{monitor}/runs/{monitor}-g1",
+            )
+        ),
         "jobs": json.dumps(custom.api_client.sanitize_for_serialization(batch.list_namespaced_job(namespace))),
     }
+    assert "job-secret-g1" in readable["the web view and its reports"]  # the pages show the runs
     for where, text in readable.items():
         for value in planted.values():
             assert value not in text, f"{value} leaked into {where}"

@@ -9,6 +9,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import parse_spec
 from tests.controller.conftest import GROUP, VERSION
 from tests.helpers import DELETE, with_value
 
@@ -91,7 +93,17 @@ CASES = [
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
     ("spec.data.current.window", "0s", "spec.data.current.window: Invalid value: window must be a positive duration"),
     # past CEL's duration range: the API server still names the rule's message
-    ("spec.data.current.window", "999999999999h", "window must be a positive duration of at most 87600h"),
+    ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
+    (
+        "spec.data.current.window",
+        "87601h",
+        'spec.data.current.window: Invalid value: "87601h": must be a duration of at most 87600h',
+    ),
+    (
+        "spec.schedule",
+        {"interval": "87601h"},
+        'spec.schedule.interval: Invalid value: "87601h": must be a duration of at most 87600h',
+    ),
     (
         "spec.performanceEstimation",
         {"method": "cbpe", "confidence": 1.5},
@@ -262,3 +274,37 @@ def test_class_scores_are_taken_for_a_multiclass_task_one_column_per_class(
     with pytest.raises(ApiException) as caught:
         custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
     assert message in json.loads(caught.value.body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {
+                "spec.data.current.window": DELETE,
+                "spec.conceptDrift": [{"method": "performanceWindow", "baseline": "previousWindow"}],
+            },
+            "baseline previousWindow needs data.current.window",
+        ),
+        (
+            {"spec.model.task": "multiclassClassification", "spec.metrics": [{"name": "f1", "average": "binary"}]},
+            "average binary needs a binary task",
+        ),
+        # the schema's own minimum let a whole 0 past 0.5 (it compares whole values with a whole bound)
+        ({"spec.performanceEstimation": {"method": "cbpe", "confidence": 0}}, "0.5"),
+    ],
+)
+def test_rules_once_left_to_the_operator_are_the_api_servers_too(
+    api_client, installed_crds, namespace, changes, message
+) -> None:
+    """Both were admitted by the API server and refused by the operator alone: the model and the CRD must agree."""
+    document = VALID
+    for path, value in changes.items():
+        document = with_value(document, path, value)
+    with pytest.raises(SpecError, match=message):
+        parse_spec(document["spec"])
+    with pytest.raises(ApiException) as caught:
+        client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "modelmonitors", document
+        )
+    assert caught.value.status == 422 and message in json.loads(caught.value.body)["message"], caught.value.body
