@@ -149,7 +149,7 @@ def scenario(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings leaked to stderr before
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scenario())
 def test_hostile_logs_are_explained_never_crash(tmp_path_factory: pytest.TempPathFactory, case: dict[str, Any]) -> None:
     directory = tmp_path_factory.mktemp("hostile")
