@@ -79,7 +79,13 @@ def test_the_documented_example_is_valid() -> None:
         # a traceback (OverflowError) and a window that held no rows, before
         ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),
         ("data.current.window", "0s", "spec.data.current.window: window '0s' holds no rows"),
-        ("schedule", {"interval": "99999999h"}, "spec.schedule: duration '99999999h' is longer than 87600h"),
+        ("schedule", {"interval": "99999999h"}, "spec.schedule.interval: duration '99999999h' is longer than 87600h"),
+        # passed the model, which bounded a duration only where it read it (found by the generated specs)
+        (
+            "actions",
+            {"retrain": {"jobTemplate": {"spec": {}}, "cooldown": "87601h"}},
+            "spec.actions.retrain.cooldown: duration '87601h' is longer than 87600h",
+        ),
         # accepted before: a threshold no value can meet
         ("metrics.0", {"name": "accuracy", "min": 5}, "spec.metrics[0]: accuracy lies in [0, 1]: min 5 is outside it"),
         ("metrics.0", {"name": "accuracy", "max": -0.1}, "spec.metrics[0]: accuracy lies in [0, 1]: max -0.1 is"),

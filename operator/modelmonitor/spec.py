@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,7 +31,17 @@ API_GROUP = "modelmonitor.io"
 API_VERSION = "v1alpha1"
 KIND = "ModelMonitor"
 
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=64, examples=["1h", "30m", "168h"])]
+
+def _bounded_duration(text: str) -> str:
+    parse_duration(text)  # at most ten years, as the CRD's rule on every duration
+    return text
+
+
+Duration = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, max_length=64, examples=["1h", "30m", "168h"]),
+    AfterValidator(_bounded_duration),
+]
 Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 

@@ -316,3 +316,16 @@ def test_missing_scores_and_scores_that_are_not_probabilities_are_findings(tmp_p
     log_loss = next(m for m in results.metrics if m.name == "logLoss")
     assert log_loss.status is Verdict.ERROR and "some scores lie outside [0, 1]" in log_loss.reason
     assert next(m for m in results.metrics if m.name == "rocAuc").status is Verdict.PASSED  # ranks need no scale
+
+
+def test_a_window_without_a_start_is_reported_without_one(tmp_path: Path) -> None:
+    """No current window, but a model version to keep to: rows are filtered with no start time."""
+    table = logged(500, seed=23).append_column("model_version", pa.array(["7"] * 500))
+    pq.write_table(table, tmp_path / "current.parquet")
+    pq.write_table(logged(500, seed=24), tmp_path / "reference.parquet")
+    spec = spec_for(tmp_path / "current.parquet", tmp_path / "reference.parquet")
+    spec["data"]["columns"]["modelVersion"] = "model_version"
+    spec["data"]["current"]["window"] = None
+    spec["model"]["version"] = "7"
+    results = check(spec)
+    assert results.window.start is None and results.window.rows == 500

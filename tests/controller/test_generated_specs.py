@@ -104,6 +104,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     max_examples=3000,
     deadline=None,
     derandomize=True,  # the same specs in every run: a disagreement found is found again
+    database=None,  # and in every clone: no examples replayed from an earlier run
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(document=documents())

@@ -68,6 +68,7 @@ def run_checks(
     context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
     context.reference.schema  # noqa: B018
     window = context.current_rows
+    start = rfc3339(window.start) if window and window.start else None  # no window: a version's rows only, or all
     rows, reference_rows = context.side_count(False), context.side_count(True)
     errors: list[CheckError] = []
     findings: list[DataQualityFinding] = []
@@ -76,7 +77,7 @@ def run_checks(
             DataQualityFinding(
                 "emptyWindow",
                 "",
-                f"no rows in the current window ({rfc3339(window.start) if window else '-'}, {rfc3339(now)}]",
+                f"no rows in the current window ({start or '-'}, {rfc3339(now)}]",
             )
         )
     if reference_rows == 0:
@@ -139,7 +140,10 @@ def run_checks(
         model_version=spec.model.version,
         evaluated_at=rfc3339(now),
         window=Window(
-            start=rfc3339(window.start) if window else None, end=rfc3339(now), rows=rows, labeled_rows=labeled_rows
+            start=start,
+            end=rfc3339(now),
+            rows=rows,
+            labeled_rows=labeled_rows,
         ),
         reference_rows=reference_rows,
         label_coverage=(labeled_rows / rows) if rows and (spec.metrics or spec.concept_drift) else None,

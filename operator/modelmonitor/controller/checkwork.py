@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelmonitor.controller.execution import error_status, evaluate
+from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ def evaluate_run(
 
 
 def _over_limit(spec: ModelMonitorSpec, env: Mapping[str, str] | None, max_bytes: int) -> dict[str, Any] | None:
-    from modelmonitor.errors import ModelMonitorError
-
     try:
         size = data_size(spec, env)
     except ModelMonitorError:
