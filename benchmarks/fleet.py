@@ -18,7 +18,9 @@ measured minutes:
   without a started run counts as late until the end of the measurement (so a backlog
   cannot hide);
 * the operator's peak RSS and its CPU as a share of one core over the measured minutes, and
-  the same for each of its check processes;
+  the same for each of its check processes; and the memory of all of them together at the
+  end (the sum of their PSS, which counts the pages they share, such as libraries, once:
+  what the pod's memory limit must hold);
 * lateness p99 for each measured minute, so a backlog that grows shows as one.
 
 ``--profile FILE`` runs the operator under cProfile and writes its statistics to FILE
@@ -64,6 +66,13 @@ class ProcessSampler:
 
     def peak_mb(self) -> int:
         return self._status("VmHWM") // 1024
+
+    def pss_mb(self) -> int:
+        """Proportional set size now: pages shared with other processes (libraries) split among them."""
+        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) // 1024
+        raise KeyError("Pss")
 
     def children(self) -> list[ProcessSampler]:
         """The child processes alive now (the check processes)."""
@@ -209,6 +218,7 @@ def main() -> None:
             time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
             peak, share = sampler.peak_mb(), sampler.core_share()
             children = [(child.peak_mb(), child.core_share()) for child in workers]
+            together = sampler.pss_mb() + sum(child.pss_mb() for child in sampler.children())
             runs = [run for namespace in namespaces for run in _list_all(custom, namespace)]
         finally:
             stop_pid(operator.pid, timeout=30)
@@ -220,7 +230,9 @@ def main() -> None:
         found = measure(runs, offsets, since, until)
         found.update(monitors=args.monitors, minutes=args.minutes, operator_peak_rss_mb=peak, operator_cpu_share=share)
         found.update(
-            check_processes_peak_rss_mb=[mb for mb, _ in children], check_processes_cpu_share=[c for _, c in children]
+            check_processes_peak_rss_mb=[mb for mb, _ in children],
+            check_processes_cpu_share=[c for _, c in children],
+            operator_and_check_processes_pss_mb=together,
         )
         print(
             f"{args.monitors} monitors, {args.minutes:g} min: {found['due']} runs due, {found['created']} created, "
@@ -229,7 +241,8 @@ def main() -> None:
             f"lateness p50 {found['lateness_p50_s']:.1f}s, p99 {found['lateness_p99_s']:.1f}s, "
             f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core\n"
             f"check processes: peak RSS {', '.join(f'{mb} MB' for mb, _ in children) or '-'}, "
-            f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core"
+            f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core\n"
+            f"the operator and its check processes together at the end: {together} MB (PSS: shared pages once)"
         )
         print(
             "lateness p99 by measured minute: " + ", ".join(f"{p99:.0f}s" for p99 in found["lateness_p99_by_minute_s"])
