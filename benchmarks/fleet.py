@@ -65,14 +65,11 @@ class ProcessSampler:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def peak_mb(self) -> int:
-        return self._status("VmHWM") // 1024
+        return self._kilobytes("status", "VmHWM") // 1024
 
     def pss_mb(self) -> int:
         """Proportional set size now: pages shared with other processes (libraries) split among them."""
-        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) // 1024
-        raise KeyError("Pss")
+        return self._kilobytes("smaps_rollup", "Pss") // 1024
 
     def children(self) -> list[ProcessSampler]:
         """The child processes alive now (the check processes)."""
@@ -88,8 +85,8 @@ class ProcessSampler:
     def core_share(self) -> float:
         return (self.cpu_seconds() - self.started_cpu) / (time.monotonic() - self.started)
 
-    def _status(self, key: str) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+    def _kilobytes(self, file: str, key: str) -> int:
+        for line in Path(f"/proc/{self.pid}/{file}").read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1])
         raise KeyError(key)
