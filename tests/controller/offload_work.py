@@ -40,3 +40,16 @@ def missing_file(uri: str) -> None:
     from modelmonitor.errors import SourceError
 
     raise SourceError(uri, "no such file or directory")
+
+
+def parent_and_loaded(modules: list[str]) -> tuple[int, list[str]]:
+    """The worker's parent and which of ``modules`` it holds before it runs anything of them."""
+    import sys
+
+    return os.getppid(), [name for name in modules if name in sys.modules]
+
+
+def frozen_objects() -> int:
+    import gc
+
+    return gc.get_freeze_count()

@@ -1,4 +1,5 @@
-"""The check processes: calls run in spawned workers; a worker killed mid-call is survived, twice is an error."""
+"""The check processes: calls run in workers forked from a fork server; a worker killed mid-call is
+survived, twice is an error."""
 
 from __future__ import annotations
 
@@ -26,6 +27,33 @@ def test_a_call_runs_in_another_process_and_returns_its_value() -> None:
 
     pid, plus = asyncio.run(main())
     assert pid != os.getpid() and plus == 5
+
+
+def test_workers_are_forked_from_one_process_that_loaded_the_science_stack_before_them() -> None:
+    stack = ["pandas", "pyarrow", "scipy.stats", "sklearn.isotonic", "modelmonitor.checks"]
+
+    async def main() -> list[tuple[int, list[str]]]:
+        processes = CheckProcesses(2)
+        try:
+            return await asyncio.gather(*(processes.call(offload_work.parent_and_loaded, stack) for _ in range(4)))
+        finally:
+            processes.close()
+
+    answers = asyncio.run(main())
+    parents = {parent for parent, _ in answers}
+    assert len(parents) == 1 and os.getpid() not in parents  # the fork server, not the operator
+    assert all(loaded == stack for _, loaded in answers)
+
+
+def test_what_the_workers_share_is_frozen_out_of_their_garbage_collectors_sight() -> None:
+    async def main() -> int:
+        processes = CheckProcesses(1)
+        try:
+            return await processes.call(offload_work.frozen_objects)
+        finally:
+            processes.close()
+
+    assert asyncio.run(main()) > 50_000  # the science stack's objects: a collection would copy their pages
 
 
 def test_an_error_raised_in_the_worker_reaches_the_caller_as_itself() -> None:
@@ -97,7 +125,8 @@ def test_workers_end_when_the_operator_is_killed(tmp_path) -> None:
         "async def main():\n"
         "    processes = CheckProcesses(2)\n"
         "    found = await asyncio.gather(*(processes.call(offload_work.pid_plus, 0) for _ in range(2)))\n"
-        f"    open({str(pids)!r}, 'w').write(' '.join(str(pid) for pid, _ in found))\n"
+        "    fork_server, _ = await processes.call(offload_work.parent_and_loaded, [])\n"
+        f"    open({str(pids)!r}, 'w').write(' '.join(str(pid) for pid, _ in found) + f' {{fork_server}}')\n"
         "    time.sleep(60)\n"
         "asyncio.run(main())\n"
     )
@@ -107,13 +136,13 @@ def test_workers_end_when_the_operator_is_killed(tmp_path) -> None:
         while not pids.exists() or not pids.read_text():
             assert time.monotonic() < deadline, "the workers never answered"
             time.sleep(0.1)
-        workers = [int(pid) for pid in pids.read_text().split()]
+        processes = [int(pid) for pid in pids.read_text().split()]  # the workers, then their fork server
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers):
-        assert time.monotonic() < deadline, f"check processes outlived the operator: {workers}"
+    while any(_alive(pid) for pid in processes):
+        assert time.monotonic() < deadline, f"check processes outlived the operator: {processes}"
         time.sleep(0.2)
 
 

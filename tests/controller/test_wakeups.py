@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modelmonitor.controller.monitors import BACKSTOP, next_wake
+from modelmonitor.controller.monitors import BACKSTOP, kept_of, next_wake
 from modelmonitor.controller.wakeups import DueQueue, Scheduler
 from modelmonitor.spec import parse_spec
 
@@ -162,6 +162,40 @@ def test_a_monitor_is_next_due_at_its_slot_or_its_retraining_or_the_backstop(
 def test_an_invalid_spec_waits_for_the_backstop_only() -> None:
     _, body = monitor({"observedGeneration": 3, "nextRunAt": "2026-11-23T12:00:10Z"})
     assert next_wake(None, body, T0) == T0 + BACKSTOP
+
+
+def test_the_scheduler_keeps_a_monitor_without_its_managed_fields_and_kopfs_annotations() -> None:
+    body = {
+        "apiVersion": "modelmonitor.io/v1alpha1",
+        "kind": "ModelMonitor",
+        "metadata": {
+            "name": "m",
+            "namespace": "ns",
+            "uid": "u-1",
+            "generation": 3,
+            "labels": {"team": "fraud"},
+            "annotations": {
+                "kopf.modelmonitor.io/last-handled-configuration": '{"spec": {}}',
+                "modelmonitor.io/run-now": "7",
+            },
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+        },
+        "spec": {"schedule": {"interval": "1m"}},
+        "status": {"nextRunAt": "2026-11-23T12:01:00Z"},
+    }
+    kept = kept_of(body)
+    assert kept["metadata"] == {
+        "name": "m",
+        "namespace": "ns",
+        "uid": "u-1",
+        "generation": 3,
+        "labels": {"team": "fraud"},
+        "annotations": {"modelmonitor.io/run-now": "7"},
+    }
+    assert {key: kept[key] for key in ("apiVersion", "kind", "spec", "status")} == {
+        key: body[key] for key in ("apiVersion", "kind", "spec", "status")
+    }
+    assert "managedFields" in body["metadata"] and len(body["metadata"]["annotations"]) == 2  # the event's own
 
 
 class FakeKube:

@@ -26,6 +26,7 @@ from modelmonitor.controller.naming import (
     spec_change_run_name,
 )
 from modelmonitor.controller.runtime import (
+    KOPF_PREFIX,
     MM,
     MR,
     STATE,
@@ -208,7 +209,7 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
         STATE.scheduler.wake_at(key, None)
         metrics.forget_monitor(*key)  # here, not in an on.delete handler: with no finalizer it may never be called
         return
-    monitor = dict(body)
+    monitor = kept_of(body)
     first_seen = key not in STATE.monitors  # its first tick records a run finished before it was seen
     STATE.monitors[key] = monitor
     if first_seen:
@@ -216,6 +217,20 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
     else:
         scheduled = {**monitor, "status": _as_scheduled(key, monitor)}
         STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor["spec"]), scheduled, now()))
+
+
+def kept_of(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What the scheduler keeps of a monitor between its watch events.
+
+    Not its managedFields nor kopf's annotations (kopf's copy of the last spec it handled):
+    about half of a monitor, read by nothing here.
+    """
+    metadata = {key: value for key, value in body["metadata"].items() if key != "managedFields"}
+    if "annotations" in metadata:
+        metadata["annotations"] = {
+            key: value for key, value in metadata["annotations"].items() if not key.startswith(f"{KOPF_PREFIX}/")
+        }
+    return {**body, "metadata": metadata}
 
 
 def _as_scheduled(key: Key, monitor: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,16 @@
 One small inline check held the GIL for about 20 ms: at a thousand monitors on a minute
 that was a quarter of the one core an operator process gets, and importing the science
 stack (pandas, pyarrow, scipy, scikit-learn) took 190 MB of its memory. Here the checks
-run in a pool of worker processes, spawned (the operator has threads: no fork) on the
-first call and kept. Each call holds a slot, so no call waits inside the pool: a worker
-that dies (the kernel's OOM killer, a crash in a native library) breaks only the calls
-running then. Those are tried once more in a fresh pool, and a call that breaks two pools
-raises ``CheckProcessDied``.
+run in a pool of worker processes, started on the first call and kept. Each call holds a
+slot, so no call waits inside the pool: a worker that dies (the kernel's OOM killer, a
+crash in a native library) breaks only the calls running then. Those are tried once more
+in a fresh pool, and a call that breaks two pools raises ``CheckProcessDied``.
+
+The workers come from a fork server (the operator has threads: it must not fork itself)
+that imports the science stack once, before it forks them: the pages it filled are shared
+by every worker until one writes to them. Two workers hold about 240 MB together this way
+against 330 MB when each imports the stack itself (spawned), and a replacement starts
+without importing anything.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# what every check imports, loaded by the fork server and shared by the workers it forks
+PRELOADED = ["modelmonitor.controller.preloaded"]
 _log = logging.getLogger(__name__)
 
 
@@ -71,11 +79,13 @@ class CheckProcesses:
 
     def _current(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOADED)
             self._pool = ProcessPoolExecutor(
                 self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=_start_worker,
-                initargs=(os.getpid(), logging.getLogger("modelmonitor").getEffectiveLevel()),
+                initargs=(os.getpid(), _started(os.getpid()), logging.getLogger("modelmonitor").getEffectiveLevel()),
             )
         return self._pool
 
@@ -85,13 +95,30 @@ class CheckProcesses:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start_worker(operator_pid: int, level: int) -> None:
+def _start_worker(operator_pid: int, operator_started: str | None, level: int) -> None:
     logging.basicConfig(level=level, format="[%(asctime)s] %(name)-20.20s [%(levelname)-8.8s] %(message)s")
-    # a worker outliving a SIGKILLed operator would hold its memory for nothing
-    threading.Thread(target=_exit_with, args=(operator_pid,), daemon=True, name="exit-with-operator").start()
+    # A worker outliving a SIGKILLed operator would hold its memory for nothing. Not its
+    # parent's end: that is the fork server, which lives until every worker has let go of
+    # the pipe that tells it the operator is gone.
+    watch = threading.Thread(
+        target=_exit_with, args=(operator_pid, operator_started), daemon=True, name="exit-with-operator"
+    )
+    watch.start()
 
 
-def _exit_with(operator_pid: int) -> None:
-    while os.getppid() == operator_pid:
+def _exit_with(operator_pid: int, operator_started: str | None) -> None:
+    while _started(operator_pid) == operator_started:
         time.sleep(1.0)
     os._exit(0)
+
+
+def _started(pid: int) -> str | None:
+    """When the process started (in clock ticks since boot); None once it has ended, reaped or not.
+
+    With the pid alone, a new process given the same number would pass for the operator.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
