@@ -1,6 +1,7 @@
 """A fleet of monitors on a 1-minute interval against one operator: are the runs on time, none lost or doubled?
 
-    python benchmarks/fleet.py N MINUTES [--namespaces K] [--aligned] [--profile FILE] [--keep-log FILE]
+    python benchmarks/fleet.py N MINUTES [--namespaces K] [--aligned] [--check-processes P]
+                                         [--profile FILE] [--memory-profile FILE] [--keep-log FILE]
 
 Starts a dev cluster (etcd and kube-apiserver as local processes), installs the CRDs, writes
 small sample data (300 current and 600 reference rows: inline runs), starts the operator
@@ -17,10 +18,12 @@ measured minutes:
 * lateness: a run's ``startedAt`` minus its slot time, p50 / p99 / max, where a slot
   without a started run counts as late until the end of the measurement (so a backlog
   cannot hide);
-* the operator's peak RSS and its CPU as a share of one core over the measured minutes, and
-  the same for each of its check processes; and the memory of all of them together at the
-  end (the sum of their PSS, which counts the pages they share, such as libraries, once:
-  what the pod's memory limit must hold);
+* the operator's peak RSS and its CPU as a share of one core over the measured minutes (and
+  its peak RSS before them, while the fleet was created and its first runs made), and
+  the same for each of its check processes, with the peak RSS of the fork server they come
+  from and of multiprocessing's resource tracker; and the memory of all of them together at
+  the end (the sum of their PSS, which counts the pages they share, such as libraries and
+  what the fork server loaded before forking, once: what the pod's memory limit must hold);
 * lateness p99 for each measured minute, so a backlog that grows shows as one.
 
 ``--profile FILE`` runs the operator under cProfile and writes its statistics to FILE
@@ -67,20 +70,36 @@ class ProcessSampler:
     def peak_mb(self) -> int:
         return self._kilobytes("status", "VmHWM") // 1024
 
+    def restart_peak(self) -> int:
+        """The peak RSS so far; from now on the peak counts anew (the kernel's clear_refs 5)."""
+        peak = self.peak_mb()
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        return peak
+
     def pss_mb(self) -> int:
         """Proportional set size now: pages shared with other processes (libraries) split among them."""
         return self._kilobytes("smaps_rollup", "Pss") // 1024
 
-    def children(self) -> list[ProcessSampler]:
-        """The child processes alive now (the check processes)."""
+    def descendants(self) -> list[ProcessSampler]:
+        """The processes alive now below this one: the fork server, the check processes it forked, and
+        multiprocessing's resource tracker."""
         found = []
         for task in Path(f"/proc/{self.pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 try:
-                    found.append(ProcessSampler(int(child)))
+                    sampler = ProcessSampler(int(child))
+                    found += [sampler, *sampler.descendants()]
                 except FileNotFoundError:  # gone meanwhile
                     continue
         return found
+
+    def role(self) -> str:
+        command = _command(self.pid)
+        if "resource_tracker" in command:
+            return "resource tracker"
+        forked = "multiprocessing.forkserver" in command  # the fork server's children keep its command line
+        parent = int(Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return "check process" if not forked or "multiprocessing.forkserver" in _command(parent) else "fork server"
 
     def core_share(self) -> float:
         return (self.cpu_seconds() - self.started_cpu) / (time.monotonic() - self.started)
@@ -90,6 +109,10 @@ class ProcessSampler:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
         raise KeyError(key)
+
+
+def _command(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 
 def _monitor(name: str, samples: Path, spread: bool) -> dict:
@@ -166,6 +189,7 @@ def main() -> None:
     parser.add_argument("--memory-profile", type=Path, help="a tracemalloc snapshot of the operator, at its end")
     parser.add_argument("--keep-log", type=Path, help="copy the operator's log there")
     parser.add_argument("--no-image-env", action="store_true", help="without the environment the image sets")
+    parser.add_argument("--check-processes", type=int, default=2, help="the operator's --check-processes")
     parser.add_argument("--aligned", action="store_true", help="every monitor on the minute (no schedule.spread)")
     args = parser.parse_args()
 
@@ -177,7 +201,10 @@ def main() -> None:
     from modelmonitor.samples import write_samples
     from modelmonitor.spec import Schedule
 
-    with tempfile.TemporaryDirectory(prefix="fleet-") as scratch, ControlPlane() as plane:
+    with (
+        tempfile.TemporaryDirectory(prefix="fleet-") as scratch,
+        ControlPlane(workdir=Path(scratch) / "cluster") as plane,  # its etcd data goes with the directory
+    ):
         work = Path(scratch)
         assert plane.kubeconfig is not None and plane.assets is not None
         env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
@@ -192,6 +219,7 @@ def main() -> None:
         port = free_port()
         command = [sys.executable, "-m", "modelmonitor", "operator", "--all-namespaces", "--port", str(port)]
         command += ["--standalone", "--runner-command", f"{sys.executable} -m modelmonitor"]
+        command += ["--check-processes", str(args.check_processes)]
         if args.profile:
             command[1:1] = ["-m", "cProfile", "-o", str(args.profile)]
         elif args.memory_profile:
@@ -211,11 +239,16 @@ def main() -> None:
             since = datetime.now(UTC) + WARM_UP
             until = since + timedelta(minutes=args.minutes)
             time.sleep(max(0.0, (since - datetime.now(UTC)).total_seconds()))
-            sampler, workers = ProcessSampler(operator.pid), sampler.children()  # CPU over the measured minutes
+            sampler, below = ProcessSampler(operator.pid), sampler.descendants()  # CPU over the measured minutes
+            warm_up_peak = sampler.restart_peak()
             time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
             peak, share = sampler.peak_mb(), sampler.core_share()
-            children = [(child.peak_mb(), child.core_share()) for child in workers]
-            together = sampler.pss_mb() + sum(child.pss_mb() for child in sampler.children())
+            children = [(child.peak_mb(), child.core_share()) for child in below if child.role() == "check process"]
+            helpers = {child.role(): child.peak_mb() for child in below if child.role() != "check process"}
+            shares = {"operator": sampler.pss_mb()}
+            for child in sampler.descendants():
+                role = child.role()
+                shares[role] = shares.get(role, 0) + child.pss_mb()
             runs = [run for namespace in namespaces for run in _list_all(custom, namespace)]
         finally:
             stop_pid(operator.pid, timeout=30)
@@ -226,20 +259,27 @@ def main() -> None:
         offsets = {(namespace, name): slot_offset(schedule, namespace, name) for namespace, name in monitors}
         found = measure(runs, offsets, since, until)
         found.update(monitors=args.monitors, minutes=args.minutes, operator_peak_rss_mb=peak, operator_cpu_share=share)
+        found.update(operator_warm_up_peak_rss_mb=warm_up_peak)
         found.update(
             check_processes_peak_rss_mb=[mb for mb, _ in children],
             check_processes_cpu_share=[c for _, c in children],
-            operator_and_check_processes_pss_mb=together,
+            helper_processes_peak_rss_mb=helpers,
+            operator_and_check_processes_pss_mb=sum(shares.values()),
+            pss_mb_by_role=shares,
         )
         print(
             f"{args.monitors} monitors, {args.minutes:g} min: {found['due']} runs due, {found['created']} created, "
             f"{found['started']} started, {found['finished']} finished; lost {found['lost']}, "
             f"duplicated {found['duplicated']}\n"
             f"lateness p50 {found['lateness_p50_s']:.1f}s, p99 {found['lateness_p99_s']:.1f}s, "
-            f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core\n"
+            f"max {found['lateness_max_s']:.1f}s; operator peak RSS {peak} MB, CPU {share:.0%} of one core "
+            f"(peak RSS in the warm-up, creating the fleet: {warm_up_peak} MB)\n"
             f"check processes: peak RSS {', '.join(f'{mb} MB' for mb, _ in children) or '-'}, "
-            f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core\n"
-            f"the operator and its check processes together at the end: {together} MB (PSS: shared pages once)"
+            f"CPU {', '.join(f'{cpu:.0%}' for _, cpu in children) or '-'} of one core; "
+            + ", ".join(f"{role} {mb} MB" for role, mb in helpers.items())
+            + "\n"
+            + f"the operator and the processes below it together at the end: {sum(shares.values())} MB "
+            + f"(PSS, which counts shared pages once: {', '.join(f'{role} {mb} MB' for role, mb in shares.items())})"
         )
         print(
             "lateness p99 by measured minute: " + ", ".join(f"{p99:.0f}s" for p99 in found["lateness_p99_by_minute_s"])

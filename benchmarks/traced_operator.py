@@ -2,14 +2,18 @@
 
     python benchmarks/traced_operator.py SNAPSHOT modelmonitor-arguments...
 
-Read the snapshot with ``python benchmarks/traced_operator.py --top SNAPSHOT``: the 25 lines
-of code holding the most memory, and the 10 tracebacks behind the biggest of them.
+``kill -USR1 PID`` writes a snapshot at that moment too, to SNAPSHOT.N (N counting from 1):
+the memory of a burst, not only of the end. Read a snapshot with
+``python benchmarks/traced_operator.py --top SNAPSHOT``: the 25 lines of code holding the
+most memory, and the 10 tracebacks behind the biggest of them.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import runpy
+import signal
 import sys
 import tracemalloc
 
@@ -34,6 +38,8 @@ def main() -> None:
     path = sys.argv[1]
     tracemalloc.start(12)
     atexit.register(lambda: tracemalloc.take_snapshot().dump(path))
+    asked = itertools.count(1)
+    signal.signal(signal.SIGUSR1, lambda *_: tracemalloc.take_snapshot().dump(f"{path}.{next(asked)}"))
     sys.argv = ["modelmonitor", *sys.argv[2:]]
     runpy.run_module("modelmonitor", run_name="__main__", alter_sys=True)
 
