@@ -63,34 +63,52 @@ async def accept_spec(
     body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, reason: str, **_: Any
 ) -> None:
     generation, moment = meta["generation"], now()
-    previous = list(status.get("conditions") or [])
     if STATE.shard.sharded and (meta.get("annotations") or {}).get(SHARD_OWNER_ANNOTATION) != STATE.shard.identity:
         patch.metadata.setdefault("annotations", {})[SHARD_OWNER_ANNOTATION] = STATE.shard.identity
+    parsed: ModelMonitorSpec | None = None
     try:
         parsed = accept(spec)
     except SpecError as error:
-        ready = Condition(READY, "False", "InvalidSpec", str(error))
-        patch.status["nextRunAt"] = None
+        ready, upcoming = Condition(READY, "False", "InvalidSpec", str(error)), None
         metrics.forget_schedule(meta["namespace"], meta["name"])
     else:
         _export_schedule(meta, status, parsed, moment)
         if parsed.suspend:
-            ready = Condition(READY, "False", "Suspended", "spec.suspend is true: no new runs")
-            patch.status["nextRunAt"] = None
+            ready, upcoming = Condition(READY, "False", "Suspended", "spec.suspend is true: no new runs"), None
         else:
             upcoming = iso(next_slot(parsed.schedule, moment, _offset(parsed, meta)))
             ready = Condition(READY, "True", "Scheduled", f"runs on {_describe(parsed)}; next at {upcoming}")
-            patch.status["nextRunAt"] = upcoming
-            last = status.get("lastRun") or {}
-            if last.get("generation") != generation:
-                await create_run(body, parsed, spec_change_run_name(meta["name"], generation), "specChange", moment)
-    conditions, changed = merge(previous, [ready], generation=generation, now=iso(moment))
-    patch.status["conditions"] = conditions
-    patch.status["observedGeneration"] = generation
+    changed = await _write_acceptance(meta["namespace"], meta["name"], ready, upcoming, generation, moment)
+    if changed is None:
+        return  # deleted meanwhile
     for condition in changed:
         condition_event(body, condition)
+    last = status.get("lastRun") or {}
+    if parsed is not None and not parsed.suspend and last.get("generation") != generation:
+        # after the status is written: kopf's own patch, applied when the handler returns, could
+        # land after this run was recorded and put back the conditions it read before it
+        await create_run(body, parsed, spec_change_run_name(meta["name"], generation), "specChange", moment)
     if reason == "resume" and (last_name := (status.get("lastRun") or {}).get("name")):
         await _reexport(body, last_name)
+
+
+async def _write_acceptance(
+    namespace: str, name: str, ready: Condition, upcoming: str | None, generation: int, moment: datetime
+) -> list[Condition] | None:
+    """Write the Ready condition, the observed generation and the next slot; the conditions that changed.
+
+    Merged into the conditions as they are now, not as the handler's event showed them: a run
+    recorded since then wrote the outcome conditions.
+    """
+    async with monitor_lock(namespace, name):
+        current = await api(STATE.kube.get_monitor, namespace, name)
+        if current is None:
+            return None
+        previous = list((current.get("status") or {}).get("conditions") or [])
+        conditions, changed = merge(previous, [ready], generation=generation, now=iso(moment))
+        written = {"conditions": conditions, "observedGeneration": generation, "nextRunAt": upcoming}
+        await api(STATE.kube.patch_monitor_status, namespace, name, written)
+    return changed
 
 
 def _export_schedule(
