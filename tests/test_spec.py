@@ -160,3 +160,24 @@ def test_every_cron_expression_the_spec_accepts_is_one_the_scheduler_reads() -> 
             accepted += 1
             assert croniter.is_valid(expression), expression
     assert accepted > 200  # 409 with this seed
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("data.minSamples", "100", "spec.data.minSamples: Input should be a valid integer"),
+        ("suspend", "yes", "spec.suspend: Input should be a valid boolean"),
+        ("drift.threshold", "0.1", "spec.drift.threshold: Input should be a valid number"),
+    ],
+)
+def test_values_are_taken_as_they_are_written_as_the_api_server_takes_them(path: str, value: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        parse_spec(with_value(VALID, path, value))
+
+
+def test_a_whole_float_is_an_integer_and_a_yaml_date_is_text_as_kubectl_sends_them() -> None:
+    document = yaml.safe_load("minSamples: 100.0\nname: 2026-01-01\n")
+    assert parse_spec(with_value(VALID, "data.minSamples", document["minSamples"])).data.min_samples == 100
+    assert parse_spec(with_value(VALID, "model.name", document["name"])).model.name == "2026-01-01"
+    with pytest.raises(SpecError, match=r"^spec: a bytes value is not allowed here"):
+        parse_spec(with_value(VALID, "model.name", b"credit"))

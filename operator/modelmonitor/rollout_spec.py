@@ -14,7 +14,15 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import Duration, LocalObjectReference, MetricName, Name, SpecModel, format_validation_error
+from modelmonitor.spec import (
+    Duration,
+    LocalObjectReference,
+    MetricName,
+    Name,
+    SpecModel,
+    format_validation_error,
+    validate_as_sent,
+)
 
 KIND = "ModelRollout"
 
@@ -152,6 +160,6 @@ class ModelRolloutSpec(SpecModel):
 def parse_rollout_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelRolloutSpec:
     """Validate a ModelRollout spec; raise :class:`SpecError` naming each bad field."""
     try:
-        return ModelRolloutSpec.model_validate(spec)
+        return validate_as_sent(ModelRolloutSpec, spec, prefix)
     except ValidationError as error:
         raise SpecError(format_validation_error(error, prefix)) from None

@@ -6,11 +6,12 @@ The CLI validates spec files with it, the operator validates resources with it, 
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -675,10 +676,44 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
     return "; ".join(lines)
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_as_sent(model: type[Model], document: Any, prefix: str = "") -> Model:
+    """Validate the values as the API server sees them: "10" is not a number, nor "yes" a boolean.
+
+    Through JSON in pydantic's strict mode (which, from JSON, takes an enum member by its
+    value). Left lax, the model accepted what the CRD refuses. A whole float is an integer
+    to the API server (minSamples: 100.0), and YAML's dates and times go as text, as kubectl
+    sends them. Raises ValidationError, or SpecError for a value JSON cannot carry.
+    """
+    try:
+        sent = json.dumps(_whole_floats_as_ints(document), default=_as_text)
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"{prefix or 'document'}: {error}") from None
+    return model.model_validate_json(sent, strict=True)
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(item) for item in value]
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} value is not allowed here")
+
+
 def parse_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelMonitorSpec:
     """Validate a spec mapping; raise :class:`SpecError` naming each bad field."""
     try:
-        return ModelMonitorSpec.model_validate(spec)
+        return validate_as_sent(ModelMonitorSpec, spec, prefix)
     except ValidationError as error:
         raise SpecError(format_validation_error(error, prefix)) from None
 
@@ -688,7 +723,7 @@ def parse_document(document: Any, *, source: str = "") -> ModelMonitor:
     if not isinstance(document, dict):
         raise SpecError(f"{where}expected a ModelMonitor mapping, got {type(document).__name__}")
     try:
-        return ModelMonitor.model_validate(document)
+        return validate_as_sent(ModelMonitor, document, where.rstrip(": "))
     except ValidationError as error:
         raise SpecError(where + format_validation_error(error)) from None
 
