@@ -243,8 +243,12 @@ def main() -> None:
             warm_up_peak = sampler.restart_peak()
             time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
             peak, share = sampler.peak_mb(), sampler.core_share()
-            children = [(child.peak_mb(), child.core_share()) for child in below if child.role() == "check process"]
-            helpers = {child.role(): child.peak_mb() for child in below if child.role() != "check process"}
+            children, helpers = [], {}
+            for child in below:
+                if (role := child.role()) == "check process":
+                    children.append((child.peak_mb(), child.core_share()))
+                else:
+                    helpers[role] = child.peak_mb()
             shares = {"operator": sampler.pss_mb()}
             for child in sampler.descendants():
                 role = child.role()
