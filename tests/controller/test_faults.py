@@ -316,8 +316,14 @@ def test_a_permission_taken_from_the_operator_ends_runs_with_a_clear_error_and_n
         last = refused["status"]["lastRun"]
         assert last["phase"] == "Error" and last["reason"] == "Forbidden", last
         assert 'cannot create resource "jobs"' in last["message"], last
-        events = client.CoreV1Api(api_client).list_namespaced_event(namespace).items
-        assert any(event.reason == "RunError" and "Forbidden" in event.message for event in events)
+        # kopf posts Events from a queue of its own, after the status is written
+        eventually(
+            lambda: any(
+                event.reason == "RunError" and "Forbidden" in event.message
+                for event in client.CoreV1Api(api_client).list_namespaced_event(namespace).items
+            ),
+            what="the RunError Event naming Forbidden",
+        )
         assert operator.process.poll() is None and "Traceback" not in operator.log.read_text()
 
         rbac.patch_cluster_role(role, {"rules": rules})

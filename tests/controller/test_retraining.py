@@ -133,7 +133,8 @@ def test_within_the_cooldown_a_second_breach_is_suppressed(
         what="the second breach suppressed",
     )
     assert "within the cooldown of 24h" in suppressed["message"] and suppressed["status"] == "False"
-    assert "RetrainingSuppressed" in events(custom, namespace, "cool")
+    # kopf posts Events from a queue of its own: the condition can be written before the Event is posted
+    eventually(lambda: "RetrainingSuppressed" in events(custom, namespace, "cool"), what="the Event posted")
     assert len(retraining_jobs(custom, namespace)) == 1 and retraining(custom, namespace, "cool")["count"] == 1
 
 
@@ -198,6 +199,8 @@ def test_an_operator_killed_right_after_the_trigger_creates_no_duplicate(
     assert state["count"] == 1 and [job.metadata.name for job in retraining_jobs(custom, namespace)] == [
         state["last"]["name"]
     ]
+    # Events are posted in order from kopf's queue: once the ending's is there, every start's is too
+    eventually(lambda: "RetrainingSucceeded" in events(custom, namespace, "crash"), what="the ending's Event posted")
     assert events(custom, namespace, "crash").count("RetrainingStarted") == 1
 
 
