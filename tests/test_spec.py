@@ -89,6 +89,12 @@ def test_the_documented_example_is_valid() -> None:
         # accepted before: a threshold no value can meet
         ("metrics.0", {"name": "accuracy", "min": 5}, "spec.metrics[0]: accuracy lies in [0, 1]: min 5 is outside it"),
         ("metrics.0", {"name": "accuracy", "max": -0.1}, "spec.metrics[0]: accuracy lies in [0, 1]: max -0.1 is"),
+        # accepted and ignored before: the figure did not change
+        (
+            "metrics.0",
+            {"name": "accuracy", "min": 0.5, "average": "macro"},
+            "spec.metrics[0]: average is for precision, recall and f1: accuracy takes none",
+        ),
         ("dask", {"address": "tcp://dask:8786"}, "spec: spec.dask is for runner dask: set runner: dask, or remove"),
         ("dask", {"address": "dask:8786"}, "spec.dask.address: String should match pattern"),
         ("dask", {"address": "tcp://d:8786", "cluster": "a"}, "spec.dask: set exactly one of address or cluster"),

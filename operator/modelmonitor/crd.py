@@ -21,6 +21,7 @@ from modelmonitor.rollout_spec import ModelRolloutSpec
 from modelmonitor.spec import (
     API_GROUP,
     API_VERSION,
+    AVERAGED_METRICS,
     CRON_PATTERN,
     CRON_RULE,
     METRIC_RANGES,
@@ -194,6 +195,11 @@ def spec_schema() -> dict[str, Any]:
     ]
     properties["metrics"]["items"]["x-kubernetes-validations"] = [
         _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
+        _rule(
+            f"!has(self.average) || self.name in {_quoted(AVERAGED_METRICS)}",
+            "average is for precision, recall and f1",
+            fieldPath=".average",
+        ),
         *_metric_range_rules(),
     ]
     class_scores = properties["data"]["properties"]["columns"]["properties"]["classScores"]

@@ -84,6 +84,7 @@ CLASSIFICATION_METRICS = frozenset(
     }
 )
 SCORE_METRICS = frozenset({MetricName.ROC_AUC, MetricName.LOG_LOSS})
+AVERAGED_METRICS = frozenset({MetricName.PRECISION, MetricName.RECALL, MetricName.F1})
 REGRESSION_METRICS = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2})
 LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
 
@@ -306,6 +307,9 @@ class MetricSpec(SpecModel):
     def _bounds(self) -> MetricSpec:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        if self.average is not None and self.name not in AVERAGED_METRICS:
+            # said rather than ignored: a user who wrote it expects it to change the figure
+            raise ValueError(f"average is for precision, recall and f1: {self.name} takes none")
         low, high = METRIC_RANGES[self.name]
         for bound, value in (("min", self.min), ("max", self.max)):
             if value is not None and ((low is not None and value < low) or (high is not None and value > high)):

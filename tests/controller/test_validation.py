@@ -56,6 +56,11 @@ CASES = [
     ("spec.metrics.0", {"name": "precisionAt10"}, 'spec.metrics[0].name: Unsupported value: "precisionAt10"'),
     ("spec.metrics.0", {"name": "accuracy", "min": 5}, "balancedAccuracy lie in [0, 1]: min and max must too"),
     ("spec.metrics.0", {"name": "rocAuc", "max": -1}, "lie in [0, 1]: min and max must too"),
+    (
+        "spec.metrics.0",
+        {"name": "accuracy", "min": 0.5, "average": "macro"},
+        "spec.metrics[0].average: Invalid value: average is for precision, recall and f1",
+    ),
     ("spec.drift.method", "magic", 'spec.drift.method: Unsupported value: "magic"'),
     (
         "spec.drift.datasetDriftShare",
