@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
-from sklearn.isotonic import IsotonicRegression
 
+from modelmonitor.engine.isotonic import IsotonicCurve, SortedScores
 from modelmonitor.engine.metrics import label_metric
 from modelmonitor.spec import MetricName
 
@@ -58,8 +58,8 @@ _CELLS_PER_BLOCK = 4_000_000  # draws x rows simulated at once: bounds memory at
 class Calibration:
     """Scores mapped to probabilities, and how well: expected calibration errors before and after (held out)."""
 
-    model: IsotonicRegression
-    resampled: tuple[IsotonicRegression, ...]  # fitted on bootstrap resamples: the calibration's own uncertainty
+    model: IsotonicCurve
+    resampled: tuple[IsotonicCurve, ...]  # fitted on bootstrap resamples: the calibration's own uncertainty
     raw_error: float
     error: float
     rows: int
@@ -100,21 +100,22 @@ def calibrate(score: NDArray[np.float64], label: NDArray[np.bool_], seed: int = 
     rng = np.random.default_rng(seed)
     fold = rng.permutation(score.size) % 2 == 0
     held_out = np.empty(score.size)
+    scores = SortedScores(score)
     for train in (fold, ~fold):
-        part = _isotonic().fit(score[train], label[train])
-        held_out[~train] = part.predict(score[~train])
-    resamples = (rng.integers(0, score.size, score.size) for _ in range(BOOTSTRAPS))
+        held_out[~train] = scores.fit(label, train).predict(score[~train])
+    resamples = (_drawn(rng, score.size) for _ in range(BOOTSTRAPS))
     return Calibration(
-        model=_isotonic().fit(score, label),
-        resampled=tuple(_isotonic().fit(score[rows], label[rows]) for rows in resamples),
+        model=scores.fit(label),
+        resampled=tuple(scores.fit(label, counts) for counts in resamples),
         raw_error=expected_calibration_error(np.clip(score, 0.0, 1.0), label),
         error=expected_calibration_error(np.clip(held_out, 0.0, 1.0), label),
         rows=int(score.size),
     )
 
 
-def _isotonic() -> IsotonicRegression:
-    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+def _drawn(rng: np.random.Generator, rows: int) -> NDArray[np.float64]:
+    """A bootstrap resample of the rows, as how many times each row was drawn."""
+    return np.bincount(rng.integers(0, rows, rows), minlength=rows).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,8 @@ class ClassCalibration:
     error (the mean over classes of each class's ECE), before and after (cross-fitted).
     """
 
-    models: tuple[IsotonicRegression, ...]  # one per class, in the score columns' order
-    resampled: tuple[tuple[IsotonicRegression, ...], ...]  # per bootstrap resample, one per class
+    models: tuple[IsotonicCurve, ...]  # one per class, in the score columns' order
+    resampled: tuple[tuple[IsotonicCurve, ...], ...]  # per bootstrap resample, one per class
     raw_error: float
     error: float
     rows: int
@@ -307,7 +308,7 @@ class ClassCalibration:
         return np.stack([_normalised(models, scores) for models in self.resampled])
 
 
-def _normalised(models: tuple[IsotonicRegression, ...], scores: NDArray[np.float64]) -> NDArray[np.float64]:
+def _normalised(models: tuple[IsotonicCurve, ...], scores: NDArray[np.float64]) -> NDArray[np.float64]:
     calibrated = np.column_stack([model.predict(scores[:, k]) for k, model in enumerate(models)])
     calibrated = np.clip(calibrated, 0.0, 1.0)
     total = calibrated.sum(axis=1, keepdims=True)
@@ -325,19 +326,17 @@ def classwise_calibration_error(probability: NDArray[np.float64], label: NDArray
 def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], seed: int = 0) -> ClassCalibration:
     """Per-class isotonic calibration on all rows (``label`` indexes the score columns); error cross-fitted."""
     rng = np.random.default_rng(seed)
-    classes = range(scores.shape[1])
+    columns = [(SortedScores(scores[:, k]), label == k) for k in range(scores.shape[1])]
     fold = rng.permutation(label.size) % 2 == 0
     held_out = np.empty_like(scores)
     for train in (fold, ~fold):
-        part = tuple(_isotonic().fit(scores[train, k], label[train] == k) for k in classes)
+        part = tuple(column.fit(is_class, train) for column, is_class in columns)
         held_out[~train] = _normalised(part, scores[~train])
-    resamples = (rng.integers(0, label.size, label.size) for _ in range(BOOTSTRAPS))
+    resamples = (_drawn(rng, label.size) for _ in range(BOOTSTRAPS))
     raw = np.clip(scores, 0.0, 1.0)
     return ClassCalibration(
-        models=tuple(_isotonic().fit(scores[:, k], label == k) for k in classes),
-        resampled=tuple(
-            tuple(_isotonic().fit(scores[rows, k], label[rows] == k) for k in classes) for rows in resamples
-        ),
+        models=tuple(column.fit(is_class) for column, is_class in columns),
+        resampled=tuple(tuple(column.fit(is_class, counts) for column, is_class in columns) for counts in resamples),
         raw_error=classwise_calibration_error(raw, label),
         error=classwise_calibration_error(held_out, label),
         rows=int(label.size),
