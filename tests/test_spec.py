@@ -95,6 +95,21 @@ def test_the_documented_example_is_valid() -> None:
             {"name": "accuracy", "min": 0.5, "average": "macro"},
             "spec.metrics[0]: average is for precision, recall and f1: accuracy takes none",
         ),
+        (
+            "conceptDrift.1",
+            {"method": "ddm", "alpha": 0.01},
+            "spec.conceptDrift[1]: alpha is for performanceWindow only: ddm takes none",
+        ),
+        (
+            "conceptDrift.1",
+            {"method": "adwin", "metric": "f1", "baseline": "previousWindow"},
+            "spec.conceptDrift[1]: metric and baseline are for performanceWindow only: adwin takes none",
+        ),
+        (
+            "model",
+            {"name": "m", "task": "regression", "positiveLabel": "yes"},
+            "spec.model: positiveLabel is for binaryClassification: a regression task has no positive class",
+        ),
         ("dask", {"address": "tcp://dask:8786"}, "spec: spec.dask is for runner dask: set runner: dask, or remove"),
         ("dask", {"address": "dask:8786"}, "spec.dask.address: String should match pattern"),
         ("dask", {"address": "tcp://d:8786", "cluster": "a"}, "spec.dask: set exactly one of address or cluster"),
@@ -187,3 +202,11 @@ def test_a_whole_float_is_an_integer_and_a_yaml_date_is_text_as_kubectl_sends_th
     assert parse_spec(with_value(VALID, "model.name", document["name"])).model.name == "2026-01-01"
     with pytest.raises(SpecError, match=r"^spec: a bytes value is not allowed here"):
         parse_spec(with_value(VALID, "model.name", b"credit"))
+
+
+def test_a_spec_dumped_whole_parses_again() -> None:
+    """Dask workers get the spec dumped with every default: a detector's defaults must not read as given."""
+    spec = parse_spec(VALID)
+    assert parse_spec(spec.model_dump(mode="json", by_alias=True)) == spec
+    kept = parse_spec(with_value(VALID, "conceptDrift.1", {"method": "ddm", "alpha": 0.05, "baseline": "reference"}))
+    assert kept.concept_drift[1].method == "ddm"  # performanceWindow's settings at their defaults change nothing

@@ -27,7 +27,9 @@ from modelmonitor.spec import (
     METRIC_RANGES,
     REGRESSION_METRICS,
     SCORE_METRICS,
+    WINDOW_ONLY,
     YAML11_ON,
+    ConceptDriftSpec,
     ModelMonitorSpec,
     describe_range,
 )
@@ -156,6 +158,22 @@ def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
     return _convert(raw, raw.get("$defs", {}))
 
 
+def _window_only_rule() -> dict[str, str]:
+    """performanceWindow's settings on another detector: absent or at their defaults (the model judges by value)."""
+    unchanged = []
+    for name in WINDOW_ONLY:
+        default = ConceptDriftSpec.model_fields[name].default
+        if default is None:
+            unchanged.append(f"!has(self.{name})")
+        else:
+            value = f"'{default}'" if isinstance(default, str) else repr(default)
+            unchanged.append(f"(!has(self.{name}) || self.{name} == {value})")
+    return _rule(
+        f"self.method == 'performanceWindow' || ({' && '.join(unchanged)})",
+        f"{', '.join(WINDOW_ONLY[:-1])} and {WINDOW_ONLY[-1]} are for performanceWindow only",
+    )
+
+
 def _duration_rule(field: str) -> dict[str, str]:
     return _rule(
         f"!has(self.{field}) || duration(self.{field}) >= duration('0s')",
@@ -202,6 +220,14 @@ def spec_schema() -> dict[str, Any]:
         ),
         *_metric_range_rules(),
     ]
+    properties["model"]["x-kubernetes-validations"] = [
+        _rule(
+            "!has(self.positiveLabel) || self.task == 'binaryClassification'",
+            "positiveLabel is for binaryClassification",
+            fieldPath=".positiveLabel",
+        )
+    ]
+    properties["conceptDrift"]["items"]["x-kubernetes-validations"] = [_window_only_rule()]
     class_scores = properties["data"]["properties"]["columns"]["properties"]["classScores"]
     class_scores["x-kubernetes-list-type"] = "map"
     class_scores["x-kubernetes-list-map-keys"] = ["label"]

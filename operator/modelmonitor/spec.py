@@ -137,6 +137,12 @@ class ModelRef(SpecModel):
         "when present, else the greater of the two classes.",
     )
 
+    @model_validator(mode="after")
+    def _positive_for_binary(self) -> ModelRef:
+        if self.positive_label is not None and self.task is not Task.BINARY:
+            raise ValueError(f"positiveLabel is for binaryClassification: a {self.task} task has no positive class")
+        return self
+
 
 class Schedule(SpecModel):
     """When checks run: exactly one of ``interval`` (at least 1m) or ``cron``."""
@@ -351,13 +357,29 @@ class DriftSpec(SpecModel):
         return features
 
 
+WINDOW_ONLY = ("metric", "alpha", "baseline")  # conceptDrift fields that only performanceWindow reads
+
+
 class ConceptDriftSpec(SpecModel):
     method: ConceptDriftMethod
     metric: MetricName | None = Field(
         None, description="performanceWindow: the metric compared (default accuracy or mae)."
     )
-    alpha: float = Field(0.05, gt=0, lt=1)
-    baseline: Baseline = Baseline.REFERENCE
+    alpha: float = Field(0.05, gt=0, lt=1, description="performanceWindow: the test's significance level.")
+    baseline: Baseline = Field(Baseline.REFERENCE, description="performanceWindow: what the window is compared with.")
+
+    @model_validator(mode="after")
+    def _fits_method(self) -> ConceptDriftSpec:
+        # the sequential detectors have settings of their own: another value here would be silently ignored.
+        # Judged by value, not by presence: a spec dumped whole and parsed again (as Dask workers do) has them all
+        fields = type(self).model_fields
+        given = [name for name in WINDOW_ONLY if getattr(self, name) != fields[name].default]
+        if given and self.method is not ConceptDriftMethod.PERFORMANCE_WINDOW:
+            named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
+            raise ValueError(
+                f"{named} {'is' if len(given) == 1 else 'are'} for performanceWindow only: {self.method} takes none"
+            )
+        return self
 
 
 class EstimationMethod(StrEnum):

@@ -49,6 +49,7 @@ MUTATIONS: dict[str, Any] = {
     "spec.drift.datasetDriftShare": NUMBERS,
     "spec.drift.exactMaxRows": st.sampled_from([0, 999, 1000, 10**7, 10**12]),
     "spec.model.task": st.sampled_from(["binaryClassification", "multiclassClassification", "regression", "rank"]),
+    "spec.model.positiveLabel": st.sampled_from(["yes", "1", DELETE]),
     "spec.runner": st.sampled_from(["inline", "job", "dask", "auto", "cloud", DELETE]),
     "spec.dask": st.one_of(
         st.just(DELETE),
@@ -64,7 +65,11 @@ MUTATIONS: dict[str, Any] = {
     "spec.conceptDrift": st.lists(
         st.fixed_dictionaries(
             {"method": st.sampled_from(["ddm", "pageHinkley", "performanceWindow", "adwin"])},
-            optional={"baseline": st.sampled_from(["reference", "previousWindow", "yesterday"])},
+            optional={
+                "baseline": st.sampled_from(["reference", "previousWindow", "yesterday"]),
+                "alpha": st.sampled_from([0.01, 0, 1, "0.05"]),
+                "metric": st.sampled_from(["accuracy", "rocAuc", "mae"]),
+            },
         ),
         max_size=2,
     ),

@@ -61,6 +61,16 @@ CASES = [
         {"name": "accuracy", "min": 0.5, "average": "macro"},
         "spec.metrics[0].average: Invalid value: average is for precision, recall and f1",
     ),
+    (
+        "spec.conceptDrift",
+        [{"method": "pageHinkley", "alpha": 0.01}],
+        "spec.conceptDrift[0]: Invalid value: metric, alpha and baseline are for performanceWindow only",
+    ),
+    (
+        "spec.model",
+        {"name": "m", "task": "multiclassClassification", "positiveLabel": "yes"},
+        "spec.model.positiveLabel: Invalid value: positiveLabel is for binaryClassification",
+    ),
     ("spec.drift.method", "magic", 'spec.drift.method: Unsupported value: "magic"'),
     (
         "spec.drift.datasetDriftShare",
