@@ -67,7 +67,7 @@ MUTATIONS: dict[str, Any] = {
             {"method": st.sampled_from(["ddm", "pageHinkley", "performanceWindow", "adwin"])},
             optional={
                 "baseline": st.sampled_from(["reference", "previousWindow", "yesterday"]),
-                "alpha": st.sampled_from([0.01, 0, 1, "0.05"]),
+                "alpha": st.sampled_from([0.01, 0.05, 0, 1, "0.05"]),
                 "metric": st.sampled_from(["accuracy", "rocAuc", "mae"]),
             },
         ),
