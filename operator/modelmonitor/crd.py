@@ -32,6 +32,7 @@ from modelmonitor.spec import (
     ConceptDriftSpec,
     ModelMonitorSpec,
     describe_range,
+    listed,
 )
 
 # `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
@@ -170,7 +171,7 @@ def _window_only_rule() -> dict[str, str]:
             unchanged.append(f"(!has(self.{name}) || self.{name} == {value})")
     return _rule(
         f"self.method == 'performanceWindow' || ({' && '.join(unchanged)})",
-        f"{', '.join(WINDOW_ONLY[:-1])} and {WINDOW_ONLY[-1]} are for performanceWindow only",
+        f"{listed(WINDOW_ONLY)} are for performanceWindow only",
     )
 
 

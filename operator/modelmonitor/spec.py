@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -295,6 +296,11 @@ METRIC_RANGES: dict[MetricName, tuple[float | None, float | None]] = {
 }
 
 
+def listed(names: Sequence[str]) -> str:
+    """Names as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def describe_range(low: float | None, high: float | None) -> str:
     return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
@@ -375,9 +381,9 @@ class ConceptDriftSpec(SpecModel):
         fields = type(self).model_fields
         given = [name for name in WINDOW_ONLY if getattr(self, name) != fields[name].default]
         if given and self.method is not ConceptDriftMethod.PERFORMANCE_WINDOW:
-            named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
             raise ValueError(
-                f"{named} {'is' if len(given) == 1 else 'are'} for performanceWindow only: {self.method} takes none"
+                f"{listed(given)} {'is' if len(given) == 1 else 'are'} for performanceWindow only: "
+                f"{self.method} takes none"
             )
         return self
 

@@ -88,7 +88,7 @@ async def accept_spec(
         # after the status is written: kopf's own patch, applied when the handler returns, could
         # land after this run was recorded and put back the conditions it read before it
         await create_run(body, parsed, spec_change_run_name(meta["name"], generation), "specChange", moment)
-    if reason == "resume" and (last_name := (status.get("lastRun") or {}).get("name")):
+    if reason == "resume" and (last_name := last.get("name")):
         await _reexport(body, last_name)
 
 
