@@ -36,10 +36,10 @@ from modelmonitor.checks.labels import (
     numeric_column,
     plain,
     to_labeled_rows,
-    utc_timestamps,
     whole_numbers,
 )
 from modelmonitor.data.source import Partition, RowFilter, TableSource
+from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
 from modelmonitor.spec import SCORE_METRICS, Baseline, ConceptDriftMethod, ModelMonitorSpec, Task
 
@@ -96,7 +96,7 @@ def _labeled_batches(context: CheckContext, side: str, partition: Partition) -> 
 
 
 def _seconds(values: pa.Array) -> NDArray[np.int64]:
-    return utc_timestamps(values).to_numpy(zero_copy_only=False).astype("datetime64[s]").astype(np.int64)
+    return utc_instants(values).to_numpy(zero_copy_only=False).astype("datetime64[s]").astype(np.int64)
 
 
 @dataclass

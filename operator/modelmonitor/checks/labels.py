@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.data.source import RowFilter, TableSource
+from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
 from modelmonitor.spec import Columns, Task
 
@@ -68,7 +69,7 @@ def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, 
     table = table.filter(labeled_mask(table, columns))
     if columns.timestamp:
         index = table.schema.get_field_index(columns.timestamp)
-        table = table.set_column(index, columns.timestamp, utc_timestamps(table[columns.timestamp]))
+        table = table.set_column(index, columns.timestamp, utc_instants(table[columns.timestamp], columns.timestamp))
         table = table.sort_by(columns.timestamp)
     return table
 
@@ -92,14 +93,6 @@ def present(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_floating(values.type):
         return pc.and_kleene(pc.is_valid(values), pc.invert(pc.is_nan(values)))
     return pc.is_valid(values)
-
-
-def utc_timestamps(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Timestamps, ISO-8601 strings or epoch seconds as UTC instants (naive ones taken as UTC)."""
-    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        micros = pc.cast(pc.round(pc.multiply(pc.cast(values, pa.float64()), 1e6)), pa.int64())
-        return pc.cast(micros, pa.timestamp("us", tz="UTC"))
-    return pc.cast(values, pa.timestamp("us", tz="UTC"))
 
 
 def plain(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -196,7 +189,7 @@ def to_labeled_rows(
     score = numeric_column(table, columns.score) if columns.score else None
     timestamps = None
     if columns.timestamp:
-        timestamps = utc_timestamps(table[columns.timestamp]).to_numpy(zero_copy_only=False)
+        timestamps = utc_instants(table[columns.timestamp], columns.timestamp).to_numpy(zero_copy_only=False)
     return LabeledRows(y_true, y_pred, score, timestamps)
 
 

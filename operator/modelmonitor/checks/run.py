@@ -73,13 +73,7 @@ def run_checks(
     errors: list[CheckError] = []
     findings: list[DataQualityFinding] = []
     if rows == 0:
-        findings.append(
-            DataQualityFinding(
-                "emptyWindow",
-                "",
-                f"no rows in the current window ({start or '-'}, {rfc3339(now)}]",
-            )
-        )
+        findings.append(_empty_window(context, start))
     if reference_rows == 0:
         errors.append(CheckError("reference", f"{spec.data.reference.uri}: no rows in the reference data"))
 
@@ -155,4 +149,23 @@ def run_checks(
         performance_estimation=estimation,
         spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
         ran_on=measurer.ran_on(),
+    )
+
+
+def _empty_window(context: CheckContext, start: str | None) -> DataQualityFinding:
+    """No rows in the current window, and where the data's times lie instead: a clock or zone off, or old data."""
+    message = f"no rows in the current window ({start or '-'}, {rfc3339(context.now)}]"
+    column = context.spec.data.columns.timestamp
+    try:
+        times = context.current.time_range(column) if column else None
+    except DataError as error:
+        return DataQualityFinding("emptyWindow", column or "", f"{message}; the times cannot be read: {error}")
+    if times is None:
+        return DataQualityFinding("emptyWindow", column or "", message)
+    earliest, latest = (rfc3339(moment) for moment in times)
+    return DataQualityFinding(
+        "emptyWindow",
+        column or "",
+        f"{message}: the data's {column} runs from {earliest} to {latest}",
+        {"earliest": earliest, "latest": latest},
     )

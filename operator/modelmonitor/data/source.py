@@ -12,17 +12,19 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from modelmonitor.data.timestamps import utc_instants, window_expression
 from modelmonitor.errors import ColumnError, SourceError
 
 REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
@@ -172,38 +174,12 @@ class TableSource:
             self.require(name)
             parts.append(ds.field(name).cast(pa.string()) == value)
         if rows.timestamp is not None and rows.end is not None:
-            parts.append(self._time_filter(rows.timestamp, rows.end, rows.start))
+            parts.append(window_expression(rows.timestamp, self.require(rows.timestamp), rows.end, rows.start))
         if not parts:
             return None
         expression = parts[0]
         for part in parts[1:]:
             expression = expression & part
-        return expression
-
-    def _time_filter(self, name: str, end: datetime, start: datetime | None) -> ds.Expression:
-        kind = self.require(name)
-        column = ds.field(name)
-        if pa.types.is_timestamp(kind):
-
-            def bound(moment: datetime) -> pa.Scalar:
-                value = moment if kind.tz else moment.astimezone(UTC).replace(tzinfo=None)
-                return pa.scalar(value, type=kind)
-        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-
-            def bound(moment: datetime) -> pa.Scalar:
-                return pa.scalar(moment.timestamp())
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            column = column.cast(pa.timestamp("us", tz="UTC"))
-
-            def bound(moment: datetime) -> pa.Scalar:
-                return pa.scalar(moment, type=pa.timestamp("us", tz="UTC"))
-        else:
-            raise ColumnError(
-                name, f"is {kind}: a timestamp column must hold timestamps, ISO-8601 strings or epoch seconds"
-            )
-        expression = column <= bound(end)
-        if start is not None:
-            expression = expression & (column > bound(start))
         return expression
 
     def read(self, columns: list[str], rows: RowFilter | None = None) -> pa.Table:
@@ -315,6 +291,17 @@ class TableSource:
             yield from batches
         except _read_errors() as error:
             raise _failure(self.uri, f"cannot read {', '.join(columns)}", error) from None
+
+    def time_range(self, column: str) -> tuple[datetime, datetime] | None:
+        """The earliest and latest time in a timestamp column, as UTC moments (None: no times at all)."""
+        earliest = latest = None
+        for values in self.batches(column):
+            bounds = pc.min_max(utc_instants(values, column))
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if low is not None:
+                earliest = low if earliest is None else min(earliest, low)
+                latest = high if latest is None else max(latest, high)
+        return None if earliest is None or latest is None else (earliest, latest)
 
     def count(self, rows: RowFilter | None = None) -> int:
         try:
