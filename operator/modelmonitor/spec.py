@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 
 from modelmonitor.durations import DURATION_PATTERN, parse_duration
 from modelmonitor.errors import SpecError
+from modelmonitor.yaml_input import YAMLBoundError, load_all_bounded
 
 API_GROUP = "modelmonitor.io"
 API_VERSION = "v1alpha1"
@@ -763,9 +764,11 @@ def parse_document(document: Any, *, source: str = "") -> ModelMonitor:
 def load_documents(path: Path) -> list[ModelMonitor]:
     """Every ModelMonitor in a (multi-document) YAML file; other kinds are skipped."""
     try:
-        documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+        documents = [doc for doc in load_all_bounded(path.read_text()) if doc is not None]
     except OSError as error:
         raise SpecError(f"{path}: {error.strerror or error}") from None
+    except YAMLBoundError as error:
+        raise SpecError(f"{path}: refused: {error}") from None
     except yaml.YAMLError as error:
         raise SpecError(f"{path}: not valid YAML: {error}".replace("\n", " ")) from None
     monitors = [
