@@ -13,7 +13,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from modelmonitor.api.documents import DocumentError
+from modelmonitor.api.results import Results
 from modelmonitor.errors import ModelMonitorError
 
 EXIT_HEALTHY, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -44,20 +47,20 @@ def _check(args: argparse.Namespace) -> int:
         results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name, measurer=measurer)
         document = results.to_document()
         documents.append(document)
-        code = {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(document["verdict"], EXIT_HEALTHY)
+        code = {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(results.verdict, EXIT_HEALTHY)
         worst_code = max(worst_code, code, key=lambda c: (c == EXIT_FAILED, c))
         for error in results.errors:
             print(f"error: {monitor.metadata.name}: {error.check}: {error.message}", file=sys.stderr)
         if args.output == "table":
-            print(render_table(document))
+            print(render_table(results))
     if args.output == "json":
         json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2)
         print()
     return worst_code
 
 
-def _read_results(path: str) -> dict:
-    """A results document, or a MonitorRun (as ``kubectl get mr -o json`` prints it) holding one."""
+def _read_results(path: str) -> tuple[dict[str, Any], Results]:
+    """A results document, or a MonitorRun (as ``kubectl get mr -o json`` prints it) holding one; and its type."""
     try:
         loaded = json.loads(Path(path).read_text())
     except OSError as error:
@@ -65,17 +68,20 @@ def _read_results(path: str) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelMonitorError(f"{path}: not JSON: {error}") from None
     if isinstance(loaded, dict) and isinstance((loaded.get("status") or {}).get("results"), dict):
-        loaded = {"monitor": loaded["spec"].get("monitor", ""), **loaded["status"]["results"]}
+        loaded = {"monitor": (loaded.get("spec") or {}).get("monitor", ""), **loaded["status"]["results"]}
     if not isinstance(loaded, dict) or "verdict" not in loaded or "window" not in loaded:
         raise ModelMonitorError(f"{path}: not a results document (from `modelmonitor check -o json`) or a MonitorRun")
-    return loaded
+    try:
+        return loaded, Results.from_document(loaded)
+    except DocumentError as error:
+        raise ModelMonitorError(f"{path}: not a results document: {error}") from None
 
 
 def _report(args: argparse.Namespace) -> int:
     from modelmonitor.report import render_report
 
     if args.from_run:
-        results = _read_results(args.from_run)
+        document, results = _read_results(args.from_run)
     else:
         from modelmonitor.checks import run_checks
         from modelmonitor.spec import load_documents
@@ -84,14 +90,15 @@ def _report(args: argparse.Namespace) -> int:
         if len(monitors) > 1:
             raise ModelMonitorError(f"{args.file}: holds {len(monitors)} monitors; a report is for one")
         monitor = monitors[0]
-        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name).to_document()
+        results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name)
+        document = results.to_document()
     output = Path(args.output)
     try:
-        output.write_text(render_report(results), encoding="utf-8")
+        output.write_text(render_report(document), encoding="utf-8")
     except OSError as error:
         raise ModelMonitorError(f"{output}: {error.strerror or error}") from None
-    print(f"{output}: {results['verdict']} report of {results.get('monitor') or 'the monitor'}")
-    return {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(results["verdict"], EXIT_HEALTHY)
+    print(f"{output}: {results.verdict} report of {results.monitor or 'the monitor'}")
+    return {"Failed": EXIT_FAILED, "Error": EXIT_ERROR}.get(results.verdict, EXIT_HEALTHY)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,16 +1,23 @@
-"""A results document as a table for people."""
+"""Results as a table for people."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from modelmonitor.api.results import Results
 
 
 def _number(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0%}"
 
 
 def _rows(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
@@ -19,67 +26,62 @@ def _rows(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
 
 
-def render_table(document: dict[str, Any]) -> str:
-    window = document["window"]
-    health = "HEALTHY" if document["healthy"] else "UNHEALTHY"
+def render_table(results: Results) -> str:
+    window = results.window
+    health = "HEALTHY" if results.healthy else "UNHEALTHY"
     lines = [
-        f"{document['monitor'] or document['model']}: {health} ({document['verdict']})",
-        f"window ({window['start'] or '-'}, {window['end']}]: {window['rows']} rows, {window['labeledRows']} labeled; "
-        f"reference {document['referenceRows']} rows",
+        f"{results.monitor or results.model}: {health} ({results.verdict})",
+        f"window ({window.start or '-'}, {window.end}]: {window.rows} rows, {window.labeled_rows} labeled; "
+        f"reference {results.reference_rows} rows",
     ]
-    if document["metrics"]:
+    if results.metrics:
         lines += ["", "METRICS"]
         lines += _rows(
             ("NAME", "VALUE", "MIN", "MAX", "SAMPLES", "STATUS"),
-            [(m["name"], m["value"], m["min"], m["max"], m["samples"], m["status"]) for m in document["metrics"]],
+            [(m.name, m.value, m.min, m.max, m.samples, m.status) for m in results.metrics],
         )
-    estimation = document.get("performanceEstimation")
+    estimation = results.performance_estimation
     if estimation:
-        lines += [
-            "",
-            f"ESTIMATED BEFORE THE LABELS ({estimation['method']}, {estimation['status']}): {estimation['reason']}",
-        ]
-        estimated = [(m["name"], m["estimated"]) for m in document["metrics"] if m.get("estimated")]
+        lines += ["", f"ESTIMATED BEFORE THE LABELS ({estimation.method}, {estimation.status}): {estimation.reason}"]
+        estimated = [(m.name, m.estimated) for m in results.metrics if m.estimated is not None]
         lines += (
             _rows(
                 ("NAME", "ESTIMATE", "LOWER", "UPPER", "ROWS", "STATUS"),
-                [(name, e["value"], e["lower"], e["upper"], e["rows"], e["status"]) for name, e in estimated],
+                [(name, e.value, e.lower, e.upper, e.rows, e.status) for name, e in estimated],
             )
             if estimated
             else []
         )
-    drift = document["drift"]
+    drift = results.drift
     if drift:
         lines += [
             "",
-            f"DATA DRIFT: {drift['driftedShare']:.0%} of features drifted "
-            f"(dataset drift at {drift['datasetDriftShare']:.0%}: {'yes' if drift['datasetDrift'] else 'no'}; "
-            f"correction {drift['correction']})",
+            f"DATA DRIFT: {_share(drift.drifted_share)} of features drifted "
+            f"(dataset drift at {_share(drift.dataset_drift_share)}: {'yes' if drift.dataset_drift else 'no'}; "
+            f"correction {drift.correction})",
         ]
-        targets = [t for t in (drift["prediction"], drift["label"]) if t]
+        targets = [t for t in (drift.prediction, drift.label) if t]
         lines += _rows(
             ("FEATURE", "METHOD", "KIND", "STATISTIC", "P-VALUE", "DRIFTED", "STATUS", "WHY"),
             [
                 (
-                    f["feature"],
-                    f["method"],
-                    f["kind"],
-                    f["statistic"],
-                    f["adjustedPValue"] if f["adjustedPValue"] is not None else f["pValue"],
-                    "yes" if f["drifted"] else "no",
-                    f["status"],
-                    f["reason"],
+                    f.feature,
+                    f.method,
+                    f.kind,
+                    f.statistic,
+                    f.adjusted_p_value if f.adjusted_p_value is not None else f.p_value,
+                    "yes" if f.drifted else "no",
+                    f.status,
+                    f.reason,
                 )
-                for f in [*drift["features"], *targets]
+                for f in [*drift.features, *targets]
             ],
         )
-    if document["conceptDrift"]:
+    if results.concept_drift:
         lines += ["", "CONCEPT DRIFT"]
-        lines += _rows(
-            ("METHOD", "STATUS", "DETAIL"), [(c["method"], c["status"], c["reason"]) for c in document["conceptDrift"]]
-        )
-    if document["dataQuality"]:
-        lines += ["", "DATA QUALITY"] + [f"  {q['kind']}: {q['message']}" for q in document["dataQuality"]]
-    if document["errors"]:
-        lines += ["", "ERRORS"] + [f"  {e['check']}: {e['message']}" for e in document["errors"]]
+        lines += _rows(("METHOD", "STATUS", "DETAIL"), [(c.method, c.status, c.reason) for c in results.concept_drift])
+    if results.data_quality:
+        lines += ["", "DATA QUALITY"] + [f"  {q.kind}: {q.message}" for q in results.data_quality]
+    if results.errors:
+        lines += ["", "ERRORS"] + [f"  {e.check}: {e.message}" for e in results.errors]
     return "\n".join(lines)

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks
-from modelmonitor.engine.results import Results
 from modelmonitor.spec import parse_spec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

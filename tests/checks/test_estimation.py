@@ -13,11 +13,11 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 import modelmonitor.data.source as source_module
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import EstimationPlan, estimate_metrics, merge_estimation
 from modelmonitor.engine.cbpe import DrawSums
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError, SpecError
 from modelmonitor.output import render_table
 from modelmonitor.spec import parse_spec
@@ -74,7 +74,7 @@ def test_the_rows_without_labels_get_estimates_whose_interval_holds_the_labels_t
     assert accuracy["estimated"]["lower"] <= realized <= accuracy["estimated"]["upper"]
     assert accuracy["estimated"]["status"] == "Passed" and "rows without labels" in accuracy["estimated"]["reason"]
     json.dumps(document, allow_nan=False)
-    table = render_table(document)
+    table = render_table(results)
     assert "ESTIMATED BEFORE THE LABELS (cbpe, Passed): 1600 rows without labels" in table
 
 

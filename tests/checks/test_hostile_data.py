@@ -23,12 +23,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from modelmonitor.api.results import Results
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
-from modelmonitor.engine.results import Results
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, spec_for
+from tests.readers import bare, every_reader, stored
 
 JUDGED = (Verdict.PASSED, Verdict.FAILED)
 ODD_NAMES = ["naïve €", "<b>bold</b>", "two\nlines", "tab\there", "ключ", "🙂", "a,b", '"quoted"']
@@ -115,6 +116,12 @@ def _write(directory: Path, name: str, data: dict[str, Any], file_format: str) -
 def _assert_explained(results: Results) -> None:
     document = results.to_document()
     json.dumps(document, allow_nan=False)  # NaN and inf never reach the document
+    written = json.loads(json.dumps(document))
+    assert Results.from_document(stored(written)).to_document() == document  # as the API server hands it back
+    for sparse in (stored, bare):  # and with every optional field gone: every reader accepts it
+        verdict = Results.from_document(sparse(written)).verdict
+        read = every_reader(sparse(written))
+        assert read["lastRun"]["verdict"] == verdict.value and read["cli"].verdict is verdict
     errors = " | ".join(f"{error.check}: {error.message}" for error in results.errors)
     for metric in results.metrics:
         if metric.status in JUDGED:

@@ -12,8 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import ColumnError, SourceError
 from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, check, logged, spec_for

@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.results import Results
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.compare import compare_versions
-from modelmonitor.engine.results import Results
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.spec import MetricName
 from tests.checks.conftest import NOW, check, logged, spec_for
 

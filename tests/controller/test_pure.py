@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from modelmonitor import crd
+from modelmonitor.api.results import Results
 from modelmonitor.controller.conditions import Condition, merge, outcome_conditions
 from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.naming import run_now_name, slot_run_name
@@ -75,10 +76,9 @@ def test_names_are_deterministic_and_fit_a_job_name() -> None:
     assert len(run_now_name(monitor, "uid", "x")) <= 63
 
 
-def _results(**overrides: Any) -> dict[str, Any]:
+def _results(**overrides: Any) -> Results:
+    """A stored results document, as sparse as the API server leaves one (nulls pruned), read as the type."""
     results = {
-        "verdict": "Failed",
-        "healthy": False,
         "errors": [],
         "metrics": [{"name": "accuracy", "value": 0.6, "status": "Failed", "reason": "accuracy 0.6 < min 0.8"}],
         "drift": {
@@ -89,11 +89,12 @@ def _results(**overrides: Any) -> dict[str, Any]:
             "driftedShare": 0.5,
             "datasetDriftShare": 0.5,
             "datasetDrift": True,
+            "status": "Failed",
         },
         "conceptDrift": [],
     }
     results.update(overrides)
-    return results
+    return Results.from_document({key: value for key, value in results.items() if value is not None})
 
 
 def test_conditions_name_the_values() -> None:
@@ -278,7 +279,7 @@ def _finished(name: str, created: str, completed: str) -> dict[str, Any]:
 
 def test_runs_created_in_the_same_second_are_ordered_by_when_they_finished() -> None:
     """Run-now names are hashes: neither they nor whole-second creation times order runs."""
-    last = last_run_summary(_finished("m-now-ffff", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.200000Z"), 1)
+    last = last_run_summary(_finished("m-now-ffff", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.200000Z"), 1, None)
     later = _finished("m-now-0000", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.900000Z")
     earlier = _finished("m-now-aaaa", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.100000Z")
     assert is_newer(later, last)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kubernetes.client.rest import ApiException
 
+from modelmonitor.controller.backoff import Backoff
 from modelmonitor.controller.monitors import BACKSTOP, kept_of, next_wake
 from modelmonitor.controller.wakeups import DueQueue, Scheduler
 from modelmonitor.spec import parse_spec
@@ -122,6 +125,30 @@ def test_a_tick_that_raises_is_retried_later() -> None:
     assert len(attempts) == 2 and 0.2 <= attempts[1] - attempts[0] < 0.3
 
 
+def test_a_tick_that_keeps_raising_is_retried_less_and_less_often() -> None:
+    """It was retried every 5 s forever, a traceback each time: now 0.1, 0.2, 0.4 ... at most the cap."""
+
+    async def scenario() -> list[float]:
+        started, attempts = real_clock(), []
+
+        async def tick(key: str) -> datetime | None:
+            attempts.append((real_clock() - started).total_seconds())
+            raise ValueError("a document the tick cannot read")
+
+        scheduler: Scheduler[str] = Scheduler(
+            tick, clock=real_clock, retry=timedelta(seconds=0.1), retry_cap=timedelta(seconds=0.4)
+        )
+        scheduler.wake_at("m", started)
+        loop = asyncio.create_task(scheduler.run())
+        await asyncio.sleep(1.9)
+        loop.cancel()
+        return attempts
+
+    attempts = run(scenario())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+    assert [round(gap, 1) for gap in gaps[:4]] == [0.1, 0.2, 0.4, 0.4]  # doubling, then capped
+
+
 def monitor(status: dict[str, Any], generation: int = 3, **spec: Any) -> tuple[Any, dict[str, Any]]:
     document = {
         "model": {"name": "m", "task": "binaryClassification"},
@@ -201,9 +228,24 @@ def test_the_scheduler_keeps_a_monitor_without_its_managed_fields_and_kopfs_anno
 class FakeKube:
     def __init__(self) -> None:
         self.status_writes: list[dict[str, Any]] = []
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.refusals = 0  # status writes to refuse before accepting them, as an API server in trouble
+        self.reads: list[str] = []
 
     def patch_monitor_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise ApiException(status=500, reason="etcdserver: request timed out")
         self.status_writes.append(status)
+
+    def get_run(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.reads.append(name)
+        return self.runs.get(name)
+
+    def get_monitor(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from modelmonitor.controller.runtime import STATE
+
+        return STATE.monitors.get((namespace, name))
 
 
 @pytest.fixture
@@ -226,6 +268,7 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
         "next_runs": {},
         "monitor_locks": {},
         "runs_index": {},
+        "recording": Backoff(),
         "shard": Membership(identity="one", namespace="ns", sharded=False),
     }.items():
         monkeypatch.setattr(STATE, attribute, value, raising=False)
@@ -246,6 +289,42 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
         return asyncio.run(monitors.tick(("ns", "m")))
 
     return show, tick, created, kube.status_writes
+
+
+def test_a_run_that_cannot_be_recorded_does_not_stop_the_schedule_and_is_retried_with_backoff(
+    scheduled: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed record raised out of the tick: no next run was created, and it was retried every 5 s forever."""
+    from modelmonitor.controller import metrics, runs
+    from modelmonitor.controller.runtime import STATE
+
+    show, tick, created, writes = scheduled
+    warnings: list[tuple[str, str]] = []
+    monkeypatch.setattr(runs, "condition_event", lambda body, condition: None)
+    monkeypatch.setattr(runs.kopf, "warn", lambda body, reason, message: warnings.append((reason, message)))
+    show("2026-11-23T12:00:00Z")
+    STATE.monitors[("ns", "m")]["metadata"].update(creationTimestamp="2026-11-23T11:00:00Z")
+    finished = {
+        "metadata": {"name": "m-earlier", "creationTimestamp": "2026-11-23T11:59:00Z"},
+        "spec": {"monitor": "m", "runner": "inline"},
+        "status": {"phase": "Succeeded", "completedAt": "2026-11-23T11:59:02Z", "results": {"verdict": "Passed"}},
+    }
+    STATE.kube.runs["m-earlier"] = finished
+    STATE.runs_index[("ns", "m")] = [finished]
+    STATE.kube.refusals = 2
+    errors = {"namespace": "ns", "monitor": "m", "stage": "record"}
+    before = metrics.REGISTRY.get_sample_value("modelmonitor_reconcile_errors_total", errors) or 0.0
+
+    assert tick(1) == at(6)  # the slot's run is created all the same; the record is tried again in 5 s
+    assert created == ["m-20261123120000"] and writes == []
+    assert metrics.REGISTRY.get_sample_value("modelmonitor_reconcile_errors_total", errors) == before + 1
+    assert warnings[0][0] == "RecordFailed" and "m-earlier: ApiException" in warnings[0][1]
+    tick(3)
+    assert STATE.kube.reads == ["m-earlier"]  # not before its time
+    assert tick(6) == at(16)  # failed again: 10 s
+    assert tick(16) == at(60) and writes[-1]["lastRun"]["name"] == "m-earlier"  # recorded; back to the schedule
+    assert metrics.REGISTRY.get_sample_value("modelmonitor_reconcile_errors_total", errors) == before + 2
+    assert STATE.recording.retry_at(("ns", "m")) is None
 
 
 def test_a_slot_run_leaves_the_next_slot_for_its_record_to_write(scheduled: Any) -> None:

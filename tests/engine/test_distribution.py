@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from modelmonitor.api.documents import to_document
 from modelmonitor.engine.distribution import (
     CATEGORIES_SHOWN,
     DISPLAY_BINS,
@@ -14,7 +15,6 @@ from modelmonitor.engine.distribution import (
     display_edges,
     sorted_histogram,
 )
-from modelmonitor.engine.results import to_document
 
 
 def test_histogram_counts_every_value_once_and_matches_numpy() -> None:

@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from modelmonitor.engine.results import MetricResult, Results, Window
-from modelmonitor.engine.verdict import Verdict, describe_bounds, judge, worst
+from modelmonitor.api.results import MetricResult, Results, Window
+from modelmonitor.api.verdict import Verdict, worst
+from modelmonitor.engine.verdict import describe_bounds, judge
 
 
 def test_worst_orders_by_severity() -> None:

@@ -1,37 +1,41 @@
-"""The results document: frozen dataclasses that serialise to camelCase JSON.
+"""The results document: frozen dataclasses that serialise to camelCase JSON and are read back as such.
 
-The CLI prints it; the operator stores the same object in MonitorRun status.
+The CLI prints it; the operator stores the same object in MonitorRun status, and every
+reader (conditions, metrics, records, reports, the web view, the CLI) reads it back with
+:meth:`Results.from_document` (absent fields: see ``modelmonitor.api.documents``).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from modelmonitor.engine.distribution import CategoryCounts, Histogram
-from modelmonitor.engine.verdict import Verdict, worst
+from modelmonitor.api.documents import from_document, to_document
+from modelmonitor.api.verdict import Verdict, worst
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+@dataclass(frozen=True)
+class Histogram:
+    """Counts per bin between ``edges``; values outside them counted as (below, above)."""
+
+    edges: list[float]
+    reference: list[int]
+    current: list[int]
+    reference_outside: tuple[int, int]
+    current_outside: tuple[int, int]
 
 
-def to_document(value: Any) -> Any:
-    """Plain JSON-ready data: camelCase keys, enums as values, NaN and inf as ``None``."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {_camel(f.name): to_document(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list | tuple):
-        return [to_document(item) for item in value]
-    if isinstance(value, dict):
-        return {key: to_document(item) for key, item in value.items()}
-    return value
+@dataclass(frozen=True)
+class CategoryCounts:
+    """Counts of the categories shown; ``*_other`` sums the rest; ``new`` are shown ones unseen in the reference."""
+
+    categories: list[str]
+    reference: list[int]
+    current: list[int]
+    reference_other: int
+    current_other: int
+    new: list[str]
 
 
 @dataclass(frozen=True)
@@ -209,3 +213,8 @@ class Results:
         document = {"healthy": self.healthy, "verdict": self.verdict.value}
         document.update(to_document(self))
         return document
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Results:
+        """Results read back from their document (``healthy`` and ``verdict`` are derived again)."""
+        return from_document(cls, document)

@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.results import EstimatedMetric, MetricResult, PerformanceEstimation
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.labels import (
@@ -59,8 +61,7 @@ from modelmonitor.engine.cbpe import (
     class_estimate,
     score_ranks,
 )
-from modelmonitor.engine.results import EstimatedMetric, MetricResult, PerformanceEstimation
-from modelmonitor.engine.verdict import Verdict, describe_bounds, judge_interval
+from modelmonitor.engine.verdict import describe_bounds, judge_interval
 from modelmonitor.errors import DataError
 from modelmonitor.spec import Columns, MetricName, PerformanceEstimationSpec
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from modelmonitor.api.results import RanOn
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.engine.results import RanOn
 
 
 class Executor(Protocol):

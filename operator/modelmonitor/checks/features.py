@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.results import DataQualityFinding, DriftResult, FeatureDriftResult
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
@@ -29,8 +31,6 @@ from modelmonitor.engine.drift import (
     adjust_p_values,
     numerical_drift,
 )
-from modelmonitor.engine.results import DataQualityFinding, DriftResult, FeatureDriftResult
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod, DriftSpec
 

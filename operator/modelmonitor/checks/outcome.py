@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from modelmonitor.engine.distribution import CategoryCounts, Histogram, category_counts
+from modelmonitor.api.results import CategoryCounts, DataQualityFinding, Histogram
+from modelmonitor.api.verdict import Verdict
+from modelmonitor.engine.distribution import category_counts
 from modelmonitor.engine.drift import DriftMeasurement, categorical_drift, check_method, column_kind
-from modelmonitor.engine.results import DataQualityFinding
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.spec import DriftMethod
 
 NULL_RATE_JUMP = 0.1  # absolute rise of the null rate that is reported ...

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmonitor.api.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext, rfc3339
 from modelmonitor.checks.labeled_parts import CURRENT, LabeledData, LabeledSide, bucket_numbers
 from modelmonitor.checks.labels import LabeledRows
@@ -23,8 +25,7 @@ from modelmonitor.engine.metrics import (
     resampled_regression_metric,
     resampled_roc_auc,
 )
-from modelmonitor.engine.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
-from modelmonitor.engine.verdict import Verdict, describe_bounds, judge
+from modelmonitor.engine.verdict import describe_bounds, judge
 from modelmonitor.errors import DataError
 from modelmonitor.spec import (
     LOWER_IS_BETTER,

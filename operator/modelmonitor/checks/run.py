@@ -5,6 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from modelmonitor.api.results import (
+    CheckError,
+    ConceptDriftResult,
+    DataQualityFinding,
+    DriftResult,
+    MetricResult,
+    PerformanceEstimation,
+    Results,
+    Window,
+)
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext, rfc3339
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
@@ -18,17 +29,6 @@ from modelmonitor.checks.performance import (
     score_findings,
 )
 from modelmonitor.data.source import open_source
-from modelmonitor.engine.results import (
-    CheckError,
-    ConceptDriftResult,
-    DataQualityFinding,
-    DriftResult,
-    MetricResult,
-    PerformanceEstimation,
-    Results,
-    Window,
-)
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import ModelMonitorSpec
 

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
@@ -43,7 +44,6 @@ from modelmonitor.checks.outcome import (
 from modelmonitor.data.source import Partition
 from modelmonitor.engine.distribution import BinCounter, display_edges, histogram
 from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, BinnedColumn, DriftMeasurement, binned_numerical_drift
-from modelmonitor.engine.verdict import Verdict
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod
 

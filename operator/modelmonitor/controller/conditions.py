@@ -5,8 +5,13 @@ A condition keeps its ``lastTransitionTime`` unless its status changes.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from modelmonitor.api.results import ConceptDriftResult, EstimatedMetric, MetricResult, Results
+from modelmonitor.api.verdict import Verdict
 
 READY, HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT = (
     "Ready",
@@ -28,11 +33,11 @@ class Condition:
     message: str
 
 
-def _names(items: list[dict[str, Any]]) -> str:
-    return "; ".join(item.get("reason") or item.get("name", "") for item in items)
+def _names(items: Sequence[MetricResult | EstimatedMetric | ConceptDriftResult]) -> str:
+    return "; ".join(item.reason or getattr(item, "name", "") for item in items)
 
 
-def outcome_conditions(phase: str, results: dict[str, Any] | None, error: str = "") -> list[Condition]:
+def outcome_conditions(phase: str, results: Results | None, error: str = "") -> list[Condition]:
     """Healthy, DataDrift, PerformanceDegraded and ConceptDrift for one finished run."""
     if phase != "Succeeded" or results is None:
         message = error or "the run did not complete"
@@ -40,77 +45,80 @@ def outcome_conditions(phase: str, results: dict[str, Any] | None, error: str = 
             Condition(kind, "Unknown", "RunError", message) for kind in (DATA_DRIFT, PERFORMANCE, CONCEPT)
         ]
     found = [_healthy(results), _data_drift(results), _performance(results), _concept(results)]
-    if results.get("performanceEstimation"):
+    if results.performance_estimation is not None:
         found.append(_estimated(results))
     return found
 
 
-def _healthy(results: dict[str, Any]) -> Condition:
-    verdict = results["verdict"]
-    failing = [m for m in results["metrics"] if m["status"] == "Failed"]
-    failing += [c for c in results["conceptDrift"] if c["status"] == "Failed"]
-    failing += [m["estimated"] for m in results["metrics"] if (m.get("estimated") or {}).get("status") == "Failed"]
-    drift = results.get("drift")
-    if verdict == "Passed":
+def _healthy(results: Results) -> Condition:
+    verdict, drift = results.verdict, results.drift
+    failing: list[MetricResult | EstimatedMetric | ConceptDriftResult] = [
+        m for m in results.metrics if m.status is Verdict.FAILED
+    ]
+    failing += [c for c in results.concept_drift if c.status is Verdict.FAILED]
+    failing += [m.estimated for m in results.metrics if m.estimated and m.estimated.status is Verdict.FAILED]
+    if verdict is Verdict.PASSED:
         return Condition(HEALTHY, "True", "ChecksPassed", "every check passed")
-    if verdict == "Inconclusive":
+    if verdict is Verdict.INCONCLUSIVE:
         return Condition(
             HEALTHY,
             "Unknown",
             "Inconclusive",
-            "too little data to judge: " + _names([m for m in results["metrics"] if m["status"] == "Inconclusive"])
+            "too little data to judge: " + _names([m for m in results.metrics if m.status is Verdict.INCONCLUSIVE])
             or "too little data to judge",
         )
-    if verdict == "Error":
-        return Condition(
-            HEALTHY, "False", "CheckError", "; ".join(f"{e['check']}: {e['message']}" for e in results["errors"])
-        )
+    if verdict is Verdict.ERROR:
+        return Condition(HEALTHY, "False", "CheckError", "; ".join(f"{e.check}: {e.message}" for e in results.errors))
     parts = [_names(failing)] if failing else []
-    if drift and drift["datasetDrift"]:
-        parts.append(f"dataset drift: {drift['driftedShare']:.0%} of features drifted")
+    if drift and drift.dataset_drift:
+        parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
     return Condition(HEALTHY, "False", "ChecksFailed", "; ".join(part for part in parts if part))
 
 
-def _data_drift(results: dict[str, Any]) -> Condition:
-    drift = results.get("drift")
+def _share(share: float) -> str:
+    return "-" if math.isnan(share) else f"{share:.0%}"
+
+
+def _data_drift(results: Results) -> Condition:
+    drift = results.drift
     if drift is None:
         return Condition(DATA_DRIFT, "Unknown", "NotChecked", "no drift checks configured")
-    judged = [f for f in drift["features"] if f["status"] in ("Passed", "Failed")]
-    drifted = [f["feature"] for f in judged if f["drifted"]]
+    judged = [f for f in drift.features if f.status in (Verdict.PASSED, Verdict.FAILED)]
+    drifted = [f.feature for f in judged if f.drifted]
     if not judged:
         return Condition(DATA_DRIFT, "Unknown", "Inconclusive", "no feature could be judged")
     summary = (
-        f"{len(drifted)} of {len(judged)} features drifted ({drift['driftedShare']:.0%}, dataset drift at "
-        f"{drift['datasetDriftShare']:.0%})" + (f": {', '.join(drifted)}" if drifted else "")
+        f"{len(drifted)} of {len(judged)} features drifted ({_share(drift.drifted_share)}, dataset drift at "
+        f"{_share(drift.dataset_drift_share)})" + (f": {', '.join(drifted)}" if drifted else "")
     )
-    if drift["datasetDrift"]:
+    if drift.dataset_drift:
         return Condition(DATA_DRIFT, "True", "DatasetDrift", summary)
     return Condition(DATA_DRIFT, "False", "NoDatasetDrift", summary)
 
 
-def _performance(results: dict[str, Any]) -> Condition:
-    metrics = results["metrics"]
+def _performance(results: Results) -> Condition:
+    metrics = results.metrics
     if not metrics:
         return Condition(PERFORMANCE, "Unknown", "NotChecked", "no metrics configured")
-    failed = [m for m in metrics if m["status"] == "Failed"]
+    failed = [m for m in metrics if m.status is Verdict.FAILED]
     if failed:
         return Condition(PERFORMANCE, "True", "ThresholdBreached", _names(failed))
-    judged = [m for m in metrics if m["status"] == "Passed"]
+    judged = [m for m in metrics if m.status is Verdict.PASSED]
     if not judged:
         return Condition(PERFORMANCE, "Unknown", "Inconclusive", _names(metrics))
     return Condition(PERFORMANCE, "False", "WithinThresholds", _names(judged))
 
 
-def _concept(results: dict[str, Any]) -> Condition:
-    checks = results["conceptDrift"]
+def _concept(results: Results) -> Condition:
+    checks = results.concept_drift
     if not checks:
         return Condition(CONCEPT, "Unknown", "NotChecked", "no concept-drift checks configured")
-    failed = [c for c in checks if c["status"] == "Failed"]
+    failed = [c for c in checks if c.status is Verdict.FAILED]
     if failed:
-        return Condition(CONCEPT, "True", "ConceptDrift", "; ".join(f"{c['method']}: {c['reason']}" for c in failed))
-    if not any(c["status"] == "Passed" for c in checks):
-        return Condition(CONCEPT, "Unknown", "Inconclusive", "; ".join(c["reason"] for c in checks))
-    return Condition(CONCEPT, "False", "NoConceptDrift", "; ".join(f"{c['method']}: {c['reason']}" for c in checks))
+        return Condition(CONCEPT, "True", "ConceptDrift", "; ".join(f"{c.method}: {c.reason}" for c in failed))
+    if not any(c.status is Verdict.PASSED for c in checks):
+        return Condition(CONCEPT, "Unknown", "Inconclusive", "; ".join(c.reason for c in checks))
+    return Condition(CONCEPT, "False", "NoConceptDrift", "; ".join(f"{c.method}: {c.reason}" for c in checks))
 
 
 def merge(
@@ -153,13 +161,14 @@ EVENT_REASONS = {
 }
 
 
-def _estimated(results: dict[str, Any]) -> Condition:
+def _estimated(results: Results) -> Condition:
     """Whether the metrics estimated on the rows without labels break a threshold: a warning before the labels."""
-    estimation = results["performanceEstimation"]
-    estimates = [m["estimated"] for m in results["metrics"] if m.get("estimated")]
-    if estimation["status"] != "Passed" or not estimates:
-        return Condition(ESTIMATED, "Unknown", "NotEstimated", estimation["reason"])
-    failed = [e for e in estimates if e["status"] == "Failed"]
+    estimation = results.performance_estimation
+    assert estimation is not None
+    estimates = [m.estimated for m in results.metrics if m.estimated is not None]
+    if estimation.status is not Verdict.PASSED or not estimates:
+        return Condition(ESTIMATED, "Unknown", "NotEstimated", estimation.reason)
+    failed = [e for e in estimates if e.status is Verdict.FAILED]
     if failed:
         return Condition(ESTIMATED, "True", "EstimateBreachesThreshold", _names(failed))
     return Condition(ESTIMATED, "False", "EstimatesWithinThresholds", _names(estimates))

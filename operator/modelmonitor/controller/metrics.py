@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+from modelmonitor.api.comparison import ARMS, ComparisonDocument
+from modelmonitor.api.results import Results
+from modelmonitor.api.verdict import Verdict
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes and process_cpu_seconds_total: operator health
@@ -103,6 +108,13 @@ LAST_SUCCESS = Gauge(
     ["namespace", "monitor"],
     registry=REGISTRY,
 )
+RECONCILE_ERRORS = Counter(
+    "modelmonitor_reconcile_errors_total",
+    "Failures to record a finished run on its monitor (stage record) or to export its results (stage export)",
+    ["namespace", "monitor", "stage"],
+    registry=REGISTRY,
+)
+RECONCILE_STAGES = ("record", "export")
 RETRAININGS_TOTAL = Counter(
     "modelmonitor_retrainings_total",
     "Finished retrainings by outcome (Succeeded, Failed, Unknown)",
@@ -182,38 +194,41 @@ def _restore(key: tuple[str, str], metric: Any, value: float | bool | None) -> N
         _remember(key, metric, key).set(value)
 
 
-def export_results(namespace: str, monitor: str, model: str, results: dict[str, Any]) -> None:
+def _set(key: tuple[str, str], metric: Any, labels: tuple[str, ...], value: float | bool | None) -> None:
+    """A series set to a value; none for a value that is unknown (None or NaN): a gap, not a made-up number."""
+    if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        _remember(key, metric, labels).set(value)
+
+
+def export_results(namespace: str, monitor: str, model: str, results: Results) -> None:
     """Replace a monitor's result gauges with those of its latest run."""
     key = (namespace, monitor)
     base = (namespace, monitor, model)
     with _lock:
         _forget(key, _RESULT_SERIES)  # a feature or metric may be gone from the spec
-        for metric in results.get("metrics", []):
-            estimated = metric.get("estimated") or {}
-            for bound in ("value", "lower", "upper"):
-                if estimated.get(bound) is not None:
-                    _remember(key, METRIC_ESTIMATED, (*base, metric["name"], bound)).set(estimated[bound])
-            if metric["value"] is None:
+        for metric in results.metrics:
+            if metric.estimated is not None:
+                for bound in ("value", "lower", "upper"):
+                    _set(key, METRIC_ESTIMATED, (*base, metric.name, bound), getattr(metric.estimated, bound))
+            if metric.value is None or math.isnan(metric.value):
                 continue
-            _remember(key, METRIC_VALUE, (*base, metric["name"])).set(metric["value"])
-            _remember(key, THRESHOLD_BREACHED, (*base, metric["name"])).set(1 if metric["status"] == "Failed" else 0)
+            _set(key, METRIC_VALUE, (*base, metric.name), metric.value)
+            _set(key, THRESHOLD_BREACHED, (*base, metric.name), metric.status is Verdict.FAILED)
             for bound in ("min", "max"):
-                if metric.get(bound) is not None:
-                    _remember(key, METRIC_THRESHOLD, (*base, metric["name"], bound)).set(metric[bound])
-        for detector in results.get("conceptDrift", []):
-            if detector["status"] != "Error":
-                labels = (*base, detector["method"])
-                _remember(key, CONCEPT_DRIFT, labels).set(1 if detector["detected"] else 0)
-        drift = results.get("drift")
-        if drift:
-            for feature in drift["features"]:
-                if feature["statistic"] is None:
+                _set(key, METRIC_THRESHOLD, (*base, metric.name, bound), getattr(metric, bound))
+        for detector in results.concept_drift:
+            if detector.status is not Verdict.ERROR:
+                _set(key, CONCEPT_DRIFT, (*base, detector.method), detector.detected)
+        drift = results.drift
+        if drift is not None:
+            for feature in drift.features:
+                if feature.statistic is None or math.isnan(feature.statistic):
                     continue
-                labels = (*base, feature["feature"], feature["method"])
-                _remember(key, FEATURE_DRIFT, labels).set(feature["statistic"])
-                _remember(key, FEATURE_DRIFTED, labels).set(1 if feature["drifted"] else 0)
-            _remember(key, DATASET_DRIFT, base).set(1 if drift["datasetDrift"] else 0)
-            _remember(key, DRIFTED_SHARE, base).set(drift["driftedShare"])
+                labels = (*base, feature.feature, feature.method)
+                _set(key, FEATURE_DRIFT, labels, feature.statistic)
+                _set(key, FEATURE_DRIFTED, labels, feature.drifted)
+            _set(key, DATASET_DRIFT, base, drift.dataset_drift)
+            _set(key, DRIFTED_SHARE, base, drift.drifted_share)
 
 
 def export_schedule(
@@ -244,6 +259,8 @@ def export_schedule(
         _restore(key, LAST_RETRAINING_FAILED, last_retraining_failed)
         for result in RUN_RESULTS:
             _remember(key, RUNS_TOTAL, (namespace, monitor, result))
+        for stage in RECONCILE_STAGES:
+            _remember(key, RECONCILE_ERRORS, (namespace, monitor, stage))
         for outcome in RETRAINING_OUTCOMES if retrains else ():
             _remember(key, RETRAININGS_TOTAL, (namespace, monitor, outcome))
 
@@ -267,6 +284,11 @@ def count_run(
             _remember(key, LAST_SUCCESS, (namespace, monitor)).set(finished_at)
 
 
+def count_reconcile_error(namespace: str, monitor: str, stage: str) -> None:
+    with _lock:
+        _remember((namespace, monitor), RECONCILE_ERRORS, (namespace, monitor, stage)).inc()
+
+
 def count_retraining(namespace: str, monitor: str, outcome: str) -> None:
     with _lock:
         _remember((namespace, monitor), RETRAININGS_TOTAL, (namespace, monitor, outcome)).inc()
@@ -279,7 +301,7 @@ def set_retraining_active(namespace: str, monitor: str, active: int) -> None:
 
 
 def export_rollout(
-    namespace: str, rollout: str, *, phase: str, weights: dict[str, int], analysis: dict[str, Any] | None
+    namespace: str, rollout: str, *, phase: str, weights: dict[str, int], analysis: ComparisonDocument | None
 ) -> None:
     """A rollout's phase, weights and, when it has compared the versions, per-arm values and differences."""
     key = (namespace, f"rollout/{rollout}")
@@ -288,15 +310,17 @@ def export_rollout(
             _remember(key, ROLLOUT_PHASE, (namespace, rollout, name)).set(1 if name == phase else 0)
         for arm, weight in weights.items():
             _remember(key, ROLLOUT_WEIGHT, (namespace, rollout, arm)).set(weight)
-        for comparison in [analysis["primary"], *analysis["guardrails"]] if analysis else []:
-            metric = comparison["metric"]
-            for arm in ("baseline", "candidate"):
-                if comparison[arm]["value"] is not None:
-                    _remember(key, ROLLOUT_METRIC, (namespace, rollout, arm, metric)).set(comparison[arm]["value"])
-            low, high = comparison["interval"]
-            for bound, value in (("value", comparison["difference"]), ("low", low), ("high", high)):
-                if value is not None:
-                    _remember(key, ROLLOUT_DIFFERENCE, (namespace, rollout, metric, bound)).set(value)
+        for comparison in [analysis.primary, *analysis.guardrails] if analysis else []:
+            metric = comparison.metric
+            for arm in ARMS:
+                _set(key, ROLLOUT_METRIC, (namespace, rollout, arm, metric), comparison.arm(arm).value)
+            bounds = (
+                ("value", comparison.difference),
+                ("low", comparison.interval.low),
+                ("high", comparison.interval.high),
+            )
+            for bound, value in bounds:
+                _set(key, ROLLOUT_DIFFERENCE, (namespace, rollout, metric, bound), value)
 
 
 def forget_rollout(namespace: str, rollout: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.api.documents import DocumentError
 from modelmonitor.controller import metrics, retraining, runs
 from modelmonitor.controller.checkwork import data_size
 from modelmonitor.controller.conditions import READY, Condition, merge
@@ -25,6 +26,7 @@ from modelmonitor.controller.naming import (
     slot_run_name,
     spec_change_run_name,
 )
+from modelmonitor.controller.records import run_results
 from modelmonitor.controller.runtime import (
     KOPF_PREFIX,
     MM,
@@ -106,6 +108,7 @@ async def _write_acceptance(
             return None
         previous = list((current.get("status") or {}).get("conditions") or [])
         conditions, changed = merge(previous, [ready], generation=generation, now=iso(moment))
+        # a null nextRunAt on purpose: a suspended monitor has no next run, and the merge patch deletes the old one
         written = {"conditions": conditions, "observedGeneration": generation, "nextRunAt": upcoming}
         await api(STATE.kube.patch_monitor_status, namespace, name, written)
     return changed
@@ -141,8 +144,11 @@ def _describe(spec: ModelMonitorSpec) -> str:
 async def _reexport(body: Mapping[str, Any], run_name: str) -> None:
     """After a restart, the metrics endpoint shows the last results again."""
     run = await api(STATE.kube.get_run, body["metadata"]["namespace"], run_name)
-    results = ((run or {}).get("status") or {}).get("results")
-    if results:
+    try:
+        results = run_results(run) if run is not None else None
+    except DocumentError:
+        return  # recording it said why; the next run's results are exported
+    if results is not None:
         metrics.export_results(
             body["metadata"]["namespace"], body["metadata"]["name"], body["spec"]["model"]["name"], results
         )
@@ -294,10 +300,11 @@ async def tick(key: Key) -> datetime | None:
     generation = meta["generation"]
     shown, known = (monitor.get("status") or {}).get("nextRunAt"), STATE.next_runs.get(key)
     status = _as_scheduled(key, monitor)
-    await runs.record_missed(namespace, name, status, STATE.runs_index)
+    retry_recording = await runs.record_missed(namespace, name, status, STATE.runs_index, now())
     parsed = _parsed_or_none(monitor["spec"])
     if parsed is None:
-        return next_wake(None, monitor, now())
+        wake = next_wake(None, monitor, now())
+        return wake if retry_recording is None else min(wake, retry_recording)
     await retraining.reconcile(monitor, parsed, status)
     if not parsed.suspend and status.get("observedGeneration") == generation:
         moment, due = now(), status.get("nextRunAt")
@@ -319,7 +326,8 @@ async def tick(key: Key) -> datetime | None:
             await _show_next_run(key, known)
     moment = now()
     # what the tick wrote (a retraining's next time) arrives with the watch: until then, wait a little
-    return max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
+    wake = max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
+    return wake if retry_recording is None else min(wake, max(retry_recording, moment + RETICK))
 
 
 async def _show_next_run(key: Key, upcoming: NextRun) -> None:

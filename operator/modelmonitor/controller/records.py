@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
+from modelmonitor.api.results import Results
 from modelmonitor.controller.execution import TERMINAL_PHASES
 
 
@@ -15,15 +18,28 @@ def run_order(run: dict[str, Any]) -> tuple[str, str]:
     return (run["metadata"].get("creationTimestamp") or "", (run.get("status") or {}).get("completedAt") or "")
 
 
-def last_run_summary(run: dict[str, Any], generation: int) -> dict[str, Any]:
+def run_results(run: Mapping[str, Any]) -> Results | None:
+    """The results a finished run stored in its status, typed; None when it stored none.
+
+    Raises :class:`DocumentError` when they cannot be read (a value of the wrong kind).
+    """
+    document = (run.get("status") or {}).get("results")
+    return Results.from_document(document) if document else None
+
+
+def last_run_summary(run: dict[str, Any], generation: int, results: Results | None) -> dict[str, Any]:
+    """What the monitor's status says of its last run; ``results`` as read by :func:`run_results`.
+
+    A key without a value is None: :func:`replacing` leaves it out of the patch, or clears it.
+    """
     status, spec = run.get("status") or {}, run["spec"]
-    results = status.get("results") or {}
-    metrics = {m["name"]: m["value"] for m in results.get("metrics", []) if m.get("value") is not None}
-    drift = results.get("drift")
+    metrics = {m.name: m.value for m in results.metrics if not math.isnan(m.value or math.nan)} if results else {}
+    drift = results.drift if results else None
+    share = drift.drifted_share if drift and not math.isnan(drift.drifted_share) else None
     summary = " ".join(f"{name}={value:.4g}" for name, value in metrics.items())
-    if drift:
-        summary += f" drift={drift['driftedShare']:.0%}"
-    return {
+    if share is not None:
+        summary += f" drift={share:.0%}"
+    found = {
         "name": run["metadata"]["name"],
         "trigger": spec.get("trigger"),
         "runner": spec.get("runner"),
@@ -33,17 +49,36 @@ def last_run_summary(run: dict[str, Any], generation: int) -> dict[str, Any]:
         "startedAt": status.get("startedAt"),
         "completedAt": status.get("completedAt"),
         "phase": status.get("phase"),
-        "verdict": results.get("verdict", "Error"),
-        "healthy": bool(results.get("healthy", False)),
+        "verdict": results.verdict.value if results else "Error",
+        "healthy": results.healthy if results else False,
         "reason": status.get("reason", ""),
         "message": status.get("message", ""),
         "summary": summary.strip() or status.get("reason", ""),
         "metrics": metrics,
-        "driftedShare": drift["driftedShare"] if drift else None,
-        "driftedFeatures": [f["feature"] for f in drift["features"] if f["drifted"]] if drift else [],
-        "windowStart": (results.get("window") or {}).get("start"),
-        "windowEnd": (results.get("window") or {}).get("end"),
+        "driftedShare": share,
+        "driftedFeatures": [f.feature for f in drift.features if f.drifted] if drift else [],
+        "windowStart": results.window.start if results else None,
+        "windowEnd": results.window.end if results else None,
     }
+    return found
+
+
+def replacing(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch that turns ``previous`` into ``new``, where a None in ``new`` means "no value".
+
+    A merge patch merges objects key by key, so a summary written over the last one would
+    keep the keys it no longer has (a metric that has no value this time would show last
+    run's). Those keys are set to null on purpose, the one way to delete them; a key that
+    has no value now and had none before is left out, never written as null.
+    """
+    before = previous or {}
+    patch: dict[str, Any] = {key: None for key in before if new.get(key) is None}
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(before.get(key), Mapping):
+            patch[key] = replacing(before[key], value)
+        elif value is not None:
+            patch[key] = dict(replacing(None, value)) if isinstance(value, Mapping) else value
+    return patch
 
 
 def is_newer(run: dict[str, Any], last_run: dict[str, Any] | None) -> bool:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from datetime import datetime
 from typing import Any
 
 import kopf
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.api.documents import DocumentError
+from modelmonitor.api.results import Results
 from modelmonitor.controller import metrics, retraining
 from modelmonitor.controller.checkwork import evaluate_run
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
@@ -20,7 +23,15 @@ from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.kube import api_message
 from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL, runner_account_name
 from modelmonitor.controller.offload import CheckProcessDied
-from modelmonitor.controller.records import is_newer, is_unrecorded, last_run_summary, run_order, runs_to_prune
+from modelmonitor.controller.records import (
+    is_newer,
+    is_unrecorded,
+    last_run_summary,
+    replacing,
+    run_order,
+    run_results,
+    runs_to_prune,
+)
 from modelmonitor.controller.runtime import (
     MR,
     STATE,
@@ -244,22 +255,50 @@ async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: An
 # --- recording finished runs --------------------------------------------------------------
 
 
-async def record_missed(namespace: str, monitor: str, status: kopf.Status, runs: kopf.Index) -> None:
-    """Level-triggered backstop: record the newest finished run if its event was missed."""
-    finished = [run for run in runs.get((namespace, monitor), []) if run["status"]["phase"] in TERMINAL_PHASES]
+async def record_missed(
+    namespace: str, monitor: str, status: kopf.Status, runs: kopf.Index, moment: datetime
+) -> datetime | None:
+    """Level-triggered backstop: record the newest finished run if its event was missed.
+
+    Returns when a recording that failed is to be tried again (None: none is failing).
+    """
+    key = (namespace, monitor)
+    finished = [run for run in runs.get(key, []) if (run.get("status") or {}).get("phase") in TERMINAL_PHASES]
     newest = max(finished, key=run_order, default=None)
     if newest is None or not is_newer(newest, status.get("lastRun")):
-        return
-    run = await api(STATE.kube.get_run, namespace, newest["metadata"]["name"])
-    if run is not None:
-        await _record_locked(namespace, monitor, run, runs)
+        STATE.recording.succeeded(key)
+        return None
+    if STATE.recording.ready(key, moment):
+        run = await api(STATE.kube.get_run, namespace, newest["metadata"]["name"])
+        if run is not None:
+            await _record_locked(namespace, monitor, run, runs, moment)
+    return STATE.recording.retry_at(key)
 
 
-async def _record_locked(namespace: str, monitor_name: str, run: dict[str, Any], runs: kopf.Index) -> None:
-    async with monitor_lock(namespace, monitor_name):
-        monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
-        if monitor is not None and not monitor["metadata"].get("deletionTimestamp"):  # its series are gone for good
-            await _record(monitor, run, list(runs.get((namespace, monitor_name), [])))
+async def _record_locked(
+    namespace: str, monitor_name: str, run: dict[str, Any], runs: kopf.Index, moment: datetime | None = None
+) -> None:
+    """Record a run; a failure is counted, told in an Event and tried again later (see ``record_missed``).
+
+    It never raises: a run that cannot be recorded must not stop the monitor's schedule.
+    """
+    key = (namespace, monitor_name)
+    try:
+        async with monitor_lock(namespace, monitor_name):
+            monitor = await api(STATE.kube.get_monitor, namespace, monitor_name)
+            if monitor is not None and not monitor["metadata"].get("deletionTimestamp"):  # its series are gone for good
+                await _record(monitor, run, list(runs.get(key, [])))
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        retry = STATE.recording.failed(key, moment or now())
+        metrics.count_reconcile_error(namespace, monitor_name, "record")
+        told = f"{run['metadata']['name']}: {type(error).__name__}: {error}"[:900]
+        _log.error("recording %s/%s failed (%s); again at %s", namespace, monitor_name, told, iso(retry))
+        if (monitor_body := STATE.monitors.get(key)) is not None:
+            kopf.warn(monitor_body, reason="RecordFailed", message=f"{told}; again at {iso(retry)}")
+    else:
+        STATE.recording.succeeded(key)
 
 
 @kopf.on.event(*MR)
@@ -298,51 +337,45 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list
     if not is_unrecorded(run, status.get("lastRun")):
         return  # recorded already (a replayed event, or a restart), or an older run finished late
     run_status = run["status"]
-    results = run_status.get("results")
+    phase, message = run_status.get("phase", "Error"), run_status.get("message", "")
+    try:
+        results = run_results(run)
+    except DocumentError as error:  # recorded with what is known: the run, and why its results are not
+        results, message = None, f"the run's results cannot be read: {error}"
     generation = monitor["metadata"]["generation"]
-    updates = outcome_conditions(run_status["phase"], results, run_status.get("message", ""))
-    summary = last_run_summary(run, generation)
+    updates = outcome_conditions(phase, results, message)
+    summary = last_run_summary(run, generation, results)
     # before the status patch: a crash in between replays this run, and the retraining's
     # deterministic name makes the replay adopt the object instead of starting another
     step = await retraining.on_run_recorded(monitor, summary, updates)
     conditions, changed = merge(
         list(status.get("conditions") or []), updates + step.conditions, generation=generation, now=iso(now())
     )
-    if results:  # first, so the endpoint never lags behind what the status shows
-        metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
-    succeeded = {"lastSuccessfulRunAt": summary["completedAt"]} if run_status["phase"] == "Succeeded" else {}
+    if results is not None:  # first, so the endpoint never lags behind what the status shows
+        _export(monitor, results)
+    completed = run_status.get("completedAt")
+    succeeded = {"lastSuccessfulRunAt": completed} if phase == "Succeeded" and completed else {}
     known = STATE.next_runs.get((namespace, name))
     next_run = {"nextRunAt": known.at} if known and known.ahead_of(status.get("nextRunAt"), generation) else {}
+    last_run = replacing(status.get("lastRun"), summary)
     await api(
         STATE.kube.patch_monitor_status,
         namespace,
         name,
-        {"lastRun": summary, "conditions": conditions, **succeeded, **next_run, **step.status},
+        {"lastRun": last_run, "conditions": conditions, **succeeded, **next_run, **step.status},
     )
-    _log.info(
-        "recorded %s for %s/%s: %s %s",
-        run["metadata"]["name"],
-        namespace,
-        name,
-        run_status["phase"],
-        summary["verdict"],
-    )
+    _log.info("recorded %s for %s/%s: %s %s", run["metadata"]["name"], namespace, name, phase, summary["verdict"])
     for condition in changed:
         if condition.type != RETRAINING:  # retraining posts Events of its own, with its own reasons
             condition_event(monitor, condition)
     step.announce(monitor)
-    if run_status["phase"] != "Succeeded":
+    if phase != "Succeeded" or results is None:
         kopf.warn(
             monitor,
             reason="RunError",
-            message=f"{run['metadata']['name']}: {run_status.get('reason')}: {run_status.get('message', '')}"[:1000],
+            message=f"{run['metadata']['name']}: {run_status.get('reason', phase)}: {message}"[:1000],
         )
-    result = (
-        "error"
-        if run_status["phase"] != "Succeeded"
-        else ("healthy" if results and results["healthy"] else "unhealthy")
-    )
-    completed = run_status.get("completedAt")
+    result = "error" if phase != "Succeeded" or results is None else "healthy" if results.healthy else "unhealthy"
     metrics.count_run(
         namespace,
         name,
@@ -364,6 +397,18 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list
         protect=run["metadata"]["name"],
     ):
         await api(STATE.kube.delete_run, namespace, doomed)
+
+
+def _export(monitor: dict[str, Any], results: Results) -> None:
+    """Export a run's results; a failure is counted and told, and recording goes on without them."""
+    namespace, name = monitor["metadata"]["namespace"], monitor["metadata"]["name"]
+    try:
+        metrics.export_results(namespace, name, monitor["spec"]["model"]["name"], results)
+    except Exception as error:
+        metrics.count_reconcile_error(namespace, name, "export")
+        told = f"{type(error).__name__}: {error}"[:900]
+        _log.error("exporting the results of %s/%s failed: %s", namespace, name, told)
+        kopf.warn(monitor, reason="ExportFailed", message=told)
 
 
 def _duration(status: dict[str, Any]) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import kopf
 
+from modelmonitor.controller.backoff import Backoff
 from modelmonitor.controller.conditions import EVENT_REASONS, Condition
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import Kube, load_config
@@ -49,6 +50,7 @@ class _State:
     monitors: dict[tuple[str, str], dict[str, Any]]  # the latest each watch event brought
     next_runs: dict[tuple[str, str], NextRun]  # each monitor's next slot, ahead of its status (see NextRun)
     runs_index: Any  # kopf's live index of runs by monitor
+    recording: Backoff[tuple[str, str]]  # monitors whose last recording failed, and when to try again
 
 
 STATE = _State()
@@ -130,6 +132,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.shard = Membership(CONFIG.shard_identity, CONFIG.shard_namespace, sharded=CONFIG.sharded)
     STATE.executing, STATE.executed, STATE.run_tasks = set(), set(), set()
     STATE.monitor_locks = {}
+    STATE.recording = Backoff()
     from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE
     from modelmonitor.controller.webview import PAGES
 

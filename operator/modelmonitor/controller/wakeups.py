@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from modelmonitor.controller.backoff import Backoff
+
 K = TypeVar("K", bound=Hashable)
 _log = logging.getLogger(__name__)
 
@@ -75,14 +77,22 @@ class Scheduler(Generic[K]):
     """Runs ``tick(key)`` when a key falls due; the tick returns the key's next due time, or None.
 
     A due time set while the key's tick runs (a watch event) is kept if earlier than the
-    one the tick returns. A tick that raises is retried after ``retry``.
+    one the tick returns. A tick that raises is retried after ``retry``, then less and less
+    often (doubling, at most every ``retry_cap``) while it keeps failing.
     """
 
     def __init__(
-        self, tick: Tick[K], *, clock: Callable[[], datetime], concurrency: int = 16, retry: timedelta
+        self,
+        tick: Tick[K],
+        *,
+        clock: Callable[[], datetime],
+        concurrency: int = 16,
+        retry: timedelta,
+        retry_cap: timedelta = timedelta(minutes=5),
     ) -> None:
         self.queue: DueQueue[K] = DueQueue()
-        self._tick, self._clock, self._retry = tick, clock, retry
+        self._tick, self._clock = tick, clock
+        self._failing: Backoff[K] = Backoff(first=retry, cap=max(retry, retry_cap))
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[K] = set()
         self._changed = asyncio.Event()
@@ -117,9 +127,14 @@ class Scheduler(Generic[K]):
         try:
             async with self._slots:
                 following = await self._tick(key)
-        except Exception:
-            _log.exception("scheduling %s failed; retrying in %s", key, self._retry)
-            following = self._clock() + self._retry
+        except Exception as error:
+            following = self._failing.failed(key, self._clock())
+            if self._failing.failures(key) == 1:  # the traceback once; while it keeps failing, one line
+                _log.exception("scheduling %s failed; retrying at %s", key, following)
+            else:
+                _log.error("scheduling %s failed again (%s); retrying at %s", key, error, following)
+        else:
+            self._failing.succeeded(key)
         finally:
             self._running.discard(key)
         meanwhile = self.queue.get(key)

@@ -14,8 +14,9 @@ from typing import Any
 import kopf
 from aiohttp import web
 
+from modelmonitor.api.documents import DocumentError
 from modelmonitor.controller.execution import TERMINAL_PHASES
-from modelmonitor.controller.records import last_run_summary, run_order
+from modelmonitor.controller.records import last_run_summary, run_order, run_results
 from modelmonitor.controller.runtime import MM, STATE, api
 from modelmonitor.report.fleet import SORT_KEYS, monitor_list_page, monitor_page, run_page, sort_monitors
 from modelmonitor.report.page import CONTENT_SECURITY_POLICY
@@ -110,7 +111,11 @@ def _monitor(namespace: str, name: str) -> dict[str, Any]:
 
 
 def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    summary = last_run_summary(run, 0)
+    try:
+        results = run_results(run)
+    except DocumentError:
+        results = None  # recording the run said why; the history shows it as an error
+    summary = last_run_summary(run, 0, results)
     if summary["phase"] not in TERMINAL_PHASES:
         summary["verdict"] = None  # not judged yet
     summary.pop("generation", None)

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from modelmonitor.api.results import RanOn
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Task
-from modelmonitor.engine.results import RanOn
 from modelmonitor.errors import ExecutionError
 from modelmonitor.spec import DataSource, ModelMonitorSpec
 

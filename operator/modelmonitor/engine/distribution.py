@@ -17,33 +17,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmonitor.api.results import CategoryCounts, Histogram
+
 DISPLAY_BINS = 20
 CATEGORIES_SHOWN = 20
 RANGE_QUANTILES = (0.005, 0.995)
 _SIGNIFICANT = 6
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """Counts per bin between ``edges``; values outside them counted as (below, above)."""
-
-    edges: list[float]
-    reference: list[int]
-    current: list[int]
-    reference_outside: tuple[int, int]
-    current_outside: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class CategoryCounts:
-    """Counts of the categories shown; ``*_other`` sums the rest; ``new`` are shown ones unseen in the reference."""
-
-    categories: list[str]
-    reference: list[int]
-    current: list[int]
-    reference_other: int
-    current_other: int
-    new: list[str]
 
 
 def finite_part(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,33 +1,8 @@
-"""Verdicts, their severity order, and judging a value against thresholds."""
+"""Judging a value against thresholds (the verdicts themselves are in ``modelmonitor.api.verdict``)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Verdict(StrEnum):
-    """The outcome of one check.  ``Inconclusive`` (too little data) never alerts."""
-
-    PASSED = "Passed"
-    INCONCLUSIVE = "Inconclusive"
-    ERROR = "Error"
-    FAILED = "Failed"
-
-    @property
-    def severity(self) -> int:
-        return _SEVERITY[self]
-
-
-_SEVERITY = {Verdict.PASSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.ERROR: 2, Verdict.FAILED: 3}
-
-
-def worst(*verdicts: Verdict) -> Verdict:
-    """The most severe of some verdicts; ``Passed`` for none.
-
-    >>> worst(Verdict.PASSED, Verdict.FAILED, Verdict.ERROR)
-    <Verdict.FAILED: 'Failed'>
-    """
-    return max(verdicts, key=lambda verdict: verdict.severity, default=Verdict.PASSED)
+from modelmonitor.api.verdict import Verdict
 
 
 def judge(value: float, *, minimum: float | None = None, maximum: float | None = None) -> Verdict:

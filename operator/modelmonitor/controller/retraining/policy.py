@@ -80,13 +80,16 @@ class RetrainingState:
         )
 
     def to_status(self) -> dict[str, Any]:
-        return {
+        status: dict[str, Any] = {
             "active": [item.to_status() for item in self.active],
-            "last": dict(self.last) if self.last else None,
             "count": self.count,
             "unhealthyStreak": self.streak,
+            # null on purpose: a merge patch deletes the next slot once there is none (retraining taken out of the spec)
             "nextScheduledAt": self.next_scheduled_at,
         }
+        if self.last:  # once there is a last retraining there always is: no null needed
+            status["last"] = dict(self.last)
+        return status
 
     def last_started_at(self) -> datetime | None:
         starts = [item.started_at for item in self.active]

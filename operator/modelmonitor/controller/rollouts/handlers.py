@@ -8,12 +8,14 @@ state with ``state``, persists the status, and only then touches the router.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import kopf
 
+from modelmonitor.api.comparison import ComparisonDocument
 from modelmonitor.controller import faults, metrics
 from modelmonitor.controller.checkwork import compare
 from modelmonitor.controller.conditions import merge
@@ -200,19 +202,18 @@ async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, 
 async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: Any = None) -> None:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state)}
+    compared = ComparisonDocument.from_document(analysis) if analysis and "primary" in analysis else None
     if analysis is not None:
         status["analysis"] = analysis
-        primary = analysis.get("primary") or {}
-        if primary.get("difference") is not None:
-            low, high = primary["interval"]
-            bounds = f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else ""
-            status["difference"] = f"{primary['metric']} {primary['difference']:+.3f}{bounds}"
+    if compared is not None and not math.isnan(compared.primary.difference):
+        primary, (low, high) = compared.primary, (compared.primary.interval.low, compared.primary.interval.high)
+        bounds = f" [{low:+.3f}, {high:+.3f}]" if not (math.isnan(low) or math.isnan(high)) else ""
+        status["difference"] = f"{primary.metric} {primary.difference:+.3f}{bounds}"
     if observed is not None:
         status["observedWeights"] = dict(observed)
     await api(STATE.kube.patch_rollout_status, namespace, name, status)
     for kind, reason, message in state.events:
         kopf.event(body, type=kind, reason=reason, message=message)
-    compared = analysis if analysis and "primary" in analysis else None
     metrics.export_rollout(namespace, name, phase=state.phase, weights=dict(state.weights), analysis=compared)
 
 
