@@ -1,10 +1,14 @@
 """Generated hostile data through the whole check: no crash, no hang, no NaN passed off as a value.
 
-Hypothesis writes small logs with non-finite numbers, scores outside [0, 1], labels outside the
-classes, empty and single-row windows, constant and all-null columns, odd names and every kind of
-timestamp, in Parquet and in CSV (where a column may mix types), and runs ``run_checks`` on them.
-Whatever the data, a check either returns results in which every Passed or Failed verdict rests on
-a finite value and every Error says why, or raises one of modelmonitor's own errors.
+Hypothesis writes logs (mostly small, now and then 10,000 rows) with non-finite numbers, scores
+outside [0, 1], labels outside the classes, empty and single-row windows, constant and all-null
+columns, odd names and every kind of timestamp (zoned, naive, text, epoch seconds, pandas'
+nanoseconds, milliseconds in Berlin, naive seconds), in Parquet written by pyarrow and by pandas
+and in CSV (where a column may mix types), and runs ``run_checks`` on them. Whatever the data, a
+check either returns results in which every Passed or Failed verdict rests on a finite value and
+every Error says why, or raises one of modelmonitor's own errors; and its results document, as
+the API server stores it (nulls pruned) and with every optional field gone, is accepted by every
+reader of a status (``tests/readers.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -64,21 +69,37 @@ def _seconds(draw: st.DrawFn, rows: int) -> list[float]:
     return sorted(draw(st.lists(st.floats(0, 3 * 86400), min_size=rows, max_size=rows)))
 
 
+def _instants(moments: list[Any], unit: str, zone: str | None, *, sub_micro: bool = False) -> pa.Array:
+    """Times as Arrow timestamps of one unit and zone; ``sub_micro`` adds nanoseconds past the microsecond."""
+    micros = np.array([round(moment.timestamp() * 1e6) for moment in moments], dtype=np.int64)
+    values = micros * 1000 + (np.arange(len(moments)) % 997 + 1 if sub_micro else 0)
+    stamps = pc.cast(pa.array(values, pa.timestamp("ns", tz="UTC")), pa.timestamp(unit, tz="UTC"), safe=False)
+    return pc.cast(stamps, pa.timestamp(unit, tz=zone)) if zone else pc.local_timestamp(stamps)
+
+
+def _stamps(moments: list[Any], timestamps: str) -> Any:
+    if timestamps == "zoned":
+        return moments
+    if timestamps == "naive":
+        return [moment.replace(tzinfo=None) for moment in moments]
+    if timestamps == "text":
+        return [moment.isoformat() for moment in moments]
+    if timestamps == "nanoseconds":  # as pandas writes an event clock's times
+        return _instants(moments, "ns", "UTC", sub_micro=True)
+    if timestamps == "berlin-ms":
+        return _instants(moments, "ms", "Europe/Berlin")
+    if timestamps == "naive-s":
+        return _instants(moments, "s", None)
+    return [moment.timestamp() for moment in moments]
+
+
 @st.composite
 def log(draw: st.DrawFn, rows: int, features: list[str], timestamps: str) -> dict[str, Any]:
-    ages = _seconds(draw, rows)
-    moments = [NOW - timedelta(seconds=age) for age in ages]
-    stamps: list[Any]
-    if timestamps == "zoned":
-        stamps = moments
-    elif timestamps == "naive":
-        stamps = [moment.replace(tzinfo=None) for moment in moments]
-    elif timestamps == "text":
-        stamps = [moment.isoformat() for moment in moments]
-    else:
-        stamps = [moment.timestamp() for moment in moments]
+    if rows >= 1000:
+        return _large_log(draw(st.integers(0, 2**32 - 1)), rows, features, timestamps)
+    moments = [NOW - timedelta(seconds=age) for age in _seconds(draw, rows)]
     data: dict[str, Any] = {
-        "ts": stamps,
+        "ts": _stamps(moments, timestamps),
         "score": draw(st.lists(SCORES, min_size=rows, max_size=rows)),
         "prediction": draw(st.lists(LABELS, min_size=rows, max_size=rows)),
         "label": draw(st.lists(st.one_of(LABELS, st.none()), min_size=rows, max_size=rows)),
@@ -88,9 +109,31 @@ def log(draw: st.DrawFn, rows: int, features: list[str], timestamps: str) -> dic
     return data
 
 
+def _large_log(seed: int, rows: int, features: list[str], timestamps: str) -> dict[str, Any]:
+    """A log of thousands of rows, drawn with numpy from a seed Hypothesis chose: nulls, NaN and inf among them."""
+    rng = np.random.default_rng(seed)
+    moments = [NOW - timedelta(seconds=float(age)) for age in np.sort(rng.uniform(0, 3 * 86400, rows))[::-1]]
+    label = rng.integers(0, 2, rows).astype(float)
+    label[rng.random(rows) < 0.2] = np.nan  # labels yet to come
+    data: dict[str, Any] = {
+        "ts": _stamps(moments, timestamps),
+        "score": np.where(rng.random(rows) < 0.01, np.nan, rng.random(rows)),
+        "prediction": rng.integers(0, 2, rows),
+        "label": pa.array(label, from_pandas=True),
+    }
+    for index, name in enumerate(features):
+        values = rng.normal(index, 1.0, rows)
+        values[rng.random(rows) < 0.05] = rng.choice([np.nan, np.inf, -np.inf])
+        data[name] = values if index % 2 == 0 else rng.choice(["a", "b", "c", "ключ"], rows)
+    return data
+
+
 def _table(data: dict[str, Any]) -> pa.Table:
     arrays = {}
     for name, values in data.items():
+        if isinstance(values, pa.Array):
+            arrays[name] = values
+            continue
         try:
             arrays[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -100,9 +143,12 @@ def _table(data: dict[str, Any]) -> pa.Table:
 
 def _write(directory: Path, name: str, data: dict[str, Any], file_format: str) -> Path:
     table = _table(data)
-    if file_format == "parquet":
+    if file_format in ("parquet", "pandas"):
         path = directory / f"{name}.parquet"
-        pq.write_table(table, path)
+        if file_format == "pandas":  # pandas' own Parquet: its dtypes and its nanoseconds
+            table.to_pandas().to_parquet(path)
+        else:
+            pq.write_table(table, path)
         return path
     path = directory / f"{name}.csv"
     text = {
@@ -144,12 +190,14 @@ def _assert_explained(results: Results) -> None:
 @st.composite
 def scenario(draw: st.DrawFn) -> dict[str, Any]:
     features = draw(st.lists(st.sampled_from(["x", "y", *ODD_NAMES[:4]]), min_size=1, max_size=3, unique=True))
-    timestamps = draw(st.sampled_from(["zoned", "naive", "text", "epoch"]))
+    timestamps = draw(st.sampled_from(["zoned", "naive", "text", "epoch", "nanoseconds", "berlin-ms", "naive-s"]))
+    sizes = st.sampled_from([1, 2, 30, 60, 60, 60, 10_000])
     return {
-        # one or two rows, often outside the 24h window: empty and single-row windows
-        "reference": draw(log(draw(st.sampled_from([1, 2, 30, 60])), features, timestamps)),
-        "current": draw(log(draw(st.sampled_from([1, 2, 30, 60])), features, timestamps)),
-        "format": draw(st.sampled_from(["parquet", "csv"])),
+        "timestamps": timestamps,
+        # one or two rows, often outside the 24h window: empty and single-row windows; now and then 10,000
+        "reference": draw(log(draw(sizes), features, timestamps)),
+        "current": draw(log(draw(sizes), features, timestamps)),
+        "format": draw(st.sampled_from(["parquet", "pandas", "csv"])),
         "min_samples": draw(st.sampled_from([1, 5])),
         "drift_method": draw(st.sampled_from(["auto", "ks", "psi", "wasserstein", "chi2", "jensenshannon"])),
     }
@@ -163,7 +211,7 @@ def test_hostile_logs_are_explained_never_crash(tmp_path_factory: pytest.TempPat
     current = _write(directory, "current", case["current"], case["format"])
     reference = _write(directory, "reference", case["reference"], case["format"])
     spec = spec_for(current, reference)
-    spec["data"]["current"]["format"] = spec["data"]["reference"]["format"] = case["format"]
+    spec["data"]["current"]["format"] = spec["data"]["reference"]["format"] = current.suffix.lstrip(".")
     spec["data"]["minSamples"] = case["min_samples"]
     spec["drift"]["method"] = case["drift_method"]
     try:
@@ -173,6 +221,12 @@ def test_hostile_logs_are_explained_never_crash(tmp_path_factory: pytest.TempPat
         event(f"refused: {type(error).__name__}: {str(error)[-90:]}")
         return
     _assert_explained(results)
+    event(f"times {case['timestamps']}, written as {case['format']}")
+    event(
+        "10,000 rows on a side"
+        if len(case["current"]["prediction"]) + len(case["reference"]["prediction"]) > 9000
+        else "small"
+    )
     judged = results.drift is not None and any(f.status in JUDGED for f in results.drift.features)
     event("drift judged" if judged else "drift not judged")
     event("a metric judged" if any(m.status in JUDGED for m in results.metrics) else "no metric judged")
