@@ -82,7 +82,7 @@ def every_reader(document: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "run.json"
         path.write_text(json.dumps(run))
-        _, from_cli = _read_results(str(path))
+        from_cli = _read_results(str(path))
     patch = replacing(None, summary)
     assert None not in _leaves(patch), patch  # nothing written as null that was not there to clear
     return {
@@ -91,7 +91,7 @@ def every_reader(document: dict[str, Any]) -> dict[str, Any]:
         "patch": patch,
         "exported": exported,
         "table": render_table(results),
-        "report": render_report(document),
+        "report": render_report(results),
         "webview": run_summary(run),
         "cli": from_cli,
     }

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from modelmonitor.api.documents import DocumentError
 from modelmonitor.api.results import Results
@@ -59,8 +58,8 @@ def _check(args: argparse.Namespace) -> int:
     return worst_code
 
 
-def _read_results(path: str) -> tuple[dict[str, Any], Results]:
-    """A results document, or a MonitorRun (as ``kubectl get mr -o json`` prints it) holding one; and its type."""
+def _read_results(path: str) -> Results:
+    """The results of a results document, or of a MonitorRun (as ``kubectl get mr -o json`` prints it)."""
     try:
         loaded = json.loads(Path(path).read_text())
     except OSError as error:
@@ -72,7 +71,7 @@ def _read_results(path: str) -> tuple[dict[str, Any], Results]:
     if not isinstance(loaded, dict) or "verdict" not in loaded or "window" not in loaded:
         raise ModelMonitorError(f"{path}: not a results document (from `modelmonitor check -o json`) or a MonitorRun")
     try:
-        return loaded, Results.from_document(loaded)
+        return Results.from_document(loaded)
     except DocumentError as error:
         raise ModelMonitorError(f"{path}: not a results document: {error}") from None
 
@@ -81,7 +80,7 @@ def _report(args: argparse.Namespace) -> int:
     from modelmonitor.report import render_report
 
     if args.from_run:
-        document, results = _read_results(args.from_run)
+        results = _read_results(args.from_run)
     else:
         from modelmonitor.checks import run_checks
         from modelmonitor.spec import load_documents
@@ -91,10 +90,9 @@ def _report(args: argparse.Namespace) -> int:
             raise ModelMonitorError(f"{args.file}: holds {len(monitors)} monitors; a report is for one")
         monitor = monitors[0]
         results = run_checks(monitor.spec, now=args.now, name=monitor.metadata.name)
-        document = results.to_document()
     output = Path(args.output)
     try:
-        output.write_text(render_report(document), encoding="utf-8")
+        output.write_text(render_report(results), encoding="utf-8")
     except OSError as error:
         raise ModelMonitorError(f"{output}: {error.strerror or error}") from None
     print(f"{output}: {results.verdict} report of {results.monitor or 'the monitor'}")

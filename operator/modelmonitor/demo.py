@@ -96,13 +96,14 @@ def _wait_ready(port: int, operator: ManagedProcess) -> None:
 
 def _write_report(port: int, name: str, directory: Path) -> Path:
     """The monitor's last run as an HTML report, from the web view's JSON twin."""
+    from modelmonitor.api.results import Results
     from modelmonitor.report import render_report
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/monitors/default/{name}", timeout=10) as response:
         latest = json.load(response)["latest"]
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.html"
-    path.write_text(render_report(latest, name=f"{name} ({latest['run']})"), encoding="utf-8")
+    path.write_text(render_report(Results.from_document(latest), name=f"{name} ({latest['run']})"), encoding="utf-8")
     return path
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modelmonitor.api.results import Results
 from modelmonitor.cli import main
 from modelmonitor.report import render_report
 from modelmonitor.report.fleet import history_charts, monitor_list_page, sort_monitors
@@ -25,7 +26,7 @@ def test_text_and_attributes_are_escaped_and_markup_is_not_escaped_twice() -> No
 
 
 def test_no_user_string_reaches_the_page_unescaped(documents) -> None:
-    page = render_report(documents["hostile"])
+    page = render_report(Results.from_document(documents["hostile"]))
     assert HOSTILE_FEATURE not in page and HOSTILE_CATEGORY not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script" not in page.lower()
@@ -95,6 +96,12 @@ def test_the_report_command_writes_a_file_and_exits_by_the_verdict(tmp_path: Pat
     code = main(["report", "-f", str(tmp_path / "drifted-monitor.yaml"), "-o", str(output), "--now", NOW.isoformat()])
     assert code == 1 and output.read_text().startswith("<!doctype html>")
     assert f"{output}: Failed report of credit-risk-drifted" in capsys.readouterr().out
+    # the results as they were made, and as a stored document reads them back, give the same page
+    document = tmp_path / "drifted.json"
+    assert main(["check", "-f", str(tmp_path / "drifted-monitor.yaml"), "-o", "json", "--now", NOW.isoformat()]) == 1
+    document.write_text(capsys.readouterr().out)
+    assert main(["report", "--from-run", str(document), "-o", str(tmp_path / "again.html")]) == 1
+    assert (tmp_path / "again.html").read_text() == output.read_text()
     assert (
         main(["report", "-f", str(tmp_path / "healthy-monitor.yaml"), "-o", str(output), "--now", NOW.isoformat()]) == 0
     )
@@ -107,7 +114,7 @@ def test_from_run_takes_a_results_document_or_a_monitor_run(tmp_path: Path, docu
     run.write_text(json.dumps({"spec": {"monitor": "from-cluster"}, "status": {"results": documents["healthy"]}}))
     assert main(["report", "--from-run", str(results), "-o", str(tmp_path / "a.html")]) == 1
     assert main(["report", "--from-run", str(run), "-o", str(tmp_path / "b.html")]) == 0
-    assert render_report(documents["drifted"]) == (tmp_path / "a.html").read_text()
+    assert render_report(Results.from_document(documents["drifted"])) == (tmp_path / "a.html").read_text()
     capsys.readouterr()
 
 
@@ -132,6 +139,6 @@ def test_an_estimate_before_the_labels_is_drawn_and_listed(documents) -> None:
     results = json.loads(json.dumps(documents["drifted"]))
     accuracy = results["metrics"][0]
     accuracy["estimated"] = {"value": 0.61, "lower": 0.58, "upper": 0.64, "rows": 698, "status": "Failed"}
-    page = render_report(results)
+    page = render_report(Results.from_document(results))
     assert "estimated accuracy on 698 unlabeled rows: 0.61 [0.58, 0.64]" in page  # the diamond's tooltip
     assert "metric accuracy, estimated" in page and "0.61 [0.58, 0.64] on 698 unlabeled rows" in page

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from modelmonitor.api.results import Results
 from modelmonitor.report import render_report
 from modelmonitor.report.markup import number
 from tests.browser import chromium, visit
@@ -23,7 +24,7 @@ def browser():
 
 def _open(browser: Any, tmp_path: Path, results: dict[str, Any], name: str):
     path = tmp_path / f"{name}.html"
-    path.write_text(render_report(results), encoding="utf-8")
+    path.write_text(render_report(Results.from_document(results)), encoding="utf-8")
     seen = visit(browser, path.as_uri())
     seen.screenshot(f"report-{name}")
     return seen

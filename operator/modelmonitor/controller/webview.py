@@ -15,6 +15,7 @@ import kopf
 from aiohttp import web
 
 from modelmonitor.api.documents import DocumentError
+from modelmonitor.api.results import Results
 from modelmonitor.controller.execution import TERMINAL_PHASES
 from modelmonitor.controller.records import last_run_summary, run_order, run_results
 from modelmonitor.controller.runtime import MM, STATE, api
@@ -128,11 +129,20 @@ async def _runs(namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def _latest(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest run that stored results: its name and its results as stored (the JSON twin's ``latest``)."""
     finished = [r for r in runs if (r.get("status") or {}).get("results")]
     if not finished:
         return None
     newest = max(finished, key=run_order)
     return {"run": newest["metadata"]["name"], **newest["status"]["results"]}
+
+
+def _readable(document: dict[str, Any] | None) -> Results | None:
+    """Results to show from a stored document; None for one that cannot be read (its run's record says why)."""
+    try:
+        return Results.from_document(document) if document else None
+    except DocumentError:
+        return None
 
 
 def _html(text: str) -> web.Response:
@@ -170,7 +180,9 @@ async def _monitor_data(request: web.Request) -> tuple[dict[str, Any], list[dict
 async def detail_page(request: web.Request) -> web.Response:
     monitor, runs, latest = await _monitor_data(request)
     summaries = [run_summary(run) for run in runs]
-    return _html(await asyncio.to_thread(monitor_page, monitor, summaries, latest))
+    results = _readable(latest)
+    shown = (latest["run"], results) if latest is not None and results is not None else None
+    return _html(await asyncio.to_thread(monitor_page, monitor, summaries, shown))
 
 
 async def detail_json(request: web.Request) -> web.Response:
@@ -190,7 +202,7 @@ async def _run(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
 async def run_detail_page(request: web.Request) -> web.Response:
     monitor, run = await _run(request)
     status = run.get("status") or {}
-    page = await asyncio.to_thread(run_page, monitor, run["metadata"]["name"], status.get("results"), status)
+    page = await asyncio.to_thread(run_page, monitor, run["metadata"]["name"], _readable(status.get("results")), status)
     return _html(page)
 
 

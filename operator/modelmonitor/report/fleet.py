@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from modelmonitor.api.results import Results
 from modelmonitor.report.markup import Markup, join, number, percent, tag
 from modelmonitor.report.page import document, section
 from modelmonitor.report.run import epoch, heading, run_sections, threshold_lines
@@ -155,7 +156,8 @@ def runs_table(monitor: Summary, runs: Sequence[Summary]) -> Markup:
     return tag("table", tag("thead", head), tag("tbody", rows), class_="runs")
 
 
-def monitor_page(monitor: Summary, runs: Sequence[Summary], latest: Mapping[str, Any] | None) -> str:
+def monitor_page(monitor: Summary, runs: Sequence[Summary], latest: tuple[str, Results] | None) -> str:
+    """A monitor's page: its history, its runs, and the latest run's results (the run's name and results)."""
     name = f"{monitor['namespace']}/{monitor['name']}"
     api = "/api" + monitor_path(monitor["namespace"], monitor["name"])
     parts = [
@@ -172,14 +174,13 @@ def monitor_page(monitor: Summary, runs: Sequence[Summary], latest: Mapping[str,
         section("History", history_charts(monitor, runs), id_="history"),
         section("Runs", runs_table(monitor, runs), id_="runs"),
     ]
-    if latest:
-        parts.append(
-            tag("section", tag("h2", "Latest run: ", latest.get("run", "")), run_sections(latest), id="latest")
-        )
+    if latest is not None:
+        run, results = latest
+        parts.append(tag("section", tag("h2", "Latest run: ", run), run_sections(results), id="latest"))
     return document(f"{name}: {monitor['health']}", *parts)
 
 
-def run_page(monitor: Summary, run: str, results: Mapping[str, Any] | None, status: Mapping[str, Any]) -> str:
+def run_page(monitor: Summary, run: str, results: Results | None, status: Mapping[str, Any]) -> str:
     base = monitor_path(monitor["namespace"], monitor["name"])
     nav = _nav(
         ("all monitors", "/"),
@@ -190,4 +191,4 @@ def run_page(monitor: Summary, run: str, results: Mapping[str, Any] | None, stat
         phase = status.get("phase") or "Pending"
         body = tag("p", f"{phase}: {status.get('reason') or ''} {status.get('message') or ''}".strip())
         return document(f"{run}: {phase}", nav, tag("h1", run), body)
-    return document(f"{run}: {results.get('verdict')}", nav, heading(results, name=run), run_sections(results))
+    return document(f"{run}: {results.verdict}", nav, heading(results, name=run), run_sections(results))
