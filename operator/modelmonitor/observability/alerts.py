@@ -137,6 +137,31 @@ ALERTS = (
         ),
     ),
     Alert(
+        name="ModelMonitorRecordFailing",
+        # the operator retries a failed record 5 s, 10 s ... later, at most every 5 minutes: a fault that
+        # lasts keeps the counter rising; one that passed leaves it flat within the window
+        expr=_with_model(
+            'sum by (namespace, monitor) (increase(modelmonitor_reconcile_errors_total{stage="record"}[10m])) > 0'
+        ),
+        wait="15m",
+        severity="warning",
+        summary="Runs of monitor {{ $labels.monitor }} finish but are not recorded",
+        description=(
+            f"The operator has failed to record finished runs on monitor {_WHERE} (model {{{{ $labels.model }}}})"
+            " for 15 minutes: its status and conditions show an older run."
+        ),
+        meaning=(
+            "Runs finish, but writing their outcome on the ModelMonitor keeps failing (the API server refuses the"
+            " write, or a run's results cannot be read). The schedule goes on; the status lags behind the runs."
+        ),
+        first_steps=(
+            "`kubectl get events -n NAMESPACE --field-selector reason=RecordFailed`: each names the run and the"
+            " error, and when it is tried again.",
+            "The operator's log: `recording NAMESPACE/MONITOR failed`.",
+            "`kubectl get mrun -n NAMESPACE -l modelmonitor.io/monitor=MONITOR`: the runs that finished meanwhile.",
+        ),
+    ),
+    Alert(
         name="ModelMonitorStale",
         expr=_with_model(
             "time() - (\n"
