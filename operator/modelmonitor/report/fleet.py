@@ -68,7 +68,7 @@ def monitor_list_page(monitors: Sequence[Summary], *, sort: str = "name", descen
         tag(
             "tr",
             tag("td", tag("a", f"{m['namespace']}/{m['name']}", href=monitor_path(m["namespace"], m["name"]))),
-            tag("td", m.get("model") or "—", f" v{m['modelVersion']}" if m.get("modelVersion") else ""),
+            tag("td", m.get("model") or "—", f" v{version}" if (version := m.get("modelVersion")) else ""),
             tag("td", badge(m["health"]), tag("div", m.get("message") or "", class_="muted small")),
             tag("td", percent(m.get("driftedShare")), class_="num"),
             tag("td", ", ".join(f"{k} {number(v)}" for k, v in (m.get("metrics") or {}).items()) or "—"),
@@ -129,7 +129,7 @@ def history_charts(monitor: Summary, runs: Sequence[Summary]) -> Markup:
             if (r.get("metrics") or {}).get(name) is not None
         ]
         charts.append(figure(name, points, threshold_lines((monitor.get("thresholds") or {}).get(name) or {})))
-    drift = [TimePoint(at, r["driftedShare"], label=r["name"]) for at, r in timed if r.get("driftedShare") is not None]
+    drift = [TimePoint(at, share, label=r["name"]) for at, r in timed if (share := r.get("driftedShare")) is not None]
     if drift:
         share = monitor.get("datasetDriftShare")
         lines = [("dataset drift", share)] if share is not None else []
@@ -167,7 +167,7 @@ def monitor_page(monitor: Summary, runs: Sequence[Summary], latest: tuple[str, R
         tag(
             "p",
             f"model {monitor.get('model')}"
-            + (f" version {monitor['modelVersion']}" if monitor.get("modelVersion") else ""),
+            + (f" version {version}" if (version := monitor.get("modelVersion")) else ""),
             f" · last run {monitor.get('lastRunAt') or '—'} · next run {monitor.get('nextRunAt') or '—'}",
             class_="muted",
         ),
