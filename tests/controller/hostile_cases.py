@@ -7,6 +7,7 @@ the message or a data-quality finding that explains it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,10 +162,10 @@ def reference_replaced(directory: Path, now: datetime) -> dict[str, Any]:
 
 
 def swap_reference(directory: Path, turn: int) -> None:
-    """Replace the reference file whole (a new file renamed over it, as an upload does)."""
+    """Replace the reference file whole, as an upload does: a new name renamed over it (a hard link: no copying)."""
     source = directory / ("reference-b.parquet" if turn % 2 else "reference-a.parquet")
     staged = directory / f".reference-{turn}.parquet"
-    staged.write_bytes(source.read_bytes())
+    os.link(source, staged)
     staged.replace(directory / "reference.parquet")
 
 
