@@ -15,6 +15,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from modelmonitor.api.comparison import ARMS
 from modelmonitor.checks.context import rfc3339
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
@@ -33,8 +34,6 @@ from modelmonitor.spec import (
     ModelMonitorSpec,
     Task,
 )
-
-ARMS = ("baseline", "candidate")
 
 
 @dataclass(frozen=True)
