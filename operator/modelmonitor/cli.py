@@ -17,6 +17,7 @@ from pathlib import Path
 from modelmonitor.api.documents import DocumentError
 from modelmonitor.api.results import Results
 from modelmonitor.errors import ModelMonitorError
+from modelmonitor.times import parse_iso
 
 EXIT_HEALTHY, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 DASK_SCHEDULER_ENV = "MODELMONITOR_DASK_SCHEDULER"
@@ -24,10 +25,9 @@ DASK_SCHEDULER_ENV = "MODELMONITOR_DASK_SCHEDULER"
 
 def _parse_time(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from modelmonitor.times import parse_iso
+
 FEATURES = ("age", "log_income", "log_amount", "north", "south", "east", "west")
 
 
@@ -49,7 +51,7 @@ def train(data: Path, out: Path, env: Mapping[str, str]) -> Path:
     timestamps = np.array([moment.timestamp() for moment in table["ts"]])
     in_window = np.ones(len(timestamps), bool)
     if start and end:
-        low, high = (datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() for value in (start, end))
+        low, high = (parse_iso(value).timestamp() for value in (start, end))
         in_window = (timestamps > low) & (timestamps <= high)
     labels = np.array([np.nan if value is None else value for value in table["label"]], float)
     keep = in_window & ~np.isnan(labels)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelmonitor.controller.checkwork import evaluate_run
-from modelmonitor.controller.scheduling import iso
 from modelmonitor.spec import parse_spec
+from modelmonitor.times import iso
 from tests.controller.conftest import monitor_document
 
 RUN_SPEC = {"monitor": "m", "trigger": "schedule", "evaluateAt": "2030-01-01T00:00:00Z", "runner": "inline"}

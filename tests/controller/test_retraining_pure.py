@@ -27,9 +27,9 @@ from modelmonitor.controller.retraining.policy import (
     decide_on_slot,
     next_streak,
 )
-from modelmonitor.controller.scheduling import iso
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import RetrainSpec, parse_spec
+from modelmonitor.times import iso
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 JOB = {"spec": {"template": {"spec": {"containers": [{"name": "train", "image": "trainer:1"}]}}}}

@@ -16,7 +16,6 @@ from datetime import datetime
 import pyarrow as pa
 
 from modelmonitor.api.comparison import ARMS
-from modelmonitor.checks.context import rfc3339
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
 from modelmonitor.engine.sequential import (
@@ -34,6 +33,7 @@ from modelmonitor.spec import (
     ModelMonitorSpec,
     Task,
 )
+from modelmonitor.times import rfc3339
 
 
 @dataclass(frozen=True)

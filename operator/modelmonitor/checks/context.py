@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from modelmonitor.data.source import RowFilter, TableSource, open_source
 from modelmonitor.durations import parse_duration
@@ -80,8 +80,3 @@ class CheckContext:
         if self.spec.data.reference.window is None:
             return None
         return self.rows(self.spec.data.reference, this_version_only=False)
-
-
-def rfc3339(moment: datetime) -> str:
-    """A time as the results write it: UTC, with a ``Z``."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from modelmonitor.api.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.api.verdict import Verdict
-from modelmonitor.checks.context import CheckContext, rfc3339
+from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labeled_parts import CURRENT, LabeledData, LabeledSide, bucket_numbers
 from modelmonitor.checks.labels import LabeledRows
 from modelmonitor.engine import concept
@@ -38,6 +38,7 @@ from modelmonitor.spec import (
     MetricSpec,
     Task,
 )
+from modelmonitor.times import rfc3339
 
 SERIES_CONFIDENCE = 0.95
 CountsMetric = Callable[[NDArray[np.int64]], NDArray[np.float64]]  # of a confusion matrix, or a stack of them

@@ -16,7 +16,7 @@ from modelmonitor.api.results import (
     Window,
 )
 from modelmonitor.api.verdict import Verdict
-from modelmonitor.checks.context import CheckContext, rfc3339
+from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
@@ -31,6 +31,7 @@ from modelmonitor.checks.performance import (
 from modelmonitor.data.source import open_source
 from modelmonitor.errors import DataError
 from modelmonitor.spec import ModelMonitorSpec
+from modelmonitor.times import rfc3339
 
 
 def data_bytes(spec: ModelMonitorSpec, env: Mapping[str, str] | None = None) -> int | None:

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
+from modelmonitor.times import iso, parse_iso, precise_iso
 
 if TYPE_CHECKING:
     from modelmonitor.checks.executors import Measurer

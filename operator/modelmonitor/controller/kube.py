@@ -14,8 +14,8 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from modelmonitor.controller.naming import GROUP, MONITOR_LABEL, MONITORS, ROLLOUTS, RUNS, VERSION
-from modelmonitor.controller.scheduling import precise_iso
 from modelmonitor.controller.sharding import MEMBER_LABEL, LeaseView, lease_view
+from modelmonitor.times import precise_iso
 
 REQUEST_TIMEOUT = (10.0, 30.0)  # seconds to connect, and to wait for each read of an answer
 

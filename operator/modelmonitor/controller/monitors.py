@@ -41,19 +41,12 @@ from modelmonitor.controller.runtime import (
     owner,
     owns_monitor,
 )
-from modelmonitor.controller.scheduling import (
-    NextRun,
-    iso,
-    latest_slot,
-    longest_gap,
-    next_slot,
-    parse_iso,
-    slot_offset,
-)
+from modelmonitor.controller.scheduling import NextRun, latest_slot, longest_gap, next_slot, slot_offset
 from modelmonitor.controller.sharding import moved
 from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.spec import ModelMonitorSpec, Runner
+from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)
 

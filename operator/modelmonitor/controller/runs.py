@@ -43,9 +43,9 @@ from modelmonitor.controller.runtime import (
     now,
     owner,
 )
-from modelmonitor.controller.scheduling import iso, parse_iso
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec
+from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)
 

@@ -91,16 +91,3 @@ def longest_gap(schedule: Schedule, after: datetime, slots: int = 16) -> timedel
     for _ in range(slots):
         times.append(next_slot(schedule, times[-1]))
     return max(later - earlier for earlier, later in pairwise(times))
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def precise_iso(moment: datetime) -> str:
-    """RFC 3339 with microseconds: finish times that order runs created within one second."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from modelmonitor.controller.scheduling import parse_iso
+from modelmonitor.times import parse_iso
 
 MEMBER_LABEL = "modelmonitor.io/shard-member"
 

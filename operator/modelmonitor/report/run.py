@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
 
 import yaml
 
@@ -25,10 +24,11 @@ from modelmonitor.report.page import document, section, summary, summary_item
 from modelmonitor.report.redact import redact_spec
 from modelmonitor.report.style import STATUS_RANK, badge
 from modelmonitor.report.svg import Estimate, Marker, TimePoint, category_chart, histogram_chart, time_chart
+from modelmonitor.times import parse_iso
 
 
 def epoch(moment: str | None) -> float | None:
-    return None if not moment else datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    return None if not moment else parse_iso(moment).timestamp()
 
 
 def _duration(seconds: int) -> str:

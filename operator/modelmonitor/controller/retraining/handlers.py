@@ -43,10 +43,11 @@ from modelmonitor.controller.retraining.policy import (
     next_streak,
 )
 from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock, now, owner, owns_monitor
-from modelmonitor.controller.scheduling import iso, latest_slot, next_slot, parse_iso, slot_offset
+from modelmonitor.controller.scheduling import latest_slot, next_slot, slot_offset
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec, RetrainSpec
+from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = str(RetrainSpec.model_fields["timeout"].default)  # for objects whose retrain spec was removed

@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import Any
 
 from modelmonitor.controller.conditions import RETRAINING, Condition
-from modelmonitor.controller.scheduling import iso, parse_iso
 from modelmonitor.durations import parse_duration
 from modelmonitor.spec import RetrainSpec
+from modelmonitor.times import iso, parse_iso
 
 
 @dataclass(frozen=True)

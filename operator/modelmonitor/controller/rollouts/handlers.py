@@ -27,10 +27,10 @@ from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, d
 from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
 from modelmonitor.controller.runtime import STATE, accept, api, now
-from modelmonitor.controller.scheduling import iso, parse_iso, precise_iso
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.rollout_spec import ModelRolloutSpec, UserDecision, parse_rollout_spec
+from modelmonitor.times import iso, parse_iso, precise_iso
 
 MRO = (GROUP, VERSION, ROLLOUTS)
 SETTLE_LIMIT = timedelta(minutes=1)

@@ -15,8 +15,8 @@ from typing import Any
 
 from modelmonitor.controller.conditions import Condition
 from modelmonitor.controller.rollouts.policy import Action, Position, Verdict
-from modelmonitor.controller.scheduling import iso, parse_iso
 from modelmonitor.rollout_spec import ModelRolloutSpec, OnInconclusive
+from modelmonitor.times import iso, parse_iso
 
 PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK, INCONCLUSIVE, ABORTED = (
     "Progressing",
