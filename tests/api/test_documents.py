@@ -23,6 +23,7 @@ from modelmonitor.api.results import MetricResult, Results
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.controller import metrics
 from modelmonitor.controller.records import replacing
+from modelmonitor.spec import MetricName
 from tests.checks.conftest import check, logged, spec_for
 from tests.readers import bare, every_reader, stored
 
@@ -185,7 +186,7 @@ def test_a_rollout_comparison_without_values_is_read_and_exported() -> None:
         ],
     }
     compared = ComparisonDocument.from_document(document)
-    assert math.isnan(compared.primary.difference) and compared.primary.baseline.labeled_rows == 3
+    assert math.isnan(compared.primary.difference) and compared.primary.baseline.rows == 3
     assert math.isnan(compared.guardrails[0].interval.low)
     metrics.export_rollout("ns", "r", phase="Progressing", weights={"baseline": 90, "candidate": 10}, analysis=compared)
     sample = metrics.REGISTRY.get_sample_value
@@ -196,3 +197,16 @@ def test_a_rollout_comparison_without_values_is_read_and_exported() -> None:
     metrics.forget_rollout("ns", "r")
     with pytest.raises(DocumentError, match=r"primary\.interval: expected \[low, high\]"):
         ComparisonDocument.from_document({"primary": {"metric": "accuracy", "interval": [1]}})
+
+
+def test_a_comparison_is_written_and_read_back_as_the_same_type(tmp_path: Path) -> None:
+    """The engine builds the api's Comparison; its stored document (nulls pruned) reads back as an equal one."""
+    from tests.checks.test_compare import accuracy_since_start, write_logs
+
+    write_logs(tmp_path / "logs.parquet", rows=4000, candidate_share=0.25, accuracy={"7": 0.75, "8": 0.85})
+    compared = accuracy_since_start(tmp_path / "logs.parquet", guardrails=[MetricName.LOG_LOSS])
+    document = json.loads(json.dumps(compared.to_document()))
+    read = ComparisonDocument.from_document(stored(document))
+    assert read.primary == compared.primary and read.guardrails == list(compared.guardrails)
+    assert read.primary.to_document() == document["primary"]
+    assert read.guardrails[0].improvement == compared.guardrails[0].improvement  # lower is better: turned round

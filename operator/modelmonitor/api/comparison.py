@@ -1,85 +1,151 @@
-"""A rollout's comparison of two versions, as its document is read back (built by ``engine.sequential``).
+"""Two versions compared on one metric: built by ``engine.sequential``, written as a document, read back as these.
 
-The status, the metrics endpoint and the comparison API read these; the engine writes the
-document (``VersionComparison.to_document``). Only what readers use is typed here.
+The rollout's status, the metrics endpoint and the comparison API show the document; the
+operator reads it back with :meth:`ComparisonDocument.from_document`, where a value the
+API server pruned (an arm with no labelled rows yet has no value) is NaN.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from modelmonitor.api.documents import DocumentError, from_document
+from modelmonitor.api.documents import DocumentError
 
 ARMS = ("baseline", "candidate")
 
 
+def finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: an undefined or unbounded value is null."""
+    return value if math.isfinite(value) else None
+
+
+def _number(value: Any, path: str) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DocumentError(path, f"expected a number, found {value!r}"[:300])
+    return float(value)
+
+
+def _object(value: Any, path: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise DocumentError(path, f"expected an object, found {type(value).__name__}")
+    return value
+
+
 @dataclass(frozen=True)
 class Interval:
-    """An always-valid interval; an unbounded side is NaN (written as null)."""
+    """An always-valid interval; written as ``[low, high]``, an unbounded side as null (read back as NaN)."""
 
-    low: float = math.nan
-    high: float = math.nan
+    low: float
+    high: float
+
+    def to_document(self) -> list[float | None]:
+        return [finite(self.low), finite(self.high)]
 
     @classmethod
     def from_document(cls, document: Any, path: str = "interval") -> Interval:
         if document is None:
-            return cls()
+            return cls(math.nan, math.nan)
         if not isinstance(document, list | tuple) or len(document) != 2:
             raise DocumentError(path, f"expected [low, high], found {document!r}"[:300])
-        low, high = (math.nan if bound is None else bound for bound in document)
-        if not all(isinstance(bound, int | float) and not isinstance(bound, bool) for bound in (low, high)):
-            raise DocumentError(path, f"expected numbers, found {document!r}"[:300])
-        return cls(float(low), float(high))
+        return cls(_number(document[0], f"{path}[0]"), _number(document[1], f"{path}[1]"))
 
 
 @dataclass(frozen=True)
-class ArmValue:
-    """One arm's metric value (NaN: undefined) and the labelled rows it rests on."""
+class ArmEstimate:
+    """One arm's metric, its always-valid interval, and how many labelled rows it rests on."""
 
-    value: float = math.nan
-    labeled_rows: int = 0
+    value: float
+    interval: Interval
+    rows: int
+
+    def to_document(self) -> dict[str, object]:
+        return {"value": finite(self.value), "interval": self.interval.to_document(), "labeledRows": self.rows}
+
+    @classmethod
+    def from_document(cls, document: Any, path: str) -> ArmEstimate:
+        arm = _object(document, path)
+        rows = arm.get("labeledRows") or 0
+        if isinstance(rows, bool) or not isinstance(rows, int):
+            raise DocumentError(f"{path}.labeledRows", f"expected a whole number, found {rows!r}"[:300])
+        value = _number(arm.get("value"), f"{path}.value")
+        return cls(value, Interval.from_document(arm.get("interval"), f"{path}.interval"), rows)
 
 
 @dataclass(frozen=True)
-class MetricComparison:
-    """Candidate − baseline for one metric."""
+class Comparison:
+    """Candidate − baseline for one metric, with an always-valid interval for the difference."""
 
     metric: str
-    baseline: ArmValue
-    candidate: ArmValue
+    higher_is_better: bool
+    baseline: ArmEstimate
+    candidate: ArmEstimate
     difference: float
-    interval: Interval = field(default_factory=Interval)
+    interval: Interval
+    alpha: float
+    method: str
 
-    def arm(self, name: str) -> ArmValue:
+    @property
+    def improvement(self) -> Interval:
+        """The interval of how much better the candidate is (negative: worse), whatever the metric's direction."""
+        if self.higher_is_better:
+            return self.interval
+        return Interval(-self.interval.high, -self.interval.low)
+
+    def arm(self, name: str) -> ArmEstimate:
         return self.baseline if name == "baseline" else self.candidate
+
+    def to_document(self) -> dict[str, object]:
+        return {
+            "metric": self.metric,
+            "higherIsBetter": self.higher_is_better,
+            "baseline": self.baseline.to_document(),
+            "candidate": self.candidate.to_document(),
+            "difference": finite(self.difference),
+            "interval": self.interval.to_document(),
+            "alpha": self.alpha,
+            "method": self.method,
+        }
+
+    @classmethod
+    def from_document(cls, document: Any, path: str) -> Comparison:
+        compared = _object(document, path)
+        metric = compared.get("metric")
+        if not isinstance(metric, str):
+            raise DocumentError(
+                f"{path}.metric", "is missing" if metric is None else f"expected text, found {metric!r}"
+            )
+        return cls(
+            metric=metric,
+            higher_is_better=compared.get("higherIsBetter") is not False,
+            baseline=ArmEstimate.from_document(compared.get("baseline"), f"{path}.baseline"),
+            candidate=ArmEstimate.from_document(compared.get("candidate"), f"{path}.candidate"),
+            difference=_number(compared.get("difference"), f"{path}.difference"),
+            interval=Interval.from_document(compared.get("interval"), f"{path}.interval"),
+            alpha=_number(compared.get("alpha"), f"{path}.alpha"),
+            method=str(compared.get("method") or ""),
+        )
 
 
 @dataclass(frozen=True)
 class ComparisonDocument:
-    """The primary metric's comparison and the guardrails'."""
+    """The primary metric's comparison and the guardrails', as a rollout's status or the comparison API holds them."""
 
-    primary: MetricComparison
-    guardrails: list[MetricComparison]
+    primary: Comparison
+    guardrails: list[Comparison]
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> ComparisonDocument:
-        def read(item: Any, path: str) -> MetricComparison:
-            if not isinstance(item, Mapping):
-                raise DocumentError(path, f"expected an object, found {type(item).__name__}")
-            compared = from_document(MetricComparison, {**item, "interval": None}, path)
-            return MetricComparison(
-                compared.metric,
-                compared.baseline,
-                compared.candidate,
-                compared.difference,
-                Interval.from_document(item.get("interval"), f"{path}.interval"),
-            )
-
         guardrails = document.get("guardrails") or []
+        if not isinstance(guardrails, list):
+            raise DocumentError("guardrails", f"expected a list, found {type(guardrails).__name__}")
         return cls(
-            read(document.get("primary"), "primary"),
-            [read(item, f"guardrails[{index}]") for index, item in enumerate(guardrails)],
+            Comparison.from_document(document.get("primary"), "primary"),
+            [Comparison.from_document(item, f"guardrails[{index}]") for index, item in enumerate(guardrails)],
         )

@@ -15,18 +15,10 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from modelmonitor.api.comparison import ARMS
+from modelmonitor.api.comparison import ARMS, Comparison, finite
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
-from modelmonitor.engine.sequential import (
-    SRM_METHOD,
-    ArmData,
-    Comparison,
-    SampleRatio,
-    compare,
-    finite,
-    sample_ratio,
-)
+from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import (
     MetricName,

@@ -53,6 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln
 
+from modelmonitor.api.comparison import ArmEstimate, Comparison, Interval
 from modelmonitor.engine.metrics import roc_auc_score
 from modelmonitor.spec import LOWER_IS_BETTER, MetricName
 
@@ -62,65 +63,6 @@ SRM_METHOD = "sequential Dirichlet-multinomial test (Lindon and Malek 2022)"
 # a 45/55 split of a 50/50 route within 1,700 to 2,100 rows (simulated, median)
 SRM_CONCENTRATION = 100.0
 _CLIP = 1e-15
-
-
-@dataclass(frozen=True)
-class Interval:
-    low: float
-    high: float
-
-    def to_document(self) -> list[float | None]:
-        return [finite(self.low), finite(self.high)]
-
-
-@dataclass(frozen=True)
-class ArmEstimate:
-    """One arm's metric, its always-valid interval, and how many labelled rows it rests on."""
-
-    value: float
-    interval: Interval
-    rows: int
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Candidate − baseline for one metric, with an always-valid interval for the difference."""
-
-    metric: str
-    higher_is_better: bool
-    baseline: ArmEstimate
-    candidate: ArmEstimate
-    difference: float
-    interval: Interval
-    alpha: float
-
-    @property
-    def improvement(self) -> Interval:
-        """The interval of how much better the candidate is (negative: worse), whatever the metric's direction."""
-        if self.higher_is_better:
-            return self.interval
-        return Interval(-self.interval.high, -self.interval.low)
-
-    def to_document(self) -> dict[str, object]:
-        return {
-            "metric": self.metric,
-            "higherIsBetter": self.higher_is_better,
-            "baseline": _arm_document(self.baseline),
-            "candidate": _arm_document(self.candidate),
-            "difference": finite(self.difference),
-            "interval": self.interval.to_document(),
-            "alpha": self.alpha,
-            "method": METHOD,
-        }
-
-
-def _arm_document(arm: ArmEstimate) -> dict[str, object]:
-    return {"value": finite(arm.value), "interval": arm.interval.to_document(), "labeledRows": arm.rows}
-
-
-def finite(value: float) -> float | None:
-    """JSON has no NaN or infinity: an undefined or unbounded value is null."""
-    return value if math.isfinite(value) else None
 
 
 def mixture_rho(n_star: int, alpha: float) -> float:
@@ -315,6 +257,7 @@ def compare(
         difference=cand.value - base.value,
         interval=interval,
         alpha=alpha,
+        method=METHOD,
     )
 
 
