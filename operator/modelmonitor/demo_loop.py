@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from modelmonitor.samples import serve
+from modelmonitor.spec import API_GROUP, API_VERSION
 
-GROUP, VERSION = "modelmonitor.io", "v1alpha1"
+GROUP, VERSION = API_GROUP, API_VERSION
 GATEWAY = ("gateway.networking.k8s.io", "v1")
 ROUTE = "credit-risk"
 TIMEOUT = 180.0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-GROUP = "modelmonitor.io"
-VERSION = "v1alpha1"
+from modelmonitor.spec import API_GROUP, API_VERSION
+
+GROUP, VERSION = API_GROUP, API_VERSION  # the controller's short names for the one definition in spec.py
+
 MONITORS = "modelmonitors"
 RUNS = "monitorruns"
 ROLLOUTS = "modelrollouts"
