@@ -145,10 +145,11 @@ def test_alerts_fire_in_prometheus_the_dashboard_queries_return_series_and_argo_
         except AssertionError:
             raise AssertionError(f"firing {seen[0]}, missing {expected - seen[0]}") from None
         assert not {alert for alert in fired if alert[1] in ("fine", "waiting", "paused")}, fired
-        assert not {name for name, _ in fired} & {"ModelMonitorStale", "ModelMonitorOperatorDown"}, fired
-        assert {name for name, _ in expected} | {"ModelMonitorStale", "ModelMonitorOperatorDown"} == {
-            alert.name for alert in ALERTS
-        }
+        # not made to fire here: Stale and OperatorDown need time or a dead operator; RecordFailing an API server
+        # that refuses status writes (its counter: test_wakeups.py; its rule: the promtool tests)
+        quiet = {"ModelMonitorStale", "ModelMonitorOperatorDown", "ModelMonitorRecordFailing"}
+        assert not {name for name, _ in fired} & quiet, fired
+        assert {name for name, _ in expected} | quiet == {alert.name for alert in ALERTS}
 
         history = f'count_over_time(up{{job="{JOB}"}}[1m]) >= 5'
         eventually(
