@@ -34,7 +34,7 @@ _FRACTION_BEYOND_MICROS = r"(\.\d{6})\d+"
 Values = TypeVar("Values", pa.Array, pa.ChunkedArray, ds.Expression)
 
 
-def is_time_type(kind: pa.DataType) -> bool:
+def _is_time_type(kind: pa.DataType) -> bool:
     """Whether a column of this type can serve as the timestamp column."""
     return (
         pa.types.is_timestamp(kind)
@@ -53,7 +53,7 @@ def require_time_type(name: str, kind: pa.DataType) -> pa.DataType:
     """The column's value type (dictionaries decoded), or a ColumnError saying what a timestamp may be."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
-    if not is_time_type(kind):
+    if not _is_time_type(kind):
         raise ColumnError(
             name, f"is {kind}: a timestamp column must hold timestamps, dates, ISO-8601 text or epoch seconds"
         )
