@@ -74,10 +74,11 @@ def replacing(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dic
     before = previous or {}
     patch: dict[str, Any] = {key: None for key in before if new.get(key) is None}
     for key, value in new.items():
-        if isinstance(value, Mapping) and isinstance(before.get(key), Mapping):
-            patch[key] = replacing(before[key], value)
+        if isinstance(value, Mapping):
+            older = before.get(key)
+            patch[key] = replacing(older if isinstance(older, Mapping) else None, value)
         elif value is not None:
-            patch[key] = dict(replacing(None, value)) if isinstance(value, Mapping) else value
+            patch[key] = value
     return patch
 
 
