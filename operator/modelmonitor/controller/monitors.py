@@ -296,8 +296,7 @@ async def tick(key: Key) -> datetime | None:
     retry_recording = await runs.record_missed(namespace, name, status, STATE.runs_index, now())
     parsed = _parsed_or_none(monitor["spec"])
     if parsed is None:
-        wake = next_wake(None, monitor, now())
-        return wake if retry_recording is None else min(wake, retry_recording)
+        return _sooner(next_wake(None, monitor, now()), retry_recording)
     await retraining.reconcile(monitor, parsed, status)
     if not parsed.suspend and status.get("observedGeneration") == generation:
         moment, due = now(), status.get("nextRunAt")
@@ -319,8 +318,12 @@ async def tick(key: Key) -> datetime | None:
             await _show_next_run(key, known)
     moment = now()
     # what the tick wrote (a retraining's next time) arrives with the watch: until then, wait a little
-    wake = max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK)
-    return wake if retry_recording is None else min(wake, max(retry_recording, moment + RETICK))
+    return _sooner(max(next_wake(parsed, {**monitor, "status": status}, moment), moment + RETICK), retry_recording)
+
+
+def _sooner(wake: datetime, retry_recording: datetime | None) -> datetime:
+    """The tick's next wake, brought forward to when a failed recording is to be tried again."""
+    return wake if retry_recording is None else min(wake, retry_recording)
 
 
 async def _show_next_run(key: Key, upcoming: NextRun) -> None:
