@@ -97,9 +97,10 @@ def _zero(hint: Any, path: str) -> Any:
     if _optional(hint) is not None or hint is Any:
         return None
     origin = typing.get_origin(hint) or hint
-    zeros: dict[Any, Any] = {float: math.nan, int: 0, str: "", bool: False, list: [], dict: {}}
-    if origin in zeros:
-        return list(zeros[origin]) if origin is list else dict(zeros[origin]) if origin is dict else zeros[origin]
+    if origin is float:
+        return math.nan  # what null stood for when the document was written
+    if origin in (int, str, bool, list, dict):
+        return origin()  # 0, "", False, and a new empty list or dict
     if origin is tuple:
         return tuple(_zero(arg, path) for arg in typing.get_args(hint))
     if is_dataclass(origin):
