@@ -6,7 +6,9 @@ The CLI validates spec files with it, the operator validates resources with it, 
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import pkgutil
 import re
 from collections.abc import Sequence
 from datetime import date, time, timedelta
@@ -91,15 +93,22 @@ REGRESSION_METRICS = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE
 LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
 
 
-class DriftMethod(StrEnum):
-    AUTO = "auto"
-    KS = "ks"
-    CHI2 = "chi2"
-    PSI = "psi"
-    WASSERSTEIN = "wasserstein"
-    JENSEN_SHANNON = "jensenshannon"
-    HELLINGER = "hellinger"
-    ZTEST = "ztest"
+def _module_names(package: str) -> list[str]:
+    """The modules of a package, read from its folder without importing them (nor numpy and scipy, which they do)."""
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise ImportError(f"{package} is not a package")
+    return [module.name for module in pkgutil.iter_modules(found.submodule_search_locations)]
+
+
+# One member per module of engine/drift_methods, named by it: adding a method there adds it here and to the CRD
+DriftMethod = StrEnum(  # type: ignore[misc]
+    "DriftMethod",
+    [
+        (name.upper(), name)
+        for name in sorted(_module_names("modelmonitor.engine.drift_methods"), key=lambda n: (n != "auto", n))
+    ],
+)
 
 
 class Correction(StrEnum):

@@ -8,19 +8,19 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_jensenshannon
 
 from modelmonitor.engine.drift import (
-    BinnedColumn,
-    ColumnKind,
     adjust_p_values,
     binned_numerical_drift,
     categorical_drift,
-    chi2_test,
     column_kind,
-    hellinger,
-    jensen_shannon,
     numerical_drift,
-    proportions_ztest,
-    psi,
 )
+from modelmonitor.engine.drift_definition import ColumnKind
+from modelmonitor.engine.drift_methods.chi2 import chi2_test
+from modelmonitor.engine.drift_methods.hellinger import hellinger
+from modelmonitor.engine.drift_methods.jensenshannon import jensen_shannon
+from modelmonitor.engine.drift_methods.psi import psi
+from modelmonitor.engine.drift_methods.ztest import proportions_ztest
+from modelmonitor.engine.numerical_distance import BinnedColumn
 from modelmonitor.spec import Correction, DriftMethod
 
 

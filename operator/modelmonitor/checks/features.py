@@ -15,7 +15,6 @@ from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
-    SORTED_METHODS,
     FeatureOutcome,
     Infinities,
     RowCounts,
@@ -27,14 +26,13 @@ from modelmonitor.checks.streaming import plan_numeric, plan_values
 from modelmonitor.engine.distribution import sorted_histogram
 from modelmonitor.engine.drift import (
     DISCRETE_MAX_VALUES,
+    METHODS,
     DriftMeasurement,
     adjust_p_values,
     numerical_drift,
 )
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod, DriftSpec
-
-_COUNT_METHODS = frozenset({DriftMethod.CHI2, DriftMethod.ZTEST})
 
 
 @dataclass
@@ -108,12 +106,12 @@ def _measure(
     outcome: FeatureOutcome,
 ) -> DriftMeasurement:
     numeric = _is_numeric(reference.values.type) and _is_numeric(current.values.type)
-    if numeric and not categorical and method not in _COUNT_METHODS:
+    if numeric and not categorical and not METHODS[method].reads_counts_only:
         ref = reference.values.to_numpy().astype(np.float64)
         cur = current.values.to_numpy().astype(np.float64)
         ref.sort()
         cur.sort()
-        if method in SORTED_METHODS or not distinct_at_most(ref, DISCRETE_MAX_VALUES):
+        if METHODS[method].reads_values_only or not distinct_at_most(ref, DISCRETE_MAX_VALUES):
             outcome.histogram = sorted_histogram(ref, cur)
             return numerical_drift(ref, cur, method=method, threshold=threshold, assume_sorted=True)
         return measure_counts(
@@ -228,7 +226,7 @@ class FeatureTask:
             return executor.submit(measure_feature, self.feature, self.method, self.threshold, self.categorical)
         try:
             numeric = _numeric_in_both(context, self.feature)
-            if numeric and not self.categorical and self.method not in _COUNT_METHODS:
+            if numeric and not self.categorical and not METHODS[self.method].reads_counts_only:
                 return plan_numeric(executor, context, self.feature, self.method, self.threshold)
             kind = (numeric, self.categorical)
             return plan_values(executor, context, self.feature, self.method, self.threshold, kind)

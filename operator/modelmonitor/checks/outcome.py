@@ -20,12 +20,11 @@ from numpy.typing import NDArray
 from modelmonitor.api.results import CategoryCounts, DataQualityFinding, Histogram
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.engine.distribution import category_counts
-from modelmonitor.engine.drift import DriftMeasurement, categorical_drift, check_method, column_kind
+from modelmonitor.engine.drift import DriftMeasurement, categorical_drift, check_counts, check_method, column_kind
 from modelmonitor.spec import DriftMethod
 
 NULL_RATE_JUMP = 0.1  # absolute rise of the null rate that is reported ...
 NULL_RATE_FACTOR = 2.0  # ... when the rate also at least doubles
-SORTED_METHODS = frozenset({DriftMethod.KS, DriftMethod.WASSERSTEIN})
 _NEW_CATEGORIES_SHOWN = 10
 
 
@@ -149,8 +148,7 @@ def measure_counts(
     find_new: bool = True,
 ) -> DriftMeasurement:
     """Drift from category counts; ``outcome`` gets their picture and, with ``find_new``, new categories."""
-    if method in SORTED_METHODS:
-        raise ValueError(f"method {method} needs a numerical column, not category counts")
+    check_counts(method)
     outcome.categories = category_counts(ref_counts, cur_counts, ordered=numeric)
     if find_new:
         outcome.findings += _new_categories(outcome.feature, ref_counts, cur_counts)

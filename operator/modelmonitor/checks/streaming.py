@@ -32,7 +32,6 @@ from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.outcome import (
-    SORTED_METHODS,
     FeatureOutcome,
     Infinities,
     RowCounts,
@@ -43,7 +42,8 @@ from modelmonitor.checks.outcome import (
 )
 from modelmonitor.data.source import Partition
 from modelmonitor.engine.distribution import BinCounter, display_edges, histogram
-from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, BinnedColumn, DriftMeasurement, binned_numerical_drift
+from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, METHODS, DriftMeasurement, binned_numerical_drift
+from modelmonitor.engine.numerical_distance import BinnedColumn
 from modelmonitor.errors import DataError
 from modelmonitor.spec import DriftMethod
 
@@ -193,7 +193,7 @@ def merge_scans(
     if not outcome.ready(reference, current, context.min_samples):
         return FirstPass(outcome, reference, current)
     sample = np.sort(np.concatenate([p.sample for p in reference_parts]))
-    if distinct_at_most(sample, DISCRETE_MAX_VALUES) and method not in SORTED_METHODS:
+    if distinct_at_most(sample, DISCRETE_MAX_VALUES) and not METHODS[method].reads_values_only:
         return FirstPass(outcome, reference, current)
     levels = np.linspace(0.0, 1.0, BINS + 1)[1:-1]
     edges = np.unique(sample[np.minimum((levels * sample.size).astype(np.int64), sample.size - 1)])
