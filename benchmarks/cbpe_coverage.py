@@ -23,6 +23,7 @@ from sklearn import metrics as sk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.cbpe import (
     ESTIMABLE,
     MULTICLASS_ESTIMABLE,
@@ -33,7 +34,6 @@ from modelmonitor.engine.cbpe import (
     estimate,
     estimate_classes,
 )
-from modelmonitor.spec import MetricName
 
 REFERENCE_ROWS, WINDOW_ROWS = 5000, 2000
 

@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.sequential import ArmData, compare
-from modelmonitor.spec import MetricName
 
 ALPHA, DELTA, N_STAR = 0.05, 0.01, 500
 LOOKS = np.arange(N_STAR, 20001, 100)

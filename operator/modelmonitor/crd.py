@@ -15,18 +15,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from modelmonitor.api.metrics import AVERAGED_METRICS, METRIC_RANGES, REGRESSION_METRICS, SCORE_METRICS
 from modelmonitor.durations import DURATION_PATTERN, LONGEST_TEXT
 from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
 from modelmonitor.rollout_spec import ModelRolloutSpec
 from modelmonitor.spec import (
     API_GROUP,
     API_VERSION,
-    AVERAGED_METRICS,
     CRON_PATTERN,
     CRON_RULE,
-    METRIC_RANGES,
-    REGRESSION_METRICS,
-    SCORE_METRICS,
     WINDOW_ONLY,
     YAML11_ON,
     ConceptDriftSpec,

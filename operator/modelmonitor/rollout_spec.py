@@ -12,17 +12,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import (
-    Duration,
-    LocalObjectReference,
-    MetricName,
-    Name,
-    SpecModel,
-    format_validation_error,
-    validate_as_sent,
-)
+from modelmonitor.spec import Duration, LocalObjectReference, Name, SpecModel, format_validation_error, validate_as_sent
 
 KIND = "ModelRollout"
 

@@ -28,6 +28,14 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from modelmonitor.api.metrics import (
+    AVERAGED_METRICS,
+    CLASSIFICATION_METRICS,
+    METRIC_RANGES,
+    REGRESSION_METRICS,
+    SCORE_METRICS,
+    MetricName,
+)
 from modelmonitor.durations import DURATION_PATTERN, parse_duration
 from modelmonitor.errors import SpecError
 from modelmonitor.yaml_input import YAMLBoundError, load_all_bounded
@@ -60,37 +68,6 @@ class Task(StrEnum):
     BINARY = "binaryClassification"
     MULTICLASS = "multiclassClassification"
     REGRESSION = "regression"
-
-
-class MetricName(StrEnum):
-    ACCURACY = "accuracy"
-    PRECISION = "precision"
-    RECALL = "recall"
-    F1 = "f1"
-    ROC_AUC = "rocAuc"
-    LOG_LOSS = "logLoss"
-    BALANCED_ACCURACY = "balancedAccuracy"
-    MAE = "mae"
-    RMSE = "rmse"
-    MAPE = "mape"
-    R2 = "r2"
-
-
-CLASSIFICATION_METRICS = frozenset(
-    {
-        MetricName.ACCURACY,
-        MetricName.PRECISION,
-        MetricName.RECALL,
-        MetricName.F1,
-        MetricName.ROC_AUC,
-        MetricName.LOG_LOSS,
-        MetricName.BALANCED_ACCURACY,
-    }
-)
-SCORE_METRICS = frozenset({MetricName.ROC_AUC, MetricName.LOG_LOSS})
-AVERAGED_METRICS = frozenset({MetricName.PRECISION, MetricName.RECALL, MetricName.F1})
-REGRESSION_METRICS = frozenset({MetricName.MAE, MetricName.RMSE, MetricName.MAPE, MetricName.R2})
-LOWER_IS_BETTER = frozenset({MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE})
 
 
 def _module_names(package: str) -> list[str]:
@@ -286,24 +263,6 @@ class DataSpec(SpecModel):
         "it runs); above this many labeled rows a side they use a uniform random sample of this many, reported in "
         "dataQuality. Label metrics always count every row.",
     )
-
-
-# Where each metric's values lie: a threshold outside can never be met, or never be broken.
-METRIC_RANGES: dict[MetricName, tuple[float | None, float | None]] = {
-    **{
-        name: (0.0, 1.0)
-        for name in (
-            MetricName.ACCURACY,
-            MetricName.PRECISION,
-            MetricName.RECALL,
-            MetricName.F1,
-            MetricName.ROC_AUC,
-            MetricName.BALANCED_ACCURACY,
-        )
-    },
-    **{name: (0.0, None) for name in (MetricName.LOG_LOSS, MetricName.MAE, MetricName.RMSE, MetricName.MAPE)},
-    MetricName.R2: (None, 1.0),
-}
 
 
 def listed(names: Sequence[str]) -> str:

@@ -19,11 +19,11 @@ import pytest
 
 from modelmonitor.api.comparison import ComparisonDocument
 from modelmonitor.api.documents import DocumentError, from_document, to_document
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.results import MetricResult, Results
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.controller import metrics
 from modelmonitor.controller.records import replacing
-from modelmonitor.spec import MetricName
 from tests.checks.conftest import check, logged, spec_for
 from tests.readers import bare, every_reader, stored
 

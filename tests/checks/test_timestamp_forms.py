@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.results import Results
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.compare import compare_versions
-from modelmonitor.spec import MetricName
 from tests.checks.conftest import NOW, check, logged, spec_for
 
 

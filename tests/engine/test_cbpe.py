@@ -9,6 +9,7 @@ from benchmarks.cbpe_coverage import binary_coverage as coverage
 from benchmarks.cbpe_coverage import binary_scored as scored
 from scipy import stats
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.cbpe import (
     ESTIMABLE,
     binary_draw_sums,
@@ -18,7 +19,6 @@ from modelmonitor.engine.cbpe import (
     expected_calibration_error,
     score_ranks,
 )
-from modelmonitor.spec import MetricName
 
 
 @pytest.mark.parametrize("metric", ESTIMABLE, ids=str)

@@ -10,6 +10,7 @@ from benchmarks.cbpe_coverage import multiclass_coverage as coverage
 from benchmarks.cbpe_coverage import multiclass_scored as scored
 from scipy import stats
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.cbpe import (
     MULTICLASS_ESTIMABLE,
     _class_blocks,
@@ -17,7 +18,6 @@ from modelmonitor.engine.cbpe import (
     classwise_calibration_error,
     estimate_classes,
 )
-from modelmonitor.spec import MetricName
 
 
 @pytest.mark.parametrize("metric", MULTICLASS_ESTIMABLE, ids=str)

@@ -10,6 +10,7 @@ from scipy import stats
 from sklearn.metrics import f1_score
 from statsmodels.stats.proportion import proportions_ztest
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.concept import (
     _exponential_histogram_sizes,
     adwin,
@@ -23,7 +24,6 @@ from modelmonitor.engine.concept import (
     page_hinkley_threshold,
 )
 from modelmonitor.engine.metrics import confusion_matrix, label_metric
-from modelmonitor.spec import MetricName
 
 
 def ddm_loop(errors: np.ndarray, warm_up: int) -> int | None:

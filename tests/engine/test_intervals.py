@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.intervals import bootstrap_standard_error, counted_standard_error, normal_interval
 from modelmonitor.engine.metrics import label_metric
-from modelmonitor.spec import MetricName
 
 
 def _accuracy(correct: np.ndarray):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.metrics import (
     classification_metric,
     label_metric,
@@ -17,7 +18,6 @@ from modelmonitor.engine.metrics import (
     resampled_roc_auc,
     roc_auc_score,
 )
-from modelmonitor.spec import MetricName
 
 SKLEARN_CLASSIFICATION = {
     MetricName.ACCURACY: lambda t, p, avg: sk.accuracy_score(t, p),

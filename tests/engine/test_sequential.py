@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import chisquare, dirichlet_multinomial, multinomial
 from statsmodels.stats import proportion
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.engine.sequential import SRM_CONCENTRATION, ArmData, compare, metric_interval, sample_ratio
-from modelmonitor.spec import MetricName
 
 ALPHA, DELTA, N_STAR = 0.05, 0.01, 500
 LOOKS = np.arange(N_STAR, 5001, 100)  # a decision every 100 rows per arm, as a rollout re-evaluates

@@ -16,15 +16,12 @@ from datetime import datetime
 import pyarrow as pa
 
 from modelmonitor.api.comparison import ARMS, Comparison, finite
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import (
-    MetricName,
-    ModelMonitorSpec,
-    Task,
-)
+from modelmonitor.spec import ModelMonitorSpec, Task
 from modelmonitor.times import rfc3339
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.metrics import METRICS
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.labels import (
@@ -41,7 +42,7 @@ from modelmonitor.checks.labels import (
 from modelmonitor.data.source import Partition, RowFilter, TableSource
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
-from modelmonitor.spec import SCORE_METRICS, Baseline, ConceptDriftMethod, ModelMonitorSpec, Task
+from modelmonitor.spec import Baseline, ConceptDriftMethod, ModelMonitorSpec, Task
 
 CURRENT = "current"
 BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
@@ -69,11 +70,13 @@ def gathers(spec: ModelMonitorSpec, side: str) -> bool:
     if spec.model.task is Task.REGRESSION:
         return True
     windows = [c for c in spec.concept_drift if c.method is ConceptDriftMethod.PERFORMANCE_WINDOW]
-    scored = any(c.metric in SCORE_METRICS for c in windows if side in (CURRENT, str(c.baseline)))
+    scored = any(
+        c.metric is not None and METRICS[c.metric].needs_scores for c in windows if side in (CURRENT, str(c.baseline))
+    )
     if side != CURRENT:
         return scored
     sequential = any(c.method is not ConceptDriftMethod.PERFORMANCE_WINDOW for c in spec.concept_drift)
-    return scored or sequential or any(m.name in SCORE_METRICS for m in spec.metrics)
+    return scored or sequential or any(METRICS[m.name].needs_scores for m in spec.metrics)
 
 
 def _rows_of(context: CheckContext, side: str) -> tuple[TableSource, RowFilter | None]:

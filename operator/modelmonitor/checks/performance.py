@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmonitor.api.metrics import METRICS, MetricName
 from modelmonitor.api.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
@@ -28,13 +29,9 @@ from modelmonitor.engine.metrics import (
 from modelmonitor.engine.verdict import describe_bounds, judge
 from modelmonitor.errors import DataError
 from modelmonitor.spec import (
-    LOWER_IS_BETTER,
-    METRIC_RANGES,
-    SCORE_METRICS,
     Baseline,
     ConceptDriftMethod,
     ConceptDriftSpec,
-    MetricName,
     MetricSpec,
     Task,
 )
@@ -91,7 +88,7 @@ class PerformanceData:
     def counts_metric(self, metric: MetricSpec | MetricName) -> CountsMetric | None:
         """The metric as a function of (stacks of) confusion matrices, when it is a label metric."""
         name = metric.name if isinstance(metric, MetricSpec) else metric
-        if self.task is Task.REGRESSION or name in SCORE_METRICS:
+        if self.task is Task.REGRESSION or METRICS[name].needs_scores:
             return None
         assert self.coder is not None
         average, positive = self._average(metric), self.coder.positive
@@ -209,7 +206,7 @@ def _significant(value: float) -> float:
 
 def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, Labeled]]) -> MetricSeries:
     """The metric over time buckets of the window, each with a bootstrap confidence interval."""
-    low, high = METRIC_RANGES[spec.name]
+    low, high = METRICS[spec.name].low, METRICS[spec.name].high
     of_counts = data.counts_metric(spec)
     points = []
     for moment, part in buckets:
@@ -251,7 +248,7 @@ def _compare(data: PerformanceData, metric: MetricName, baseline: Labeled) -> co
             current.size - int(np.trace(current.matrix)),
             current.size,
         )
-    higher_is_better = metric not in LOWER_IS_BETTER
+    higher_is_better = METRICS[metric].higher_is_better
     if (of_counts := data.counts_metric(metric)) is not None:
         assert baseline.matrix is not None and current.matrix is not None
         return concept.counted_comparison(of_counts, baseline.matrix, current.matrix, higher_is_better=higher_is_better)

@@ -28,26 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from modelmonitor.api.metrics import METRICS, MetricName
 from modelmonitor.engine.isotonic import IsotonicCurve, SortedScores
 from modelmonitor.engine.metrics import label_metric
-from modelmonitor.spec import MetricName
 
-ESTIMABLE = (
-    MetricName.ACCURACY,
-    MetricName.PRECISION,
-    MetricName.RECALL,
-    MetricName.F1,
-    MetricName.BALANCED_ACCURACY,
-    MetricName.ROC_AUC,
-    MetricName.LOG_LOSS,
-)
-MULTICLASS_ESTIMABLE = (  # multiclass ROC AUC and log loss are not among a monitor's metrics
-    MetricName.ACCURACY,
-    MetricName.PRECISION,
-    MetricName.RECALL,
-    MetricName.F1,
-    MetricName.BALANCED_ACCURACY,
-)
+# Every classification metric: each is a function of the confusion matrix or of the scores' ranks and losses
+ESTIMABLE = tuple(name for name, facts in METRICS.items() if not facts.regression)
+# a monitor's multiclass metrics are its label metrics: multiclass ROC AUC and log loss are not among them
+MULTICLASS_ESTIMABLE = tuple(name for name in ESTIMABLE if not METRICS[name].needs_scores)
 CALIBRATION_BINS = 10
 DRAWS = 1000
 BOOTSTRAPS = 25  # calibrations refitted on resampled reference rows; the draws are spread over them

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
-from modelmonitor.spec import MetricName
+from modelmonitor.api.metrics import MetricName
 
 _EPS = np.finfo(np.float64).eps
 

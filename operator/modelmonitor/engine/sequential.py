@@ -54,8 +54,8 @@ from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from modelmonitor.api.comparison import ArmEstimate, Comparison, Interval
+from modelmonitor.api.metrics import METRICS, MetricName
 from modelmonitor.engine.metrics import roc_auc_score
-from modelmonitor.spec import LOWER_IS_BETTER, MetricName
 
 METHOD = "asymptotic confidence sequence (Waudby-Smith et al. 2024), per arm, union bound"
 SRM_METHOD = "sequential Dirichlet-multinomial test (Lindon and Malek 2022)"
@@ -251,7 +251,7 @@ def compare(
     interval = Interval(cand.interval.low - base.interval.high, cand.interval.high - base.interval.low)
     return Comparison(
         metric=str(metric),
-        higher_is_better=metric not in LOWER_IS_BETTER,
+        higher_is_better=METRICS[metric].higher_is_better,
         baseline=base,
         candidate=cand,
         difference=cand.value - base.value,

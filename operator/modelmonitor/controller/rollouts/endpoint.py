@@ -18,13 +18,13 @@ from typing import Any
 
 from aiohttp import web
 
+from modelmonitor.api.metrics import MetricName
 from modelmonitor.controller import checkwork
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts.policy import Action, judge
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import DataError, SpecError
-from modelmonitor.spec import MetricName
 from modelmonitor.times import iso, parse_iso
 
 VERDICTS = {Action.PROMOTE: "Pass", Action.ROLLBACK: "Fail", Action.WAIT: "Inconclusive"}
