@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from modelmonitor.controller.execution import evaluate
+from modelmonitor.controller.runners.evaluation import evaluate
 from modelmonitor.samples import write_samples
 from modelmonitor.spec import parse_spec
 

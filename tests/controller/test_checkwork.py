@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelmonitor.controller.checkwork import evaluate_run
+from modelmonitor.controller.runners.work import evaluate_run
 from modelmonitor.spec import parse_spec
 from modelmonitor.times import iso
 from tests.controller.conftest import monitor_document

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelmonitor.controller.dask_clusters import Unresolved, address_of, scheduler_address
+from modelmonitor.controller.runners.dask import Unresolved, address_of, scheduler_address
 from modelmonitor.spec import parse_spec
 from tests.controller.conftest import monitor_document
 

@@ -94,38 +94,9 @@ def _at_least_one(text: str) -> int:
 
 def run_job(args: argparse.Namespace) -> int:
     """Evaluate one MonitorRun and write its status: what the run Job's container does."""
-    from modelmonitor.controller.execution import TERMINAL_PHASES, error_status, evaluate
-    from modelmonitor.controller.kube import Kube, load_config, with_retries
-    from modelmonitor.errors import SpecError
-    from modelmonitor.spec import parse_spec
+    from modelmonitor.controller.runners.job_container import evaluate_and_write
 
-    # the API server may be away for a while (restarted, say): the results are worth waiting for
-    kube = Kube(load_config())
-    run = with_retries(lambda: kube.get_run(args.namespace, args.name))
-    if run is None:
-        print(f"error: MonitorRun {args.namespace}/{args.name} not found", file=sys.stderr)
-        return 2
-    if (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        print(f"MonitorRun {args.name} has finished already")
-        return 0
-    monitor_name = run["spec"]["monitor"]
-    monitor = with_retries(lambda: kube.get_monitor(args.namespace, monitor_name))
-    if monitor is None:
-        print(f"error: ModelMonitor {args.namespace}/{monitor_name} not found", file=sys.stderr)
-        return 2
-    started = (run.get("status") or {}).get("startedAt")
-    try:
-        spec = parse_spec(monitor["spec"])
-    except SpecError as error:
-        status = error_status("InvalidSpec", str(error), started_at=started)
-    else:
-        status = evaluate(monitor_name, spec, run["spec"], env=None)  # credentials arrive as the Pod's env
-        if started:
-            status["startedAt"] = started
-    status.update(runner="job", job=args.name)
-    with_retries(lambda: kube.patch_run_status(args.namespace, args.name, status))
-    print(f"{args.name}: {status['phase']} ({status.get('message', '')})")
-    return 0 if status["phase"] == "Succeeded" else 2
+    return evaluate_and_write(args.namespace, args.name)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

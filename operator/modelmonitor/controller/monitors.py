@@ -13,9 +13,8 @@ from kubernetes.client.rest import ApiException
 
 from modelmonitor.api.documents import DocumentError
 from modelmonitor.controller import metrics, retraining, runs
-from modelmonitor.controller.checkwork import data_size
 from modelmonitor.controller.conditions import READY, Condition, merge
-from modelmonitor.controller.config import CONFIG, TICK_SECONDS
+from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import (
     GROUP,
     MONITOR_LABEL,
@@ -27,6 +26,7 @@ from modelmonitor.controller.naming import (
     spec_change_run_name,
 )
 from modelmonitor.controller.records import run_results
+from modelmonitor.controller.runners.registry import choose_runner
 from modelmonitor.controller.runtime import (
     KOPF_PREFIX,
     MM,
@@ -35,7 +35,6 @@ from modelmonitor.controller.runtime import (
     accept,
     api,
     condition_event,
-    credentials,
     monitor_lock,
     now,
     owner,
@@ -44,8 +43,8 @@ from modelmonitor.controller.runtime import (
 from modelmonitor.controller.scheduling import NextRun, latest_slot, longest_gap, next_slot, slot_offset
 from modelmonitor.controller.sharding import moved
 from modelmonitor.controller.wakeups import Scheduler
-from modelmonitor.errors import ModelMonitorError, SpecError
-from modelmonitor.spec import ModelMonitorSpec, Runner
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import ModelMonitorSpec
 from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)
@@ -348,17 +347,6 @@ async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf
     patch.metadata.setdefault("annotations", {})[RUN_NOW_ANNOTATION] = None
 
 
-async def _choose_runner(spec: ModelMonitorSpec, namespace: str) -> str:
-    if spec.runner is not Runner.AUTO:
-        return str(spec.runner)
-    try:
-        env = await credentials(spec, namespace)
-        size = await STATE.checks.call(data_size, spec, env)
-    except ModelMonitorError:
-        return "inline"  # the inline run reports the unreadable data at once
-    return "inline" if size is not None and size <= CONFIG.inline_max_bytes else "job"
-
-
 async def create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigger: str, evaluate_at: datetime) -> None:
     namespace, monitor = body["metadata"]["namespace"], body["metadata"]["name"]
     run = {
@@ -374,7 +362,7 @@ async def create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigger
             "monitor": monitor,
             "trigger": trigger,
             "evaluateAt": iso(evaluate_at),
-            "runner": await _choose_runner(spec, namespace),
+            "runner": await choose_runner(spec, namespace),
             "generation": body["metadata"]["generation"],
         },
     }

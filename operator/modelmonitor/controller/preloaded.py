@@ -12,7 +12,8 @@ import gc
 
 import modelmonitor.checks
 import modelmonitor.checks.compare
-import modelmonitor.controller.checkwork  # noqa: F401  (imported for the workers, not used here)
+import modelmonitor.controller.rollouts.comparing
+import modelmonitor.controller.runners.work  # noqa: F401  (imported for the workers, not used here)
 
 gc.collect()
 gc.freeze()

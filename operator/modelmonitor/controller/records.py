@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelmonitor.api.results import Results
-from modelmonitor.controller.execution import TERMINAL_PHASES
+from modelmonitor.controller.runners.evaluation import TERMINAL_PHASES
 
 
 def run_order(run: dict[str, Any]) -> tuple[str, str]:

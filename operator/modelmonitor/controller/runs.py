@@ -1,4 +1,4 @@
-"""MonitorRun handlers: execute a run (in a check process, or as a Job judged strictly), record finished ones."""
+"""MonitorRun handlers: execute a run by its runner (``runners``), record finished ones on the monitor."""
 
 from __future__ import annotations
 
@@ -14,15 +14,8 @@ from kubernetes.client.rest import ApiException
 from modelmonitor.api.documents import DocumentError
 from modelmonitor.api.results import Results
 from modelmonitor.controller import metrics, retraining
-from modelmonitor.controller.checkwork import evaluate_run
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
-from modelmonitor.controller.config import CONFIG
-from modelmonitor.controller.dask_clusters import Unresolved, scheduler_address
-from modelmonitor.controller.execution import TERMINAL_PHASES, error_status
-from modelmonitor.controller.jobs import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.kube import api_message
-from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL, runner_account_name
-from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.records import (
     is_newer,
     is_unrecorded,
@@ -32,6 +25,9 @@ from modelmonitor.controller.records import (
     run_results,
     runs_to_prune,
 )
+from modelmonitor.controller.runners.base import Execution
+from modelmonitor.controller.runners.evaluation import TERMINAL_PHASES, error_status
+from modelmonitor.controller.runners.registry import runner_for
 from modelmonitor.controller.runtime import (
     MR,
     STATE,
@@ -41,19 +37,14 @@ from modelmonitor.controller.runtime import (
     credentials,
     monitor_lock,
     now,
-    owner,
 )
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec
 from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)
 
 
 _RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0)  # seconds, then every minute: kopf's own backoff was 5 s, forever
-# an evaluation quicker than this goes from Pending to its end in one status write: a fleet's
-# quick inline runs would otherwise cost a write and a watch event more each
-SHOW_RUNNING_AFTER = 2.0  # seconds
 
 
 def take_for_execution(run: dict[str, Any]) -> bool:
@@ -139,117 +130,14 @@ async def execute_run(run: dict[str, Any]) -> None:
         monitor = await api(STATE.kube.get_monitor, namespace, spec["monitor"])  # not seen yet, or older than the run
     if monitor is None:
         return  # the monitor is gone; garbage collection removes this run
-    status = run.get("status") or {}
     try:
         parsed = accept(monitor["spec"])
         env = await credentials(parsed, namespace)
+        runner = runner_for(spec.get("runner") or "inline")
     except SpecError as error:
         await api(STATE.kube.patch_run_status, namespace, name, error_status("InvalidSpec", str(error)))
         return
-    if spec.get("runner") == "job":
-        await _start_job(run, monitor, parsed)
-        return
-    runner = spec.get("runner") or "inline"
-    dask_scheduler, max_bytes = None, CONFIG.inline_max_bytes
-    if runner == "dask":  # no size limit: the check process reads only the label and score columns itself
-        max_bytes = None
-        try:
-            dask_scheduler = await scheduler_address(parsed, namespace, CONFIG.dask_scheduler)
-        except Unresolved as error:
-            await api(STATE.kube.patch_run_status, namespace, name, error_status(error.reason, str(error)))
-            return
-    started = status.get("startedAt") or iso(now())
-    _log.info("evaluating %s/%s (%s runner)", namespace, name, runner)
-    evaluation = asyncio.ensure_future(
-        STATE.checks.call(evaluate_run, spec["monitor"], parsed, dict(spec), env, dask_scheduler, max_bytes)
-    )
-    try:
-        if not (await asyncio.wait({evaluation}, timeout=SHOW_RUNNING_AFTER))[0]:
-            running = {"phase": "Running", "startedAt": started, "runner": runner}
-            await api(STATE.kube.patch_run_status, namespace, name, running)
-        final = await evaluation
-    except CheckProcessDied as error:
-        final = error_status("CheckProcessDied", str(error), started_at=started)
-    finally:
-        evaluation.cancel()  # when writing Running failed: the retry evaluates anew
-    await api(STATE.kube.patch_run_status, namespace, name, {**final, "runner": runner})
-    _log.info("evaluated %s/%s: %s", namespace, name, final["phase"])
-
-
-async def _start_job(run: dict[str, Any], monitor: dict[str, Any], spec: ModelMonitorSpec) -> None:
-    namespace, name = run["metadata"]["namespace"], run["metadata"]["name"]
-    template = spec.job_template
-    account = template.service_account_name if template and template.service_account_name else None
-    if account is None:
-        account = runner_account_name(monitor["metadata"]["name"])
-        await api(STATE.kube.ensure_runner_identity, namespace, monitor["metadata"]["name"], account, owner(monitor))
-    job = job_manifest(
-        run=name,
-        monitor=monitor["metadata"]["name"],
-        namespace=namespace,
-        spec=spec,
-        image=CONFIG.runner_image,
-        command=CONFIG.runner_command,
-        service_account=account,
-    )
-    job["metadata"]["ownerReferences"] = [owner(run)]
-    await api(STATE.kube.create_job, namespace, job)
-    started = (run.get("status") or {}).get("startedAt") or iso(now())
-    await api(
-        STATE.kube.patch_run_status,
-        namespace,
-        name,
-        {"phase": "Running", "startedAt": started, "runner": "job", "job": name},
-    )
-
-
-async def _end_run_with_error(namespace: str, run_name: str, reason: str, message: str, *, delete_job: bool) -> None:
-    run = await api(STATE.kube.get_run, namespace, run_name)
-    if run is None or (run.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        return
-    status = error_status(reason, message, started_at=(run.get("status") or {}).get("startedAt"))
-    status["job"] = run_name
-    await api(STATE.kube.patch_run_status, namespace, run_name, status)
-    if delete_job:
-        await api(STATE.kube.delete_job, namespace, run_name)
-
-
-@kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT})
-async def job_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
-    run_name = body["metadata"]["labels"][RUN_LABEL]
-    if not STATE.shard.owns(namespace, body["metadata"]["labels"].get(MONITOR_LABEL, "")):
-        return
-    if type == "DELETED":  # by hand, say, before the run wrote its results: it never will
-        message = "the run's Job was deleted before the run wrote its results"
-        await _end_run_with_error(namespace, run_name, "JobDeleted", message, delete_job=False)
-        return
-    pods = await api(STATE.kube.job_pods, namespace, body["metadata"]["name"])
-    outcome = judge_job(dict(body), pods)
-    if not outcome.finished:
-        return
-    if outcome.succeeded:
-        run = await api(STATE.kube.get_run, namespace, run_name)
-        if run is not None and (run.get("status") or {}).get("phase") not in TERMINAL_PHASES:
-            await _end_run_with_error(
-                namespace,
-                run_name,
-                "JobCompletedWithoutResults",
-                "the Job completed but did not write the run's results",
-                delete_job=False,
-            )
-        return
-    await _end_run_with_error(namespace, run_name, outcome.reason, outcome.message, delete_job=False)
-
-
-@kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT})
-async def pod_changed(body: kopf.Body, namespace: str, type: str | None, **_: Any) -> None:
-    if type == "DELETED" or not STATE.shard.owns(namespace, body["metadata"]["labels"].get(MONITOR_LABEL, "")):
-        return
-    outcome = judge_pod(dict(body))
-    if outcome.finished:  # a Pod that can never succeed: end the run, and the Job with it
-        await _end_run_with_error(
-            namespace, body["metadata"]["labels"][RUN_LABEL], outcome.reason, outcome.message, delete_job=True
-        )
+    await runner.start(Execution(run, monitor, parsed, env))
 
 
 # --- recording finished runs --------------------------------------------------------------

@@ -1,13 +1,11 @@
 """What every handler module shares: the operator's state, API calls off the event loop, owners, Events.
 
-Start-up configures kopf (its state under its own annotation prefix) and opens the HTTP
-port; clean-up closes it.
+``lifecycle`` fills the state at start-up; nothing here imports a handler module.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -16,10 +14,8 @@ import kopf
 
 from modelmonitor.controller.backoff import Backoff
 from modelmonitor.controller.conditions import EVENT_REASONS, Condition
-from modelmonitor.controller.config import CONFIG
-from modelmonitor.controller.kube import Kube, load_config
+from modelmonitor.controller.kube import Kube
 from modelmonitor.controller.membership import Membership
-from modelmonitor.controller.memory import trim_periodically
 from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
 from modelmonitor.controller.offload import CheckProcesses
 from modelmonitor.controller.scheduling import NextRun
@@ -110,40 +106,3 @@ async def credentials(spec: ModelMonitorSpec, namespace: str) -> dict[str, str] 
         if error.status == 404:
             raise SpecError(f"spec.credentials.secretRef: Secret {name!r} not found in namespace {namespace}") from None
         raise
-
-
-@kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    # kopf ignores changes to annotations under its own prefix, so it must not be ours:
-    # a user's modelmonitor.io/run-now has to count as a change
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=KOPF_PREFIX, key="last-handled-configuration"
-    )
-    settings.posting.level = logging.WARNING  # our own Events say what happened; kopf's only on errors
-    settings.networking.error_backoffs = [1, 2, 5, 10, 20]
-    # a request or a watch that goes silent is given up and made again, never waited for forever:
-    # watches restart after 70 s without an event (the API server's bookmarks come each minute)
-    settings.networking.request_timeout, settings.networking.connect_timeout = 60.0, 10.0
-    settings.watching.inactivity_timeout = 70.0
-    settings.watching.server_timeout = 600  # an integer: the API server refuses "600.0"
-    STATE.kube = Kube(await api(load_config))
-    STATE.checks = CheckProcesses(CONFIG.check_processes)
-    STATE.shard = Membership(CONFIG.shard_identity, CONFIG.shard_namespace, sharded=CONFIG.sharded)
-    STATE.executing, STATE.executed, STATE.run_tasks = set(), set(), set()
-    STATE.monitor_locks = {}
-    STATE.recording = Backoff()
-    from modelmonitor.controller.rollouts.endpoint import ROUTES  # they use this module's STATE
-    from modelmonitor.controller.webview import PAGES
-
-    STATE.trimming = asyncio.create_task(trim_periodically())
-    STATE.server = ProbeServer(CONFIG.port, routes=ROUTES, pages=PAGES)
-    await STATE.server.start()
-    STATE.server.ready.set()
-
-
-@kopf.on.cleanup()
-async def cleanup(**_: Any) -> None:
-    STATE.trimming.cancel()
-    await STATE.server.stop()
-    STATE.checks.close()

@@ -17,12 +17,12 @@ import kopf
 
 from modelmonitor.api.comparison import ComparisonDocument
 from modelmonitor.controller import faults, metrics
-from modelmonitor.controller.checkwork import compare
 from modelmonitor.controller.conditions import merge
 from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts import state as states
+from modelmonitor.controller.rollouts.comparing import compare
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState

@@ -1,4 +1,6 @@
-"""Where runner dask sends a monitor's drift work: its spec.dask, else the operator's --dask-scheduler.
+"""Runner dask: the checks run in a check process, and their drift work on a Dask cluster's workers.
+
+The work goes to the monitor's spec.dask, else to the operator's --dask-scheduler.
 
 ``spec.dask.cluster`` names a DaskCluster of the dask-kubernetes operator; at each run its
 scheduler Service (``{cluster}-scheduler``, which that operator creates) is looked up and
@@ -10,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import KindNotServed
+from modelmonitor.controller.runners.base import Execution
+from modelmonitor.controller.runners.evaluation import error_status
+from modelmonitor.controller.runners.offloaded import evaluate_offloaded
 from modelmonitor.controller.runtime import STATE, api
 from modelmonitor.spec import ModelMonitorSpec
 
@@ -79,3 +85,20 @@ async def scheduler_address(spec: ModelMonitorSpec, namespace: str, default: str
     if cluster is not None:
         service = await api(STATE.kube.get_object, where, "v1", "Service", scheduler_service(reference.cluster))
     return address_of(cluster, service, reference.cluster, where)
+
+
+class DaskRunner:
+    name = "dask"
+
+    async def start(self, execution: Execution) -> None:
+        try:
+            scheduler = await scheduler_address(execution.spec, execution.namespace, CONFIG.dask_scheduler)
+        except Unresolved as error:
+            status = error_status(error.reason, str(error))
+            await api(STATE.kube.patch_run_status, execution.namespace, execution.name, status)
+            return
+        # no size limit: the check process reads only the label and score columns itself
+        await evaluate_offloaded(execution, runner=self.name, dask_scheduler=scheduler, max_bytes=None)
+
+
+RUNNER = DaskRunner()

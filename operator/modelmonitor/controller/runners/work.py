@@ -1,4 +1,4 @@
-"""What the check processes run (``offload``): entry points that import the checks only when called.
+"""What the check processes run for runs (``offload``): entry points that import the checks only when called.
 
 The operator's own process imports this module to name the functions; the science stack
 (pandas, pyarrow, scipy, scikit-learn) loads in the worker processes alone.
@@ -7,14 +7,11 @@ The operator's own process imports this module to name the functions; the scienc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modelmonitor.controller.execution import error_status, evaluate
+from modelmonitor.controller.runners.evaluation import error_status, evaluate
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.spec import ModelMonitorSpec
-
-if TYPE_CHECKING:
-    from modelmonitor.controller.rollouts.policy import Evidence
 
 
 def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None) -> int | None:
@@ -60,17 +57,3 @@ def _over_limit(spec: ModelMonitorSpec, env: Mapping[str, str] | None, max_bytes
         "set spec.runner to job"
     )
     return error_status("InlineDataTooLarge", message)
-
-
-def compare(
-    spec: ModelMonitorSpec, arguments: Mapping[str, Any], margin: float, guardrail_margins: Mapping[str, float]
-) -> tuple[dict[str, Any], Evidence]:
-    """Two versions compared on the monitor's logged rows: the comparison's document, and its evidence.
-
-    Not the comparison itself: unpickling it would load the checks in the operator's process.
-    """
-    from modelmonitor.checks.compare import compare_versions
-    from modelmonitor.controller.rollouts.evidence import evidence_from
-
-    comparison = compare_versions(spec, **arguments)
-    return comparison.to_document(), evidence_from(comparison, margin, guardrail_margins)

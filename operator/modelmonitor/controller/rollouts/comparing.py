@@ -1,4 +1,9 @@
-"""The comparison's numbers as the decision rules take them: each metric's improvement interval and margin."""
+"""What the check processes run for rollouts and the compare API: two versions compared on logged rows.
+
+The operator's process imports this module to name the function; the checks load in the
+workers alone, and what comes back is plain data: the comparison's document, and its
+numbers as the decision rules take them (``policy.Evidence``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,28 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelmonitor.controller.rollouts.policy import Bounds, Evidence
+from modelmonitor.spec import ModelMonitorSpec
 
 if TYPE_CHECKING:
     from modelmonitor.checks.compare import VersionComparison
 
 
+def compare(
+    spec: ModelMonitorSpec, arguments: Mapping[str, Any], margin: float, guardrail_margins: Mapping[str, float]
+) -> tuple[dict[str, Any], Evidence]:
+    """Two versions compared on the monitor's logged rows: the comparison's document, and its evidence.
+
+    Not the comparison itself: unpickling it would load the checks in the operator's process.
+    """
+    from modelmonitor.checks.compare import compare_versions
+
+    comparison = compare_versions(spec, **arguments)
+    return comparison.to_document(), evidence_from(comparison, margin, guardrail_margins)
+
+
 def evidence_from(comparison: VersionComparison, margin: float, guardrail_margins: Mapping[str, float]) -> Evidence:
+    """Each metric's improvement interval and margin, the labelled rows and the sample ratio test."""
+
     def bounds(item: Any, limit: float) -> Bounds | None:
         improvement = item.improvement
         if math.isnan(improvement.low) or math.isnan(improvement.high):

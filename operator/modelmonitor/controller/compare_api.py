@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from modelmonitor.api.metrics import MetricName
-from modelmonitor.controller import checkwork
 from modelmonitor.controller.offload import CheckProcessDied
+from modelmonitor.controller.rollouts.comparing import compare as compare_versions
 from modelmonitor.controller.rollouts.policy import Action, judge
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.durations import parse_duration
@@ -116,7 +116,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
         }
         guardrail_margins = {str(metric): margin for metric, margin in asked["guardrails"].items()}
         comparison, evidence = await STATE.checks.call(
-            checkwork.compare, spec, arguments, asked["margin"], guardrail_margins
+            compare_versions, spec, arguments, asked["margin"], guardrail_margins
         )
     except SpecError as error:
         return 422, {"error": str(error)}
