@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS
 from modelmonitor.api.metrics import AVERAGED_METRICS, METRIC_RANGES, REGRESSION_METRICS, SCORE_METRICS
 from modelmonitor.durations import DURATION_PATTERN, LONGEST_TEXT
 from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
@@ -25,6 +26,7 @@ from modelmonitor.spec import (
     CRON_PATTERN,
     CRON_RULE,
     WINDOW_ONLY,
+    WINDOWED_METHODS,
     YAML11_ON,
     ConceptDriftSpec,
     ModelMonitorSpec,
@@ -167,8 +169,8 @@ def _window_only_rule() -> dict[str, str]:
             value = f"'{default}'" if isinstance(default, str) else repr(default)
             unchanged.append(f"(!has(self.{name}) || self.{name} == {value})")
     return _rule(
-        f"self.method == 'performanceWindow' || ({' && '.join(unchanged)})",
-        f"{listed(WINDOW_ONLY)} are for performanceWindow only",
+        " || ".join([*(f"self.method == '{name}'" for name in WINDOWED_METHODS), f"({' && '.join(unchanged)})"]),
+        f"{listed(WINDOW_ONLY)} are for {listed(WINDOWED_METHODS)} only",
     )
 
 
@@ -247,6 +249,7 @@ def spec_schema() -> dict[str, Any]:
     drift_features["x-kubernetes-list-type"] = "map"
     drift_features["x-kubernetes-list-map-keys"] = ["name"]
     regression, scored = _quoted(REGRESSION_METRICS), _quoted(SCORE_METRICS)
+    classifying = [str(name) for name, facts in CONCEPT_DRIFT_METHODS.items() if facts.classification_only]
     schema["x-kubernetes-validations"] = [
         _rule(
             f"self.model.task == 'regression' || !has(self.metrics) || self.metrics.all(m, !(m.name in {regression}))",
@@ -313,8 +316,9 @@ def spec_schema() -> dict[str, Any]:
             fieldPath=".performanceEstimation",
         ),
         _rule(
-            "!has(self.conceptDrift) || self.model.task != 'regression' || self.conceptDrift.all(c, c.method != 'ddm')",
-            "ddm needs a classification task",
+            "!has(self.conceptDrift) || self.model.task != 'regression' || "
+            f"self.conceptDrift.all(c, {' && '.join(f'c.method != {name!r}' for name in classifying)})",
+            f"{listed(classifying)} {'needs' if len(classifying) == 1 else 'need'} a classification task",
             fieldPath=".conceptDrift",
         ),
         _rule(

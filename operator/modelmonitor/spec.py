@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
 from modelmonitor.api.metrics import (
     AVERAGED_METRICS,
     CLASSIFICATION_METRICS,
@@ -36,6 +37,7 @@ from modelmonitor.api.metrics import (
     SCORE_METRICS,
     MetricName,
 )
+from modelmonitor.api.vocabulary import vocabulary
 from modelmonitor.durations import DURATION_PATTERN, parse_duration
 from modelmonitor.errors import SpecError
 from modelmonitor.yaml_input import YAMLBoundError, load_all_bounded
@@ -79,12 +81,10 @@ def _module_names(package: str) -> list[str]:
 
 
 # One member per module of engine/drift_methods, named by it: adding a method there adds it here and to the CRD
-DriftMethod = StrEnum(  # type: ignore[misc]
+DriftMethod = vocabulary(
     "DriftMethod",
-    [
-        (name.upper(), name)
-        for name in sorted(_module_names("modelmonitor.engine.drift_methods"), key=lambda n: (n != "auto", n))
-    ],
+    sorted(_module_names("modelmonitor.engine.drift_methods"), key=lambda name: (name != "auto", name)),
+    module=__name__,
 )
 
 
@@ -92,13 +92,6 @@ class Correction(StrEnum):
     NONE = "none"
     BONFERRONI = "bonferroni"
     FDR = "fdr"
-
-
-class ConceptDriftMethod(StrEnum):
-    PERFORMANCE_WINDOW = "performanceWindow"
-    DDM = "ddm"
-    PAGE_HINKLEY = "pageHinkley"
-    ADWIN = "adwin"
 
 
 class DataFormat(StrEnum):
@@ -332,7 +325,8 @@ class DriftSpec(SpecModel):
         return features
 
 
-WINDOW_ONLY = ("metric", "alpha", "baseline")  # conceptDrift fields that only performanceWindow reads
+WINDOW_ONLY = ("metric", "alpha", "baseline")  # conceptDrift fields that only the windowed methods read
+WINDOWED_METHODS = [str(name) for name, facts in CONCEPT_DRIFT_METHODS.items() if facts.windowed]
 
 
 class ConceptDriftSpec(SpecModel):
@@ -349,9 +343,9 @@ class ConceptDriftSpec(SpecModel):
         # Judged by value, not by presence: a spec dumped whole and parsed again (as Dask workers do) has them all
         fields = type(self).model_fields
         given = [name for name in WINDOW_ONLY if getattr(self, name) != fields[name].default]
-        if given and self.method is not ConceptDriftMethod.PERFORMANCE_WINDOW:
+        if given and not CONCEPT_DRIFT_METHODS[self.method].windowed:
             raise ValueError(
-                f"{listed(given)} {'is' if len(given) == 1 else 'are'} for performanceWindow only: "
+                f"{listed(given)} {'is' if len(given) == 1 else 'are'} for {listed(WINDOWED_METHODS)} only: "
                 f"{self.method} takes none"
             )
         return self
@@ -617,8 +611,8 @@ class ModelMonitorSpec(SpecModel):
         if needs_labels and not self.data.columns.label:
             raise ValueError("metrics and conceptDrift need data.columns.label")
         for index, check in enumerate(self.concept_drift):
-            if check.method is ConceptDriftMethod.DDM and task is Task.REGRESSION:
-                raise ValueError(f"conceptDrift[{index}]: ddm needs a classification task")
+            if CONCEPT_DRIFT_METHODS[check.method].classification_only and task is Task.REGRESSION:
+                raise ValueError(f"conceptDrift[{index}]: {check.method} needs a classification task")
             if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
                 raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
         if self.dask is not None and self.runner is not Runner.DASK:

@@ -10,9 +10,9 @@ live in ``modelmonitor.engine`` (pure numpy), keyed by these names.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from enum import StrEnum
+
+from modelmonitor.api.vocabulary import vocabulary
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,7 @@ METRICS_BY_NAME: dict[str, MetricDefinition] = {
 }
 
 
-def _constant(name: str) -> str:
-    """``rocAuc`` -> ``ROC_AUC``: the enum member of a camelCase name."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
-
-
-MetricName = StrEnum("MetricName", [(_constant(name), name) for name in METRICS_BY_NAME])  # type: ignore[misc]
+MetricName = vocabulary("MetricName", METRICS_BY_NAME, module=__name__)
 METRICS: dict[MetricName, MetricDefinition] = {MetricName(name): facts for name, facts in METRICS_BY_NAME.items()}
 
 # Views of the table, for the places that test membership (the spec's checks, the CRD's rules)

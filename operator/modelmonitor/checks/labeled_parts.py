@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS
 from modelmonitor.api.metrics import METRICS
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
@@ -42,7 +43,7 @@ from modelmonitor.checks.labels import (
 from modelmonitor.data.source import Partition, RowFilter, TableSource
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
-from modelmonitor.spec import Baseline, ConceptDriftMethod, ModelMonitorSpec, Task
+from modelmonitor.spec import Baseline, ModelMonitorSpec, Task
 
 CURRENT = "current"
 BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
@@ -61,7 +62,7 @@ def bucket_seconds(span_seconds: float) -> int:
 
 def sides(spec: ModelMonitorSpec) -> list[str]:
     """The current window, then each baseline a performanceWindow check compares with."""
-    baselines = [c.baseline for c in spec.concept_drift if c.method is ConceptDriftMethod.PERFORMANCE_WINDOW]
+    baselines = [c.baseline for c in spec.concept_drift if CONCEPT_DRIFT_METHODS[c.method].windowed]
     return [CURRENT, *dict.fromkeys(str(baseline) for baseline in baselines)]
 
 
@@ -69,13 +70,13 @@ def gathers(spec: ModelMonitorSpec, side: str) -> bool:
     """Whether some check of this side needs its single rows, not only their confusion matrices."""
     if spec.model.task is Task.REGRESSION:
         return True
-    windows = [c for c in spec.concept_drift if c.method is ConceptDriftMethod.PERFORMANCE_WINDOW]
+    windows = [c for c in spec.concept_drift if CONCEPT_DRIFT_METHODS[c.method].windowed]
     scored = any(
         c.metric is not None and METRICS[c.metric].needs_scores for c in windows if side in (CURRENT, str(c.baseline))
     )
     if side != CURRENT:
         return scored
-    sequential = any(c.method is not ConceptDriftMethod.PERFORMANCE_WINDOW for c in spec.concept_drift)
+    sequential = any(not CONCEPT_DRIFT_METHODS[c.method].windowed for c in spec.concept_drift)
     return scored or sequential or any(METRICS[m.name].needs_scores for m in spec.metrics)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
 from modelmonitor.api.metrics import METRICS, MetricName
 from modelmonitor.api.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.api.verdict import Verdict
@@ -30,7 +31,6 @@ from modelmonitor.engine.verdict import describe_bounds, judge
 from modelmonitor.errors import DataError
 from modelmonitor.spec import (
     Baseline,
-    ConceptDriftMethod,
     ConceptDriftSpec,
     MetricSpec,
     Task,
@@ -305,7 +305,8 @@ def _performance_window(context: CheckContext, data: PerformanceData, check: Con
     )
 
 
-_DETECTORS: dict[ConceptDriftMethod, Callable[[NDArray[np.float64]], concept.Detection]] = {
+# the sequential detectors (every method of api.concept_drift that is not windowed), by name
+DETECTORS: dict[ConceptDriftMethod, Callable[[NDArray[np.float64]], concept.Detection]] = {
     ConceptDriftMethod.DDM: lambda errors: concept.ddm(errors.astype(bool)),
     ConceptDriftMethod.PAGE_HINKLEY: concept.page_hinkley,
     ConceptDriftMethod.ADWIN: concept.adwin,
@@ -318,7 +319,7 @@ def _sequential(context: CheckContext, data: PerformanceData, check: ConceptDrif
     if rows.size < context.min_samples:
         reason = f"{rows.size} labeled rows < minSamples {context.min_samples}"
         return ConceptDriftResult(method, Verdict.INCONCLUSIVE, False, samples=rows.size, reason=reason)
-    detection = _DETECTORS[check.method](data.current.needed().errors(data.task))
+    detection = DETECTORS[check.method](data.current.needed().errors(data.task))
     if not detection.detected:
         reason = f"no drift in {rows.size} time-ordered labeled rows (statistic {detection.statistic:.3g})"
         return ConceptDriftResult(
@@ -348,7 +349,7 @@ def evaluate_concept_drift(context: CheckContext, data: PerformanceData) -> list
     results = []
     for check in context.spec.concept_drift:
         try:
-            if check.method is ConceptDriftMethod.PERFORMANCE_WINDOW:
+            if CONCEPT_DRIFT_METHODS[check.method].windowed:
                 results.append(_performance_window(context, data, check))
             else:
                 results.append(_sequential(context, data, check))

@@ -1,0 +1,42 @@
+"""The spec's words, made from their tables and modules: whole, and able to cross into a check process."""
+
+from __future__ import annotations
+
+import pickle
+from enum import StrEnum
+
+import pytest
+
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
+from modelmonitor.api.metrics import MetricName
+from modelmonitor.checks.performance import DETECTORS
+from modelmonitor.errors import SpecError
+from modelmonitor.spec import DriftMethod, parse_spec
+
+
+@pytest.mark.parametrize("words", [DriftMethod, MetricName, ConceptDriftMethod], ids=lambda words: words.__name__)
+def test_every_word_crosses_pickle_as_itself(words: type[StrEnum]) -> None:
+    """Specs and results go to the check processes by pickle: an enum made where it is not bound cannot."""
+    for member in words:
+        assert pickle.loads(pickle.dumps(member)) is member
+
+
+def test_every_sequential_method_has_a_detector() -> None:
+    assert set(DETECTORS) == {name for name, facts in CONCEPT_DRIFT_METHODS.items() if not facts.windowed}
+
+
+def test_a_classification_only_detector_is_refused_on_regression() -> None:
+    spec = {
+        "model": {"name": "m", "task": "regression"},
+        "schedule": {"interval": "1h"},
+        "data": {
+            "current": {"uri": "c.parquet"},
+            "reference": {"uri": "r.parquet"},
+            "columns": {"label": "y", "timestamp": "ts"},
+        },
+        "conceptDrift": [{"method": "adwin"}, {"method": "ddm"}],
+    }
+    with pytest.raises(SpecError, match=r"conceptDrift\[1\]: ddm needs a classification task"):
+        parse_spec(spec)
+    with pytest.raises(SpecError, match="alpha is for performanceWindow only: adwin takes none"):
+        parse_spec({**spec, "conceptDrift": [{"method": "adwin", "alpha": 0.01}]})
