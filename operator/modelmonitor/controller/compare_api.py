@@ -102,7 +102,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
     if monitor is None:
         return 404, {"error": f"ModelMonitor {namespace}/{name} not found"}
     try:
-        spec = accept(monitor["spec"])
+        spec = accept(monitor)
         arguments = {
             "versions": asked["versions"],
             "metric": asked["metric"],

@@ -61,7 +61,7 @@ async def accept_spec(
         patch.metadata.setdefault("annotations", {})[SHARD_OWNER_ANNOTATION] = STATE.shard.identity
     parsed: ModelMonitorSpec | None = None
     try:
-        parsed = accept(spec)
+        parsed = accept(body)
     except SpecError as error:
         ready, upcoming = Condition(READY, "False", "InvalidSpec", str(error)), None
         metrics.forget_schedule(meta["namespace"], meta["name"])
@@ -205,7 +205,7 @@ async def shares_changed(before: list[str], after: list[str]) -> None:
 async def _take_up(monitor: dict[str, Any]) -> None:
     """Export a gained monitor's schedule and last results, as accept_spec does on a restart."""
     status = monitor.get("status") or {}
-    if (parsed := _parsed_or_none(monitor["spec"])) is not None:
+    if (parsed := _parsed_or_none(monitor)) is not None:
         _export_schedule(monitor["metadata"], status, parsed, now())
     if last := (status.get("lastRun") or {}).get("name"):
         await _reexport(monitor, last)
@@ -222,6 +222,7 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
     if type == "DELETED" or body["metadata"].get("deletionTimestamp"):  # no new runs while its runs are deleted
         STATE.monitors.pop(key, None)
         STATE.next_runs.pop(key, None)
+        STATE.specs.forget(body["metadata"]["uid"])
         STATE.scheduler.wake_at(key, None)
         metrics.forget_monitor(*key)  # here, not in an on.delete handler: with no finalizer it may never be called
         return
@@ -232,7 +233,7 @@ async def track_monitor(body: kopf.Body, type: str | None, runs_by_monitor: kopf
         STATE.scheduler.wake_at(key, now())
     else:
         scheduled = {**monitor, "status": _as_scheduled(key, monitor)}
-        STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor["spec"]), scheduled, now()))
+        STATE.scheduler.wake_at(key, next_wake(_parsed_or_none(monitor), scheduled, now()))
 
 
 def kept_of(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,9 +259,9 @@ def _as_scheduled(key: Key, monitor: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-def _parsed_or_none(spec: Any) -> ModelMonitorSpec | None:
+def _parsed_or_none(monitor: Mapping[str, Any]) -> ModelMonitorSpec | None:
     try:
-        return accept(spec)
+        return accept(monitor)
     except SpecError:
         return None
 
@@ -293,7 +294,7 @@ async def tick(key: Key) -> datetime | None:
     shown, known = (monitor.get("status") or {}).get("nextRunAt"), STATE.next_runs.get(key)
     status = _as_scheduled(key, monitor)
     retry_recording = await runs.record_missed(namespace, name, status, STATE.runs_index, now())
-    parsed = _parsed_or_none(monitor["spec"])
+    parsed = _parsed_or_none(monitor)
     if parsed is None:
         return _sooner(next_wake(None, monitor, now()), retry_recording)
     await retraining.reconcile(monitor, parsed, status)
@@ -336,7 +337,7 @@ async def _show_next_run(key: Key, upcoming: NextRun) -> None:
 async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
     request = meta["annotations"][RUN_NOW_ANNOTATION]
     try:
-        parsed = accept(spec)
+        parsed = accept(body)
     except SpecError as error:
         kopf.warn(body, reason="RunNowIgnored", message=f"the spec is invalid: {error}")
     else:

@@ -131,7 +131,7 @@ async def execute_run(run: dict[str, Any]) -> None:
     if monitor is None:
         return  # the monitor is gone; garbage collection removes this run
     try:
-        parsed = accept(monitor["spec"])
+        parsed = accept(monitor)
         env = await credentials(parsed, namespace)
         runner = runner_for(spec.get("runner") or "inline")
     except SpecError as error:
@@ -273,7 +273,7 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list
         finished_at=parse_iso(completed).timestamp() if completed else None,
     )
     try:
-        spec = accept(monitor["spec"])
+        spec = accept(monitor)
     except SpecError:
         return  # history is pruned once the spec is valid again
     # from the index, not a list call: listing every run with its results after each record

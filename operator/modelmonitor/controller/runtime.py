@@ -20,6 +20,7 @@ from modelmonitor.controller.naming import GROUP, MONITORS, RUNS, VERSION
 from modelmonitor.controller.offload import CheckProcesses
 from modelmonitor.controller.scheduling import NextRun
 from modelmonitor.controller.server import ProbeServer
+from modelmonitor.controller.specs import ParsedSpecs
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import ModelMonitorSpec
 
@@ -47,9 +48,11 @@ class _State:
     next_runs: dict[tuple[str, str], NextRun]  # each monitor's next slot, ahead of its status (see NextRun)
     runs_index: Any  # kopf's live index of runs by monitor
     recording: Backoff[tuple[str, str]]  # monitors whose last recording failed, and when to try again
+    specs: ParsedSpecs  # each monitor's spec, parsed once per generation
 
 
 STATE = _State()
+STATE.specs = ParsedSpecs()
 
 
 async def api(call: Callable[..., T], *args: Any) -> T:
@@ -88,10 +91,9 @@ def monitor_lock(namespace: str, name: str) -> asyncio.Lock:
     return STATE.monitor_locks.setdefault((namespace, name), asyncio.Lock())
 
 
-def accept(spec: Any) -> ModelMonitorSpec:
-    from modelmonitor.spec import parse_spec
-
-    return parse_spec(dict(spec))
+def accept(monitor: Any) -> ModelMonitorSpec:
+    """The monitor's spec, parsed once per generation (``specs``); SpecError when it is invalid."""
+    return STATE.specs.of(monitor)
 
 
 async def credentials(spec: ModelMonitorSpec, namespace: str) -> dict[str, str] | None:

@@ -84,7 +84,7 @@ def _state_of(monitor: dict[str, Any]) -> RetrainingState:
 
 def _parsed(monitor: dict[str, Any]) -> ModelMonitorSpec | None:
     try:
-        return accept(monitor["spec"])
+        return accept(monitor)
     except SpecError:
         return None
 

@@ -118,7 +118,7 @@ async def _compare(
     if monitor is None:
         return None, f"ModelMonitor {spec.monitor_ref.name} not found in namespace {namespace}"
     try:
-        monitor_spec = accept(monitor["spec"])
+        monitor_spec = accept(monitor)
         arguments = {
             "versions": {"baseline": spec.baseline.version, "candidate": spec.candidate.version},
             "metric": spec.analysis.metric,
