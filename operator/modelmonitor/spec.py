@@ -6,9 +6,7 @@ The CLI validates spec files with it, the operator validates resources with it, 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pkgutil
 import re
 from collections.abc import Sequence
 from datetime import date, time, timedelta
@@ -37,7 +35,7 @@ from modelmonitor.api.metrics import (
     SCORE_METRICS,
     MetricName,
 )
-from modelmonitor.api.vocabulary import vocabulary
+from modelmonitor.api.vocabulary import module_names, vocabulary
 from modelmonitor.durations import DURATION_PATTERN, parse_duration
 from modelmonitor.errors import SpecError
 from modelmonitor.yaml_input import YAMLBoundError, load_all_bounded
@@ -72,18 +70,10 @@ class Task(StrEnum):
     REGRESSION = "regression"
 
 
-def _module_names(package: str) -> list[str]:
-    """The modules of a package, read from its folder without importing them (nor numpy and scipy, which they do)."""
-    found = importlib.util.find_spec(package)
-    if found is None or not found.submodule_search_locations:
-        raise ImportError(f"{package} is not a package")
-    return [module.name for module in pkgutil.iter_modules(found.submodule_search_locations)]
-
-
 # One member per module of engine/drift_methods, named by it: adding a method there adds it here and to the CRD
 DriftMethod = vocabulary(
     "DriftMethod",
-    sorted(_module_names("modelmonitor.engine.drift_methods"), key=lambda name: (name != "auto", name)),
+    sorted(module_names("modelmonitor.engine.drift_methods"), key=lambda name: (name != "auto", name)),
     module=__name__,
 )
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from enum import StrEnum
 
 import pytest
 
 from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.api.vocabulary import module_names
 from modelmonitor.checks.performance import DETECTORS
 from modelmonitor.errors import SpecError
 from modelmonitor.spec import DriftMethod, parse_spec
@@ -40,3 +43,15 @@ def test_a_classification_only_detector_is_refused_on_regression() -> None:
         parse_spec(spec)
     with pytest.raises(SpecError, match="alpha is for performanceWindow only: adwin takes none"):
         parse_spec({**spec, "conceptDrift": [{"method": "adwin", "alpha": 0.01}]})
+
+
+def test_module_names_lists_a_package_without_importing_it_and_refuses_a_module() -> None:
+    code = (
+        "import sys; from modelmonitor.api.vocabulary import module_names; "
+        "names = module_names('modelmonitor.engine.drift_methods'); "
+        "print(sorted(names), 'modelmonitor.engine.drift_methods' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip().endswith("'ztest'] False") and "'auto'" in shown
+    with pytest.raises(ImportError, match="not a package"):
+        module_names("modelmonitor.spec")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -18,3 +20,15 @@ def vocabulary(enum_name: str, names: Iterable[str], *, module: str) -> type[Str
     """
     members = [(re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper(), name) for name in names]
     return StrEnum(enum_name, members, module=module)  # type: ignore[return-value]
+
+
+def module_names(package: str) -> list[str]:
+    """The modules of a package, read from its folder without importing them (nor what they import).
+
+    A package of one module per word (``engine/drift_methods``) names the words: validating
+    a spec must not load the numpy and scipy those modules import.
+    """
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise ImportError(f"{package} is not a package")
+    return [module.name for module in pkgutil.iter_modules(found.submodule_search_locations)]
