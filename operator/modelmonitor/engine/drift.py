@@ -23,7 +23,14 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from modelmonitor.engine import drift_methods
-from modelmonitor.engine.drift_definition import ColumnKind, DriftMethodDefinition, Measured
+from modelmonitor.engine.drift_definition import (
+    BinnedForm,
+    ColumnKind,
+    CountsForm,
+    DriftMethodDefinition,
+    ExactForm,
+    Measured,
+)
 from modelmonitor.engine.numerical_distance import BinnedColumn
 from modelmonitor.spec import Correction, DriftMethod
 
@@ -85,24 +92,27 @@ def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def check_counts(method: DriftMethod) -> None:
-    """Refuse a method that reads values only before a column is counted for it."""
-    if METHODS[method].reads_values_only:
+def check_counts(method: DriftMethod) -> CountsForm:
+    """The method's counts form; refuses a method that reads values only, before a column is counted for it."""
+    counts = METHODS[method].counts
+    if counts is None:
         raise ValueError(f"method {method} needs a numerical column, not category counts")
+    return counts
 
 
-def check_method(method: DriftMethod, kind: ColumnKind) -> None:
-    """Refuse a method that does not measure counts of this kind of column."""
-    check_counts(method)
+def check_method(method: DriftMethod, kind: ColumnKind) -> CountsForm:
+    """The method's counts form; refuses a method that does not measure counts of this kind of column."""
+    counts = check_counts(method)
     if kind not in METHODS[method].counted_kinds:
         raise ValueError(f"method {method} does not apply to a {kind} column")
+    return counts
 
 
-def _check_values(method: DriftMethod) -> DriftMethodDefinition:
+def _value_forms(method: DriftMethod) -> tuple[ExactForm, BinnedForm]:
     definition = METHODS[method]
-    if definition.reads_counts_only:
+    if definition.exact is None or definition.binned is None:
         raise ValueError(f"method {method} measures category counts, not a numerical column's values")
-    return definition
+    return definition.exact, definition.binned
 
 
 def column_kind(*, numeric: bool, declared_categorical: bool, distinct_values: int) -> ColumnKind:
@@ -131,8 +141,7 @@ def numerical_drift(
     """
     if reference.size == 0 or current.size == 0:
         raise ValueError("drift needs values in both the reference and the current data")
-    exact = _check_values(method).exact
-    assert exact is not None
+    exact = _value_forms(method)[0]
     if not assume_sorted:
         reference.sort()
         current.sort()
@@ -153,8 +162,7 @@ def binned_numerical_drift(
     """
     if reference.size == 0 or current.size == 0:
         raise ValueError("drift needs values in both the reference and the current data")
-    binned = _check_values(method).binned
-    assert binned is not None
+    binned = _value_forms(method)[1]
     return _measurement(method, ColumnKind.NUMERICAL, binned(edges, reference, current), threshold)
 
 
@@ -178,9 +186,7 @@ def categorical_drift(
         raise ValueError("drift needs values in both the reference and the current data")
     if len(categories) == 2 and kind is ColumnKind.CATEGORICAL:
         kind = ColumnKind.BINARY
-    check_method(method, kind)
-    counts = METHODS[method].counts
-    assert counts is not None
+    counts = check_method(method, kind)
     return _measurement(method, kind, counts(expected, actual, kind), threshold)
 
 
