@@ -97,7 +97,9 @@ def test_a_worker_killed_mid_check_still_gives_the_right_result(dask_cluster: Da
     got = found["result"].to_document()
     ran_on, _ = got.pop("ranOn"), expected.pop("ranOn")
     assert got == expected
-    assert len(ran_on["tasksPerWorker"]) == 1  # the survivor holds every result, including the lost worker's
+    # the survivor holds every result, including the lost worker's; the victim may still appear, with the
+    # tasks it finished between the check being seen on both workers and the kill (CI saw 1 of 27 there)
+    assert 1 <= len(ran_on["tasksPerWorker"]) <= 2
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["whole", "worker-killed"])
