@@ -48,7 +48,7 @@ CATEGORIES = [f"c{index}" for index in range(8)]
 CHECK = """
 import json, sys, time
 from modelmonitor.checks import run_checks
-from modelmonitor.spec import parse_spec
+from modelmonitor.api.parsing import parse_spec
 import yaml
 spec = parse_spec(yaml.safe_load(open(sys.argv[1]))["spec"])
 measurer = None
@@ -67,7 +67,7 @@ import json, sys
 import numpy as np
 import pyarrow.dataset as ds
 from modelmonitor.engine.drift import numerical_drift
-from modelmonitor.spec import DriftMethod
+from modelmonitor.api.drift import DriftMethod
 reference_dir, current_dir, method, *columns = sys.argv[1:]
 found = {}
 for column in columns:

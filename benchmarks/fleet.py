@@ -195,11 +195,11 @@ def main() -> None:
 
     from kubernetes import client, config
 
+    from modelmonitor.api.schedule import Schedule
     from modelmonitor.controller.scheduling import slot_offset
     from modelmonitor.devcluster.cluster import ControlPlane
     from modelmonitor.devcluster.processes import free_port, stop_pid
     from modelmonitor.samples import write_samples
-    from modelmonitor.spec import Schedule
 
     with (
         tempfile.TemporaryDirectory(prefix="fleet-") as scratch,

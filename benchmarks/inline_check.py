@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.runners.evaluation import evaluate
 from modelmonitor.samples import write_samples
-from modelmonitor.spec import parse_spec
 
 
 def main() -> None:

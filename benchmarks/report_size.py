@@ -25,10 +25,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
 from modelmonitor.report import render_report
 from modelmonitor.report.fleet import monitor_list_page
-from modelmonitor.spec import parse_spec
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 

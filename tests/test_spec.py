@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from modelmonitor.api.drift import DriftMethod
+from modelmonitor.api.parsing import load_documents, parse_spec
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import DriftMethod, load_documents, parse_spec
 from tests.helpers import DELETE, with_value
 
 VALID: dict[str, Any] = {
@@ -169,7 +170,7 @@ def test_every_cron_expression_the_spec_accepts_is_one_the_scheduler_reads() -> 
 
     from croniter import croniter
 
-    from modelmonitor.spec import CRON_PATTERN
+    from modelmonitor.api.schedule import CRON_PATTERN
 
     tokens = ["*", "0", "7", "59", "60", "23", "24", "31", "32", "12", "13", "jan", "MON", "Jan", "1-5", "5-1"]
     tokens += ["*/5", "*/0", "*/99", "1-5/2", "1,2,3", "1,,2", "L", "?", "00", "-1", "sun-sat"]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modelmonitor.api.parsing import load_documents
 from modelmonitor.cli import main
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import load_documents
 from modelmonitor.yaml_input import MAX_BYTES, MAX_DEPTH, YAMLBoundError, load_all_bounded
 
 

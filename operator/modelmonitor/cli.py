@@ -31,9 +31,9 @@ def _parse_time(text: str) -> datetime:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from modelmonitor.api.parsing import load_documents
     from modelmonitor.checks import run_checks
     from modelmonitor.output import render_table
-    from modelmonitor.spec import load_documents
 
     monitors = load_documents(Path(args.file))
     documents, worst_code = [], EXIT_HEALTHY
@@ -82,8 +82,8 @@ def _report(args: argparse.Namespace) -> int:
     if args.from_run:
         results = _read_results(args.from_run)
     else:
+        from modelmonitor.api.parsing import load_documents
         from modelmonitor.checks import run_checks
-        from modelmonitor.spec import load_documents
 
         monitors = load_documents(Path(args.file))
         if len(monitors) > 1:
@@ -100,7 +100,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from modelmonitor.spec import load_documents
+    from modelmonitor.api.parsing import load_documents
 
     failed = False
     for name in args.file:

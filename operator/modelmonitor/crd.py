@@ -1,8 +1,10 @@
 """The CRDs, generated from the pydantic spec models: ``python -m modelmonitor.crd`` (crds/ and the chart's).
 
 The spec's JSON schema becomes a structural OpenAPI v3 schema (references inlined,
-optional values unwrapped, exclusive bounds in OpenAPI's form), and CEL rules add what
-a schema alone cannot say.  ``tests/controller/test_crd.py`` checks that the YAML in
+optional values unwrapped, exclusive bounds in OpenAPI's form). What a schema alone cannot
+say, CEL rules say: each is declared beside the validator that enforces it in the models
+(``modelmonitor.api.cel``) and arrives here in their JSON schema; this module only adds the
+rules it derives from bounds. ``tests/controller/test_pure.py`` checks that the YAML in
 ``crds/`` is what this module generates.
 """
 
@@ -15,24 +17,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS
-from modelmonitor.api.metrics import AVERAGED_METRICS, METRIC_RANGES, REGRESSION_METRICS, SCORE_METRICS
-from modelmonitor.durations import DURATION_PATTERN, LONGEST_TEXT
-from modelmonitor.rollout_spec import KIND as KIND_ROLLOUT
-from modelmonitor.rollout_spec import ModelRolloutSpec
-from modelmonitor.spec import (
-    API_GROUP,
-    API_VERSION,
-    CRON_PATTERN,
-    CRON_RULE,
-    WINDOW_ONLY,
-    WINDOWED_METHODS,
-    YAML11_ON,
-    ConceptDriftSpec,
-    ModelMonitorSpec,
-    describe_range,
-    listed,
-)
+from modelmonitor.api.cel import VALIDATIONS, CelRule, add_rules
+from modelmonitor.api.monitor import API_GROUP, API_VERSION, ModelMonitorSpec
+from modelmonitor.api.rollout import KIND as KIND_ROLLOUT
+from modelmonitor.api.rollout import ModelRolloutSpec
 
 # `kubectl get modelmonitoring` lists every kind; a category must be no kind's name, or kubectl
 # expands `kubectl get modelmonitor NAME` to every kind in it ("you must specify only one resource")
@@ -44,13 +32,12 @@ _DROPPED = {"title", "default", "examples", "$defs"}
 def _convert(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in node:
         target = definitions[node["$ref"].rsplit("/", 1)[-1]]
-        return _convert({**target, **{k: v for k, v in node.items() if k != "$ref"}}, definitions)
+        return _convert(_merged(target, {k: v for k, v in node.items() if k != "$ref"}), definitions)
     if "anyOf" in node:
         choices = [choice for choice in node["anyOf"] if choice.get("type") != "null"]
         if len(choices) != 1:
             raise ValueError(f"cannot express a union in a structural schema: {node}")
-        rest = {k: v for k, v in node.items() if k != "anyOf"}
-        return _convert({**choices[0], **rest}, definitions)
+        return _convert(_merged(choices[0], {k: v for k, v in node.items() if k != "anyOf"}), definitions)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROPPED:
@@ -73,18 +60,20 @@ def _convert(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any
             out[key] = value
     if "enum" in out and "type" not in out:
         out["type"] = "string"
-    if out.get("type") == "number" and (rules := _fractional_bound_rules(out)):
-        out["x-kubernetes-validations"] = rules
-    if out.get("pattern") == DURATION_PATTERN:  # the spec model's durations: at most ten years, wherever they are
-        out["x-kubernetes-validations"] = [
-            _rule(f"duration(self) <= duration('{LONGEST_TEXT}')", f"must be a duration of at most {LONGEST_TEXT}")
-        ]
+    if out.get("type") == "number":
+        add_rules(out, _fractional_bound_rules(out))
     if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out:
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
 
 
-def _fractional_bound_rules(node: dict[str, Any]) -> list[dict[str, str]]:
+def _merged(definition: dict[str, Any], use: dict[str, Any]) -> dict[str, Any]:
+    """A type's schema with what its use adds (a description, a default); the CEL rules of both, the type's first."""
+    rules = [*definition.get(VALIDATIONS, []), *use.get(VALIDATIONS, [])]
+    return {**definition, **use} | ({VALIDATIONS: rules} if rules else {})
+
+
+def _fractional_bound_rules(node: dict[str, Any]) -> list[CelRule]:
     """CEL rules for a number's bounds that are not whole: the schema's own check misjudges whole values.
 
     The API server compares a whole value (``confidence: 0``) with a bound truncated to a
@@ -97,244 +86,18 @@ def _fractional_bound_rules(node: dict[str, Any]) -> list[dict[str, str]]:
             continue
         exclusive = node.get(f"exclusive{bound.capitalize()}") is True
         operator = {"minimum": ">" if exclusive else ">=", "maximum": "<" if exclusive else "<="}[bound]
-        rules.append(_rule(f"self {operator} {value!r}", f"must be {strict if exclusive else loose} {value!r}"))
+        rules.append(CelRule(f"self {operator} {value!r}", f"must be {strict if exclusive else loose} {value!r}"))
     return rules
 
 
-def _quoted(names: frozenset[Any]) -> str:
-    return "[" + ", ".join(f"'{name}'" for name in sorted(names)) + "]"
+def _rule(rule: str, message: str) -> dict[str, str]:
+    return CelRule(rule, message).as_schema()
 
 
-def _rule(rule: str, message: str, **extra: str) -> dict[str, str]:
-    return {"rule": rule, "message": message, **extra}
-
-
-def _schedule_rules() -> list[dict[str, str]]:
-    return [
-        _rule("has(self.interval) != has(self.cron)", "set exactly one of interval or cron"),
-        _rule(
-            "!has(self.interval) || duration(self.interval) >= duration('1m')",
-            "interval must be at least 1m",
-            fieldPath=".interval",
-        ),
-        _rule(
-            f"!has(self.cron) || self.cron.matches(r'{CRON_PATTERN}')", f"cron must be {CRON_RULE}", fieldPath=".cron"
-        ),
-        _rule(
-            "!has(self.spread) || !self.spread || has(self.interval)",
-            "spread needs an interval: a cron expression says itself when to run",
-            fieldPath=".spread",
-        ),
-    ]
-
-
-def _within(bound: str, low: float | None, high: float | None) -> str:
-    """CEL: the threshold ``bound`` is unset or inside [low, high]."""
-    limits = [
-        f"self.{bound} >= {low!r}" if low is not None else "",
-        f"self.{bound} <= {high!r}" if high is not None else "",
-    ]
-    return f"(!has(self.{bound}) || ({' && '.join(limit for limit in limits if limit)}))"
-
-
-def _metric_range_rules() -> list[dict[str, str]]:
-    """One rule per range: the metrics that lie in it take thresholds inside it only."""
-    by_range: dict[tuple[float | None, float | None], list[str]] = {}
-    for name, bounds in METRIC_RANGES.items():
-        by_range.setdefault(bounds, []).append(str(name))
-    return [
-        _rule(
-            f"!(self.name in {_quoted(frozenset(names))}) || "
-            f"({_within('min', low, high)} && {_within('max', low, high)})",
-            f"{', '.join(names)} {'lies' if len(names) == 1 else 'lie'} in {describe_range(low, high)}: "
-            "min and max must too",
-        )
-        for (low, high), names in by_range.items()
-    ]
-
-
-def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A spec model's structural schema, with the CEL rules its validators declare."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     return _convert(raw, raw.get("$defs", {}))
-
-
-def _window_only_rule() -> dict[str, str]:
-    """performanceWindow's settings on another detector: absent or at their defaults (the model judges by value)."""
-    unchanged = []
-    for name in WINDOW_ONLY:
-        default = ConceptDriftSpec.model_fields[name].default
-        if default is None:
-            unchanged.append(f"!has(self.{name})")
-        else:
-            value = f"'{default}'" if isinstance(default, str) else repr(default)
-            unchanged.append(f"(!has(self.{name}) || self.{name} == {value})")
-    return _rule(
-        " || ".join([*(f"self.method == '{name}'" for name in WINDOWED_METHODS), f"({' && '.join(unchanged)})"]),
-        f"{listed(WINDOW_ONLY)} are for {listed(WINDOWED_METHODS)} only",
-    )
-
-
-def _duration_rule(field: str) -> dict[str, str]:
-    return _rule(
-        f"!has(self.{field}) || duration(self.{field}) >= duration('0s')",
-        f"{field} must be a duration such as 30m or 24h",
-        fieldPath=f".{field}",
-    )
-
-
-def spec_schema() -> dict[str, Any]:
-    schema = _model_schema(ModelMonitorSpec)
-    properties = schema["properties"]
-    properties["schedule"]["x-kubernetes-validations"] = _schedule_rules()
-    for side in ("current", "reference"):  # the generated specs found reference's window unchecked
-        properties["data"]["properties"][side]["x-kubernetes-validations"] = [
-            _rule(
-                "!has(self.window) || duration(self.window) > duration('0s')",
-                "window must be a positive duration, such as 24h",
-                fieldPath=".window",
-            )
-        ]
-    retrain = properties["actions"]["properties"]["retrain"]
-    retrain["properties"]["schedule"]["x-kubernetes-validations"] = _schedule_rules()
-    retrain["properties"]["on"]["x-kubernetes-list-type"] = "set"
-    # kubectl, Argo CD and Flux read YAML 1.1, where an unquoted `on:` key is the boolean true: the API
-    # server must keep that key (not refuse or prune it) for the operator to read it as `on`.
-    retrain["properties"][YAML11_ON] = {
-        **retrain["properties"]["on"],
-        "description": "on, as YAML 1.1 reads an unquoted `on:` key; the operator takes it as on.",
-    }
-    retrain["x-kubernetes-validations"] = [
-        _rule(
-            "has(self.jobTemplate) != has(self.resourceTemplate)", "set exactly one of jobTemplate or resourceTemplate"
-        ),
-        _duration_rule("cooldown"),
-        _duration_rule("timeout"),
-        _rule("!has(self.on) || !has(self.__true__)", "on is given twice: once quoted and once unquoted"),
-    ]
-    properties["metrics"]["items"]["x-kubernetes-validations"] = [
-        _rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must not exceed max"),
-        _rule(
-            f"!has(self.average) || self.name in {_quoted(AVERAGED_METRICS)}",
-            "average is for precision, recall and f1",
-            fieldPath=".average",
-        ),
-        *_metric_range_rules(),
-    ]
-    properties["model"]["x-kubernetes-validations"] = [
-        _rule(
-            "!has(self.positiveLabel) || self.task == 'binaryClassification'",
-            "positiveLabel is for binaryClassification",
-            fieldPath=".positiveLabel",
-        )
-    ]
-    properties["conceptDrift"]["items"]["x-kubernetes-validations"] = [_window_only_rule()]
-    class_scores = properties["data"]["properties"]["columns"]["properties"]["classScores"]
-    class_scores["x-kubernetes-list-type"] = "map"
-    class_scores["x-kubernetes-list-map-keys"] = ["label"]
-    class_scores["x-kubernetes-validations"] = [
-        _rule(
-            "self.all(a, self.exists_one(b, b.column == a.column))",
-            "each class has one score column: a column appears twice",
-        )
-    ]
-    properties["dask"]["x-kubernetes-validations"] = [
-        _rule("has(self.address) != has(self.cluster)", "set exactly one of address or cluster"),
-        _rule(
-            "!has(self.clusterNamespace) || has(self.cluster)",
-            "clusterNamespace is for cluster: name the DaskCluster, or remove clusterNamespace",
-            fieldPath=".clusterNamespace",
-        ),
-    ]
-    drift_features = properties["drift"]["properties"]["features"]
-    drift_features["x-kubernetes-list-type"] = "map"
-    drift_features["x-kubernetes-list-map-keys"] = ["name"]
-    regression, scored = _quoted(REGRESSION_METRICS), _quoted(SCORE_METRICS)
-    classifying = [str(name) for name, facts in CONCEPT_DRIFT_METHODS.items() if facts.classification_only]
-    schema["x-kubernetes-validations"] = [
-        _rule(
-            f"self.model.task == 'regression' || !has(self.metrics) || self.metrics.all(m, !(m.name in {regression}))",
-            f"metrics {regression} need task regression",
-            fieldPath=".metrics",
-        ),
-        _rule(
-            f"self.model.task != 'regression' || !has(self.metrics) || self.metrics.all(m, m.name in {regression})",
-            "a regression task takes only the metrics mae, mape, r2 and rmse",
-            fieldPath=".metrics",
-        ),
-        _rule(
-            f"!has(self.metrics) || !self.metrics.exists(m, m.name in {scored}) || "
-            "(has(self.data.columns) && has(self.data.columns.score))",
-            "rocAuc and logLoss need data.columns.score",
-            fieldPath=".metrics",
-        ),
-        _rule(
-            f"!has(self.metrics) || !self.metrics.exists(m, m.name in {scored}) || "
-            "self.model.task == 'binaryClassification'",
-            "rocAuc and logLoss need task binaryClassification",
-            fieldPath=".metrics",
-        ),
-        _rule(
-            "((!has(self.metrics) || size(self.metrics) == 0) && "
-            "(!has(self.conceptDrift) || size(self.conceptDrift) == 0)) || "
-            "(has(self.data.columns) && has(self.data.columns.label))",
-            "metrics and conceptDrift need data.columns.label",
-            fieldPath=".data.columns",
-        ),
-        _rule(
-            "(!has(self.data.current.window) && (!has(self.conceptDrift) || size(self.conceptDrift) == 0)) || "
-            "(has(self.data.columns) && has(self.data.columns.timestamp))",
-            "data.current.window and conceptDrift need data.columns.timestamp",
-            fieldPath=".data.columns",
-        ),
-        _rule(
-            "!has(self.data.columns) || !has(self.data.columns.classScores) || "
-            "self.model.task == 'multiclassClassification'",
-            "data.columns.classScores needs a multiclassClassification task (a binary task uses data.columns.score)",
-            fieldPath=".data.columns.classScores",
-        ),
-        _rule(
-            "!has(self.dask) || (has(self.runner) && self.runner == 'dask')",
-            "spec.dask is for runner dask: set runner: dask, or remove dask",
-            fieldPath=".dask",
-        ),
-        _rule(
-            "!has(self.performanceEstimation) || self.model.task != 'regression'",
-            "performanceEstimation needs a classification task",
-            fieldPath=".performanceEstimation",
-        ),
-        _rule(
-            "!has(self.performanceEstimation) || self.model.task != 'binaryClassification' || "
-            "(has(self.data.columns) && has(self.data.columns.score) && has(self.data.columns.label))",
-            "performanceEstimation needs data.columns.score and data.columns.label",
-            fieldPath=".performanceEstimation",
-        ),
-        _rule(
-            "!has(self.performanceEstimation) || self.model.task != 'multiclassClassification' || "
-            "(has(self.data.columns) && has(self.data.columns.classScores) && has(self.data.columns.label))",
-            "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
-            "(one score column per class) and data.columns.label",
-            fieldPath=".performanceEstimation",
-        ),
-        _rule(
-            "!has(self.conceptDrift) || self.model.task != 'regression' || "
-            f"self.conceptDrift.all(c, {' && '.join(f'c.method != {name!r}' for name in classifying)})",
-            f"{listed(classifying)} {'needs' if len(classifying) == 1 else 'need'} a classification task",
-            fieldPath=".conceptDrift",
-        ),
-        _rule(
-            "!has(self.conceptDrift) || has(self.data.current.window) || "
-            "self.conceptDrift.all(c, !has(c.baseline) || c.baseline != 'previousWindow')",
-            "baseline previousWindow needs data.current.window",
-            fieldPath=".conceptDrift",
-        ),
-        _rule(
-            "!has(self.metrics) || self.model.task != 'multiclassClassification' || "
-            "self.metrics.all(m, !has(m.average) || m.average != 'binary')",
-            "average binary needs a binary task",
-            fieldPath=".metrics",
-        ),
-    ]
-    return schema
 
 
 def _printer(
@@ -391,7 +154,7 @@ def model_monitor_crd() -> dict[str, Any]:
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": spec_schema(),
+            "spec": model_schema(ModelMonitorSpec),
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
         },
         "x-kubernetes-validations": [
@@ -452,38 +215,6 @@ def monitor_run_crd() -> dict[str, Any]:
     return _crd("monitorruns", "MonitorRun", "mrun", schema, columns)
 
 
-def rollout_spec_schema() -> dict[str, Any]:
-    schema = _model_schema(ModelRolloutSpec)
-    properties = schema["properties"]
-    properties["trafficRouter"]["x-kubernetes-validations"] = [
-        _rule(
-            "[has(self.gatewayAPI), has(self.istio), has(self.kserve), has(self.seldon)].filter(x, x).size() == 1",
-            "set exactly one of gatewayAPI, istio, kserve or seldon",
-        )
-    ]
-    steps = properties["steps"]
-    steps["x-kubernetes-list-type"] = "map"
-    steps["x-kubernetes-list-map-keys"] = ["weight"]
-    steps["items"]["x-kubernetes-validations"] = [
-        _duration_rule("minDuration"),
-        _duration_rule("maxDuration"),
-        _rule(
-            "!has(self.maxDuration) || duration(self.maxDuration) >= duration(self.minDuration)",
-            "maxDuration must not be shorter than minDuration",
-            fieldPath=".maxDuration",
-        ),
-    ]
-    guardrails = properties["analysis"]["properties"]["guardrails"]
-    guardrails["x-kubernetes-list-type"] = "map"
-    guardrails["x-kubernetes-list-map-keys"] = ["metric"]
-    properties["analysis"]["x-kubernetes-validations"] = [_duration_rule("interval")]
-    schema["x-kubernetes-validations"] = [
-        _rule("self.candidate.version != self.baseline.version", "candidate.version must differ from baseline.version"),
-        _rule("self.steps.map(s, s.weight).isSorted()", "steps: weights must increase", fieldPath=".steps"),
-    ]
-    return schema
-
-
 def model_rollout_crd() -> dict[str, Any]:
     schema = {
         "type": "object",
@@ -493,7 +224,7 @@ def model_rollout_crd() -> dict[str, Any]:
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": rollout_spec_schema(),
+            "spec": model_schema(ModelRolloutSpec),
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
         },
     }
@@ -546,7 +277,7 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
     return crds
 
 
-HEADER = "# Generated by `python -m modelmonitor.crd` from modelmonitor/spec.py and rollout_spec.py: do not edit.\n"
+HEADER = "# Generated by `python -m modelmonitor.crd` from modelmonitor/api/monitor.py and rollout.py: do not edit.\n"
 
 
 def render() -> dict[str, str]:

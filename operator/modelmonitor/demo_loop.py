@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelmonitor.api.monitor import API_GROUP, API_VERSION
 from modelmonitor.samples import serve
-from modelmonitor.spec import API_GROUP, API_VERSION
 
 GROUP, VERSION = API_GROUP, API_VERSION
 GATEWAY = ("gateway.networking.k8s.io", "v1")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from modelmonitor.api.metrics import METRICS, MetricName
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.engine.metrics import classification_metric, regression_metric
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import parse_spec
 
 
 def test_the_enum_is_the_table_in_its_order() -> None:

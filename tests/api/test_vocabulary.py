@@ -10,11 +10,12 @@ from enum import StrEnum
 import pytest
 
 from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
+from modelmonitor.api.drift import DriftMethod
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.vocabulary import module_names
 from modelmonitor.checks.performance import DETECTORS
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import DriftMethod, parse_spec
 
 
 @pytest.mark.parametrize("words", [DriftMethod, MetricName, ConceptDriftMethod], ids=lambda words: words.__name__)
@@ -54,4 +55,4 @@ def test_module_names_lists_a_package_without_importing_it_and_refuses_a_module(
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip().endswith("'ztest'] False") and "'auto'" in shown
     with pytest.raises(ImportError, match="not a package"):
-        module_names("modelmonitor.spec")
+        module_names("modelmonitor.api.parsing")

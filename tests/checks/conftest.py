@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks
-from modelmonitor.spec import parse_spec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks.compare import compare_versions
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import parse_spec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(hours=6)

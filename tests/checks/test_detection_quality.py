@@ -6,8 +6,8 @@ from pathlib import Path
 
 from benchmarks.drift_data import EXPECTED_DRIFT, prepare
 
+from modelmonitor.api.parsing import load_documents
 from modelmonitor.checks import run_checks
-from modelmonitor.spec import load_documents
 
 
 def test_auto_flags_exactly_the_drifted_columns_at_100k_rows(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 import modelmonitor.data.source as source_module
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
 from modelmonitor.checks.context import CheckContext
@@ -20,7 +21,6 @@ from modelmonitor.checks.estimation import EstimationPlan, estimate_metrics, mer
 from modelmonitor.engine.cbpe import DrawSums
 from modelmonitor.errors import DataError, SpecError
 from modelmonitor.output import render_table
-from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, spec_for
 
 

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
 from modelmonitor.errors import ModelMonitorError
-from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, spec_for
 from tests.readers import bare, every_reader, stored
 

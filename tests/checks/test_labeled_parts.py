@@ -15,10 +15,10 @@ import pytest
 from sklearn import metrics as sk
 
 import modelmonitor.data.source as source_module
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import InProcess
 from modelmonitor.checks.labeled_parts import CURRENT, LabelsTask
-from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, check, logged, spec_for
 
 CONCEPT = [

@@ -12,10 +12,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks
 from modelmonitor.errors import ColumnError, SourceError
-from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, check, logged, spec_for
 
 

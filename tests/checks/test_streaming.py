@@ -10,12 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 import modelmonitor.data.source as source_module
+from modelmonitor.api.drift import DriftMethod
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import InProcess
 from modelmonitor.checks.streaming import ColumnScan, merge_scans, plan_numeric, plan_values, scan_partition
 from modelmonitor.data.source import Partition, Piece, open_source
-from modelmonitor.spec import DriftMethod, parse_spec
 from tests.checks.conftest import NOW, check, logged, spec_for
 
 

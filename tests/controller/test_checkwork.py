@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.runners.work import evaluate_run
-from modelmonitor.spec import parse_spec
 from modelmonitor.times import iso
 from tests.controller.conftest import monitor_document
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.runners.dask import Unresolved, address_of, scheduler_address
-from modelmonitor.spec import parse_spec
 from tests.controller.conftest import monitor_document
 
 NOT_READY = "DaskClusterNotReady"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
-from modelmonitor.rollout_spec import parse_rollout_spec
-from tests.controller.both_gates import assert_both_gates_agree, generated, mutated
+from modelmonitor.api.parsing import parse_rollout_spec
+from modelmonitor.api.rollout import ModelRolloutSpec
+from tests.controller.both_gates import assert_generated_specs_agree, mutated
 from tests.controller.test_generated_specs import DURATIONS, METRICS, NUMBERS
 from tests.controller.test_rollout_spec import VALID
 from tests.helpers import DELETE
@@ -49,7 +49,10 @@ MUTATIONS: dict[str, Any] = {
         st.just({}),
         st.just({"kserve": {"inferenceService": "a"}, "seldon": {"experiment": "b"}}),
     ),
-    "spec.steps": st.lists(STEPS, max_size=4),
+    "spec.steps": st.one_of(
+        st.lists(STEPS, max_size=4),
+        st.just([{"weight": 50, "minDuration": "1h"}, {"weight": 10, "minDuration": "1h"}]),
+    ),
     "spec.analysis.metric": st.one_of(METRICS, st.just("magic")),
     "spec.analysis.nonInferiorityMargin": NUMBERS,
     "spec.analysis.alpha": st.one_of(NUMBERS, st.sampled_from([0.05, 0.4999, 0.5])),
@@ -71,7 +74,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(900)
-@generated(max_examples=1500)
-@given(document=documents())
-def test_the_rollout_spec_model_and_the_crd_agree_both_ways(api_client, installed_crds, namespace, document) -> None:
-    assert_both_gates_agree(api_client, namespace, "modelrollouts", document, parse_rollout_spec)
+def test_the_rollout_spec_model_and_the_crd_agree_both_ways(api_client, installed_crds, namespace) -> None:
+    assert_generated_specs_agree(
+        api_client, namespace, "modelrollouts", documents(), parse_rollout_spec, ModelRolloutSpec, 1500
+    )

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
 from modelmonitor.errors import DataError
-from modelmonitor.spec import parse_spec
 from tests.controller.conftest import GROUP, VERSION, kubectl, list_runs
 from tests.controller.hostile_cases import CASES, Case, swap_reference
 from tests.helpers import eventually

@@ -129,7 +129,7 @@ def test_the_kustomize_base_builds_and_applies_server_side(control_plane, kubeco
 def test_the_sample_monitors_are_accepted_by_the_api_server_and_the_operator(
     control_plane, kubeconfig, installed_crds, sample: Path
 ) -> None:
-    from modelmonitor.spec import parse_spec
+    from modelmonitor.api.parsing import parse_spec
 
     document = yaml.safe_load(sample.read_text())
     _kubectl(control_plane, kubeconfig, "create", "namespace", document["metadata"]["namespace"])

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from modelmonitor import crd
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
+from modelmonitor.api.schedule import Schedule
 from modelmonitor.controller.conditions import Condition, merge, outcome_conditions
 from modelmonitor.controller.naming import run_now_name, slot_run_name
 from modelmonitor.controller.records import is_newer, last_run_summary, runs_to_prune
 from modelmonitor.controller.runners.job_objects import job_manifest, judge_job, judge_pod
 from modelmonitor.controller.scheduling import latest_slot, next_slot, slot_offset
-from modelmonitor.spec import Schedule, parse_spec
 from tests.test_spec import VALID
 
 ROOT = Path(__file__).resolve().parents[2]

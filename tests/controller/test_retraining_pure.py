@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from modelmonitor.api.parsing import parse_spec
+from modelmonitor.api.retraining import RetrainSpec
 from modelmonitor.controller.retraining.objects import (
     CONTEXT_ANNOTATION,
     TriggerContext,
@@ -28,7 +30,6 @@ from modelmonitor.controller.retraining.policy import (
     next_streak,
 )
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import RetrainSpec, parse_spec
 from modelmonitor.times import iso
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from modelmonitor.api.parsing import parse_rollout_spec
 from modelmonitor.controller.rollouts.policy import Action, Bounds, Evidence, Position, decide
-from modelmonitor.rollout_spec import parse_rollout_spec
 from tests.controller.test_rollout_spec import VALID
 from tests.helpers import with_value
 

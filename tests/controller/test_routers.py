@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
+from modelmonitor.api.rollout import GatewayAPIRouter
 from modelmonitor.controller.rollouts.routers import FIELD_MANAGER, RouterError
 from modelmonitor.controller.rollouts.routers.gateway_api import GatewayAPI
-from modelmonitor.rollout_spec import GatewayAPIRouter
 
 pytestmark = pytest.mark.cluster
 BACKENDS = {"baseline": "credit-risk-v7", "candidate": "credit-risk-v8"}
@@ -121,8 +121,8 @@ def virtual_service() -> dict:
 
 
 def test_istio_sets_reads_back_and_names_whoever_else_changed_the_weights(api_client, namespace, router_crds) -> None:
+    from modelmonitor.api.rollout import IstioRouter
     from modelmonitor.controller.rollouts.routers.istio import Istio
-    from modelmonitor.rollout_spec import IstioRouter
 
     custom = client.CustomObjectsApi(api_client)
     custom.create_namespaced_custom_object(*ISTIO, namespace, "virtualservices", virtual_service())
@@ -143,8 +143,8 @@ def test_istio_sets_reads_back_and_names_whoever_else_changed_the_weights(api_cl
 
 
 def test_kserve_sets_the_canary_percent_and_names_whoever_else_changed_it(api_client, namespace, router_crds) -> None:
+    from modelmonitor.api.rollout import KServeRouter
     from modelmonitor.controller.rollouts.routers.kserve import KServe
-    from modelmonitor.rollout_spec import KServeRouter
 
     custom = client.CustomObjectsApi(api_client)
     service = {

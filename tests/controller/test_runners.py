@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from modelmonitor.api.runner import Runner
 from modelmonitor.controller.runners.registry import RUNNERS, runner_for
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import Runner
 
 
 def test_every_runner_the_spec_names_is_registered_and_no_other() -> None:

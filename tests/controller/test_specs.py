@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.specs import ParsedSpecs
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec, parse_spec
 
 SPEC = {
     "model": {"name": "m", "task": "binaryClassification"},

@@ -9,8 +9,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import parse_spec
 from tests.controller.conftest import GROUP, VERSION
 from tests.helpers import DELETE, with_value
 

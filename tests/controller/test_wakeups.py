@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.backoff import Backoff
 from modelmonitor.controller.monitors import BACKSTOP, kept_of, next_wake
 from modelmonitor.controller.wakeups import DueQueue, Scheduler
-from modelmonitor.spec import parse_spec
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
 from modelmonitor.errors import SourceError
-from modelmonitor.spec import parse_spec
 from tests.checks.conftest import NOW, logged, spec_for
 from tests.servers import local_server
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_jensenshannon
 
+from modelmonitor.api.drift import Correction, DriftMethod
 from modelmonitor.engine.drift import (
     adjust_p_values,
     binned_numerical_drift,
@@ -21,7 +22,6 @@ from modelmonitor.engine.drift_methods.jensenshannon import jensen_shannon
 from modelmonitor.engine.drift_methods.psi import psi
 from modelmonitor.engine.drift_methods.ztest import proportions_ztest
 from modelmonitor.engine.numerical_distance import BinnedColumn
-from modelmonitor.spec import Correction, DriftMethod
 
 
 @pytest.mark.parametrize(("n_ref", "n_cur"), [(300, 500), (20_000, 15_000)])

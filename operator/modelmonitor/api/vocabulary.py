@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import pkgutil
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 
@@ -32,3 +32,13 @@ def module_names(package: str) -> list[str]:
     if found is None or not found.submodule_search_locations:
         raise ImportError(f"{package} is not a package")
     return [module.name for module in pkgutil.iter_modules(found.submodule_search_locations)]
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def quoted(names: Iterable[str]) -> str:
+    """Names as a CEL list of strings, sorted: ``['f1', 'recall']``."""
+    return "[" + ", ".join(f"'{name}'" for name in sorted(names)) + "]"

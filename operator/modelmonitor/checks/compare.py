@@ -17,11 +17,11 @@ import pyarrow as pa
 
 from modelmonitor.api.comparison import ARMS, Comparison, finite
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import RowFilter, open_source
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec, Task
 from modelmonitor.times import rfc3339
 
 

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from modelmonitor.api.data import DataSource
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.data.source import RowFilter, TableSource, open_source
 from modelmonitor.durations import parse_duration
-from modelmonitor.spec import DataSource, ModelMonitorSpec
 
 
 @dataclass(frozen=True)

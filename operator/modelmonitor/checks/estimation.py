@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.data import Columns
+from modelmonitor.api.estimation import PerformanceEstimationSpec
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.results import EstimatedMetric, MetricResult, PerformanceEstimation
 from modelmonitor.api.verdict import Verdict
@@ -64,7 +66,6 @@ from modelmonitor.engine.cbpe import (
 )
 from modelmonitor.engine.verdict import describe_bounds, judge_interval
 from modelmonitor.errors import DataError
-from modelmonitor.spec import Columns, PerformanceEstimationSpec
 
 
 def score_columns(columns: Columns) -> list[str]:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.drift import DriftMethod, DriftSpec
 from modelmonitor.api.results import DataQualityFinding, DriftResult, FeatureDriftResult
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
@@ -32,7 +33,6 @@ from modelmonitor.engine.drift import (
     numerical_drift,
 )
 from modelmonitor.errors import DataError
-from modelmonitor.spec import DriftMethod, DriftSpec
 
 
 @dataclass

@@ -25,8 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, Baseline
 from modelmonitor.api.metrics import METRICS
+from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
 from modelmonitor.checks.labels import (
@@ -43,7 +44,6 @@ from modelmonitor.checks.labels import (
 from modelmonitor.data.source import Partition, RowFilter, TableSource
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
-from modelmonitor.spec import Baseline, ModelMonitorSpec, Task
 
 CURRENT = "current"
 BUCKET_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)

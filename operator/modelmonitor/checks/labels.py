@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.data import Columns
+from modelmonitor.api.monitor import Task
 from modelmonitor.data.source import RowFilter, TableSource
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
-from modelmonitor.spec import Columns, Task
 
 
 @dataclass(frozen=True)

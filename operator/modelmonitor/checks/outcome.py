@@ -17,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from modelmonitor.api.drift import DriftMethod
 from modelmonitor.api.results import CategoryCounts, DataQualityFinding, Histogram
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.engine.distribution import category_counts
 from modelmonitor.engine.drift import DriftMeasurement, categorical_drift, check_counts, check_method, column_kind
-from modelmonitor.spec import DriftMethod
 
 NULL_RATE_JUMP = 0.1  # absolute rise of the null rate that is reported ...
 NULL_RATE_FACTOR = 2.0  # ... when the rate also at least doubles

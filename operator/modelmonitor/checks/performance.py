@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, ConceptDriftMethod
-from modelmonitor.api.metrics import METRICS, MetricName
+from modelmonitor.api.concept_drift import CONCEPT_DRIFT_METHODS, Baseline, ConceptDriftMethod, ConceptDriftSpec
+from modelmonitor.api.metrics import METRICS, MetricName, MetricSpec
+from modelmonitor.api.monitor import Task
 from modelmonitor.api.results import ConceptDriftResult, DataQualityFinding, MetricPoint, MetricResult, MetricSeries
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
@@ -29,12 +30,6 @@ from modelmonitor.engine.metrics import (
 )
 from modelmonitor.engine.verdict import describe_bounds, judge
 from modelmonitor.errors import DataError
-from modelmonitor.spec import (
-    Baseline,
-    ConceptDriftSpec,
-    MetricSpec,
-    Task,
-)
 from modelmonitor.times import rfc3339
 
 SERIES_CONFIDENCE = 0.95

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.api.results import (
     CheckError,
     ConceptDriftResult,
@@ -30,7 +31,6 @@ from modelmonitor.checks.performance import (
 )
 from modelmonitor.data.source import open_source
 from modelmonitor.errors import DataError
-from modelmonitor.spec import ModelMonitorSpec
 from modelmonitor.times import rfc3339
 
 

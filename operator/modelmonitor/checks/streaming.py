@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from modelmonitor.api.drift import DriftMethod
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Executor
@@ -45,7 +46,6 @@ from modelmonitor.engine.distribution import BinCounter, display_edges, histogra
 from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, METHODS, DriftMeasurement, binned_numerical_drift
 from modelmonitor.engine.numerical_distance import BinnedColumn
 from modelmonitor.errors import DataError
-from modelmonitor.spec import DriftMethod
 
 SAMPLE_SIZE = 1_000_000
 CURRENT_SAMPLE_SIZE = 100_000  # only places the report's histogram bins

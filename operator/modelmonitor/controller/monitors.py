@@ -12,6 +12,7 @@ import kopf
 from kubernetes.client.rest import ApiException
 
 from modelmonitor.api.documents import DocumentError
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller import metrics, retraining, runs
 from modelmonitor.controller.conditions import READY, Condition, merge
 from modelmonitor.controller.config import TICK_SECONDS
@@ -44,7 +45,6 @@ from modelmonitor.controller.scheduling import NextRun, latest_slot, longest_gap
 from modelmonitor.controller.sharding import moved
 from modelmonitor.controller.wakeups import Scheduler
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec
 from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)

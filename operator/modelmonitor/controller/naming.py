@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from modelmonitor.spec import API_GROUP, API_VERSION
+from modelmonitor.api.monitor import API_GROUP, API_VERSION
 
-GROUP, VERSION = API_GROUP, API_VERSION  # the controller's short names for the one definition in spec.py
+GROUP, VERSION = API_GROUP, API_VERSION  # the controller's short names for the one definition in api/monitor.py
 
 MONITORS = "modelmonitors"
 RUNS = "monitorruns"

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import kopf
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.backoff import Backoff
 from modelmonitor.controller.conditions import EVENT_REASONS, Condition
 from modelmonitor.controller.kube import Kube
@@ -22,7 +23,6 @@ from modelmonitor.controller.scheduling import NextRun
 from modelmonitor.controller.server import ProbeServer
 from modelmonitor.controller.specs import ParsedSpecs
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec
 
 KOPF_PREFIX = f"kopf.{GROUP}"
 MM = (GROUP, VERSION, MONITORS)

@@ -9,8 +9,8 @@ from itertools import pairwise
 
 from croniter import croniter
 
+from modelmonitor.api.schedule import Schedule
 from modelmonitor.durations import parse_duration
-from modelmonitor.spec import Schedule
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SHOW_NEXT_RUN_WITHIN = timedelta(seconds=30)
@@ -46,7 +46,7 @@ def slot_offset(schedule: Schedule, namespace: str, name: str) -> timedelta:
     The share comes from a hash of the namespace and name (as Prometheus spreads its scrapes
     and Jenkins its ``H`` cron fields), so it survives restarts and needs no state.
 
-    >>> from modelmonitor.spec import Schedule
+    >>> from modelmonitor.api.schedule import Schedule
     >>> slot_offset(Schedule(interval="1m", spread=True), "team-a", "credit-risk")
     datetime.timedelta(seconds=8)
     """
@@ -70,7 +70,7 @@ def latest_slot(schedule: Schedule, now: datetime, offset: timedelta = timedelta
 def next_slot(schedule: Schedule, after: datetime, offset: timedelta = timedelta(0)) -> datetime:
     """The first slot strictly after ``after``.
 
-    >>> from modelmonitor.spec import Schedule
+    >>> from modelmonitor.api.schedule import Schedule
     >>> next_slot(Schedule(interval="1h"), datetime(2026, 1, 1, 10, 30, tzinfo=UTC)).isoformat()
     '2026-01-01T11:00:00+00:00'
     """
@@ -83,7 +83,7 @@ def next_slot(schedule: Schedule, after: datetime, offset: timedelta = timedelta
 def longest_gap(schedule: Schedule, after: datetime, slots: int = 16) -> timedelta:
     """The longest time between two of the next ``slots`` runs: a cron's weekend gap, or the interval.
 
-    >>> from modelmonitor.spec import Schedule
+    >>> from modelmonitor.api.schedule import Schedule
     >>> longest_gap(Schedule(cron="0 9 * * 1-5"), datetime(2026, 11, 23, tzinfo=UTC))
     datetime.timedelta(days=3)
     """

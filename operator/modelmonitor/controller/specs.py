@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec, parse_spec
 
 
 class ParsedSpecs:

@@ -15,13 +15,13 @@ import kopf
 from aiohttp import web
 
 from modelmonitor.api.documents import DocumentError
+from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.results import Results
 from modelmonitor.controller.records import last_run_summary, run_order, run_results
 from modelmonitor.controller.runners.evaluation import TERMINAL_PHASES
 from modelmonitor.controller.runtime import MM, STATE, api
 from modelmonitor.report.fleet import SORT_KEYS, monitor_list_page, monitor_page, run_page, sort_monitors
 from modelmonitor.report.page import CONTENT_SECURITY_POLICY
-from modelmonitor.spec import DriftSpec
 
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

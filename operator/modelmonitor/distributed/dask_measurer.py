@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from modelmonitor.api.data import DataSource
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.api.results import RanOn
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import Task
 from modelmonitor.errors import ExecutionError
-from modelmonitor.spec import DataSource, ModelMonitorSpec
 
 
 class DaskUnavailable(ExecutionError):

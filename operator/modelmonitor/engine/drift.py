@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from modelmonitor.api.drift import Correction, DriftMethod
 from modelmonitor.engine import drift_methods
 from modelmonitor.engine.drift_definition import (
     BinnedForm,
@@ -32,7 +33,6 @@ from modelmonitor.engine.drift_definition import (
     Measured,
 )
 from modelmonitor.engine.numerical_distance import BinnedColumn
-from modelmonitor.spec import Correction, DriftMethod
 
 DISCRETE_MAX_VALUES = 10
 

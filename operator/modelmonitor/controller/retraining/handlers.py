@@ -14,6 +14,8 @@ from typing import Any
 import kopf
 from kubernetes.client.rest import ApiException
 
+from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.api.retraining import RetrainSpec
 from modelmonitor.controller import faults, metrics
 from modelmonitor.controller.conditions import RETRAINING, Condition, merge
 from modelmonitor.controller.kube import KindNotServed, api_message
@@ -46,7 +48,6 @@ from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock
 from modelmonitor.controller.scheduling import latest_slot, next_slot, slot_offset
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import ModelMonitorSpec, RetrainSpec
 from modelmonitor.times import iso, parse_iso
 
 _log = logging.getLogger(__name__)

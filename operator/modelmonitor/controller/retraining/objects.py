@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
+from modelmonitor.api.retraining import RetrainSpec
 from modelmonitor.controller.naming import GROUP, MONITOR_LABEL
-from modelmonitor.spec import RetrainSpec
 
 RETRAINING_LABEL = f"{GROUP}/retraining"
 TRIGGER_LABEL = f"{GROUP}/trigger"

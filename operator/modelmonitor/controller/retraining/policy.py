@@ -19,9 +19,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from modelmonitor.api.retraining import RetrainSpec
 from modelmonitor.controller.conditions import RETRAINING, Condition
 from modelmonitor.durations import parse_duration
-from modelmonitor.spec import RetrainSpec
 from modelmonitor.times import iso, parse_iso
 
 

@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.rollouts.policy import Bounds, Evidence
-from modelmonitor.spec import ModelMonitorSpec
 
 if TYPE_CHECKING:
     from modelmonitor.checks.compare import VersionComparison

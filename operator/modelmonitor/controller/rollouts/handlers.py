@@ -16,6 +16,8 @@ from typing import Any
 import kopf
 
 from modelmonitor.api.comparison import ComparisonDocument
+from modelmonitor.api.parsing import parse_rollout_spec
+from modelmonitor.api.rollout import ModelRolloutSpec, UserDecision
 from modelmonitor.controller import faults, metrics
 from modelmonitor.controller.conditions import merge
 from modelmonitor.controller.config import TICK_SECONDS
@@ -29,7 +31,6 @@ from modelmonitor.controller.rollouts.state import RolloutState
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import ModelMonitorError, SpecError
-from modelmonitor.rollout_spec import ModelRolloutSpec, UserDecision, parse_rollout_spec
 from modelmonitor.times import iso, parse_iso, precise_iso
 
 MRO = (GROUP, VERSION, ROLLOUTS)

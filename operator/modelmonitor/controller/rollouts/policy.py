@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from modelmonitor.api.rollout import ModelRolloutSpec, OnInconclusive, UserDecision
 from modelmonitor.durations import parse_duration
-from modelmonitor.rollout_spec import ModelRolloutSpec, OnInconclusive, UserDecision
 
 SRM_P_VALUE = 0.001
 DEFAULT_BUDGET_FACTOR = 4

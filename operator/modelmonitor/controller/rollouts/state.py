@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from modelmonitor.api.rollout import ModelRolloutSpec, OnInconclusive
 from modelmonitor.controller.conditions import Condition
 from modelmonitor.controller.rollouts.policy import Action, Position, Verdict
-from modelmonitor.rollout_spec import ModelRolloutSpec, OnInconclusive
 from modelmonitor.times import iso, parse_iso
 
 PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK, INCONCLUSIVE, ABORTED = (

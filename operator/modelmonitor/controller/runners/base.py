@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from modelmonitor.spec import ModelMonitorSpec
+from modelmonitor.api.monitor import ModelMonitorSpec
 
 
 @dataclass(frozen=True)

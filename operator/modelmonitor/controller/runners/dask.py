@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.kube import KindNotServed
 from modelmonitor.controller.runners.base import Execution
 from modelmonitor.controller.runners.evaluation import error_status
 from modelmonitor.controller.runners.offloaded import evaluate_offloaded
 from modelmonitor.controller.runtime import STATE, api
-from modelmonitor.spec import ModelMonitorSpec
 
 DASK_CLUSTER_API = "kubernetes.dask.org/v1"
 COMM_PORT = "tcp-comm"  # the name the dask-kubernetes operator gives the scheduler's port

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.errors import ModelMonitorError
-from modelmonitor.spec import ModelMonitorSpec
 from modelmonitor.times import iso, parse_iso, precise_iso
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 
+from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.kube import Kube, load_config, with_retries
 from modelmonitor.controller.runners.evaluation import TERMINAL_PHASES, error_status, evaluate
 from modelmonitor.errors import SpecError
-from modelmonitor.spec import parse_spec
 
 
 def evaluate_and_write(namespace: str, name: str) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.naming import MONITOR_LABEL, RUN_LABEL
-from modelmonitor.spec import ModelMonitorSpec
 
 # Hardened by default, as the operator's own pod: a check reads data and writes only /tmp.
 CONTAINER_SECURITY = {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.api.runner import Runner
 from modelmonitor.controller.config import CONFIG
 from modelmonitor.controller.runners import dask, inline, job
 from modelmonitor.controller.runners.base import RunExecutor
 from modelmonitor.controller.runners.work import data_size
 from modelmonitor.controller.runtime import STATE, credentials
 from modelmonitor.errors import ModelMonitorError, SpecError
-from modelmonitor.spec import ModelMonitorSpec, Runner
 
 RUNNERS: dict[str, RunExecutor] = {runner.name: runner for runner in (inline.RUNNER, job.RUNNER, dask.RUNNER)}
 

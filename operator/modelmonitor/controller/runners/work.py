@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.runners.evaluation import error_status, evaluate
 from modelmonitor.errors import ModelMonitorError
-from modelmonitor.spec import ModelMonitorSpec
 
 
 def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None) -> int | None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from modelmonitor.rollout_spec import ModelRolloutSpec
+from modelmonitor.api.rollout import ModelRolloutSpec
 
 
 class RouterError(RuntimeError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelmonitor.api.rollout import GatewayAPIRouter
 from modelmonitor.controller.rollouts.routers import ObservedWeights, RouterError
 from modelmonitor.controller.rollouts.routers.common import last_writer, patch, read
-from modelmonitor.rollout_spec import GatewayAPIRouter
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 

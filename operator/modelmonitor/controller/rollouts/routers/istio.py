@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelmonitor.api.rollout import IstioRouter
 from modelmonitor.controller.rollouts.routers import ObservedWeights, RouterError
 from modelmonitor.controller.rollouts.routers.common import last_writer, patch, read
-from modelmonitor.rollout_spec import IstioRouter
 
 GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelmonitor.api.rollout import KServeRouter
 from modelmonitor.controller.rollouts.routers import ObservedWeights
 from modelmonitor.controller.rollouts.routers.common import last_writer, patch, read
-from modelmonitor.rollout_spec import KServeRouter
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 

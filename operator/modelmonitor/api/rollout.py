@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from itertools import pairwise
-from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from modelmonitor.api.base import Duration, LocalObjectReference, Name, SpecModel
+from modelmonitor.api.cel import CelRule, cel
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.durations import parse_duration
-from modelmonitor.errors import SpecError
-from modelmonitor.spec import Duration, LocalObjectReference, Name, SpecModel, format_validation_error, validate_as_sent
 
 KIND = "ModelRollout"
 
@@ -62,6 +61,12 @@ class TrafficRouter(SpecModel):
     seldon: SeldonRouter | None = None
 
     @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "[has(self.gatewayAPI), has(self.istio), has(self.kserve), has(self.seldon)].filter(x, x).size() == 1",
+            "set exactly one of gatewayAPI, istio, kserve or seldon",
+        )
+    )
     def _exactly_one(self) -> TrafficRouter:
         chosen = [name for name in ("gateway_api", "istio", "kserve", "seldon") if getattr(self, name) is not None]
         if len(chosen) != 1:
@@ -77,6 +82,13 @@ class Step(SpecModel):
     )
 
     @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.maxDuration) || duration(self.maxDuration) >= duration(self.minDuration)",
+            "maxDuration must not be shorter than minDuration",
+            ".maxDuration",
+        )
+    )
     def _budget_covers_the_minimum(self) -> Step:
         if self.max_duration is not None and parse_duration(self.max_duration) < parse_duration(self.min_duration):
             raise ValueError(f"maxDuration {self.max_duration} is shorter than minDuration {self.min_duration}")
@@ -93,7 +105,11 @@ class Analysis(SpecModel):
     non_inferiority_margin: float = Field(
         0.01, ge=0, description="δ: how much worse than the baseline the candidate may be, in the metric's units."
     )
-    guardrails: list[Guardrail] = Field(default_factory=list, max_length=10)
+    guardrails: list[Guardrail] = Field(
+        default_factory=list,
+        max_length=10,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["metric"]},
+    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     min_samples_per_arm: int = Field(500, ge=10, le=100_000_000, description="Labelled rows per arm before deciding.")
     interval: Duration = Field("5m", description="How often it re-evaluates.")
@@ -106,6 +122,7 @@ class Analysis(SpecModel):
     @field_validator("guardrails")
     @classmethod
     def _unique(cls, guardrails: list[Guardrail]) -> list[Guardrail]:
+        # the CRD: the list's map key
         names = [guardrail.metric for guardrail in guardrails]
         if len(set(names)) != len(names):
             raise ValueError("each guardrail metric may appear once")
@@ -130,7 +147,11 @@ class ModelRolloutSpec(SpecModel):
     baseline: Arm
     candidate: Arm
     traffic_router: TrafficRouter
-    steps: list[Step] = Field(min_length=1, max_length=20)
+    steps: list[Step] = Field(
+        min_length=1,
+        max_length=20,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["weight"]},
+    )
     analysis: Analysis = Analysis()
     on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
     decision: UserDecision = Field(
@@ -141,18 +162,28 @@ class ModelRolloutSpec(SpecModel):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> ModelRolloutSpec:
+    @cel(
+        CelRule(
+            "self.candidate.version != self.baseline.version", "candidate.version must differ from baseline.version"
+        )
+    )
+    def _two_versions(self) -> ModelRolloutSpec:
         if self.candidate.version == self.baseline.version:
             raise ValueError("candidate.version must differ from baseline.version")
+        return self
+
+    @model_validator(mode="after")
+    def _weights_differ(self) -> ModelRolloutSpec:
+        # the CRD: the list's map key
         weights = [step.weight for step in self.steps]
-        if any(later <= earlier for earlier, later in pairwise(weights)):
+        if len(set(weights)) != len(weights):
             raise ValueError(f"steps: weights must increase, got {weights}")
         return self
 
-
-def parse_rollout_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelRolloutSpec:
-    """Validate a ModelRollout spec; raise :class:`SpecError` naming each bad field."""
-    try:
-        return validate_as_sent(ModelRolloutSpec, spec, prefix)
-    except ValidationError as error:
-        raise SpecError(format_validation_error(error, prefix)) from None
+    @model_validator(mode="after")
+    @cel(CelRule("self.steps.map(s, s.weight).isSorted()", "steps: weights must increase", ".steps"))
+    def _weights_sorted(self) -> ModelRolloutSpec:
+        weights = [step.weight for step in self.steps]
+        if any(later < earlier for earlier, later in pairwise(weights)):
+            raise ValueError(f"steps: weights must increase, got {weights}")
+        return self

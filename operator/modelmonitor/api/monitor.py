@@ -1,0 +1,291 @@
+"""The ModelMonitor: the model, its schedule, its data, what to check, where, and what to do about it.
+
+One pydantic model, the single source of truth: the CLI validates spec files with it, the
+operator parses resources with it (``modelmonitor.api.parsing``), and ``modelmonitor.crd``
+generates the CRD's schema, with the CEL rules each validator declares, from it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelmonitor.api.base import Name, SpecModel
+from modelmonitor.api.cel import CelRule, cel
+from modelmonitor.api.concept_drift import (
+    CLASSIFICATION_ONLY_METHODS,
+    CONCEPT_DRIFT_METHODS,
+    Baseline,
+    ConceptDriftSpec,
+)
+from modelmonitor.api.data import DataSpec
+from modelmonitor.api.drift import DriftSpec
+from modelmonitor.api.estimation import PerformanceEstimationSpec
+from modelmonitor.api.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    SCORE_METRICS,
+    MetricName,
+    MetricSpec,
+)
+from modelmonitor.api.retraining import Actions, RetrainSpec
+from modelmonitor.api.runner import Credentials, DaskRef, JobTemplate, Runner
+from modelmonitor.api.schedule import Schedule
+from modelmonitor.api.vocabulary import listed, quoted
+
+API_GROUP = "modelmonitor.io"
+API_VERSION = "v1alpha1"
+KIND = "ModelMonitor"
+
+
+class Task(StrEnum):
+    BINARY = "binaryClassification"
+    MULTICLASS = "multiclassClassification"
+    REGRESSION = "regression"
+
+
+class ModelRef(SpecModel):
+    """The model being monitored."""
+
+    name: Name
+    version: str | None = Field(None, max_length=128)
+    task: Task
+    positive_label: str | None = Field(
+        None,
+        max_length=253,
+        description="Binary tasks: the positive class, compared as text; default 1 (or true) "
+        "when present, else the greater of the two classes.",
+    )
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.positiveLabel) || self.task == 'binaryClassification'",
+            "positiveLabel is for binaryClassification",
+            ".positiveLabel",
+        )
+    )
+    def _positive_for_binary(self) -> ModelRef:
+        if self.positive_label is not None and self.task is not Task.BINARY:
+            raise ValueError(f"positiveLabel is for binaryClassification: a {self.task} task has no positive class")
+        return self
+
+
+_REGRESSION, _SCORED = quoted(REGRESSION_METRICS), quoted(SCORE_METRICS)
+_NO_METRICS = "!has(self.metrics)"
+_NO_CONCEPT_DRIFT = "(!has(self.conceptDrift) || size(self.conceptDrift) == 0)"
+
+
+def _has_column(name: str) -> str:
+    return f"has(self.data.columns) && has(self.data.columns.{name})"
+
+
+class ModelMonitorSpec(SpecModel):
+    model: ModelRef
+    schedule: Schedule
+    data: DataSpec
+    metrics: list[MetricSpec] = Field(default_factory=list, max_length=100)
+    drift: DriftSpec | None = None
+    concept_drift: list[ConceptDriftSpec] = Field(default_factory=list, max_length=20)
+    performance_estimation: PerformanceEstimationSpec | None = None
+    suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
+    runner: Runner = Field(
+        Runner.AUTO,
+        description="inline: in the operator; job: a Kubernetes Job; auto: inline while the data is small; "
+        "dask: the drift work on a Dask cluster's workers (spec.dask, or the operator's --dask-scheduler).",
+    )
+    dask: DaskRef | None = None
+    job_template: JobTemplate | None = None
+    credentials: Credentials | None = None
+    actions: Actions | None = None
+    successful_runs_history_limit: int = Field(10, ge=0, le=1000)
+    failed_runs_history_limit: int = Field(5, ge=0, le=1000)
+
+    @property
+    def retrain(self) -> RetrainSpec | None:
+        """spec.actions.retrain, when the monitor retrains at all."""
+        return self.actions.retrain if self.actions is not None else None
+
+    def metric_problem(self, metric: MetricName) -> str | None:
+        """Why ``metric`` cannot be computed for this monitor's task and columns, or None when it can."""
+        task = self.model.task
+        if task is Task.REGRESSION and metric in CLASSIFICATION_METRICS:
+            return "needs a classification task"
+        if task is not Task.REGRESSION and metric in REGRESSION_METRICS:
+            return "needs a regression task"
+        if metric in SCORE_METRICS and not self.data.columns.score:
+            return "needs data.columns.score"
+        if metric in SCORE_METRICS and task is not Task.BINARY:
+            return "needs a binaryClassification task (one positive-class score)"
+        return None
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            f"self.model.task == 'regression' || {_NO_METRICS} || self.metrics.all(m, !(m.name in {_REGRESSION}))",
+            f"metrics {_REGRESSION} need task regression",
+            ".metrics",
+        ),
+        CelRule(
+            f"self.model.task != 'regression' || {_NO_METRICS} || self.metrics.all(m, m.name in {_REGRESSION})",
+            f"a regression task takes only the metrics {listed(sorted(REGRESSION_METRICS))}",
+            ".metrics",
+        ),
+        CelRule(
+            f"{_NO_METRICS} || !self.metrics.exists(m, m.name in {_SCORED}) || ({_has_column('score')})",
+            f"{listed(sorted(SCORE_METRICS, reverse=True))} need data.columns.score",
+            ".metrics",
+        ),
+        CelRule(
+            f"{_NO_METRICS} || !self.metrics.exists(m, m.name in {_SCORED}) || "
+            "self.model.task == 'binaryClassification'",
+            f"{listed(sorted(SCORE_METRICS, reverse=True))} need task binaryClassification",
+            ".metrics",
+        ),
+        CelRule(
+            f"{_NO_METRICS} || self.model.task != 'multiclassClassification' || "
+            "self.metrics.all(m, !has(m.average) || m.average != 'binary')",
+            "average binary needs a binary task",
+            ".metrics",
+        ),
+    )
+    def _metrics_fit_the_task(self) -> ModelMonitorSpec:
+        for index, metric in enumerate(self.metrics):
+            if problem := self.metric_problem(metric.name):
+                raise ValueError(f"metrics[{index}]: {metric.name} {problem}")
+            if metric.average == "binary" and self.model.task is Task.MULTICLASS:
+                raise ValueError(f"metrics[{index}]: average binary needs a binary task")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            f"((!has(self.metrics) || size(self.metrics) == 0) && {_NO_CONCEPT_DRIFT}) || ({_has_column('label')})",
+            "metrics and conceptDrift need data.columns.label",
+            ".data.columns",
+        )
+    )
+    def _labels_for_metrics(self) -> ModelMonitorSpec:
+        if (self.metrics or self.concept_drift) and not self.data.columns.label:
+            raise ValueError("metrics and conceptDrift need data.columns.label")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.conceptDrift) || self.model.task != 'regression' || "
+            f"self.conceptDrift.all(c, {' && '.join(f'c.method != {name!r}' for name in CLASSIFICATION_ONLY_METHODS)})",
+            f"{listed(CLASSIFICATION_ONLY_METHODS)} {'needs' if len(CLASSIFICATION_ONLY_METHODS) == 1 else 'need'} "
+            "a classification task",
+            ".conceptDrift",
+        ),
+        CelRule(
+            "!has(self.conceptDrift) || has(self.data.current.window) || "
+            "self.conceptDrift.all(c, !has(c.baseline) || c.baseline != 'previousWindow')",
+            "baseline previousWindow needs data.current.window",
+            ".conceptDrift",
+        ),
+    )
+    def _concept_drift_fits(self) -> ModelMonitorSpec:
+        for index, check in enumerate(self.concept_drift):
+            if CONCEPT_DRIFT_METHODS[check.method].classification_only and self.model.task is Task.REGRESSION:
+                raise ValueError(f"conceptDrift[{index}]: {check.method} needs a classification task")
+            if check.baseline is Baseline.PREVIOUS_WINDOW and not self.data.current.window:
+                raise ValueError(f"conceptDrift[{index}]: baseline previousWindow needs data.current.window")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.dask) || (has(self.runner) && self.runner == 'dask')",
+            "spec.dask is for runner dask: set runner: dask, or remove dask",
+            ".dask",
+        )
+    )
+    def _dask_for_its_runner(self) -> ModelMonitorSpec:
+        if self.dask is not None and self.runner is not Runner.DASK:
+            raise ValueError("spec.dask is for runner dask: set runner: dask, or remove dask")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.data.columns) || !has(self.data.columns.classScores) || "
+            "self.model.task == 'multiclassClassification'",
+            "data.columns.classScores needs a multiclassClassification task (a binary task uses data.columns.score)",
+            ".data.columns.classScores",
+        )
+    )
+    def _class_scores_for_multiclass(self) -> ModelMonitorSpec:
+        if self.data.columns.class_scores and self.model.task is not Task.MULTICLASS:
+            raise ValueError(
+                "data.columns.classScores needs a multiclassClassification task (a binary task uses data.columns.score)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.performanceEstimation) || self.model.task != 'regression'",
+            "performanceEstimation needs a classification task",
+            ".performanceEstimation",
+        ),
+        CelRule(
+            "!has(self.performanceEstimation) || self.model.task != 'binaryClassification' || "
+            f"({_has_column('score')} && has(self.data.columns.label))",
+            "performanceEstimation needs data.columns.score and data.columns.label",
+            ".performanceEstimation",
+        ),
+        CelRule(
+            "!has(self.performanceEstimation) || self.model.task != 'multiclassClassification' || "
+            f"({_has_column('classScores')} && has(self.data.columns.label))",
+            "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
+            "(one score column per class) and data.columns.label",
+            ".performanceEstimation",
+        ),
+    )
+    def _estimation_has_its_columns(self) -> ModelMonitorSpec:
+        if self.performance_estimation is None:
+            return self
+        task, columns = self.model.task, self.data.columns
+        if task is Task.REGRESSION:
+            raise ValueError("performanceEstimation needs a classification task")
+        if task is Task.BINARY and not (columns.score and columns.label):
+            raise ValueError("performanceEstimation needs data.columns.score and data.columns.label")
+        if task is Task.MULTICLASS and not (columns.class_scores and columns.label):
+            raise ValueError(
+                "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
+                "(one score column per class) and data.columns.label"
+            )
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            f"(!has(self.data.current.window) && {_NO_CONCEPT_DRIFT}) || ({_has_column('timestamp')})",
+            "data.current.window and conceptDrift need data.columns.timestamp",
+            ".data.columns",
+        )
+    )
+    def _timestamps_for_windows(self) -> ModelMonitorSpec:
+        if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
+            raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
+        return self
+
+
+class ObjectMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: Name
+    namespace: str | None = None
+
+
+class ModelMonitor(BaseModel):
+    """A whole ModelMonitor document, as kubectl applies it."""
+
+    model_config = ConfigDict(extra="allow")
+    api_version: Literal["modelmonitor.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["ModelMonitor"]
+    metadata: ObjectMeta
+    spec: ModelMonitorSpec
