@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cbpe_coverage import binary_scored, multiclass_scored
 
-from modelmonitor.engine.cbpe import calibrate, calibrate_classes
+from modelmonitor.engine.cbpe import calibrate
+from modelmonitor.engine.cbpe_multiclass import calibrate_classes
 
 
 def main() -> None:

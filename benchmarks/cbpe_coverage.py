@@ -24,14 +24,11 @@ from sklearn import metrics as sk
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
 from modelmonitor.api.metrics import MetricName
-from modelmonitor.engine.cbpe import (
-    ESTIMABLE,
+from modelmonitor.engine.cbpe import ESTIMABLE, Calibration, calibrate, estimate
+from modelmonitor.engine.cbpe_multiclass import (
     MULTICLASS_ESTIMABLE,
-    Calibration,
     ClassCalibration,
-    calibrate,
     calibrate_classes,
-    estimate,
     estimate_classes,
 )
 

@@ -11,7 +11,7 @@ from benchmarks.cbpe_coverage import multiclass_scored as scored
 from scipy import stats
 
 from modelmonitor.api.metrics import MetricName
-from modelmonitor.engine.cbpe import (
+from modelmonitor.engine.cbpe_multiclass import (
     MULTICLASS_ESTIMABLE,
     _class_blocks,
     calibrate_classes,

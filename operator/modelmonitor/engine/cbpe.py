@@ -14,9 +14,8 @@ them. That is a prediction interval for the value the labels will give once they
 valid as long as the calibration learnt on the reference still holds in the window. It holds
 under covariate shift; it fails under concept shift, which no estimate from scores can see.
 
-A multiclass model with one score per class is handled the same way: each class's score is
-calibrated one-vs-rest, the calibrated values of a row are normalised into a distribution,
-and each row's label is a draw from it (:func:`calibrate_classes`, :func:`estimate_classes`).
+A multiclass model with one score per class is handled the same way, in
+``modelmonitor.engine.cbpe_multiclass``.
 """
 
 from __future__ import annotations
@@ -35,11 +34,10 @@ from modelmonitor.engine.metrics import label_metric
 # Every classification metric: each is a function of the confusion matrix or of the scores' ranks and losses
 ESTIMABLE = tuple(name for name, facts in METRICS.items() if not facts.regression)
 # a monitor's multiclass metrics are its label metrics: multiclass ROC AUC and log loss are not among them
-MULTICLASS_ESTIMABLE = tuple(name for name in ESTIMABLE if not METRICS[name].needs_scores)
 CALIBRATION_BINS = 10
 DRAWS = 1000
 BOOTSTRAPS = 25  # calibrations refitted on resampled reference rows; the draws are spread over them
-_CELLS_PER_BLOCK = 4_000_000  # draws x rows simulated at once: bounds memory at any window size
+CELLS_PER_BLOCK = 4_000_000  # draws x rows simulated at once: bounds memory at any window size
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ def calibrate(score: NDArray[np.float64], label: NDArray[np.bool_], seed: int = 
     scores = SortedScores(score)
     for train in (fold, ~fold):
         held_out[~train] = scores.fit(label, train).predict(score[~train])
-    resamples = (_drawn(rng, score.size) for _ in range(BOOTSTRAPS))
+    resamples = (bootstrap_counts(rng, score.size) for _ in range(BOOTSTRAPS))
     return Calibration(
         model=scores.fit(label),
         resampled=tuple(scores.fit(label, counts) for counts in resamples),
@@ -101,7 +99,7 @@ def calibrate(score: NDArray[np.float64], label: NDArray[np.bool_], seed: int = 
     )
 
 
-def _drawn(rng: np.random.Generator, rows: int) -> NDArray[np.float64]:
+def bootstrap_counts(rng: np.random.Generator, rows: int) -> NDArray[np.float64]:
     """A bootstrap resample of the rows, as how many times each row was drawn."""
     return np.bincount(rng.integers(0, rows, rows), minlength=rows).astype(np.float64)
 
@@ -134,7 +132,7 @@ class DrawSums:
         )
 
 
-def _streams(seed: int, part: int, bootstraps: int, draws: int) -> list[tuple[int, np.random.Generator]]:
+def draw_streams(seed: int, part: int, bootstraps: int, draws: int) -> list[tuple[int, np.random.Generator]]:
     """How many draws each calibration bootstrap gets, and the random stream of each, for one partition."""
     shares = np.array_split(np.arange(draws), bootstraps)
     return [(share.size, np.random.default_rng([seed, part, 1 + index])) for index, share in enumerate(shares)]
@@ -175,7 +173,7 @@ def binary_draw_sums(
         return np.concatenate(found) if found else np.empty((0, 4))
 
     fitted = sums(probability, draws, np.random.default_rng([seed, part, 0]))
-    streams = _streams(seed, part, resampled.shape[0], draws)
+    streams = draw_streams(seed, part, resampled.shape[0], draws)
     spread = np.concatenate([sums(row, count, rng) for row, (count, rng) in zip(resampled, streams, strict=True)])
     return DrawSums(fitted, spread, int(score.size), float(predicted_positive.sum()), float(log_no.sum()))
 
@@ -184,7 +182,7 @@ def _bernoulli_blocks(
     probability: NDArray[np.float64], draws: int, rng: np.random.Generator
 ) -> Iterator[NDArray[np.float64]]:
     """``draws`` labellings of the rows (0/1 as floats), a block of draws at a time: memory stays bounded."""
-    block = max(1, _CELLS_PER_BLOCK // max(probability.size, 1))
+    block = max(1, CELLS_PER_BLOCK // max(probability.size, 1))
     for start in range(0, draws, block):
         labels = rng.random((min(block, draws - start), probability.size), dtype=np.float32) < probability
         yield labels.astype(np.float64)
@@ -213,7 +211,7 @@ def binary_estimate(metric: MetricName, sums: DrawSums, *, confidence: float = 0
         matrices = np.stack([true_negatives, false_positives, false_negatives, true_positives], axis=-1)
         return label_metric(metric, matrices.reshape(-1, 2, 2).round().astype(np.int64), average="binary")
 
-    return _interval(values(sums.fitted), values(sums.spread), rows, confidence)
+    return interval_of_draws(values(sums.fitted), values(sums.spread), rows, confidence)
 
 
 def estimate(
@@ -244,7 +242,9 @@ def estimate(
     return binary_estimate(metric, sums, confidence=confidence)
 
 
-def _interval(fitted: NDArray[np.float64], spread: NDArray[np.float64], rows: int, confidence: float) -> Estimate:
+def interval_of_draws(
+    fitted: NDArray[np.float64], spread: NDArray[np.float64], rows: int, confidence: float
+) -> Estimate:
     """The draws' mean and central interval, less the bootstrap's excess over the calibration (Efron's correction).
 
     The draws under the calibration itself (``fitted``) estimate the bias; those spread over the
@@ -269,145 +269,3 @@ def score_ranks(distinct: NDArray[np.float64], counts: NDArray[np.int64]) -> NDA
     """
     below = np.cumsum(counts) - counts
     return below + (counts + 1) / 2
-
-
-@dataclass(frozen=True)
-class ClassCalibration:
-    """A multiclass model's per-class scores mapped to class probabilities: one-vs-rest isotonic, then normalised.
-
-    Each class's score is calibrated against "the label is this class", as NannyML's multiclass
-    CBPE does, and a row's calibrated values are divided by their sum so they form a
-    distribution over the classes. The calibration error is the classwise expected calibration
-    error (the mean over classes of each class's ECE), before and after (cross-fitted).
-    """
-
-    models: tuple[IsotonicCurve, ...]  # one per class, in the score columns' order
-    resampled: tuple[tuple[IsotonicCurve, ...], ...]  # per bootstrap resample, one per class
-    raw_error: float
-    error: float
-    rows: int
-
-    def probability(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Rows x classes: each row a distribution over the classes."""
-        return _normalised(self.models, scores)
-
-    def resampled_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Bootstrap calibrations x rows x classes."""
-        return np.stack([_normalised(models, scores) for models in self.resampled])
-
-
-def _normalised(models: tuple[IsotonicCurve, ...], scores: NDArray[np.float64]) -> NDArray[np.float64]:
-    calibrated = np.column_stack([model.predict(scores[:, k]) for k, model in enumerate(models)])
-    calibrated = np.clip(calibrated, 0.0, 1.0)
-    total = calibrated.sum(axis=1, keepdims=True)
-    # a row every calibration deems impossible for every class carries no information: uniform
-    return np.divide(calibrated, total, out=np.full_like(calibrated, 1 / scores.shape[1]), where=total > 0)
-
-
-def classwise_calibration_error(probability: NDArray[np.float64], label: NDArray[np.int64]) -> float:
-    """The mean over classes of each class's expected calibration error (Kull et al., 2019)."""
-    return float(
-        np.mean([expected_calibration_error(probability[:, k], label == k) for k in range(probability.shape[1])])
-    )
-
-
-def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], seed: int = 0) -> ClassCalibration:
-    """Per-class isotonic calibration on all rows (``label`` indexes the score columns); error cross-fitted."""
-    rng = np.random.default_rng(seed)
-    columns = [(SortedScores(scores[:, k]), label == k) for k in range(scores.shape[1])]
-    fold = rng.permutation(label.size) % 2 == 0
-    held_out = np.empty_like(scores)
-    for train in (fold, ~fold):
-        part = tuple(column.fit(is_class, train) for column, is_class in columns)
-        held_out[~train] = _normalised(part, scores[~train])
-    resamples = (_drawn(rng, label.size) for _ in range(BOOTSTRAPS))
-    raw = np.clip(scores, 0.0, 1.0)
-    return ClassCalibration(
-        models=tuple(column.fit(is_class) for column, is_class in columns),
-        resampled=tuple(tuple(column.fit(is_class, counts) for column, is_class in columns) for counts in resamples),
-        raw_error=classwise_calibration_error(raw, label),
-        error=classwise_calibration_error(held_out, label),
-        rows=int(label.size),
-    )
-
-
-def class_draw_sums(
-    probability: NDArray[np.float64],
-    resampled: NDArray[np.float64],
-    predicted: NDArray[np.int64],
-    *,
-    draws: int = DRAWS,
-    seed: int = 0,
-    part: int = 0,
-) -> DrawSums:
-    """Each draw's confusion matrix (flattened) over some rows of a multiclass model.
-
-    A row's label is drawn from its class distribution (a row of ``probability``);
-    ``resampled`` holds the bootstrap calibrations' (:meth:`ClassCalibration.resampled_probabilities`).
-    """
-    classes = probability.shape[1]
-
-    def sums(distribution: NDArray[np.float64], count: int, rng: np.random.Generator) -> NDArray[np.float64]:
-        found = []
-        for labels in _class_blocks(distribution, count, rng):
-            cells = labels * classes + predicted[None, :]
-            offset = np.arange(labels.shape[0])[:, None] * classes * classes
-            counts = np.bincount((cells + offset).ravel(), minlength=labels.shape[0] * classes * classes)
-            found.append(counts.reshape(-1, classes * classes).astype(np.float64))
-        return np.concatenate(found) if found else np.empty((0, classes * classes))
-
-    fitted = sums(probability, draws, np.random.default_rng([seed, part, 0]))
-    streams = _streams(seed, part, resampled.shape[0], draws)
-    spread = np.concatenate([sums(each, count, rng) for each, (count, rng) in zip(resampled, streams, strict=True)])
-    return DrawSums(fitted, spread, int(predicted.size))
-
-
-def _class_blocks(
-    probability: NDArray[np.float64], draws: int, rng: np.random.Generator
-) -> Iterator[NDArray[np.int64]]:
-    """``draws`` labellings of the rows (class numbers), a block of draws at a time."""
-    rows, classes = probability.shape
-    below = np.cumsum(probability, axis=1)[:, :-1].astype(np.float32)  # class k is drawn when u passes k cut points
-    block = max(1, _CELLS_PER_BLOCK // max(rows * classes, 1))
-    for start in range(0, draws, block):
-        uniform = rng.random((min(block, draws - start), rows, 1), dtype=np.float32)
-        yield (uniform >= below[None]).sum(axis=2)
-
-
-def class_estimate(
-    metric: MetricName, sums: DrawSums, classes: int, *, average: str = "macro", confidence: float = 0.95
-) -> Estimate:
-    """A label metric's estimate from a multiclass model's draw sums (:func:`class_draw_sums`, added up).
-
-    Each draw's confusion matrix is scored with the same code as realized metrics
-    (:func:`modelmonitor.engine.metrics.label_metric`); the interval and its bias correction are
-    :func:`binary_estimate`'s.
-    """
-    if metric not in MULTICLASS_ESTIMABLE:
-        raise ValueError(f"{metric} cannot be estimated for a multiclass model")
-
-    def values(stats: NDArray[np.float64]) -> NDArray[np.float64]:
-        return label_metric(metric, stats.reshape(-1, classes, classes).astype(np.int64), average=average)
-
-    return _interval(values(sums.fitted), values(sums.spread), sums.rows, confidence)
-
-
-def estimate_classes(
-    metric: MetricName,
-    probability: NDArray[np.float64],
-    resampled: NDArray[np.float64],
-    predicted: NDArray[np.int64],
-    *,
-    average: str = "macro",
-    confidence: float = 0.95,
-    draws: int = DRAWS,
-    seed: int = 0,
-) -> Estimate:
-    """A label metric of a multiclass model over rows whose labels are drawn from their class distributions.
-
-    The rows are one piece (:func:`class_draw_sums`, then :func:`class_estimate`).
-    """
-    if metric not in MULTICLASS_ESTIMABLE:
-        raise ValueError(f"{metric} cannot be estimated for a multiclass model")
-    sums = class_draw_sums(probability, resampled, predicted, draws=draws, seed=seed)
-    return class_estimate(metric, sums, probability.shape[1], average=average, confidence=confidence)
