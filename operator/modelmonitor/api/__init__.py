@@ -1,1 +1,2 @@
-"""The types that results and statuses are made of, built and read alike by every part: no statistics, no I/O."""
+"""The types every part builds and reads: the resources' specs (with the CEL rules their CRDs carry), results
+and statuses. No statistics, no I/O."""
