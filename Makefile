@@ -10,9 +10,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Core first, extras second: resolving s3fs with the core in one step backtracks for minutes.
+# Then the tooling (tools/: the dev cluster, the demos, the samples), which the image leaves out.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q -e ".[s3,dask,test]"
+	$(BIN)/pip install -q -e tools
 
 # promtool, from Debian's prometheus package, checks Prometheus rule files; Debian's
 # chromium runs the report and web-view tests (Playwright drives it; nothing is downloaded).
@@ -29,21 +31,21 @@ tools:
 # controller once (cached), and fetches the CRDs of Gateway API, Argo Workflows, Tekton,
 # Istio and KServe from their Go modules.
 assets: install tools
-	$(BIN)/python -m modelmonitor.devcluster.assets
+	$(BIN)/python -m modelmonitor_tools.devcluster
 
 lint: install
-	$(BIN)/ruff check operator tests benchmarks
-	$(BIN)/ruff format --check operator tests benchmarks
+	$(BIN)/ruff check operator tools tests benchmarks
+	$(BIN)/ruff format --check operator tools tests benchmarks
 	$(BIN)/lint-imports
 
 test: assets lint
 	$(BIN)/python -m pytest -ra
 
 demo: assets
-	$(BIN)/python -m modelmonitor.demo
+	$(BIN)/python -m modelmonitor_tools.demo
 
 demo-offline: install
-	$(BIN)/python -m modelmonitor.demo_offline
+	$(BIN)/python -m modelmonitor_tools.demo_offline
 
 benchmark: install
 	$(BIN)/python benchmarks/drift_benchmark.py

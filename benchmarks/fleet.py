@@ -197,9 +197,9 @@ def main() -> None:
 
     from modelmonitor.api.schedule import Schedule
     from modelmonitor.controller.scheduling import slot_offset
-    from modelmonitor.devcluster.cluster import ControlPlane
-    from modelmonitor.devcluster.processes import free_port, stop_pid
-    from modelmonitor.samples import write_samples
+    from modelmonitor_tools.devcluster.cluster import ControlPlane
+    from modelmonitor_tools.devcluster.processes import free_port, stop_pid
+    from modelmonitor_tools.samples import write_samples
 
     with (
         tempfile.TemporaryDirectory(prefix="fleet-") as scratch,

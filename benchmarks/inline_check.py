@@ -24,7 +24,7 @@ import yaml
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.runners.evaluation import evaluate
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.samples import write_samples
 
 
 def main() -> None:

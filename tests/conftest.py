@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from modelmonitor.devcluster.assets import AssetError, ensure_assets
-from modelmonitor.devcluster.cluster import ControlPlane, ControlPlaneError
+from modelmonitor_tools.devcluster.assets import AssetError, ensure_assets
+from modelmonitor_tools.devcluster.cluster import ControlPlane, ControlPlaneError
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 
@@ -37,7 +37,7 @@ def require_tool(name: str, how: str) -> str:
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    from modelmonitor.devcluster.podrunner import PodRunner
+    from modelmonitor_tools.devcluster.podrunner import PodRunner
 
     try:
         assets = ensure_assets()

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from modelmonitor.devcluster.processes import free_port, stop_pid
+from modelmonitor_tools.devcluster.processes import free_port, stop_pid
 
 
 @contextmanager

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.cluster
 
 def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "modelmonitor.demo", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "modelmonitor_tools.demo", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "result: credit-risk-drifted=False credit-risk-healthy=True credit-risk-live=True" in result.stdout

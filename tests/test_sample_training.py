@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelmonitor.sample_training import train
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.sample_training import train
+from modelmonitor_tools.samples import write_samples
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

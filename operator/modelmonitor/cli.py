@@ -11,7 +11,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from modelmonitor.api.documents import DocumentError
@@ -21,9 +22,12 @@ from modelmonitor.times import parse_iso
 
 EXIT_HEALTHY, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 DASK_SCHEDULER_ENV = "MODELMONITOR_DASK_SCHEDULER"
+# Commands installed beside the operator (the dev cluster, the sample data: tools/pyproject.toml)
+# register here, so that the operator's image carries only what it runs.
+TOOL_COMMANDS = "modelmonitor.commands"
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         return parse_iso(text)
     except ValueError:
@@ -115,21 +119,13 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else EXIT_HEALTHY
 
 
-def _samples(args: argparse.Namespace) -> int:
-    from modelmonitor.samples import write_samples
-
-    for path in write_samples(Path(args.directory), now=args.now or datetime.now(UTC), rows=args.rows):
-        print(path)
-    return EXIT_HEALTHY
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelmonitor", description=__doc__.split("\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="run a monitor's checks once, offline")
     check.add_argument("-f", "--file", required=True, help="a ModelMonitor YAML file")
-    check.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
+    check.add_argument("--now", type=parse_time, help="evaluate as of this ISO-8601 time (default: now)")
     check.add_argument("-o", "--output", choices=("table", "json"), default="table")
     check.add_argument(
         "--dask",
@@ -144,24 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("-f", "--file", help="a ModelMonitor YAML file: run its checks now")
     source.add_argument("--from-run", metavar="RESULTS.json", help="a stored results document, or a MonitorRun's JSON")
     report.add_argument("-o", "--output", required=True, metavar="REPORT.html")
-    report.add_argument("--now", type=_parse_time, help="evaluate as of this ISO-8601 time (default: now)")
+    report.add_argument("--now", type=parse_time, help="evaluate as of this ISO-8601 time (default: now)")
     report.set_defaults(handler=_report)
 
     validate = commands.add_parser("validate", help="validate ModelMonitor files offline")
     validate.add_argument("-f", "--file", required=True, nargs="+", help="ModelMonitor YAML files")
     validate.set_defaults(handler=_validate)
 
-    samples = commands.add_parser("samples", help="write reproducible sample data and monitors")
-    samples.add_argument("directory")
-    samples.add_argument("--now", type=_parse_time, help="the end of the logged window (default: now)")
-    samples.add_argument("--rows", type=int, default=5000)
-    samples.set_defaults(handler=_samples)
-
     from modelmonitor.controller.main import add_commands as add_operator_commands
-    from modelmonitor.devcluster.command import add_commands as add_dev_cluster_commands
 
     add_operator_commands(commands)
-    add_dev_cluster_commands(commands)
+    for entry_point in entry_points(group=TOOL_COMMANDS):
+        entry_point.load()(commands)
     return parser
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from modelmonitor import cli
 from modelmonitor.cli import main
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.samples import write_samples
 from tests.checks.conftest import NOW
 
 NOW_TEXT = "2026-11-23T12:00:00Z"
@@ -92,3 +93,22 @@ def test_validate_reports_each_file(samples: Path, tmp_path: Path, capsys: pytes
     assert "ModelMonitor credit-risk-healthy is valid" in captured.out
     assert f"error: {bad}: spec.model: Field required" in captured.err
     assert main(["validate", "-f", str(samples / "healthy-monitor.yaml")]) == 0
+
+
+def test_the_tooling_adds_its_commands_through_entry_points(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["samples", str(tmp_path), "--now", NOW_TEXT, "--rows", "200"]) == 0
+    assert {Path(line).name for line in capsys.readouterr().out.split()} == {
+        "healthy-monitor.yaml",
+        "drifted-monitor.yaml",
+    }
+    assert (tmp_path / "reference.parquet").exists()
+    assert main(["check", "-f", str(tmp_path / "healthy-monitor.yaml"), "--now", NOW_TEXT]) == 0
+
+
+def test_the_operator_command_line_stands_without_the_tooling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "entry_points", lambda group: [])
+    commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
+    assert set(commands.choices) == {"check", "report", "validate", "operator", "run"}
+    monkeypatch.undo()
+    commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
+    assert set(commands.choices) == {"check", "report", "validate", "operator", "run", "samples", "dev-cluster"}

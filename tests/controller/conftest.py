@@ -17,8 +17,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from modelmonitor.devcluster.processes import free_port, stop_pid
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.devcluster.processes import free_port, stop_pid
+from modelmonitor_tools.samples import write_samples
 from tests.conftest import IN_CI
 from tests.helpers import eventually
 
@@ -225,7 +225,7 @@ def install_crds(control_plane, kubeconfig: Path, directory: Path, *crds: str) -
 @pytest.fixture(scope="session")
 def pipeline_crds(control_plane, kubeconfig: Path) -> None:
     """Argo Workflows' Workflow and Tekton's PipelineRun CRDs, from their published Go modules."""
-    from modelmonitor.devcluster.assets import ensure_pipeline_crds
+    from modelmonitor_tools.devcluster.crds import ensure_pipeline_crds
 
     install_crds(control_plane, kubeconfig, ensure_pipeline_crds(), "workflows.argoproj.io", "pipelineruns.tekton.dev")
 
@@ -239,7 +239,7 @@ def admission_policy(control_plane, kubeconfig: Path, installed_crds: None) -> N
 @pytest.fixture(scope="session")
 def gateway_api_crds(control_plane, kubeconfig: Path) -> None:
     """The Gateway API standard CRDs, from the gateway-api Go module."""
-    from modelmonitor.devcluster.assets import ensure_gateway_api_crds
+    from modelmonitor_tools.devcluster.crds import ensure_gateway_api_crds
 
     install_crds(control_plane, kubeconfig, ensure_gateway_api_crds(), "httproutes.gateway.networking.k8s.io")
 
@@ -247,7 +247,7 @@ def gateway_api_crds(control_plane, kubeconfig: Path) -> None:
 @pytest.fixture(scope="session")
 def router_crds(control_plane, kubeconfig: Path) -> None:
     """Istio's CRDs and KServe's InferenceService CRD, from their published Go modules."""
-    from modelmonitor.devcluster.assets import ensure_router_crds
+    from modelmonitor_tools.devcluster.crds import ensure_router_crds
 
     crds = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
     install_crds(control_plane, kubeconfig, ensure_router_crds(), *crds)
@@ -256,7 +256,7 @@ def router_crds(control_plane, kubeconfig: Path) -> None:
 @pytest.fixture(scope="session")
 def dask_crds(control_plane, kubeconfig: Path) -> None:
     """The dask-kubernetes operator's CRDs (DaskCluster among them), from its published PyPI package."""
-    from modelmonitor.devcluster.assets import ensure_dask_crds
+    from modelmonitor_tools.devcluster.crds import ensure_dask_crds
 
     install_crds(control_plane, kubeconfig, ensure_dask_crds(), "daskclusters.kubernetes.dask.org")
 
@@ -267,7 +267,7 @@ KUBE_VERSION = "1.36.3"
 
 @pytest.fixture(scope="session")
 def helm() -> Path:
-    from modelmonitor.devcluster.assets import AssetError, ensure_helm
+    from modelmonitor_tools.devcluster.assets import AssetError, ensure_helm
 
     try:
         return ensure_helm()
@@ -292,7 +292,7 @@ def render(helm: Path, *sets: str, values: Path | None = None) -> list[dict[str,
 @pytest.fixture(scope="session")
 def monitoring_crds(control_plane, kubeconfig: Path) -> None:
     """The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its published Go module."""
-    from modelmonitor.devcluster.assets import ensure_monitoring_crds
+    from modelmonitor_tools.devcluster.crds import ensure_monitoring_crds
 
     crds = ("servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
     install_crds(control_plane, kubeconfig, ensure_monitoring_crds(), *crds)

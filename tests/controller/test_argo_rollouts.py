@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modelmonitor.devcluster.processes import free_port, stop_pid
+from modelmonitor_tools.devcluster.processes import free_port, stop_pid
 from tests.controller.conftest import ROOT, install_crds
 from tests.controller.test_compare_endpoint import three_versions_served
 from tests.helpers import eventually
@@ -28,7 +28,7 @@ ARGO = ("argoproj.io", "v1alpha1")
 
 @pytest.fixture
 def analysis_controller(control_plane, kubeconfig: Path, namespace: str, tmp_path: Path) -> Iterator[None]:
-    from modelmonitor.devcluster.assets import ensure_argo_rollouts
+    from modelmonitor_tools.devcluster.assets import ensure_argo_rollouts
 
     binary, crds = ensure_argo_rollouts()
     install_crds(control_plane, kubeconfig, crds, "analysisruns.argoproj.io", "analysistemplates.argoproj.io")

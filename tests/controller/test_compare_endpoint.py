@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from modelmonitor.samples import write_traffic
+from modelmonitor_tools.samples import write_traffic
 from tests.controller.test_rollouts import monitor
 
 pytestmark = pytest.mark.cluster

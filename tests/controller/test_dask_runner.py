@@ -6,7 +6,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from modelmonitor.devcluster.processes import free_port
+from modelmonitor_tools.devcluster.processes import free_port
 from tests.controller.conftest import GROUP, ROOT, VERSION, kubectl, list_runs, monitor_document
 from tests.controller.test_operator import finished_runs
 from tests.distributed.conftest import DaskCluster, dask_cluster  # noqa: F401 - the fixture

@@ -175,7 +175,7 @@ def test_a_data_source_away_then_back_errors_then_recovers_and_keeps_the_last_re
     """The moto S3 server stopped, then started again with the data: Error runs in between, no series dropped."""
     import boto3
 
-    from modelmonitor.devcluster.processes import free_port
+    from modelmonitor_tools.devcluster.processes import free_port
     from tests.servers import local_server
 
     port = free_port()

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor.controller.faults import BEFORE_ROUTER_PATCH
-from modelmonitor.samples import serve, write_traffic
+from modelmonitor_tools.samples import serve, write_traffic
 from tests.controller.conftest import GROUP, VERSION, condition, kubectl
 from tests.controller.test_routers import http_route, set_half_and_half_as_argocd
 from tests.helpers import eventually

@@ -95,7 +95,7 @@ def test_an_unsupported_scheme_is_named() -> None:
 def test_an_unreachable_s3_endpoint_is_a_source_error_that_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's EndpointConnectionError escaped the data layer (and failed the operator's run-now handler)."""
     from modelmonitor.checks import data_bytes
-    from modelmonitor.devcluster.processes import free_port
+    from modelmonitor_tools.devcluster.processes import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from modelmonitor.devcluster.processes import is_alive
+from modelmonitor_tools.devcluster.processes import is_alive
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.cluster
@@ -201,7 +201,7 @@ def test_garbage_collector_removes_an_owned_job(api_client, namespace) -> None:
 def test_pod_runner_refuses_another_api_server(control_plane, tmp_path) -> None:
     import yaml
 
-    from modelmonitor.devcluster.podrunner import RefusedCluster, verify_dev_cluster
+    from modelmonitor_tools.devcluster.podrunner import RefusedCluster, verify_dev_cluster
 
     assert verify_dev_cluster(control_plane.kubeconfig, control_plane.ca.certificate) == control_plane.server
     config = yaml.safe_load(control_plane.kubeconfig.read_text())

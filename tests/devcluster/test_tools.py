@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelmonitor.devcluster.assets import GATEWAY_API_VERSION, HELM_VERSION, ensure_gateway_api_crds, ensure_helm
+from modelmonitor_tools.devcluster.assets import HELM_VERSION, ensure_helm
+from modelmonitor_tools.devcluster.crds import GATEWAY_API_VERSION, ensure_gateway_api_crds
 from tests.conftest import PROMTOOL_HINT, require_tool
 
 pytestmark = pytest.mark.cluster

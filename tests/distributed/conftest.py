@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from modelmonitor.devcluster.processes import stop_pid
+from modelmonitor_tools.devcluster.processes import stop_pid
 from tests.conftest import require_tool
 from tests.servers import local_server
 

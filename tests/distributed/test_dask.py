@@ -19,9 +19,9 @@ import modelmonitor.data.source as source_module
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks
-from modelmonitor.devcluster.processes import free_port
 from modelmonitor.distributed import DaskMeasurer, DaskUnavailable
 from modelmonitor.distributed.dask_measurer import Credentials
+from modelmonitor_tools.devcluster.processes import free_port
 from tests.checks.conftest import NOW, logged, spec_for
 from tests.checks.test_estimation import estimating, scored_log, without_late_labels
 from tests.distributed.conftest import DaskCluster

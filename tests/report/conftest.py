@@ -13,7 +13,7 @@ import pytest
 
 from modelmonitor.api.parsing import load_documents, parse_spec
 from modelmonitor.checks import run_checks
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.samples import write_samples
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HOSTILE_FEATURE = "<img src=x onerror=alert(1)>"

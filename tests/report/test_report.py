@@ -89,7 +89,7 @@ def test_runs_at_the_same_moment_are_charted_not_refused() -> None:
 
 
 def test_the_report_command_writes_a_file_and_exits_by_the_verdict(tmp_path: Path, capsys) -> None:
-    from modelmonitor.samples import write_samples
+    from modelmonitor_tools.samples import write_samples
 
     write_samples(tmp_path, now=NOW)
     output = tmp_path / "drifted.html"

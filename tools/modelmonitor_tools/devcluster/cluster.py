@@ -22,9 +22,9 @@ from typing import Self
 
 import yaml
 
-from modelmonitor.devcluster.assets import Assets, ensure_assets
-from modelmonitor.devcluster.pki import CertificateAuthority, KeyPair, service_account_keys
-from modelmonitor.devcluster.processes import ManagedProcess, free_port
+from modelmonitor_tools.devcluster.assets import Assets, ensure_assets
+from modelmonitor_tools.devcluster.pki import CertificateAuthority, KeyPair, service_account_keys
+from modelmonitor_tools.devcluster.processes import ManagedProcess, free_port
 
 START_TIMEOUT = 120.0
 CONTROLLERS = (

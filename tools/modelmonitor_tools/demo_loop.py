@@ -1,6 +1,6 @@
 """The demo's second half: deploy the retrained version through a ModelRollout, and keep monitoring.
 
-Traffic is served by ``modelmonitor.samples.serve`` in the proportions the real HTTPRoute
+Traffic is served by ``modelmonitor_tools.samples.serve`` in the proportions the real HTTPRoute
 holds, so the logged rows prove the weights took effect. A live monitor judges version
 7 unhealthy. A ModelRollout moves version 8 through 10, 25 and 50 % and promotes it,
 because it is better; the monitor then follows version 8 and is healthy. A botched
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmonitor.api.monitor import API_GROUP, API_VERSION
-from modelmonitor.samples import serve
+from modelmonitor_tools.samples import serve
 
 GROUP, VERSION = API_GROUP, API_VERSION
 GATEWAY = ("gateway.networking.k8s.io", "v1")

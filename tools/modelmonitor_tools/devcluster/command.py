@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from modelmonitor.devcluster.assets import AssetError, cache_root
-from modelmonitor.devcluster.processes import is_alive, stop_pid
+from modelmonitor_tools.devcluster.assets import AssetError, cache_root
+from modelmonitor_tools.devcluster.processes import is_alive, stop_pid
 
 READY_TIMEOUT = 1800.0  # the first `up` may build the binaries
 
@@ -76,8 +76,8 @@ def _detach(args: argparse.Namespace) -> int:
 
 
 def _run_foreground(args: argparse.Namespace) -> int:
-    from modelmonitor.devcluster.cluster import ControlPlane, ControlPlaneError
-    from modelmonitor.devcluster.podrunner import PodRunner
+    from modelmonitor_tools.devcluster.cluster import ControlPlane, ControlPlaneError
+    from modelmonitor_tools.devcluster.podrunner import PodRunner
 
     home = _home(args)
     workdir = home / "run"

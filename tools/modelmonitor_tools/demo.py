@@ -1,4 +1,4 @@
-"""The README's demo: ``make demo`` (or ``python -m modelmonitor.demo [--keep]``).
+"""The README's demo: ``make demo`` (or ``python -m modelmonitor_tools.demo [--keep]``).
 
 Starts the dev cluster (etcd, kube-apiserver, kube-controller-manager and the pod runner),
 installs the CRDs, runs the operator, and applies two sample monitors over reproducible
@@ -25,12 +25,13 @@ from pathlib import Path
 
 import yaml
 
-from modelmonitor.demo_loop import Loop
-from modelmonitor.devcluster.assets import ensure_assets, ensure_gateway_api_crds
-from modelmonitor.devcluster.cluster import ControlPlane
-from modelmonitor.devcluster.podrunner import PodRunner
-from modelmonitor.devcluster.processes import ManagedProcess, free_port
-from modelmonitor.samples import write_samples
+from modelmonitor_tools.demo_loop import Loop
+from modelmonitor_tools.devcluster.assets import ensure_assets
+from modelmonitor_tools.devcluster.cluster import ControlPlane
+from modelmonitor_tools.devcluster.crds import ensure_gateway_api_crds
+from modelmonitor_tools.devcluster.podrunner import PodRunner
+from modelmonitor_tools.devcluster.processes import ManagedProcess, free_port
+from modelmonitor_tools.samples import write_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 180.0
@@ -68,7 +69,7 @@ def _retrained(kubectl: Path, kubeconfig: Path, name: str) -> bool:
 
 def _retraining(logs: Path, models: Path) -> dict[str, object]:
     """Retrain when performance degrades: a Job running the sample training script on the logged window."""
-    command = [sys.executable, "-m", "modelmonitor.sample_training", "--data", str(logs), "--out", str(models)]
+    command = [sys.executable, "-m", "modelmonitor_tools.sample_training", "--data", str(logs), "--out", str(models)]
     return {
         "on": ["PerformanceDegraded"],
         "cooldown": "1h",

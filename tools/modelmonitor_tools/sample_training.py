@@ -1,6 +1,6 @@
 """The demo's retraining step: refit the sample credit-risk model on the freshest labelled rows.
 
-A retraining Job runs ``python -m modelmonitor.sample_training --data LOGS --out DIR``.  It
+A retraining Job runs ``python -m modelmonitor_tools.sample_training --data LOGS --out DIR``.  It
 reads why it runs from the ``MODELMONITOR_*`` environment the operator gives every
 retraining Job, fits a logistic regression on the labelled rows of the window that
 triggered it (where the relationship changed), and writes the next model version as

@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,39 +28,7 @@ from pathlib import Path
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"  # pinned by k8s.io/kubernetes v1.36.3's go.mod
 HELM_VERSION = "v3.19.5"
-GATEWAY_API_VERSION = "v1.4.1"
-ARGO_WORKFLOWS_VERSION = "v3.7.3"
-TEKTON_PIPELINE_VERSION = "v1.3.0"
-# CRDs of pipeline systems that retraining creates objects of: (module, version, file in the module)
-PIPELINE_CRDS = (
-    (
-        "github.com/argoproj/argo-workflows/v3",
-        ARGO_WORKFLOWS_VERSION,
-        "manifests/base/crds/minimal/argoproj.io_workflows.yaml",
-    ),
-    ("github.com/tektoncd/pipeline", TEKTON_PIPELINE_VERSION, "config/300-crds/300-pipelinerun.yaml"),
-)
 ARGO_ROLLOUTS_VERSION = "v1.8.3"
-ISTIO_API_VERSION = "v1.27.0"
-KSERVE_VERSION = "v0.15.2"
-# CRDs of the traffic routers a ModelRollout drives (Gateway API's come with ensure_gateway_api_crds)
-ROUTER_CRDS = (
-    ("istio.io/api", ISTIO_API_VERSION, "kubernetes/customresourcedefinitions.gen.yaml"),
-    ("github.com/kserve/kserve", KSERVE_VERSION, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
-)
-PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
-# The Prometheus Operator's ServiceMonitor and PrometheusRule, which the chart's toggles create
-MONITORING_CRDS = tuple(
-    (
-        "github.com/prometheus-operator/prometheus-operator",
-        PROMETHEUS_OPERATOR_VERSION,
-        f"example/prometheus-operator-crd/monitoring.coreos.com_{plural}.yaml",
-    )
-    for plural in ("servicemonitors", "prometheusrules")
-)
-# The dask-kubernetes operator's CRDs (DaskCluster, for runner dask), from its package on PyPI (it has no Go module)
-DASK_KUBERNETES_VERSION = "2026.3.0"
-DASK_CRDS_IN_WHEEL = "dask_kubernetes/operator/deployment/helm/dask-kubernetes-operator/crds/"
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
 BINARIES = (*KUBERNETES_COMMANDS, "etcd", "helm")
@@ -94,7 +61,7 @@ def cache_root() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "modelmonitor"
 
 
-def _stderr_progress(message: str) -> None:
+def stderr_progress(message: str) -> None:
     print(f"[devcluster] {message}", file=sys.stderr, flush=True)
 
 
@@ -137,7 +104,7 @@ def _run_go(args: list[str], workdir: Path, progress: Progress) -> str:
     return result.stdout
 
 
-def _module_info(module: str, version: str, workdir: Path, progress: Progress) -> dict[str, str]:
+def module_info(module: str, version: str, workdir: Path, progress: Progress) -> dict[str, str]:
     workdir.mkdir(parents=True, exist_ok=True)
     info: dict[str, str] = json.loads(_run_go(["mod", "download", "-json", f"{module}@{version}"], workdir, progress))
     return info
@@ -171,7 +138,7 @@ def replace_directives(go_mod: str) -> str:
 
 def _build_kubernetes(target: Path, progress: Progress) -> None:
     workdir = cache_root() / "build" / f"kubernetes-{KUBERNETES_VERSION}"
-    info = _module_info("k8s.io/kubernetes", KUBERNETES_VERSION, workdir, progress)
+    info = module_info("k8s.io/kubernetes", KUBERNETES_VERSION, workdir, progress)
     staging = staging_modules(Path(info["GoMod"]).read_text())
     if not staging:
         raise AssetError(f"no staging replacements found in {info['GoMod']}")
@@ -226,7 +193,7 @@ def kubernetes_dir() -> Path:
     return cache_root() / f"kubernetes-{KUBERNETES_VERSION}"
 
 
-def ensure_kubernetes(progress: Progress = _stderr_progress) -> Path:
+def ensure_kubernetes(progress: Progress = stderr_progress) -> Path:
     target = kubernetes_dir()
     if not _cached(target, KUBERNETES_COMMANDS):
         target.mkdir(parents=True, exist_ok=True)
@@ -234,7 +201,7 @@ def ensure_kubernetes(progress: Progress = _stderr_progress) -> Path:
     return target
 
 
-def ensure_etcd(progress: Progress = _stderr_progress) -> Path:
+def ensure_etcd(progress: Progress = stderr_progress) -> Path:
     target = cache_root() / f"etcd-{ETCD_VERSION}"
     if not _cached(target, ("etcd",)):
         _build_module_main(
@@ -248,14 +215,14 @@ def ensure_etcd(progress: Progress = _stderr_progress) -> Path:
     return target / "etcd"
 
 
-def ensure_argo_rollouts(progress: Progress = _stderr_progress) -> tuple[Path, Path]:
+def ensure_argo_rollouts(progress: Progress = stderr_progress) -> tuple[Path, Path]:
     """The Argo Rollouts controller, built from its module with its own replaces, and its CRDs."""
     module = "github.com/argoproj/argo-rollouts"
     target = cache_root() / f"argo-rollouts-{ARGO_ROLLOUTS_VERSION}"
     crds = target / "crds"
     if not _cached(target, ("rollouts-controller",)) or not any(crds.glob("*.yaml")):
         workdir = cache_root() / "build" / f"argo-rollouts-{ARGO_ROLLOUTS_VERSION}"
-        info = _module_info(module, ARGO_ROLLOUTS_VERSION, workdir, progress)
+        info = module_info(module, ARGO_ROLLOUTS_VERSION, workdir, progress)
         extra = replace_directives(Path(info["GoMod"]).read_text())
         _write_wrapper(workdir, {module: ARGO_ROLLOUTS_VERSION}, {}, extra)
         progress(f"building the Argo Rollouts controller {ARGO_ROLLOUTS_VERSION}")
@@ -278,7 +245,7 @@ def ensure_argo_rollouts(progress: Progress = _stderr_progress) -> tuple[Path, P
     return target / "rollouts-controller", crds
 
 
-def ensure_helm(progress: Progress = _stderr_progress) -> Path:
+def ensure_helm(progress: Progress = stderr_progress) -> Path:
     if found := _override("helm"):
         return found
     target = cache_root() / f"helm-{HELM_VERSION}-1"  # -1: built with its version stamped in
@@ -295,78 +262,7 @@ def ensure_helm(progress: Progress = _stderr_progress) -> Path:
     return target / "helm"
 
 
-def ensure_gateway_api_crds(progress: Progress = _stderr_progress) -> Path:
-    """The Gateway API standard-channel CRD YAML files, from the gateway-api module."""
-    target = cache_root() / f"gateway-api-{GATEWAY_API_VERSION}" / "standard"
-    if not any(target.glob("*.yaml")):
-        workdir = cache_root() / "build" / f"gateway-api-{GATEWAY_API_VERSION}"
-        info = _module_info("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION, workdir, progress)
-        source = Path(info["Dir"]) / "config" / "crd" / "standard"
-        if not source.is_dir():
-            raise AssetError(f"no standard-channel CRDs in {info['Dir']}")
-        target.mkdir(parents=True, exist_ok=True)
-        for crd in source.glob("*.yaml"):
-            shutil.copyfile(crd, target / crd.name)
-    return target
-
-
-def _module_files(name: str, files: tuple[tuple[str, str, str], ...], progress: Progress) -> Path:
-    """Files copied out of published Go modules into the cache: ``files`` holds (module, version, path)."""
-    target = cache_root() / (name + "-" + "-".join(version for _, version, _ in files))
-    if len(list(target.glob("*.yaml"))) < len(files):
-        target.mkdir(parents=True, exist_ok=True)
-        for module, version, path in files:
-            workdir = cache_root() / "build" / f"{module.replace('/', '_')}-{version}"
-            source = Path(_module_info(module, version, workdir, progress)["Dir"]) / path
-            if not source.is_file():
-                raise AssetError(f"no {path} in {module}@{version}")
-            shutil.copyfile(source, target / source.name)
-    return target
-
-
-def ensure_pipeline_crds(progress: Progress = _stderr_progress) -> Path:
-    """The Argo Workflows Workflow and Tekton PipelineRun CRDs, from their published modules."""
-    return _module_files("pipeline-crds", PIPELINE_CRDS, progress)
-
-
-def ensure_router_crds(progress: Progress = _stderr_progress) -> Path:
-    """Istio's CRDs (VirtualService among them) and KServe's InferenceService CRD, from their published modules."""
-    return _module_files("router-crds", ROUTER_CRDS, progress)
-
-
-def ensure_monitoring_crds(progress: Progress = _stderr_progress) -> Path:
-    """The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its published module."""
-    return _module_files("monitoring-crds", MONITORING_CRDS, progress)
-
-
-def ensure_dask_crds(progress: Progress = _stderr_progress) -> Path:
-    """The dask-kubernetes operator's CRDs, out of its published wheel (downloaded once, not installed)."""
-    target = cache_root() / f"dask-crds-{DASK_KUBERNETES_VERSION}"
-    if (target / "daskcluster.yaml").is_file():
-        return target
-    workdir = cache_root() / "build" / f"dask-kubernetes-{DASK_KUBERNETES_VERSION}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    progress(f"downloading dask-kubernetes {DASK_KUBERNETES_VERSION} from PyPI for its CRDs")
-    requirement = f"dask-kubernetes=={DASK_KUBERNETES_VERSION}"
-    download = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", requirement]
-    result = subprocess.run([*download, "-d", str(workdir)], capture_output=True, text=True)
-    wheels = sorted(workdir.glob(f"dask_kubernetes-{DASK_KUBERNETES_VERSION}-*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise AssetError(f"cannot download {requirement}: {result.stderr.strip()[-500:]}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        names = [n for n in wheel.namelist() if n.startswith(DASK_CRDS_IN_WHEEL) and n.endswith(".yaml")]
-        if not any(name.endswith("/daskcluster.yaml") for name in names):
-            raise AssetError(f"no {DASK_CRDS_IN_WHEEL}daskcluster.yaml in {wheels[0].name}")
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name in names:
-            (staging / Path(name).name).write_bytes(wheel.read(name))
-        staging.rename(target)  # whole or absent: an interrupted extraction is not taken for a cached one
-    return target
-
-
-def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
+def ensure_assets(progress: Progress = stderr_progress) -> Assets:
     """Return the control-plane binaries, building whatever is neither given nor cached."""
     found = {name: _override(name) for name in (*KUBERNETES_COMMANDS, "etcd")}
     if any(found[name] is None for name in KUBERNETES_COMMANDS):
@@ -381,34 +277,3 @@ def ensure_assets(progress: Progress = _stderr_progress) -> Assets:
         kubectl=found["kubectl"],  # type: ignore[arg-type]
         etcd=found["etcd"],  # type: ignore[arg-type]
     )
-
-
-def main() -> None:
-    """Build (or find) everything: ``python -m modelmonitor.devcluster.assets``."""
-    try:
-        assets = ensure_assets()
-        helm = ensure_helm()
-        crds = ensure_gateway_api_crds()
-        pipelines = ensure_pipeline_crds()
-        routers = ensure_router_crds()
-        monitoring = ensure_monitoring_crds()
-        dask = ensure_dask_crds()
-        argo_rollouts, _ = ensure_argo_rollouts()
-    except AssetError as error:
-        raise SystemExit(f"error: {error}") from None
-    found = {
-        **assets.as_kubebuilder_env(),
-        "HELM": str(helm),
-        "GATEWAY_API_CRDS": str(crds),
-        "PIPELINE_CRDS": str(pipelines),
-        "ROUTER_CRDS": str(routers),
-        "MONITORING_CRDS": str(monitoring),
-        "DASK_CRDS": str(dask),
-        "ARGO_ROLLOUTS": str(argo_rollouts),
-    }
-    for name, path in found.items():
-        print(f"{name}={path}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""The offline demo: ``make demo-offline`` (or ``python -m modelmonitor.demo_offline``).
+"""The offline demo: ``make demo-offline`` (or ``python -m modelmonitor_tools.demo_offline``).
 
 Writes the reproducible sample data (one healthy credit-risk model, one whose inputs
 drifted and whose accuracy dropped) into ``.demo/`` and runs both monitors' checks.
