@@ -9,14 +9,13 @@ import pytest
 from sklearn import metrics as sk
 
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.engine.metric_formulas.log_loss import log_loss
+from modelmonitor.engine.metric_formulas.roc_auc import resampled_roc_auc, roc_auc_score
 from modelmonitor.engine.metrics import (
     classification_metric,
     label_metric,
-    log_loss,
     regression_metric,
     resampled_regression_metric,
-    resampled_roc_auc,
-    roc_auc_score,
 )
 
 SKLEARN_CLASSIFICATION = {

@@ -5,7 +5,8 @@ of a metric against the task and columns, the CRD's CEL rules, the direction of 
 comparison and interval, and the metrics performance estimation covers are all read from it.
 Declared once, as scikit-learn's ``make_scorer(..., greater_is_better=False,
 response_method="predict_proba")`` declares a scorer's direction and needs.  The formulas
-live in ``modelmonitor.engine`` (pure numpy), keyed by these names.
+are one module per metric of ``modelmonitor.engine.metric_formulas`` (pure numpy, which this
+package may not import); a test holds the modules and this table equal.
 """
 
 from __future__ import annotations

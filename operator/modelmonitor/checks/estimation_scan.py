@@ -22,6 +22,7 @@ from modelmonitor.checks.labels import all_present, distinct_union, numeric_colu
 from modelmonitor.data.source import Partition
 from modelmonitor.engine.cbpe import ESTIMABLE
 from modelmonitor.engine.cbpe_multiclass import MULTICLASS_ESTIMABLE
+from modelmonitor.engine.metrics import FORMULAS
 from modelmonitor.errors import DataError
 
 
@@ -52,7 +53,7 @@ def estimated_metrics(context: CheckContext) -> tuple[MetricName, ...]:
 
 
 def ranks_needed(context: CheckContext) -> bool:
-    return MetricName.ROC_AUC in estimated_metrics(context)
+    return any(FORMULAS[metric].ranked for metric in estimated_metrics(context))
 
 
 @dataclass

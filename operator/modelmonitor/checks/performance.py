@@ -21,12 +21,12 @@ from modelmonitor.checks.labels import LabeledRows
 from modelmonitor.engine import concept
 from modelmonitor.engine.intervals import bootstrap_standard_error, counted_standard_error, normal_interval
 from modelmonitor.engine.metrics import (
+    FORMULAS,
     classification_metric,
     label_metric,
-    log_losses,
     regression_metric,
     resampled_regression_metric,
-    resampled_roc_auc,
+    resampled_score_metric,
 )
 from modelmonitor.engine.verdict import describe_bounds, judge
 from modelmonitor.errors import DataError
@@ -124,11 +124,7 @@ class PerformanceData:
             return lambda draws: resampled_regression_metric(metric.name, rows.y_true, rows.y_pred, draws)
         assert self.coder is not None
         rows = self._scored(part)
-        positives = rows.y_true == self.coder.positive
-        if metric.name is MetricName.ROC_AUC:
-            return lambda draws: resampled_roc_auc(positives, rows.score, draws)
-        losses = log_losses(positives, rows.score)
-        return lambda draws: losses[draws].mean(axis=1)
+        return resampled_score_metric(metric.name, rows.y_true == self.coder.positive, rows.score)
 
     @staticmethod
     def _scored(part: Labeled) -> LabeledRows:
@@ -234,39 +230,25 @@ def _numpy_rfc3339(timestamp: np.datetime64 | None) -> str | None:
 
 
 def _compare(data: PerformanceData, metric: MetricName, baseline: Labeled) -> concept.PerformanceComparison:
-    current = data.current
-    if metric is MetricName.ACCURACY:
-        assert baseline.matrix is not None and current.matrix is not None
-        return concept.compare_error_rates(
-            baseline.size - int(np.trace(baseline.matrix)),
-            baseline.size,
-            current.size - int(np.trace(current.matrix)),
-            current.size,
-        )
-    higher_is_better = METRICS[metric].higher_is_better
+    current, formula = data.current, FORMULAS[metric]
     if (of_counts := data.counts_metric(metric)) is not None:
         assert baseline.matrix is not None and current.matrix is not None
-        return concept.counted_comparison(of_counts, baseline.matrix, current.matrix, higher_is_better=higher_is_better)
-    before, after = baseline.needed(), current.needed()
-    if metric in (MetricName.MAE, MetricName.RMSE) and data.task is Task.REGRESSION:
-        power = 1 if metric is MetricName.MAE else 2
-        comparison = concept.compare_losses(
-            np.abs(before.y_pred - before.y_true) ** power, np.abs(after.y_pred - after.y_true) ** power
+        if formula.compare_counts is not None:
+            return formula.compare_counts(baseline.matrix, current.matrix)
+        return concept.counted_comparison(
+            of_counts, baseline.matrix, current.matrix, higher_is_better=METRICS[metric].higher_is_better
         )
-        if power == 2:
-            return concept.PerformanceComparison(
-                float(np.sqrt(comparison.baseline)),
-                float(np.sqrt(comparison.current)),
-                comparison.statistic,
-                comparison.p_value,
-            )
-        return comparison
+    before, after = baseline.needed(), current.needed()
+    if formula.compare_errors is not None and data.task is Task.REGRESSION:
+        return formula.compare_errors((before.y_true, before.y_pred), (after.y_true, after.y_pred))
     both = LabeledRows.concatenated([before, after])
 
     def score(index: NDArray[np.int64]) -> float:
         return data.score_metric(metric, Labeled(index.size, None, both.take(index)))[0]
 
-    return concept.bootstrap_comparison(score, before.size, after.size, higher_is_better=higher_is_better)
+    return concept.bootstrap_comparison(
+        score, before.size, after.size, higher_is_better=METRICS[metric].higher_is_better
+    )
 
 
 def _performance_window(context: CheckContext, data: PerformanceData, check: ConceptDriftSpec) -> ConceptDriftResult:

@@ -29,7 +29,8 @@ from scipy.stats import rankdata
 
 from modelmonitor.api.metrics import METRICS, MetricName
 from modelmonitor.engine.isotonic import IsotonicCurve, SortedScores
-from modelmonitor.engine.metrics import label_metric
+from modelmonitor.engine.metric_definition import LabelingSums
+from modelmonitor.engine.metrics import FORMULAS, label_metric
 
 # Every classification metric: each is a function of the confusion matrix or of the scores' ranks and losses
 ESTIMABLE = tuple(name for name, facts in METRICS.items() if not facts.regression)
@@ -192,19 +193,17 @@ def binary_estimate(metric: MetricName, sums: DrawSums, *, confidence: float = 0
     """The metric's estimate from a binary model's draw sums (:func:`binary_draw_sums`, added over partitions).
 
     Label metrics are scored by :func:`modelmonitor.engine.metrics.label_metric`, as the realized
-    ones are, over each draw's 2 x 2 confusion matrix.
+    ones are, over each draw's 2 x 2 confusion matrix; score metrics by their formula's
+    ``of_labelings``, from the draw's sums.
     """
     if metric not in ESTIMABLE:
         raise ValueError(f"{metric} cannot be estimated without labels")
     rows = sums.rows
 
     def values(stats: NDArray[np.float64]) -> NDArray[np.float64]:
-        positives, true_positives, loss, rank = stats.T
-        if metric is MetricName.ROC_AUC:
-            with np.errstate(divide="ignore", invalid="ignore"):  # a draw of one class: undefined, NaN
-                return (rank - positives * (positives + 1) / 2) / (positives * (rows - positives))
-        if metric is MetricName.LOG_LOSS:
-            return -(loss + sums.log_negatives) / rows
+        positives, true_positives, log_odds, ranks = stats.T
+        if (of_labelings := FORMULAS[metric].of_labelings) is not None:
+            return of_labelings(LabelingSums(positives, log_odds, ranks, rows, sums.log_negatives))
         false_negatives = positives - true_positives
         false_positives = sums.predicted_positives - true_positives
         true_negatives = rows - true_positives - false_positives - false_negatives
@@ -237,7 +236,7 @@ def estimate(
     """
     if metric not in ESTIMABLE:
         raise ValueError(f"{metric} cannot be estimated without labels")
-    ranks = rankdata(score) if metric is MetricName.ROC_AUC else None
+    ranks = rankdata(score) if FORMULAS[metric].ranked else None
     sums = binary_draw_sums(probability, resampled, predicted_positive, score, ranks, draws=draws, seed=seed)
     return binary_estimate(metric, sums, confidence=confidence)
 

@@ -46,124 +46,22 @@ looked at every 100 rows, false-alarms ten to twenty times more often than its l
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from modelmonitor.api.comparison import ArmEstimate, Comparison, Interval
 from modelmonitor.api.metrics import METRICS, MetricName
-from modelmonitor.engine.metrics import roc_auc_score
+from modelmonitor.engine.confidence_sequence import ArmData, mean_interval, mixture_rho
+from modelmonitor.engine.metrics import FORMULAS
 
 METHOD = "asymptotic confidence sequence (Waudby-Smith et al. 2024), per arm, union bound"
 SRM_METHOD = "sequential Dirichlet-multinomial test (Lindon and Malek 2022)"
 # a weak prior: about a hundred rows' worth of belief in the weights; 10 to 1,000 detect
 # a 45/55 split of a 50/50 route within 1,700 to 2,100 rows (simulated, median)
 SRM_CONCENTRATION = 100.0
-_CLIP = 1e-15
-
-
-def mixture_rho(n_star: int, alpha: float) -> float:
-    """The ρ that makes the normal-mixture boundary tightest at ``n_star`` observations.
-
-    >>> round(mixture_rho(500, 0.05), 3)
-    0.126
-    """
-    log_term = -2 * math.log(alpha)
-    return math.sqrt((log_term + math.log(log_term + 1)) / n_star)
-
-
-def half_width(sd: float, n: int, alpha: float, rho: float) -> float:
-    """The CS's half-width after ``n`` observations of standard deviation ``sd`` (infinite before the first)."""
-    if n <= 0:
-        return math.inf
-    scale = n * rho * rho + 1
-    return sd * math.sqrt(2 * scale / (n * n * rho * rho) * math.log(math.sqrt(scale) / alpha))
-
-
-def mean_interval(
-    values: NDArray[np.float64], *, alpha: float, rho: float, binary: bool = False
-) -> tuple[float, Interval]:
-    """A mean and its CS.
-
-    A sample of 0/1 outcomes that are all 1 has no variance, and the plug-in would give a
-    zero-width interval. So 0/1 outcomes use the variance at (sum + 1) / (n + 2), as
-    Agresti and Coull do, and their intervals are clipped to [0, 1].
-    """
-    n = len(values)
-    if n == 0:
-        return math.nan, Interval(0.0, 1.0) if binary else Interval(-math.inf, math.inf)
-    mean = float(values.mean())
-    if binary:
-        shrunk = (float(values.sum()) + 1) / (n + 2)
-        sd = math.sqrt(shrunk * (1 - shrunk))
-    else:
-        sd = float(values.std(ddof=1)) if n > 1 else math.inf
-    width = half_width(sd, n, alpha, rho)
-    if binary:
-        return mean, Interval(max(mean - width, 0.0), min(mean + width, 1.0))
-    return mean, Interval(mean - width, mean + width)
-
-
-@dataclass(frozen=True)
-class ArmData:
-    """One arm's labelled rows: class codes (classification) or values (regression), and scores."""
-
-    y_true: NDArray[np.float64]
-    y_pred: NDArray[np.float64]
-    score: NDArray[np.float64] | None = None
-
-
-Combine = Callable[[Sequence[float]], float]
-
-
-def _components(
-    metric: MetricName, arm: ArmData, n_classes: int, positive: int, average: str
-) -> tuple[list[tuple[NDArray[np.float64], bool]], Combine]:
-    """The means a metric is made of (values, and whether they are 0/1), and the increasing function combining them.
-
-    r2 mixes directions, so it has its own ``_r2_interval``.
-    """
-    truth, pred = arm.y_true, arm.y_pred
-    correct = (truth == pred).astype(np.float64)
-    if metric is MetricName.ACCURACY:
-        return [(correct, True)], lambda m: m[0]
-    if metric in (MetricName.MAE, MetricName.MAPE, MetricName.RMSE):
-        error = truth - pred
-        if metric is MetricName.MAE:
-            return [(np.abs(error), False)], lambda m: m[0]
-        if metric is MetricName.MAPE:
-            return [(np.abs(error) / np.maximum(np.abs(truth), np.finfo(np.float64).eps), False)], lambda m: m[0]
-        return [(error * error, False)], lambda m: math.sqrt(max(m[0], 0.0))
-    if metric is MetricName.LOG_LOSS:
-        if arm.score is None:
-            raise ValueError("logLoss needs scores")
-        p = np.clip(arm.score, _CLIP, 1 - _CLIP)
-        is_positive = truth == positive
-        return [(-np.where(is_positive, np.log(p), np.log(1 - p)), False)], lambda m: m[0]
-    classes = [positive] if average == "binary" else list(range(n_classes))
-    recalls = [(correct[truth == k], True) for k in classes]
-    precisions = [(correct[pred == k], True) for k in classes]
-    if metric is MetricName.RECALL or metric is MetricName.BALANCED_ACCURACY:
-        chosen = recalls if metric is MetricName.RECALL else [(correct[truth == k], True) for k in range(n_classes)]
-        return chosen, lambda m: float(np.mean(m))
-    if metric is MetricName.PRECISION:
-        return precisions, lambda m: float(np.mean(m))
-    if metric is MetricName.F1:
-        k = len(classes)
-
-        def macro_f1(m: Sequence[float]) -> float:
-            scores = [_f1(m[i], m[k + i]) for i in range(k)]
-            return float(np.mean(scores))
-
-        return precisions + recalls, macro_f1
-    raise ValueError(f"{metric} has no confidence sequence here")
-
-
-def _f1(precision: float, recall: float) -> float:
-    return 0.0 if precision + recall <= 0 else 2 * precision * recall / (precision + recall)
 
 
 def metric_interval(
@@ -178,13 +76,13 @@ def metric_interval(
 ) -> ArmEstimate:
     """One arm's metric with its always-valid interval at level ``alpha``."""
     rows = len(arm.y_true)
-    if metric is MetricName.ROC_AUC:
-        return _auc_interval(arm, alpha=alpha, n_star=n_star, positive=positive)
-    if metric is MetricName.R2:
-        return _r2_interval(arm, alpha=alpha, n_star=n_star)
+    formula = FORMULAS[metric]
+    if formula.sequence_interval is not None:
+        return formula.sequence_interval(arm, alpha=alpha, n_star=n_star, positive=positive)
     if average == "weighted":
         raise ValueError("average weighted has no confidence sequence here: use binary or macro")
-    parts, combine = _components(metric, arm, n_classes, positive, average)
+    assert formula.sequence_parts is not None  # a formula has its parts or its interval
+    parts, combine = formula.sequence_parts(arm, n_classes, positive, average)
     share = alpha / len(parts)
     rho = mixture_rho(n_star, share)
     estimates = [mean_interval(values, alpha=share, rho=rho, binary=binary) for values, binary in parts]
@@ -192,45 +90,6 @@ def metric_interval(
     low = combine([interval.low for _, interval in estimates])
     high = combine([interval.high for _, interval in estimates])
     return ArmEstimate(value, Interval(low, high), rows)
-
-
-def _auc_interval(arm: ArmData, *, alpha: float, n_star: int, positive: int) -> ArmEstimate:
-    """AUC with DeLong's variance: the influence-function standard deviation in the same boundary."""
-    if arm.score is None:
-        raise ValueError("rocAuc needs scores")
-    is_positive = arm.y_true == positive
-    positives, negatives = arm.score[is_positive], arm.score[~is_positive]
-    rows = len(arm.y_true)
-    if len(positives) < 2 or len(negatives) < 2:
-        return ArmEstimate(math.nan, Interval(0.0, 1.0), rows)
-    auc = roc_auc_score(is_positive, arm.score)
-    # DeLong: placement values of each positive among negatives and vice versa
-    order = np.sort(negatives)
-    v10 = (np.searchsorted(order, positives, "left") + np.searchsorted(order, positives, "right")) / (2 * len(order))
-    order = np.sort(positives)
-    v01 = 1 - (np.searchsorted(order, negatives, "left") + np.searchsorted(order, negatives, "right")) / (
-        2 * len(order)
-    )
-    variance = v10.var(ddof=1) / len(positives) + v01.var(ddof=1) / len(negatives)
-    sd = math.sqrt(max(variance, 1.0 / (4 * rows * rows)) * rows)
-    width = half_width(sd, rows, alpha, mixture_rho(n_star, alpha))
-    return ArmEstimate(auc, Interval(max(auc - width, 0.0), min(auc + width, 1.0)), rows)
-
-
-def _r2_interval(arm: ArmData, *, alpha: float, n_star: int) -> ArmEstimate:
-    """r2 = 1 − MSE/Var(y): decreasing in the MSE, increasing in the variance; each mean at α/2."""
-    truth, rows = arm.y_true, len(arm.y_true)
-    if rows < 3:
-        return ArmEstimate(math.nan, Interval(-math.inf, 1.0), rows)
-    share = alpha / 2
-    rho = mixture_rho(n_star, share)
-    mse, mse_interval = mean_interval((truth - arm.y_pred) ** 2, alpha=share, rho=rho)
-    spread, spread_interval = mean_interval((truth - truth.mean()) ** 2, alpha=share, rho=rho)
-    if spread <= 0:
-        return ArmEstimate(math.nan, Interval(-math.inf, 1.0), rows)
-    low = 1 - max(mse_interval.high, 0.0) / spread_interval.low if spread_interval.low > 0 else -math.inf
-    high = 1 - max(mse_interval.low, 0.0) / spread_interval.high
-    return ArmEstimate(1 - mse / spread, Interval(low, min(high, 1.0)), rows)
 
 
 def compare(
