@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
 
 from pydantic import Field, field_validator
 
 from modelmonitor.api.base import Duration, Name, SpecModel
 from modelmonitor.api.cel import CelRule, cel
+from modelmonitor.api.vocabulary import module_names, vocabulary
 from modelmonitor.durations import parse_duration
 
-
-class DataFormat(StrEnum):
-    PARQUET = "parquet"
-    CSV = "csv"
-    JSONL = "jsonl"
+# One member per module of data/formats, named by it (parquet, the default, first): adding a format
+# there adds it here and to the CRD
+DataFormat = vocabulary(
+    "DataFormat",
+    sorted(module_names("modelmonitor.data.formats"), key=lambda name: (name != "parquet", name)),
+    module=__name__,
+)
 
 
 class DataSource(SpecModel):

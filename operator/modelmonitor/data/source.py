@@ -1,4 +1,5 @@
-"""Read columns of a data set through pyarrow datasets, over any fsspec filesystem.
+"""Read columns of a data set through pyarrow datasets, in any format of ``data/formats`` and from
+any storage of ``data/stores`` (each one module, registered here by its name or its schemes).
 
 Only the requested columns are read, and the time window is pushed into the scan as a
 filter, so a partitioned Parquet directory larger than memory is read a column at a time.
@@ -8,57 +9,45 @@ downloaded whole, once, into memory.
 
 from __future__ import annotations
 
-import os
+import importlib
+import pkgutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
+from modelmonitor.api.data import DataFormat
+from modelmonitor.data import formats, stores
+from modelmonitor.data.source_definition import DataFormatDefinition, Store
 from modelmonitor.data.timestamps import utc_instants, window_expression
 from modelmonitor.errors import ColumnError, SourceError
 
-REMOTE_SCHEMES = ("s3", "gs", "gcs", "http", "https")
-
 PARTITION_ROWS = 1 << 22  # a partition's rows, as far as files and row groups allow
 
-# Parquet's pre-buffering reads whole row groups of every requested column ahead
-_LEAN_SCAN = {"parquet": ds.ParquetFragmentScanOptions(pre_buffer=False)}
-_FORMATS = {"parquet": ds.ParquetFileFormat, "csv": ds.CsvFileFormat, "jsonl": ds.JsonFileFormat}
+
+def _registered_formats() -> dict[str, DataFormatDefinition]:
+    return {name: importlib.import_module(f"{formats.__name__}.{name}").FORMAT for name in DataFormat}
 
 
-def _storage_options(scheme: str, env: Mapping[str, str] | None) -> dict[str, Any]:
-    """fsspec options from credentials given as environment variables.
+def _registered_stores() -> list[Store]:
+    names = sorted(module.name for module in pkgutil.iter_modules(stores.__path__))
+    found = [importlib.import_module(f"{stores.__name__}.{name}").STORE for name in names]
+    return sorted(found, key=lambda store: "" not in store.schemes)  # a local path first, as people write them
 
-    ``env`` is the monitor's own credentials (a Secret's keys); without it the process
-    environment applies, and fsspec's usual credential chains with it.
-    """
-    source = os.environ if env is None else env
-    options: dict[str, Any] = {}
-    if scheme == "s3":
-        endpoint = source.get("AWS_ENDPOINT_URL_S3") or source.get("AWS_ENDPOINT_URL")
-        if endpoint:
-            options["endpoint_url"] = endpoint
-        if env is not None:
-            for variable, option in (
-                ("AWS_ACCESS_KEY_ID", "key"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_SESSION_TOKEN", "token"),
-            ):
-                if variable in env:
-                    options[option] = env[variable]
-    elif scheme in ("gs", "gcs") and env is not None and "GOOGLE_APPLICATION_CREDENTIALS" in env:
-        options["token"] = env["GOOGLE_APPLICATION_CREDENTIALS"]
-    return options
+
+FORMATS = _registered_formats()
+STORES = {scheme: store for store in _registered_stores() for scheme in store.schemes}
+
+
+def _supported() -> str:
+    """The storages, as the error for an unsupported scheme lists them."""
+    described = [store.described for store in dict.fromkeys(STORES.values())]
+    return ", ".join(described[:-1]) + " or " + described[-1]
 
 
 @dataclass(frozen=True)
@@ -114,26 +103,11 @@ class TableSource:
         return dataset
 
     def _discover(self) -> ds.Dataset:
-        parsed = urlparse(self.uri)
-        file_format = _FORMATS[self.format]()
+        scheme = urlparse(self.uri).scheme
         try:
-            if parsed.scheme in REMOTE_SCHEMES:
-                import fsspec
-
-                filesystem, path = fsspec.core.url_to_fs(self.uri, **_storage_options(parsed.scheme, self.env))
-                if parsed.scheme in ("http", "https"):
-                    return self._open_http(filesystem, file_format)
-                return ds.dataset(path, format=file_format, filesystem=filesystem, partitioning="hive")
-            if parsed.scheme not in ("", "file"):
-                raise SourceError(
-                    self.uri, f"unsupported scheme {parsed.scheme!r}: use a path, file://, s3://, gs:// or http(s)://"
-                )
-            path = Path(parsed.path if parsed.scheme == "file" else self.uri).expanduser()
-            if not path.exists():
-                raise SourceError(self.uri, "no such file or directory")
-            if not (path.is_file() or path.is_dir()):
-                raise SourceError(self.uri, "not a regular file or directory (a device, pipe or socket)")
-            return ds.dataset(str(path.resolve()), format=file_format, partitioning="hive")
+            if (store := STORES.get(scheme)) is None:
+                raise SourceError(self.uri, f"unsupported scheme {scheme!r}: use {_supported()}")
+            return store.open(self.uri, FORMATS[self.format], self.env)
         except SourceError:
             raise
         except ImportError as error:
@@ -144,14 +118,6 @@ class TableSource:
             raise SourceError(self.uri, "no such file or directory") from None
         except (*_read_errors(), ValueError) as error:
             raise _failure(self.uri, f"cannot read as {self.format}", error) from None
-
-    def _open_http(self, filesystem: Any, file_format: ds.FileFormat) -> ds.Dataset:
-        # a server that honours ranges answers a one-byte request with one byte
-        if len(filesystem.cat_file(self.uri, start=0, end=1)) == 1:
-            return ds.dataset(self.uri, format=file_format, filesystem=filesystem)
-        # one that does not: read the whole file, once
-        reader = {"parquet": pq.read_table, "csv": pacsv.read_csv, "jsonl": pajson.read_json}[self.format]
-        return ds.dataset(reader(pa.BufferReader(filesystem.cat_file(self.uri))))
 
     @property
     def schema(self) -> pa.Schema:
@@ -285,7 +251,7 @@ class TableSource:
                 batch_size=batch_size,
                 batch_readahead=1,
                 fragment_readahead=1,  # read-ahead would hold many batches at once
-                fragment_scan_options=_LEAN_SCAN.get(self.format),
+                fragment_scan_options=FORMATS[self.format].scan_options,
                 use_threads=False,  # a background scan outruns a slower consumer and buffers without bound
             )
             yield from batches
@@ -311,8 +277,9 @@ class TableSource:
 
     def total_bytes(self) -> int | None:
         """The size of the data set's files, where the filesystem lists them (not over HTTP)."""
-        if urlparse(self.uri).scheme in ("http", "https"):
-            return None  # opening may download the whole file just to learn this
+        store = STORES.get(urlparse(self.uri).scheme)
+        if store is not None and not store.lists_sizes:
+            return None
         dataset = self.dataset
         if not isinstance(dataset, ds.FileSystemDataset):
             return None
