@@ -9,8 +9,8 @@ from typing import Any
 import kopf
 import pytest
 
-from modelmonitor.controller import monitors
 from modelmonitor.controller.membership import Membership
+from modelmonitor.controller.monitors import acceptance
 from modelmonitor.controller.runtime import STATE
 from tests.controller.test_validation import VALID
 
@@ -47,9 +47,9 @@ def accepted(monkeypatch: pytest.MonkeyPatch) -> Any:
     async def create_run(body: Any, spec: Any, name: str, trigger: str, evaluate_at: datetime) -> None:
         steps.append(f"run {name} created")
 
-    monkeypatch.setattr(monitors, "now", lambda: T0)
-    monkeypatch.setattr(monitors, "create_run", create_run)
-    monkeypatch.setattr(monitors, "condition_event", lambda body, condition: None)
+    monkeypatch.setattr(acceptance, "now", lambda: T0)
+    monkeypatch.setattr(acceptance, "create_run", create_run)
+    monkeypatch.setattr(acceptance, "condition_event", lambda body, condition: None)
 
     def accept(event_status: dict[str, Any], generation: int = 1) -> kopf.Patch:
         meta = {
@@ -62,7 +62,7 @@ def accepted(monkeypatch: pytest.MonkeyPatch) -> Any:
         body = kopf.Body({"metadata": meta, "spec": VALID["spec"], "status": event_status})
         patch = kopf.Patch()
         asyncio.run(
-            monitors.accept_spec(
+            acceptance.accept_spec(
                 body=body, spec=body.spec, meta=body.meta, status=body.status, patch=patch, reason="create"
             )
         )

@@ -12,7 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.controller.backoff import Backoff
-from modelmonitor.controller.monitors import BACKSTOP, kept_of, next_wake
+from modelmonitor.controller.monitors.scheduler import BACKSTOP, kept_of, next_wake
 from modelmonitor.controller.wakeups import DueQueue, Scheduler
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -251,8 +251,8 @@ class FakeKube:
 @pytest.fixture
 def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
     """One monitor on a 1-minute interval, the tick's clock, the runs it creates and the status it writes."""
-    from modelmonitor.controller import monitors
     from modelmonitor.controller.membership import Membership
+    from modelmonitor.controller.monitors import scheduler
     from modelmonitor.controller.runtime import STATE
 
     clock = {"now": T0}
@@ -272,8 +272,8 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
         "shard": Membership(identity="one", namespace="ns", sharded=False),
     }.items():
         monkeypatch.setattr(STATE, attribute, value, raising=False)
-    monkeypatch.setattr(monitors, "now", lambda: clock["now"])
-    monkeypatch.setattr(monitors, "create_run", create_run)
+    monkeypatch.setattr(scheduler, "now", lambda: clock["now"])
+    monkeypatch.setattr(scheduler, "create_run", create_run)
 
     def show(next_run_at: str, interval: str = "1m") -> None:
         parsed, body = monitor({"observedGeneration": 3, "nextRunAt": next_run_at}, schedule={"interval": interval})
@@ -286,7 +286,7 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def tick(seconds: float) -> datetime | None:
         clock["now"] = at(seconds)
-        return asyncio.run(monitors.tick(("ns", "m")))
+        return asyncio.run(scheduler.tick(("ns", "m")))
 
     return show, tick, created, kube.status_writes
 

@@ -39,7 +39,7 @@ class _State:
     executed: set[str]  # uids of the runs this process executed (until their deletion)
     run_tasks: set[asyncio.Task[None]]
     monitor_locks: dict[tuple[str, str], asyncio.Lock]
-    # the scheduler's (controller/monitors.py)
+    # the scheduler's (controller/monitors/scheduler.py)
     scheduler: Any
     scheduler_task: asyncio.Task[None] | None
     membership_task: asyncio.Task[None]
