@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any
 
+import pyarrow.fs as pafs
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
@@ -231,3 +232,38 @@ def test_dev_cluster_command_starts_and_stops_by_pid(control_plane, tmp_path) ->
     assert down.returncode == 0, down.stderr
 
     eventually(lambda: not any(is_alive(pid) for pid in pids), timeout=30)
+
+
+def test_dev_cluster_command_runs_an_object_store_with_a_bucket_and_stops_it_by_pid(control_plane, tmp_path) -> None:
+    state_dir = tmp_path / "state"
+    run = [sys.executable, "-m", "modelmonitor", "dev-cluster"]
+    up = subprocess.run(
+        [*run, "up", "--detach", "--with-object-store", "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert up.returncode == 0, up.stderr
+    state = json.loads((state_dir / "state.json").read_text())
+    try:
+        env = subprocess.run([*run, "env", "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=60)
+        exported = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
+        assert exported["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:") and "AWS_SECRET_ACCESS_KEY" in exported
+        store = pafs.S3FileSystem(
+            access_key=exported["AWS_ACCESS_KEY_ID"],
+            secret_key=exported["AWS_SECRET_ACCESS_KEY"],
+            endpoint_override=exported["AWS_ENDPOINT_URL_S3"].removeprefix("http://"),
+            scheme="http",
+            region=exported["AWS_REGION"],
+        )
+        with store.open_output_stream("modelmonitor/hello.txt") as stream:  # the bucket it made
+            stream.write(b"hello")
+        assert store.get_file_info("modelmonitor/hello.txt").size == 5
+    finally:
+        down = subprocess.run(
+            [*run, "down", "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=120
+        )
+    assert down.returncode == 0, down.stderr
+    pids = [state["supervisor"], *state["pids"].values()]
+    assert "seaweedfs" in state["pids"]
+    eventually(lambda: not any(is_alive(pid) for pid in pids), timeout=60)

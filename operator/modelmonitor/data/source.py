@@ -314,6 +314,10 @@ def _unreachable(error: BaseException) -> bool:
 def _failure(uri: str, doing: str, error: BaseException) -> SourceError:
     if _unreachable(error):
         return SourceError(uri, f"cannot reach the storage ({_one_line(error)})")
+    if isinstance(error, PermissionError):  # a local file's mode, or what s3fs and gcsfs make of a 403
+        remote = urlparse(uri).scheme not in ("", "file")
+        hint = ": a wrong key, or one that may not read this" if remote else ""
+        return SourceError(uri, f"access denied ({_one_line(error)}){hint}")
     return SourceError(uri, f"{doing}: {_one_line(error)}")
 
 

@@ -13,6 +13,7 @@ from modelmonitor_tools.devcluster.crds import (
     ensure_pipeline_crds,
     ensure_router_crds,
 )
+from modelmonitor_tools.devcluster.object_store import ensure_seaweedfs
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
         monitoring = ensure_monitoring_crds()
         dask = ensure_dask_crds()
         argo_rollouts, _ = ensure_argo_rollouts()
+        weed = ensure_seaweedfs()
     except AssetError as error:
         raise SystemExit(f"error: {error}") from None
     found = {
@@ -36,6 +38,7 @@ def main() -> None:
         "MONITORING_CRDS": str(monitoring),
         "DASK_CRDS": str(dask),
         "ARGO_ROLLOUTS": str(argo_rollouts),
+        "WEED": str(weed),
     }
     for name, path in found.items():
         print(f"{name}={path}")

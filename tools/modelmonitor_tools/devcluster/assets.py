@@ -91,7 +91,7 @@ def _go_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def _run_go(args: list[str], workdir: Path, progress: Progress) -> str:
+def run_go(args: list[str], workdir: Path, progress: Progress) -> str:
     if shutil.which("go") is None:
         raise AssetError(
             "Go is needed to build the control plane (or set KUBEBUILDER_ASSETS to a folder "
@@ -106,7 +106,7 @@ def _run_go(args: list[str], workdir: Path, progress: Progress) -> str:
 
 def module_info(module: str, version: str, workdir: Path, progress: Progress) -> dict[str, str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    info: dict[str, str] = json.loads(_run_go(["mod", "download", "-json", f"{module}@{version}"], workdir, progress))
+    info: dict[str, str] = json.loads(run_go(["mod", "download", "-json", f"{module}@{version}"], workdir, progress))
     return info
 
 
@@ -163,7 +163,7 @@ def _build_kubernetes(target: Path, progress: Progress) -> None:
         f"building Kubernetes {KUBERNETES_VERSION} ({', '.join(KUBERNETES_COMMANDS)}); "
         "this takes 15-30 minutes on 2 cores the first time"
     )
-    _run_go(
+    run_go(
         ["build", "-trimpath", "-ldflags", ldflags, "-o", str(target) + "/"]
         + [f"k8s.io/kubernetes/cmd/{command}" for command in KUBERNETES_COMMANDS],
         workdir,
@@ -178,7 +178,7 @@ def _build_module_main(
     workdir.mkdir(parents=True, exist_ok=True)
     _write_wrapper(workdir, {module: version}, {})
     progress(f"building {binary} {version} from {module}")
-    _run_go(
+    run_go(
         ["build", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), "-o", str(target / binary), package],
         workdir,
         progress,
@@ -226,7 +226,7 @@ def ensure_argo_rollouts(progress: Progress = stderr_progress) -> tuple[Path, Pa
         extra = replace_directives(Path(info["GoMod"]).read_text())
         _write_wrapper(workdir, {module: ARGO_ROLLOUTS_VERSION}, {}, extra)
         progress(f"building the Argo Rollouts controller {ARGO_ROLLOUTS_VERSION}")
-        _run_go(
+        run_go(
             [
                 "build",
                 "-trimpath",

@@ -1,0 +1,128 @@
+"""s3:// against a real S3-compatible server: SeaweedFS built from its Go module, on loopback.
+
+Each error is one line that names the URI, and no message shows a secret.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from modelmonitor.api.parsing import parse_spec
+from modelmonitor.checks import run_checks
+from modelmonitor.errors import SourceError
+from modelmonitor_tools.devcluster.object_store import ObjectStore
+from tests.checks.conftest import NOW, logged, spec_for
+
+READER = {"accessKey": "reader", "secretKey": "reader-secret-value"}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    # a second identity that may read one bucket only
+    reader = {"name": "reader", "credentials": [READER], "actions": ["Read:logs", "List:logs"]}
+    running = ObjectStore(tmp_path_factory.mktemp("seaweedfs"), identities=[reader]).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _put(store: ObjectStore, files: dict[str, bytes]) -> None:
+    for path, body in files.items():
+        store.put(path, body)
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _csv(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue()
+
+
+def _jsonl(table: pa.Table) -> bytes:
+    frame = table.to_pandas()
+    frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # JSON carries times as text
+    return frame.to_json(orient="records", lines=True).encode()
+
+
+@pytest.mark.parametrize("data_format", ["parquet", "csv", "jsonl"])
+def test_each_format_is_read_with_the_monitors_credentials(store: ObjectStore, data_format: str) -> None:
+    encode = {"parquet": _parquet, "csv": _csv, "jsonl": _jsonl}[data_format]
+    _put(
+        store,
+        {
+            f"logs/{data_format}/current.{data_format}": encode(logged(1200, seed=21)),
+            f"logs/{data_format}/reference.{data_format}": encode(logged(1500, seed=22)),
+        },
+    )
+    spec = spec_for(
+        f"s3://logs/{data_format}/current.{data_format}", f"s3://logs/{data_format}/reference.{data_format}"
+    )
+    spec["data"]["current"]["format"] = spec["data"]["reference"]["format"] = data_format
+    results = run_checks(parse_spec(spec), now=NOW, env=store.environment())
+    assert results.window.rows == 1200 and results.healthy
+
+
+def test_the_process_environment_serves_when_the_monitor_names_no_credentials(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI and the Job runner: the standard AWS variables, AWS_ENDPOINT_URL_S3 among them."""
+    _put(store, {"logs/env/current.parquet": _parquet(logged(600, seed=23))})
+    for variable, value in store.environment().items():
+        monkeypatch.setenv(variable, value)
+    spec = spec_for("s3://logs/env/current.parquet", "s3://logs/env/current.parquet")
+    assert run_checks(parse_spec(spec), now=NOW).window.rows == 600
+
+
+def _refusal(store: ObjectStore, uri: str, env: dict[str, str]) -> str:
+    with pytest.raises(SourceError) as refused:
+        run_checks(parse_spec(spec_for(uri, uri)), now=NOW, env=env)
+    message = str(refused.value)
+    assert uri in message and "\n" not in message and "Traceback" not in message
+    assert not any(secret in message for secret in (store.secret_key, READER["secretKey"], "wrong-secret"))
+    return message
+
+
+def test_a_missing_bucket_is_an_error_naming_the_uri(store: ObjectStore) -> None:
+    message = _refusal(store, "s3://no-such-bucket/current.parquet", store.environment())
+    assert "no such file or directory" in message
+
+
+def test_a_wrong_key_is_refused_without_showing_it(store: ObjectStore) -> None:
+    _put(store, {"logs/keys/current.parquet": _parquet(logged(300, seed=24))})
+    wrong = {**store.environment(), "AWS_SECRET_ACCESS_KEY": "wrong-secret"}
+    assert "access denied" in _refusal(store, "s3://logs/keys/current.parquet", wrong)
+
+
+def test_a_read_the_identity_may_not_make_is_denied(store: ObjectStore) -> None:
+    _put(store, {"private/current.parquet": _parquet(logged(300, seed=25))})
+    reader = {
+        **store.environment(),
+        "AWS_ACCESS_KEY_ID": READER["accessKey"],
+        "AWS_SECRET_ACCESS_KEY": READER["secretKey"],
+    }
+    assert "access denied" in _refusal(store, "s3://private/current.parquet", reader)
+    spec = spec_for("s3://logs/keys/current.parquet", "s3://logs/keys/current.parquet")
+    assert run_checks(parse_spec(spec), now=NOW, env=reader).window.rows == 300  # its own bucket it reads
+
+
+def test_the_store_stops_by_its_process_id(tmp_path: Path) -> None:
+    from modelmonitor_tools.devcluster.processes import is_alive
+
+    running = ObjectStore(tmp_path).start()
+    pid = running.pid
+    assert pid is not None and is_alive(pid)
+    running.stop()
+    assert not is_alive(pid)
