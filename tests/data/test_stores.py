@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import sys
 from pathlib import Path
@@ -76,3 +77,16 @@ def test_http_reads_a_part_at_a_time_where_the_server_answers_ranges_and_downloa
         parts = open_source(f"http://127.0.0.1:{port}/public/current.parquet")
         assert isinstance(parts.dataset, ds.FileSystemDataset) and parts.count() == 800
         assert parts.read(["ts"]).num_rows == 800
+
+
+@pytest.mark.parametrize(("scheme", "package", "extra"), [("s3", "s3fs", "s3"), ("gs", "gcsfs", "gcs")])
+def test_a_missing_client_library_is_named_with_the_extra_that_brings_it(
+    monkeypatch: pytest.MonkeyPatch, scheme: str, package: str, extra: str
+) -> None:
+    """fsspec's ImportError names no module: the message said 'needs an extra package: None' before."""
+    registry = importlib.import_module("fsspec.registry")  # the module: fsspec.registry is its read-only view
+
+    monkeypatch.setitem(sys.modules, package, None)  # not installed
+    monkeypatch.delitem(registry._registry, scheme, raising=False)  # nor imported by an earlier test
+    with pytest.raises(SourceError, match=rf"needs the package {package}: pip install 'modelmonitor\[{extra}\]'$"):
+        open_source(f"{scheme}://bucket/key.parquet", env={}).count()

@@ -111,9 +111,7 @@ class TableSource:
         except SourceError:
             raise
         except ImportError as error:
-            raise SourceError(
-                self.uri, f"needs an extra package: {error.name} (pip install 'modelmonitor[s3]' or '[gcs]')"
-            ) from None
+            raise SourceError(self.uri, _missing_package(STORES[scheme], error)) from None
         except FileNotFoundError:
             raise SourceError(self.uri, "no such file or directory") from None
         except (*_read_errors(), ValueError) as error:
@@ -288,6 +286,13 @@ class TableSource:
         except _read_errors() as error:
             raise _failure(self.uri, "cannot list the files' sizes", error) from None
         return sum(info.size or 0 for info in infos)
+
+
+def _missing_package(store: Store, error: ImportError) -> str:
+    """What to install: the storage's own extra (fsspec's error names no module, so the storage says it)."""
+    if store.extra is None:
+        return f"needs a package that is not installed: {_one_line(error)}"
+    return f"needs the package {store.package}: pip install 'modelmonitor[{store.extra}]'"
 
 
 def _one_line(error: BaseException) -> str:

@@ -36,13 +36,16 @@ class Store:
 
     ``open`` takes the URI, the format and the credentials, and returns the dataset; it raises
     :class:`~modelmonitor.errors.SourceError`, or what reading raises, which the source words.
-    ``described``: how the error for an unsupported scheme names this storage.
+    ``described``: how the error for an unsupported scheme names this storage. ``extra`` and
+    ``package``: what to install when the storage's client library is missing.
     """
 
     schemes: tuple[str, ...]
     described: str
     open: Callable[[str, DataFormatDefinition, Credentials], ds.Dataset]
     lists_sizes: bool = True  # a file's size is known without reading it
+    extra: str | None = None  # the extra it needs installed (pip install 'modelmonitor[EXTRA]')
+    package: str | None = None  # the client library that extra brings
 
 
 def environment(credentials: Credentials) -> Mapping[str, str]:

@@ -61,7 +61,7 @@ def ensure_seaweedfs(progress: Progress = stderr_progress) -> Path:
 
 @dataclass
 class ObjectStore:
-    """A running SeaweedFS with its S3 gateway on 127.0.0.1, one identity, stopped by its process id."""
+    """A running SeaweedFS with its S3 gateway on 127.0.0.1, an admin identity and any others, stopped by its pid."""
 
     workdir: Path
     access_key: str = "modelmonitor"
