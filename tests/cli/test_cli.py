@@ -112,3 +112,13 @@ def test_the_operator_command_line_stands_without_the_tooling(monkeypatch: pytes
     monkeypatch.undo()
     commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
     assert set(commands.choices) == {"check", "report", "validate", "operator", "run", "samples", "dev-cluster"}
+
+
+def test_the_command_line_starts_without_numpy_or_arrow() -> None:
+    """Each command imports what it runs: `modelmonitor operator` keeps the science stack out of its process."""
+    probe = (
+        "import sys; from modelmonitor.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'scipy', 'pandas') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelmonitor.cli import EXIT_HEALTHY, parse_time
-from modelmonitor_tools.samples import write_samples
 
 
 def _samples(args: argparse.Namespace) -> int:
+    from modelmonitor_tools.samples import write_samples  # numpy and Arrow: not for every command's start
+
     for path in write_samples(Path(args.directory), now=args.now or datetime.now(UTC), rows=args.rows):
         print(path)
     return EXIT_HEALTHY

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from modelmonitor_tools.devcluster.assets import AssetError, cache_root
-from modelmonitor_tools.devcluster.object_store import ObjectStore
 from modelmonitor_tools.devcluster.processes import is_alive, stop_pid
 
 READY_TIMEOUT = 1800.0  # the first `up` may build the binaries
@@ -81,6 +80,7 @@ def _detach(args: argparse.Namespace) -> int:
 
 def _run_foreground(args: argparse.Namespace) -> int:
     from modelmonitor_tools.devcluster.cluster import ControlPlane, ControlPlaneError
+    from modelmonitor_tools.devcluster.object_store import ObjectStore
     from modelmonitor_tools.devcluster.podrunner import PodRunner
 
     home = _home(args)
