@@ -18,8 +18,17 @@ def vocabulary(enum_name: str, names: Iterable[str], *, module: str) -> type[Str
     >>> list(vocabulary("Metric", ["rocAuc", "f1"], module=__name__))
     [<Metric.ROC_AUC: 'rocAuc'>, <Metric.F1: 'f1'>]
     """
-    members = [(re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper(), name) for name in names]
+    members = [(snake_case(name).upper(), name) for name in names]
     return StrEnum(enum_name, members, module=module)  # type: ignore[return-value]
+
+
+def snake_case(name: str) -> str:
+    """A spec's camelCase word in snake case, as its module is named: ``rocAuc`` is ``roc_auc``.
+
+    >>> snake_case("balancedAccuracy")
+    'balanced_accuracy'
+    """
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def module_names(package: str) -> list[str]:

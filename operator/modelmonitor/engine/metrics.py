@@ -10,20 +10,20 @@ the undefined case of a zero denominator scores 0 (``zero_division=0``).
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from modelmonitor.api.metrics import MetricName
+from modelmonitor.api.vocabulary import snake_case
 from modelmonitor.engine import metric_formulas
 from modelmonitor.engine.metric_definition import ClassCounts, MetricFormula
 
 
 def module_name(metric: MetricName) -> str:
     """The module of a metric's formulas: its spec name in snake case (``rocAuc``: ``roc_auc``)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", str(metric)).lower()
+    return snake_case(str(metric))
 
 
 def _registered() -> dict[MetricName, MetricFormula]:
