@@ -1,0 +1,129 @@
+"""s3:// read with the monitor's credentials.secretRef, inline, in a Job and on Dask workers, against SeaweedFS.
+
+The operator, the pod runner and the Dask workers run without any AWS variable: the keys reach the
+checks only through the Secret. A Secret with a wrong key is refused, and the message
+shows no key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from modelmonitor_tools.devcluster.object_store import ObjectStore
+from tests.controller.conftest import GROUP, VERSION, monitor_document
+from tests.controller.test_operator import finished_runs
+from tests.distributed.conftest import DaskCluster, dask_cluster  # noqa: F401 - the fixture
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.cluster
+
+BUCKET = "model-logs"
+SECRET = "s3-creds"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    running = ObjectStore(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        running.create_bucket(BUCKET)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def uploaded(store: ObjectStore, samples: Path) -> dict[str, str]:
+    """The samples' data in the bucket: each file's s3:// URI by its name."""
+    uris = {}
+    for name in ("healthy", "drifted", "reference"):
+        store.put(f"{BUCKET}/credit-risk/{name}.parquet", (samples / f"{name}.parquet").read_bytes())
+        uris[name] = f"s3://{BUCKET}/credit-risk/{name}.parquet"
+    return uris
+
+
+def _on_s3(samples: Path, uris: dict[str, str], name: str, which: str, **spec: object) -> dict:
+    document = monitor_document(samples, name, which, **spec)
+    data = document["spec"]["data"]
+    data["current"]["uri"], data["reference"]["uri"] = uris[which], uris["reference"]
+    return document
+
+
+def test_no_aws_variable_reaches_the_test_processes() -> None:
+    """What the other tests rely on: the keys can come from nowhere but the Secret."""
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    assert not [variable for variable in keys if variable in os.environ]
+
+
+def test_each_runner_reads_the_bucket_with_the_secrets_keys(
+    start_operator,
+    custom,
+    api_client,
+    namespace,
+    samples,
+    store: ObjectStore,
+    uploaded: dict[str, str],
+    dask_cluster: DaskCluster,  # noqa: F811
+) -> None:
+    core = client.CoreV1Api(api_client)
+    core.create_namespaced_secret(
+        namespace, {"metadata": {"name": SECRET}, "stringData": {**store.environment(), "AWS_REGION": "us-east-1"}}
+    )
+    credentials = {"secretRef": {"name": SECRET}}
+    monitors = {
+        "inline": _on_s3(samples, uploaded, "on-s3-inline", "drifted", credentials=credentials),
+        "job": _on_s3(samples, uploaded, "on-s3-job", "drifted", runner="job", credentials=credentials),
+        "dask": _on_s3(
+            samples,
+            uploaded,
+            "on-s3-dask",
+            "drifted",
+            runner="dask",
+            dask={"address": dask_cluster.address},
+            credentials=credentials,
+        ),
+    }
+    start_operator()
+    for document in monitors.values():
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+
+    def all_finished() -> list[dict] | None:
+        runs = finished_runs(custom, namespace)
+        return runs if len(runs) == len(monitors) else None
+
+    runs = eventually(
+        all_finished,
+        timeout=240,
+        what="a finished run of each monitor",
+    )
+    by_runner = {run["spec"]["runner"]: run for run in runs}
+    assert set(by_runner) == set(monitors)
+    for runner, run in by_runner.items():
+        assert run["status"]["phase"] == "Succeeded", (runner, run["status"])
+        results = run["status"]["results"]
+        assert results["verdict"] == "Failed", runner  # the drifted sample drifts, read from the bucket
+        assert results["window"]["rows"] == by_runner["inline"]["status"]["results"]["window"]["rows"] > 0
+    assert by_runner["dask"]["status"]["results"]["ranOn"]["engine"] == "dask"
+
+
+def test_a_secret_with_a_wrong_key_is_refused_and_no_key_is_shown(
+    start_operator, custom, api_client, namespace, samples, store: ObjectStore, uploaded: dict[str, str]
+) -> None:
+    wrong = {**store.environment(), "AWS_SECRET_ACCESS_KEY": "wrong-secret-value"}
+    client.CoreV1Api(api_client).create_namespaced_secret(
+        namespace, {"metadata": {"name": "wrong-keys"}, "stringData": wrong}
+    )
+    start_operator()
+    document = _on_s3(
+        samples, uploaded, "wrong-keys", "healthy", runner="job", credentials={"secretRef": {"name": "wrong-keys"}}
+    )
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+    [run] = eventually(lambda: finished_runs(custom, namespace), timeout=120, what="a finished run")
+    status = run["status"]
+    assert status["phase"] == "Error" and "access denied" in status["message"], status
+    assert uploaded["healthy"] in status["message"] or uploaded["reference"] in status["message"]
+    assert "wrong-secret-value" not in str(run) and store.secret_key not in str(run)
