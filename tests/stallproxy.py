@@ -11,6 +11,8 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+from tests.relay import accept_relays
+
 
 @dataclass
 class _Connection:
@@ -31,21 +33,14 @@ class StallProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            except OSError:
-                client.close()
-                continue
-            connection = _Connection(client, upstream)
-            with self._lock:
-                self._connections.append(connection)
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._relay, args=(connection, source, target), daemon=True).start()
+        accept_relays(self._listener, self.upstream_port, self._started)
+
+    def _started(self, client: socket.socket, upstream: socket.socket) -> None:
+        connection = _Connection(client, upstream)
+        with self._lock:
+            self._connections.append(connection)
+        for source, target in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._relay, args=(connection, source, target), daemon=True).start()
 
     def _relay(self, connection: _Connection, source: socket.socket, target: socket.socket) -> None:
         try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -16,9 +18,12 @@ import pytest
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
+from modelmonitor.data.time_partitions import ends_by
 from modelmonitor.errors import SourceError
 from modelmonitor_tools.devcluster.object_store import ObjectStore
 from tests.checks.conftest import NOW, logged, spec_for
+from tests.data.test_time_partitions import HOURS, partition_keys, write_hourly
+from tests.requestlog import RequestLog
 
 READER = {"accessKey": "reader", "secretKey": "reader-secret-value"}
 
@@ -126,3 +131,29 @@ def test_the_store_stops_by_its_process_id(tmp_path: Path) -> None:
     assert pid is not None and is_alive(pid)
     running.stop()
     assert not is_alive(pid)
+
+
+def test_the_request_log_shows_no_read_of_a_partition_before_the_window(store: ObjectStore, tmp_path: Path) -> None:
+    """Hourly partitions over 48 hours, a 24-hour window: the objects of the 23 partitions that end before it
+    (all but the first, which discovery reads for the schema) are never fetched, only listed."""
+    files = write_hourly(tmp_path, logged(3000, seed=26, hours=HOURS))
+    for file in files:
+        store.put(f"logs/hourly/{file.relative_to(tmp_path)}", file.read_bytes())
+    log = RequestLog(int(store.endpoint.rsplit(":", 1)[1]))
+    try:
+        spec = spec_for("s3://logs/hourly", "s3://logs/hourly", **{"data.reference.window": "24h"})
+        results = run_checks(
+            parse_spec(spec), now=NOW, env={**store.environment(), "AWS_ENDPOINT_URL_S3": log.endpoint}
+        )
+        fetched = {path.split("?")[0] for method, path in log.requests() if method in ("GET", "HEAD")}
+    finally:
+        log.close()
+    assert results.window.rows > 1000 and not results.errors
+    start = NOW - timedelta(hours=24)
+    before = [file for file in files[1:] if ends_by(partition_keys(file), start)]
+    inside = [file for file in files if not ends_by(partition_keys(file), start)]
+    assert len(before) == 23 and len(inside) == 24
+    objects = {f"/logs/hourly/{quote(str(file.relative_to(tmp_path)))}" for file in files}
+    read = fetched & objects
+    assert read >= {f"/logs/hourly/{quote(str(file.relative_to(tmp_path)))}" for file in inside}
+    assert not read & {f"/logs/hourly/{quote(str(file.relative_to(tmp_path)))}" for file in before}, sorted(read)

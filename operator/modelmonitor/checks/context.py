@@ -8,7 +8,7 @@ from datetime import datetime
 
 from modelmonitor.api.data import DataSource
 from modelmonitor.api.monitor import ModelMonitorSpec
-from modelmonitor.data.source import RowFilter, TableSource, open_source
+from modelmonitor.data.source import Partition, RowFilter, TableSource, open_source
 from modelmonitor.durations import parse_duration
 
 
@@ -64,6 +64,10 @@ class CheckContext:
 
     def side_rows(self, reference: bool) -> RowFilter | None:
         return self.reference_rows if reference else self.current_rows
+
+    def side_partitions(self, reference: bool) -> list[Partition]:
+        """One side's slices for the tasks that read it, without the partitions its window skips."""
+        return self.side(reference).partitions(self.side_rows(reference))
 
     def side_count(self, reference: bool) -> int:
         """How many rows one side has in its window, counted once per check."""

@@ -256,8 +256,8 @@ class EstimationTask:
 
     def submit(self, context: CheckContext, executor: Executor) -> Any:
         try:
-            window = context.current.partitions()
-            reference = context.reference.partitions()
+            window = context.side_partitions(reference=False)
+            reference = context.side_partitions(reference=True)
         except DataError as error:
             return executor.submit(_unlisted, str(error))
         scans = [executor.submit(scan_unlabeled, part) for part in window]

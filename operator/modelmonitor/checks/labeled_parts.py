@@ -369,7 +369,7 @@ class LabelsTask:
     def submit(self, context: CheckContext, executor: Executor) -> Any:
         named = sides(context.spec)
         try:
-            partitions = [_rows_of(context, side)[0].partitions() for side in named]
+            partitions = [source.partitions(rows) for source, rows in (_rows_of(context, side) for side in named)]
         except DataError as error:
             return executor.submit(_unlisted, named, str(error))
         each = list(zip(named, partitions, strict=True))

@@ -29,16 +29,20 @@ from modelmonitor.checks.performance import (
     sampling_findings,
     score_findings,
 )
-from modelmonitor.data.source import open_source
 from modelmonitor.errors import DataError
 from modelmonitor.times import rfc3339
 
 
-def data_bytes(spec: ModelMonitorSpec, env: Mapping[str, str] | None = None) -> int | None:
-    """How many bytes of files the current and reference data sets hold, if known."""
+def data_bytes(spec: ModelMonitorSpec, env: Mapping[str, str] | None = None, now: datetime | None = None) -> int | None:
+    """How many bytes of files a run at ``now`` (default: this moment) reads, if known.
+
+    A data set's files count whole, except the hive partitions its window skips unopened
+    (see ``data.time_partitions``): a year of hourly logs costs a 24-hour window one day's bytes.
+    """
+    context = CheckContext.opened(spec, now or datetime.now(UTC), env)
     total = 0
-    for source in (spec.data.current, spec.data.reference):
-        size = open_source(source.uri, source.format, env).total_bytes()
+    for reference in (False, True):
+        size = context.side(reference).total_bytes(context.side_rows(reference))
         if size is None:
             return None
         total += size

@@ -297,7 +297,7 @@ def plan_numeric(
     executor: Executor, context: CheckContext, feature: str, method: DriftMethod, threshold: float | None
 ) -> Any:
     """Submit a numerical column's two passes; the handle of its outcome."""
-    partitions = {reference: context.side(reference).partitions() for reference in (True, False)}
+    partitions = {reference: context.side_partitions(reference) for reference in (True, False)}
     strides = {reference: max(1, context.side_count(reference) // size) for reference, size in _SAMPLED}
     scans = {
         reference: [
@@ -386,7 +386,7 @@ def plan_values(
     counted = {
         reference: [
             executor.submit(count_values, feature, reference, partition)
-            for partition in context.side(reference).partitions()
+            for partition in context.side_partitions(reference)
         ]
         for reference in (True, False)
     }

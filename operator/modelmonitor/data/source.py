@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -24,6 +24,7 @@ import pyarrow.dataset as ds
 from modelmonitor.api.data import DataFormat
 from modelmonitor.data import formats, stores
 from modelmonitor.data.source_definition import DataFormatDefinition, Store
+from modelmonitor.data.time_partitions import TIME_KEYS, ends_by
 from modelmonitor.data.timestamps import utc_instants, window_expression
 from modelmonitor.errors import ColumnError, SourceError
 
@@ -87,7 +88,8 @@ class TableSource:
     format: str = "parquet"
     env: Mapping[str, str] | None = field(default=None, repr=False)
     _dataset: ds.Dataset | None = field(default=None, repr=False)
-    _partitions: list[Partition] | None = field(default=None, repr=False)
+    _in_window: dict[datetime, ds.Dataset] = field(default_factory=dict, repr=False)
+    _partitions: dict[datetime | None, list[Partition]] = field(default_factory=dict, repr=False)
     _fragments: dict[str, ds.Fragment] | None = field(default=None, repr=False)
 
     @property
@@ -117,6 +119,25 @@ class TableSource:
         except (*_read_errors(), ValueError) as error:
             raise _failure(self.uri, f"cannot read as {self.format}", error) from None
 
+    def _scanned(self, rows: RowFilter | None) -> ds.Dataset:
+        """The data set without the hive partitions that end before the window starts (see ``time_partitions``).
+
+        They are left out unopened: a year of hourly partitions costs a 24-hour window a listing, not 8,760 footers.
+        """
+        dataset = self.dataset
+        start = _window_start(rows)
+        if start is None or not isinstance(dataset, ds.FileSystemDataset):
+            return dataset
+        if start not in self._in_window:
+            fragments = list(dataset.get_fragments())
+            kept = [f for f in fragments if not ends_by(ds.get_partition_keys(f.partition_expression), start)]
+            self._in_window[start] = (
+                dataset
+                if len(kept) == len(fragments)
+                else ds.FileSystemDataset(kept, dataset.schema, dataset.format, dataset.filesystem)
+            )
+        return self._in_window[start]
+
     @property
     def schema(self) -> pa.Schema:
         return self.dataset.schema
@@ -124,6 +145,14 @@ class TableSource:
     @property
     def column_names(self) -> list[str]:
         return list(self.schema.names)
+
+    @property
+    def time_partition_columns(self) -> list[str]:
+        """The hive partition keys that name time (date=, hour=...): where rows were filed, not what they hold."""
+        partitioning = getattr(self.dataset, "partitioning", None)
+        if partitioning is None:
+            return []
+        return [name for name in partitioning.schema.names if name.lower() in TIME_KEYS]
 
     def require(self, column: str) -> pa.DataType:
         if column not in self.schema.names:
@@ -151,21 +180,22 @@ class TableSource:
         for column in columns:
             self.require(column)
         try:
-            return self.dataset.to_table(columns=columns, filter=self._filter(rows))
+            return self._scanned(rows).to_table(columns=columns, filter=self._filter(rows))
         except _read_errors() as error:
             raise _failure(self.uri, f"cannot read {', '.join(columns)}", error) from None
 
-    def partitions(self) -> list[Partition]:
+    def partitions(self, rows: RowFilter | None = None) -> list[Partition]:
         """The data set in slices of about ``PARTITION_ROWS`` rows, in the order a whole scan reads them.
 
-        Parquet files are cut at row groups and small ones joined; other formats split by file.
+        Parquet files are cut at row groups and small ones joined; other formats split by file. With
+        ``rows``, hive partitions that end before its window are left out, their footers unread.
         """
-        if self._partitions is None:
-            self._partitions = self._split()
-        return self._partitions
+        start = _window_start(rows)
+        if start not in self._partitions:
+            self._partitions[start] = self._split(self._scanned(rows))
+        return self._partitions[start]
 
-    def _split(self) -> list[Partition]:
-        dataset = self.dataset
+    def _split(self, dataset: ds.Dataset) -> list[Partition]:
         if not isinstance(dataset, ds.FileSystemDataset):
             return [Partition()]
         partitions: list[Partition] = []
@@ -241,7 +271,7 @@ class TableSource:
         """The named columns of the selected rows (of one partition, if given), a batch at a time."""
         for column in columns:
             self.require(column)
-        dataset = self.dataset if partition is None else self._partition_dataset(partition)
+        dataset = self._scanned(rows) if partition is None else self._partition_dataset(partition)
         try:
             batches = dataset.to_batches(
                 columns=columns,
@@ -269,16 +299,16 @@ class TableSource:
 
     def count(self, rows: RowFilter | None = None) -> int:
         try:
-            return int(self.dataset.count_rows(filter=self._filter(rows)))
+            return int(self._scanned(rows).count_rows(filter=self._filter(rows)))
         except _read_errors() as error:
             raise _failure(self.uri, "cannot count rows", error) from None
 
-    def total_bytes(self) -> int | None:
-        """The size of the data set's files, where the filesystem lists them (not over HTTP)."""
+    def total_bytes(self, rows: RowFilter | None = None) -> int | None:
+        """The size of the files the rows are read from, where the filesystem lists them (not over HTTP)."""
         store = STORES.get(urlparse(self.uri).scheme)
         if store is not None and not store.lists_sizes:
             return None
-        dataset = self.dataset
+        dataset = self._scanned(rows)
         if not isinstance(dataset, ds.FileSystemDataset):
             return None
         try:
@@ -286,6 +316,14 @@ class TableSource:
         except _read_errors() as error:
             raise _failure(self.uri, "cannot list the files' sizes", error) from None
         return sum(info.size or 0 for info in infos)
+
+
+def _window_start(rows: RowFilter | None) -> datetime | None:
+    """Where the rows' window starts, as an aware moment; None: no window, or none that starts."""
+    if rows is None or rows.timestamp is None or rows.start is None:
+        return None
+    start = rows.start
+    return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
 
 
 def _missing_package(store: Store, error: ImportError) -> str:

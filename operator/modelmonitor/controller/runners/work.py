@@ -7,18 +7,21 @@ The operator's own process imports this module to name the functions; the scienc
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.controller.runners.evaluation import error_status, evaluate
 from modelmonitor.errors import ModelMonitorError
+from modelmonitor.times import parse_iso
 
 
-def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None) -> int | None:
-    """How many bytes the current and reference data hold, if known; raises ModelMonitorError when unreadable."""
+def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None, now: datetime | None = None) -> int | None:
+    """How many bytes a run at ``now`` reads from the current and reference data, if known; raises
+    ModelMonitorError when unreadable."""
     from modelmonitor.checks import data_bytes
 
-    return data_bytes(spec, env)
+    return data_bytes(spec, env, now)
 
 
 def evaluate_run(
@@ -35,7 +38,8 @@ def evaluate_run(
     that says to use a Job, before any of it is read: here, not in a call of its own, so
     a run costs one round trip to a check process.
     """
-    if max_bytes is not None and (refusal := _over_limit(spec, env, max_bytes)) is not None:
+    now = parse_iso(run_spec["evaluateAt"])
+    if max_bytes is not None and (refusal := _over_limit(spec, env, max_bytes, now)) is not None:
         return refusal
     measurer = None
     if dask_scheduler is not None:
@@ -45,9 +49,11 @@ def evaluate_run(
     return evaluate(monitor, spec, run_spec, env, measurer)
 
 
-def _over_limit(spec: ModelMonitorSpec, env: Mapping[str, str] | None, max_bytes: int) -> dict[str, Any] | None:
+def _over_limit(
+    spec: ModelMonitorSpec, env: Mapping[str, str] | None, max_bytes: int, now: datetime
+) -> dict[str, Any] | None:
     try:
-        size = data_size(spec, env)
+        size = data_size(spec, env, now)
     except ModelMonitorError:
         return None  # the evaluation reports the unreadable data, naming the file
     if size is None or size <= max_bytes:
