@@ -22,9 +22,9 @@ from benchmarks.drift_data import prepare  # noqa: E402
 CHILD = """
 import resource, sys
 from modelmonitor.checks.streaming import ColumnScan, _floats
-from modelmonitor.data.source import open_source
+from modelmonitor.data.table import open_table
 scan = ColumnScan()
-for batch in open_source(sys.argv[1]).batches("num_07"):
+for batch in open_table(sys.argv[1]).batches("num_07"):
     scan.add(_floats(batch))
 print(scan.rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """

@@ -77,6 +77,22 @@ def test_the_documented_example_is_valid() -> None:
         ("drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features: Value error, features named more"),
         ("model.colour", "red", "spec.model.colour: Extra inputs are not permitted"),
         ("data.reference", DELETE, "spec.data.reference: Field required"),
+        ("data.current", {"window": "24h"}, "spec.data.current: set exactly one of kserve and uri"),
+        (
+            "data.current",
+            {"uri": "a.parquet", "kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}},
+            "spec.data.current: set exactly one of kserve and uri",
+        ),
+        (
+            "data.current",
+            {"kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}, "format": "csv"},
+            "spec.data.current: kserve logs are parquet: remove format",
+        ),
+        (
+            "data.current",
+            {"kserve": {"inferenceService": "Credit_Risk", "logs": "s3://l"}},
+            "spec.data.current.kserve.inferenceService: String should match pattern",
+        ),
         # a traceback (OverflowError) and a window that held no rows, before
         ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),
         ("data.current.window", "0s", "spec.data.current.window: window '0s' holds no rows"),

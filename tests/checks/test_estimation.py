@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-import modelmonitor.data.source as source_module
+import modelmonitor.data.table as source_module
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks import run_checks

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as sk
 
-import modelmonitor.data.source as source_module
+import modelmonitor.data.table as source_module
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import InProcess
@@ -65,7 +65,7 @@ def test_many_partitions_give_the_same_results_as_one(
 ) -> None:
     whole = check(binary_spec).to_document()
     monkeypatch.setattr(source_module, "PARTITION_ROWS", 1000)  # 12 partitions of the current window
-    assert len(source_module.open_source(binary_spec["data"]["current"]["uri"]).partitions()) == 12
+    assert len(source_module.open_table(binary_spec["data"]["current"]["uri"]).partitions()) == 12
     assert check(binary_spec).to_document() == whole
 
 

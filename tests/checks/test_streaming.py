@@ -9,14 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import modelmonitor.data.source as source_module
+import modelmonitor.data.table as source_module
 from modelmonitor.api.drift import DriftMethod
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.executors import InProcess
 from modelmonitor.checks.streaming import ColumnScan, merge_scans, plan_numeric, plan_values, scan_partition
-from modelmonitor.data.source import Partition, Piece, open_source
+from modelmonitor.data.table import Partition, Piece, open_table
 from tests.checks.conftest import NOW, check, logged, spec_for
 
 
@@ -55,7 +55,7 @@ def test_many_partitions_stream_within_the_stated_error_of_exact(
     reference = _partitioned(tmp_path / "reference", logged(30_000, seed=1), 5)
     current = _partitioned(tmp_path / "current", logged(20_000, seed=2, shift=0.1), 4)
     spec = spec_for(current, reference)
-    assert len(open_source(str(reference)).partitions()) >= 20  # of two row groups, 1,400 rows, at most
+    assert len(open_table(str(reference)).partitions()) >= 20  # of two row groups, 1,400 rows, at most
     exact = check(spec)
     spec["drift"]["exactMaxRows"] = 1000
     streamed = check(spec)
@@ -75,7 +75,7 @@ def test_many_partitions_stream_within_the_stated_error_of_exact(
 
 def _context(directory: Path, tmp_path: Path) -> CheckContext:
     spec = parse_spec(spec_for(directory, directory))
-    return CheckContext(spec, NOW, open_source(str(directory)), open_source(str(directory)))
+    return CheckContext(spec, NOW, open_table(str(directory)), open_table(str(directory)))
 
 
 def test_a_file_gone_mid_check_is_that_features_error(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ SPEC = {
 def counting() -> tuple[ParsedSpecs, list[dict[str, Any]]]:
     parsed: list[dict[str, Any]] = []
 
-    def parse(spec: dict[str, Any]) -> ModelMonitorSpec:
+    def parse(spec: dict[str, Any], namespace: str | None = None) -> ModelMonitorSpec:
         parsed.append(spec)
-        return parse_spec(spec)
+        return parse_spec(spec, namespace=namespace)
 
     return ParsedSpecs(parse), parsed
 

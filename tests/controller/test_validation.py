@@ -107,6 +107,22 @@ CASES = [
     ),
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
     ("spec.data.current.window", "0s", "spec.data.current.window: Invalid value: window must be a positive duration"),
+    ("spec.data.current", {"window": "24h"}, "spec.data.current: Invalid value: set exactly one of kserve and uri"),
+    (
+        "spec.data.current",
+        {"uri": "a.parquet", "kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}},
+        "spec.data.current: Invalid value: set exactly one of kserve and uri",
+    ),
+    (
+        "spec.data.current",
+        {"kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}, "format": "csv"},
+        "spec.data.current.format: Invalid value: kserve logs are parquet: remove format",
+    ),
+    (
+        "spec.data.current",
+        {"kserve": {"inferenceService": "Credit_Risk", "logs": "s3://l"}},
+        "spec.data.current.kserve.inferenceService in body should match",
+    ),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
     (
@@ -323,3 +339,30 @@ def test_rules_once_left_to_the_operator_are_the_api_servers_too(
             GROUP, VERSION, namespace, "modelmonitors", document
         )
     assert caught.value.status == 422 and message in json.loads(caught.value.body)["message"], caught.value.body
+
+
+def test_a_kserve_source_needs_no_timestamp_column_for_its_window(api_client, installed_crds, namespace) -> None:
+    """Its rows keep their time in ts (api.payload_log): the API server takes it as the operator does."""
+    document = with_value(VALID, "metadata.name", "logged")
+    document = with_value(
+        document,
+        "spec.data.current",
+        {"kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}, "window": "24h"},
+    )
+    document = with_value(document, "spec.data.columns", {"label": "label", "score": "score"})
+    client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "modelmonitors", document
+    )
+    assert parse_spec(document["spec"], namespace=namespace).data.columns.timestamp == "ts"
+    without = with_value(
+        with_value(document, "metadata.name", "unlogged"), "spec.data.current", {"uri": "s3://l/", "window": "24h"}
+    )
+    with pytest.raises(ApiException) as caught:
+        client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "modelmonitors", without
+        )
+    assert (
+        "data.current.window and conceptDrift need data.columns.timestamp" in json.loads(caught.value.body)["message"]
+    )
+    with pytest.raises(SpecError, match=r"need data\.columns\.timestamp"):
+        parse_spec(without["spec"])

@@ -22,6 +22,7 @@ from modelmonitor.data.time_partitions import ends_by
 from modelmonitor.errors import SourceError
 from modelmonitor_tools.devcluster.object_store import ObjectStore
 from tests.checks.conftest import NOW, logged, spec_for
+from tests.data.test_source_kinds import write_payload_logs
 from tests.data.test_time_partitions import HOURS, partition_keys, write_hourly
 from tests.requestlog import RequestLog
 
@@ -157,3 +158,19 @@ def test_the_request_log_shows_no_read_of_a_partition_before_the_window(store: O
     read = fetched & objects
     assert read >= {f"/logs/hourly/{quote(str(file.relative_to(tmp_path)))}" for file in inside}
     assert not read & {f"/logs/hourly/{quote(str(file.relative_to(tmp_path)))}" for file in before}, sorted(read)
+
+
+def test_a_kserve_source_reads_the_collectors_layout_in_a_bucket(store: ObjectStore, tmp_path: Path) -> None:
+    write_payload_logs(tmp_path, logged(2000, seed=27, hours=36))
+    for file in tmp_path.rglob("*.parquet"):
+        store.put(f"model-logs/kserve/{file.relative_to(tmp_path)}", file.read_bytes())
+    store.put("model-logs/train.parquet", _parquet(logged(1500, seed=28).drop_columns(["label"])))
+    spec = spec_for("s3://model-logs/train.parquet", "s3://model-logs/train.parquet", metrics=[])
+    spec["data"]["current"] = {
+        "kserve": {"inferenceService": "credit-risk", "logs": "s3://model-logs/kserve"},
+        "window": "24h",
+    }
+    spec["data"]["columns"] = {"prediction": "prediction"}
+    results = run_checks(parse_spec(spec, namespace="ml"), now=NOW, env=store.environment())
+    assert results.window.rows > 1000 and not results.errors
+    assert results.drift is not None and {f.feature for f in results.drift.features} == {"x", "y", "colour", "score"}

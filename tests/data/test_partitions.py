@@ -11,13 +11,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-import modelmonitor.data.source as source_module
-from modelmonitor.data.source import Partition, Piece, RowFilter, open_source
+import modelmonitor.data.table as source_module
+from modelmonitor.data.table import Partition, Piece, RowFilter, open_table
 from modelmonitor.errors import SourceError
 
 
 def _column(uri: Path | str, partitions: list[Partition] | None, rows: RowFilter | None = None, **kwargs: str) -> list:
-    source = open_source(str(uri), **kwargs)
+    source = open_table(str(uri), **kwargs)
     if partitions is None:
         return [value for batch in source.batches("x", rows) for value in batch.to_pylist()]
     return [
@@ -39,7 +39,7 @@ def hive(tmp_path: Path) -> Path:
 
 def test_parquet_is_cut_at_row_groups_and_small_files_are_joined(hive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(source_module, "PARTITION_ROWS", 8)
-    partitions = open_source(str(hive)).partitions()
+    partitions = open_table(str(hive)).partitions()
     first, second, third = (str(hive / f"day=2026-01-0{day}" / "part.parquet") for day in (1, 2, 3))
     assert partitions == [
         Partition((Piece(first, (0, 1)),)),
@@ -54,7 +54,7 @@ def test_parquet_is_cut_at_row_groups_and_small_files_are_joined(hive: Path, mon
 
 def test_a_partition_keeps_the_window_filter_and_the_hive_columns(hive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(source_module, "PARTITION_ROWS", 8)
-    partitions = open_source(str(hive)).partitions()
+    partitions = open_table(str(hive)).partitions()
     rows = RowFilter(equals=(("day", "2026-01-03"),))
     assert _column(hive, partitions, rows) == _column(hive, None, rows) == list(range(13, 38))
 
@@ -62,20 +62,20 @@ def test_a_partition_keeps_the_window_filter_and_the_hive_columns(hive: Path, mo
 def test_large_data_is_one_partition_per_four_million_rows(tmp_path: Path) -> None:
     table = pa.table({"x": np.zeros(10_000_000, dtype=np.float32)})
     pq.write_table(table, tmp_path / "big.parquet", row_group_size=1_000_000)
-    partitions = open_source(str(tmp_path / "big.parquet")).partitions()
+    partitions = open_table(str(tmp_path / "big.parquet")).partitions()
     assert [len(p.pieces[0].row_groups or ()) for p in partitions] == [4, 4, 2]
 
 
 def test_csv_is_split_by_file(tmp_path: Path) -> None:
     for index in range(3):
         pacsv.write_csv(pa.table({"x": [float(index), float(index) + 0.5]}), tmp_path / f"part-{index}.csv")
-    partitions = open_source(str(tmp_path), "csv").partitions()
+    partitions = open_table(str(tmp_path), "csv").partitions()
     assert partitions == [Partition((Piece(str(tmp_path / f"part-{index}.csv")),)) for index in range(3)]
     assert _column(tmp_path, partitions, format="csv") == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
 
 
 def test_a_file_gone_since_the_partitions_were_listed_is_a_source_error(hive: Path) -> None:
-    source = open_source(str(hive))
+    source = open_table(str(hive))
     gone = Partition((Piece(str(hive / "day=2026-01-09" / "part.parquet")),))
     with pytest.raises(SourceError, match="left the data set during the check"):
         list(source.batches("x", partition=gone))
@@ -87,7 +87,7 @@ def test_a_time_window_reads_the_same_rows_partition_by_partition(
     monkeypatch.setattr(source_module, "PARTITION_ROWS", 5)
     stamps = pa.array([datetime(2026, 1, 1, hour, tzinfo=UTC) for hour in range(24)], pa.timestamp("us", tz="UTC"))
     pq.write_table(pa.table({"ts": stamps, "x": np.arange(24.0)}), tmp_path / "log.parquet", row_group_size=3)
-    partitions = open_source(str(tmp_path)).partitions()
+    partitions = open_table(str(tmp_path)).partitions()
     rows = RowFilter("ts", datetime(2026, 1, 1, 17, tzinfo=UTC), datetime(2026, 1, 1, 6, tzinfo=UTC))
     assert len(partitions) == 8
     assert _column(tmp_path, partitions, rows) == _column(tmp_path, None, rows) == list(np.arange(7.0, 18.0))

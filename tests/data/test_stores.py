@@ -14,8 +14,8 @@ import pytest
 
 from modelmonitor.api.data import DataFormat
 from modelmonitor.data import formats, stores
-from modelmonitor.data.source import FORMATS, STORES, open_source
 from modelmonitor.data.stores import gcs, s3
+from modelmonitor.data.table import FORMATS, STORES, open_table
 from modelmonitor.errors import SourceError
 from tests.checks.conftest import logged
 from tests.servers import local_server
@@ -34,7 +34,7 @@ def test_each_scheme_has_one_storage_and_an_unsupported_one_is_told_them_all() -
     with pytest.raises(
         SourceError, match=r"unsupported scheme 'ftp': use a path, file://, gs://, http\(s\):// or s3://"
     ):
-        open_source("ftp://host/x.parquet").count()
+        open_table("ftp://host/x.parquet").count()
 
 
 def test_s3_takes_its_endpoint_from_the_settings_and_keys_only_from_the_monitors_credentials(
@@ -65,7 +65,7 @@ def test_http_reads_a_part_at_a_time_where_the_server_answers_ranges_and_downloa
     pq.write_table(table, tmp_path / "current.parquet")
     plain = [sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1", "--directory", str(tmp_path)]
     with local_server(plain) as port:  # Python's server ignores Range: the whole file is sent
-        whole = open_source(f"http://127.0.0.1:{port}/current.parquet")
+        whole = open_table(f"http://127.0.0.1:{port}/current.parquet")
         assert isinstance(whole.dataset, ds.InMemoryDataset) and whole.count() == 800
         assert whole.total_bytes() is None
     ranged = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"]
@@ -74,7 +74,7 @@ def test_http_reads_a_part_at_a_time_where_the_server_answers_ranges_and_downloa
         bucket.create_bucket(Bucket="public")
         body = (tmp_path / "current.parquet").read_bytes()
         bucket.put_object(Bucket="public", Key="current.parquet", Body=body, ACL="public-read")
-        parts = open_source(f"http://127.0.0.1:{port}/public/current.parquet")
+        parts = open_table(f"http://127.0.0.1:{port}/public/current.parquet")
         assert isinstance(parts.dataset, ds.FileSystemDataset) and parts.count() == 800
         assert parts.read(["ts"]).num_rows == 800
 
@@ -89,4 +89,4 @@ def test_a_missing_client_library_is_named_with_the_extra_that_brings_it(
     monkeypatch.setitem(sys.modules, package, None)  # not installed
     monkeypatch.delitem(registry._registry, scheme, raising=False)  # nor imported by an earlier test
     with pytest.raises(SourceError, match=rf"needs the package {package}: pip install 'modelmonitor\[{extra}\]'$"):
-        open_source(f"{scheme}://bucket/key.parquet", env={}).count()
+        open_table(f"{scheme}://bucket/key.parquet", env={}).count()

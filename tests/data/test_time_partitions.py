@@ -12,7 +12,7 @@ import pytest
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import data_bytes, run_checks
-from modelmonitor.data.source import RowFilter, open_source
+from modelmonitor.data.table import RowFilter, open_table
 from modelmonitor.data.time_partitions import ends_by, partition_end
 from modelmonitor.errors import SourceError
 from tests.checks.conftest import NOW, logged, spec_for
@@ -99,7 +99,7 @@ def test_a_window_never_opens_the_partitions_before_it(tmp_path: Path) -> None:
     table = logged(4000, seed=5, hours=HOURS)
     files = write_hourly(tmp_path / "logs", table)
     assert _break_before_the_window(files) == 23
-    source = open_source(str(tmp_path / "logs"))
+    source = open_table(str(tmp_path / "logs"))
     rows = RowFilter("ts", NOW, NOW - timedelta(hours=24))
     expected = table.filter(pc.greater(table["ts"], NOW - timedelta(hours=24)))["x"].to_pylist()
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from modelmonitor.data.source import open_source
+from modelmonitor.data.table import open_table
 from modelmonitor.data.timestamps import utc_instants, window_expression
 from modelmonitor.errors import ColumnError
 
@@ -111,7 +111,7 @@ def test_the_window_filter_keeps_start_out_and_end_in(form: str) -> None:
 def test_the_time_range_of_a_data_set(tmp_path) -> None:
     path = tmp_path / "log.jsonl"
     path.write_text('{"ts": "2026-01-02T03:04:05+01:00"}\n{"ts": "2025-12-31T23:00:00"}\n{"ts": null}\n')
-    source = open_source(str(path), "jsonl")
+    source = open_table(str(path), "jsonl")
     assert source.time_range("ts") == (
         datetime(2025, 12, 31, 23, tzinfo=UTC),
         datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC),

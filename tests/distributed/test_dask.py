@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-import modelmonitor.data.source as source_module
+import modelmonitor.data.table as source_module
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks

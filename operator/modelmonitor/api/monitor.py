@@ -8,7 +8,7 @@ generates the CRD's schema, with the CEL rules each validator declares, from it.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,7 @@ from modelmonitor.api.concept_drift import (
     Baseline,
     ConceptDriftSpec,
 )
-from modelmonitor.api.data import DataSpec
+from modelmonitor.api.data import DataSpec, with_namespace
 from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.estimation import PerformanceEstimationSpec
 from modelmonitor.api.metrics import (
@@ -264,7 +264,9 @@ class ModelMonitorSpec(SpecModel):
     @model_validator(mode="after")
     @cel(
         CelRule(
-            f"(!has(self.data.current.window) && {_NO_CONCEPT_DRIFT}) || ({_has_column('timestamp')})",
+            # a kserve source's time column is ts unless named (DataSpec fills it in)
+            f"(!has(self.data.current.window) && {_NO_CONCEPT_DRIFT}) || has(self.data.current.kserve) "
+            f"|| ({_has_column('timestamp')})",
             "data.current.window and conceptDrift need data.columns.timestamp",
             ".data.columns",
         )
@@ -289,3 +291,12 @@ class ModelMonitor(BaseModel):
     kind: Literal["ModelMonitor"]
     metadata: ObjectMeta
     spec: ModelMonitorSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sources_in_its_namespace(cls, document: Any) -> Any:
+        """A kserve source without a namespace reads the monitor's, "default" if unset, as kubectl applies it."""
+        if not (isinstance(document, dict) and isinstance(document.get("metadata"), dict) and "spec" in document):
+            return document
+        namespace = document["metadata"].get("namespace") or "default"
+        return {**document, "spec": with_namespace(document["spec"], namespace)}

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from modelmonitor.api.data import with_namespace
 from modelmonitor.api.monitor import KIND, ModelMonitor, ModelMonitorSpec
 from modelmonitor.api.rollout import ModelRolloutSpec
 from modelmonitor.errors import SpecError
@@ -75,9 +76,12 @@ def _parse(model: type[Model], spec: dict[str, Any], prefix: str) -> Model:
         raise SpecError(format_validation_error(error, prefix)) from None
 
 
-def parse_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelMonitorSpec:
-    """Validate a ModelMonitor spec mapping; raise :class:`SpecError` naming each bad field."""
-    return _parse(ModelMonitorSpec, spec, prefix)
+def parse_spec(spec: dict[str, Any], *, prefix: str = "spec", namespace: str | None = None) -> ModelMonitorSpec:
+    """Validate a ModelMonitor spec mapping; raise :class:`SpecError` naming each bad field.
+
+    ``namespace``: the monitor's, which its kserve sources read unless they name another.
+    """
+    return _parse(ModelMonitorSpec, spec if namespace is None else with_namespace(spec, namespace), prefix)
 
 
 def parse_rollout_spec(spec: dict[str, Any], *, prefix: str = "spec") -> ModelRolloutSpec:

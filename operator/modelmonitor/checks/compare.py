@@ -19,7 +19,8 @@ from modelmonitor.api.comparison import ARMS, Comparison, finite
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
-from modelmonitor.data.source import RowFilter, open_source
+from modelmonitor.data.source import open_source
+from modelmonitor.data.source_definition import RowFilter
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.times import rfc3339
@@ -91,7 +92,7 @@ def compare_versions(
     check_metric(spec, metric, "analysis.metric")
     for index, guardrail in enumerate(guardrails):
         check_metric(spec, guardrail, f"analysis.guardrails[{index}]")
-    source = open_source(spec.data.current.uri, spec.data.current.format, env)
+    source = open_source(spec.data.current, env)
 
     def rows_of(arm: str, start: datetime) -> RowFilter:
         return RowFilter(columns.timestamp, until, start, ((columns.model_version or "", versions[arm]),))

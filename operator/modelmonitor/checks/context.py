@@ -8,7 +8,8 @@ from datetime import datetime
 
 from modelmonitor.api.data import DataSource
 from modelmonitor.api.monitor import ModelMonitorSpec
-from modelmonitor.data.source import Partition, RowFilter, TableSource, open_source
+from modelmonitor.data.source import open_source
+from modelmonitor.data.source_definition import Partition, RowFilter, Source
 from modelmonitor.durations import parse_duration
 
 
@@ -16,8 +17,8 @@ from modelmonitor.durations import parse_duration
 class CheckContext:
     spec: ModelMonitorSpec
     now: datetime
-    current: TableSource
-    reference: TableSource
+    current: Source
+    reference: Source
     _side_counts: dict[bool, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -27,8 +28,8 @@ class CheckContext:
         return cls(
             spec=spec,
             now=now,
-            current=open_source(current.uri, current.format, env),
-            reference=open_source(reference.uri, reference.format, env),
+            current=open_source(current, env),
+            reference=open_source(reference, env),
         )
 
     @property
@@ -59,7 +60,7 @@ class CheckContext:
             return None
         return RowFilter(column, end, start, equals)
 
-    def side(self, reference: bool) -> TableSource:
+    def side(self, reference: bool) -> Source:
         return self.reference if reference else self.current
 
     def side_rows(self, reference: bool) -> RowFilter | None:

@@ -51,7 +51,7 @@ from modelmonitor.checks.labels import (
     class_text,
     numeric_column,
 )
-from modelmonitor.data.source import Partition
+from modelmonitor.data.source_definition import Partition
 from modelmonitor.engine.cbpe import (
     Calibration,
     DrawSums,

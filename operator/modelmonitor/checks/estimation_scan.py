@@ -19,7 +19,7 @@ from modelmonitor.api.data import Columns
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labels import all_present, distinct_union, numeric_column, plain, present, whole_numbers
-from modelmonitor.data.source import Partition
+from modelmonitor.data.source_definition import Partition
 from modelmonitor.engine.cbpe import ESTIMABLE
 from modelmonitor.engine.cbpe_multiclass import MULTICLASS_ESTIMABLE
 from modelmonitor.engine.metrics import FORMULAS

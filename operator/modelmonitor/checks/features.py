@@ -149,8 +149,8 @@ def feature_names(context: CheckContext) -> list[str]:
     columns = context.spec.data.columns
     if columns.features is not None:
         return list(columns.features)
-    # a time partition's keys change with every window by design: not features
-    named = {*columns.named(), *context.current.time_partition_columns, *context.reference.time_partition_columns}
+    # a time partition's keys change with every window by design, and a request id with every row: not features
+    named = {*columns.named(), *context.current.non_feature_columns, *context.reference.non_feature_columns}
     return [name for name in context.current.column_names if name not in named]
 
 

@@ -1,7 +1,7 @@
 """The labeled rows that performance metrics and concept drift read, as a map over partitions and a merge.
 
 Each side (the current window, and each baseline a ``performanceWindow`` check compares
-with) is read partition by partition (``TableSource.partitions``), a batch at a time.
+with) is read partition by partition (``Source.partitions``), a batch at a time.
 Pass one maps a partition to its labeled-row count, its distinct labels and predictions
 and its earliest timestamp; the merge fixes the class codes and the width of the report's
 time buckets. Pass two maps a partition to one confusion matrix per time bucket (exact
@@ -41,7 +41,7 @@ from modelmonitor.checks.labels import (
     to_labeled_rows,
     whole_numbers,
 )
-from modelmonitor.data.source import Partition, RowFilter, TableSource
+from modelmonitor.data.source_definition import Partition, RowFilter, Source
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
 
@@ -80,7 +80,7 @@ def gathers(spec: ModelMonitorSpec, side: str) -> bool:
     return scored or sequential or any(METRICS[m.name].needs_scores for m in spec.metrics)
 
 
-def _rows_of(context: CheckContext, side: str) -> tuple[TableSource, RowFilter | None]:
+def _rows_of(context: CheckContext, side: str) -> tuple[Source, RowFilter | None]:
     if side == CURRENT:
         return context.current, context.current_rows
     if side == Baseline.REFERENCE:

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from modelmonitor.api.data import Columns
 from modelmonitor.api.monitor import Task
-from modelmonitor.data.source import RowFilter, TableSource
+from modelmonitor.data.source_definition import RowFilter, Source
 from modelmonitor.data.timestamps import utc_instants
 from modelmonitor.errors import ColumnError, DataError
 
@@ -60,7 +60,7 @@ class LabeledRows:
         )
 
 
-def read_labeled(source: TableSource, columns: Columns, rows: RowFilter | None, also: Sequence[str] = ()) -> pa.Table:
+def read_labeled(source: Source, columns: Columns, rows: RowFilter | None, also: Sequence[str] = ()) -> pa.Table:
     """The prediction, label, score and timestamp columns of the labeled rows, and the ``also`` columns."""
     if columns.label is None:
         raise ColumnError("label", "data.columns.label is not set")

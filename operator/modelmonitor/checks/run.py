@@ -80,7 +80,7 @@ def run_checks(
     if rows == 0:
         findings.append(_empty_window(context, start))
     if reference_rows == 0:
-        errors.append(CheckError("reference", f"{spec.data.reference.uri}: no rows in the reference data"))
+        errors.append(CheckError("reference", f"{spec.data.reference.named}: no rows in the reference data"))
 
     labels = [LabelsTask()] if spec.metrics or spec.concept_drift else []
     planned: DriftTasks | None = None

@@ -1,7 +1,7 @@
 """Drift of columns too large to hold in memory: a map step over partitions, and a merge.
 
 Each side of a column is cut into partitions (files, row groups: see
-``TableSource.partitions``) and each partition is read a batch at a time, so memory stays
+``Source.partitions``) and each partition is read a batch at a time, so memory stays
 one batch and the partitions can be read anywhere: one after the other in this process,
 or all at once on a Dask cluster's workers.  Both run these same stage functions in the
 same order of partitions, so their results are identical.
@@ -41,7 +41,7 @@ from modelmonitor.checks.outcome import (
     infinite_findings,
     measure_counts,
 )
-from modelmonitor.data.source import Partition
+from modelmonitor.data.source_definition import Partition
 from modelmonitor.engine.distribution import BinCounter, display_edges, histogram
 from modelmonitor.engine.drift import DISCRETE_MAX_VALUES, METHODS, DriftMeasurement, binned_numerical_drift
 from modelmonitor.engine.numerical_distance import BinnedColumn

@@ -18,7 +18,7 @@ from modelmonitor.errors import SpecError
 
 
 class ParsedSpecs:
-    def __init__(self, parse: Callable[[dict[str, Any]], ModelMonitorSpec] = parse_spec) -> None:
+    def __init__(self, parse: Callable[..., ModelMonitorSpec] = parse_spec) -> None:
         self._parse = parse
         self._by_uid: dict[str, tuple[int, ModelMonitorSpec | SpecError]] = {}
 
@@ -26,12 +26,13 @@ class ParsedSpecs:
         """The monitor's parsed spec; SpecError, naming each bad field, when it is invalid."""
         meta = monitor.get("metadata") or {}
         uid, generation = meta.get("uid"), meta.get("generation")
+        namespace = meta.get("namespace")
         if uid is None or generation is None:  # not a stored object (a test's, say): nothing names its spec
-            return self._parse(dict(monitor["spec"]))
+            return self._parse(dict(monitor["spec"]), namespace=namespace)
         known = self._by_uid.get(uid)
         if known is None or known[0] != generation:
             try:
-                known = (generation, self._parse(dict(monitor["spec"])))
+                known = (generation, self._parse(dict(monitor["spec"]), namespace=namespace))
             except SpecError as error:
                 known = (generation, error)
             self._by_uid[uid] = known

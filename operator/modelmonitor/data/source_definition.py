@@ -1,21 +1,26 @@
-"""What a data format's module and a storage's module declare, for ``modelmonitor.data.source``.
+"""What a data source is, and what each kind, format and storage module declares.
 
-A format (``data/formats/NAME.py``, the name the spec's ``format`` uses) says how Arrow reads
-it: as a dataset of files, and as one file held whole. A storage (``data/stores/NAME.py``)
-says which URI schemes it serves and how a data set at such a URI is opened: with which
-credentials (the monitor's own, or the process environment's), and whether its files' sizes can
-be listed without reading them.
+A kind (``data/kinds/NAME.py``, the field of the spec's ``DataSource`` it is named after) opens
+a spec's source as a :class:`Source`: the checks, the Job and the Dask workers read every kind
+through that protocol alone. A format (``data/formats/NAME.py``, the name the spec's ``format``
+uses) says how Arrow reads it: as a dataset of files, and as one file held whole. A storage
+(``data/stores/NAME.py``) says which URI schemes it serves and how a data set at such a URI is
+opened: with which credentials (the monitor's own, or the process environment's), and whether
+its files' sizes can be listed without reading them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+
+from modelmonitor.api.data import DataSource
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,93 @@ def open_with_fsspec(uri: str, data_format: DataFormatDefinition, options: dict[
 
     filesystem, path = fsspec.core.url_to_fs(uri, **options)
     return ds.dataset(path, format=data_format.dataset_format(), filesystem=filesystem, partitioning="hive")
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows to read: ``start < timestamp <= end`` (no start: everything up to ``end``),
+    and only rows whose ``equals`` columns hold the given values, compared as text."""
+
+    timestamp: str | None = None
+    end: datetime | None = None
+    start: datetime | None = None
+    equals: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One file of a data set, or some of a Parquet file's row groups (``None``: all of them)."""
+
+    path: str
+    row_groups: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A slice of a data set that one task reads: consecutive pieces, about ``PARTITION_ROWS`` rows.
+
+    No pieces: the whole data set (one that is not a set of files, as a download held in memory).
+    """
+
+    pieces: tuple[Piece, ...] = ()
+
+
+class Source(Protocol):
+    """A data set the checks read: its columns, its rows in a window, in partitions a task each, a batch at a time.
+
+    Every read raises :class:`~modelmonitor.errors.SourceError` (naming ``uri``) or
+    :class:`~modelmonitor.errors.ColumnError`, never the storage's own exceptions.
+    """
+
+    @property
+    def uri(self) -> str:
+        """How messages name the data set."""
+        ...
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def column_names(self) -> list[str]: ...
+
+    @property
+    def non_feature_columns(self) -> list[str]:
+        """Columns that say where a row was filed or came from, never what the model saw: not default features."""
+        ...
+
+    def require(self, column: str) -> pa.DataType: ...
+
+    def read(self, columns: list[str], rows: RowFilter | None = None) -> pa.Table: ...
+
+    def partitions(self, rows: RowFilter | None = None) -> list[Partition]: ...
+
+    def batches(
+        self,
+        column: str,
+        rows: RowFilter | None = None,
+        batch_size: int = 1 << 18,
+        *,
+        partition: Partition | None = None,
+    ) -> Iterator[pa.Array]: ...
+
+    def record_batches(
+        self,
+        columns: list[str],
+        rows: RowFilter | None = None,
+        batch_size: int = 1 << 18,
+        *,
+        partition: Partition | None = None,
+    ) -> Iterator[pa.RecordBatch]: ...
+
+    def time_range(self, column: str) -> tuple[datetime, datetime] | None: ...
+
+    def count(self, rows: RowFilter | None = None) -> int: ...
+
+    def total_bytes(self, rows: RowFilter | None = None) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class SourceKindDefinition:
+    """How a kind of source opens the spec's source, lazily: the first read raises, not the opening."""
+
+    open: Callable[[DataSource, Credentials], Source]

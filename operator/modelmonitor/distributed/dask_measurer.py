@@ -125,10 +125,16 @@ class DaskMeasurer:
 def portable(spec: ModelMonitorSpec) -> ModelMonitorSpec:
     """The spec with local data paths made absolute: workers start in other directories."""
 
+    def local(location: str) -> bool:
+        return not urlparse(location).scheme
+
     def absolute(source: DataSource) -> DataSource:
-        if urlparse(source.uri).scheme:
-            return source
-        return source.model_copy(update={"uri": str(Path(source.uri).expanduser().resolve())})
+        if source.uri is not None and local(source.uri):
+            return source.model_copy(update={"uri": str(Path(source.uri).expanduser().resolve())})
+        if source.kserve is not None and local(source.kserve.logs):
+            logs = source.kserve.model_copy(update={"logs": str(Path(source.kserve.logs).expanduser().resolve())})
+            return source.model_copy(update={"kserve": logs})
+        return source
 
     data = spec.data.model_copy(
         update={"current": absolute(spec.data.current), "reference": absolute(spec.data.reference)}

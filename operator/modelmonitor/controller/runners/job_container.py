@@ -33,7 +33,7 @@ def evaluate_and_write(namespace: str, name: str) -> int:
         return 2
     started = (run.get("status") or {}).get("startedAt")
     try:
-        spec = parse_spec(monitor["spec"])
+        spec = parse_spec(monitor["spec"], namespace=namespace)
     except SpecError as error:
         status = error_status("InvalidSpec", str(error), started_at=started)
     else:

@@ -15,7 +15,7 @@ def open_local(uri: str, data_format: DataFormatDefinition, credentials: Credent
     parsed = urlparse(uri)
     path = Path(parsed.path if parsed.scheme == "file" else uri).expanduser()
     if not path.exists():
-        raise SourceError(uri, "no such file or directory")
+        raise FileNotFoundError(uri)  # worded by the source, as every storage's
     if not (path.is_file() or path.is_dir()):
         raise SourceError(uri, "not a regular file or directory (a device, pipe or socket)")
     return ds.dataset(str(path.resolve()), format=data_format.dataset_format(), partitioning="hive")

@@ -1,0 +1,33 @@
+"""Where and how the payload-log collector files an InferenceService's rows: the one home of that layout.
+
+The collector writes, and a ``kserve`` source reads, Parquet files under
+``SINK/NAMESPACE/INFERENCE_SERVICE/date=YYYY-MM-DD/hour=HH/``, cut by the hour of each row's
+``ts`` in UTC. A warehouse, or a monitor's plain ``uri``, reads the same files as any table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+REQUEST_ID = "request_id"
+TIME = "ts"
+PREDICTION = "prediction"
+SCORE = "score"  # a binary classifier's positive-class probability, where the response holds probabilities
+MODEL_VERSION = "model_version"
+INFERENCE_SERVICE = "inference_service"
+NAMESPACE = "namespace"
+COMPONENT = "component"  # predictor, transformer, or the canary's predictor
+
+# where a row came from, not what the model saw or said: never a feature
+BOOKKEEPING = (REQUEST_ID, INFERENCE_SERVICE, NAMESPACE, COMPONENT)
+
+
+def service_prefix(sink: str, namespace: str, inference_service: str) -> str:
+    """The folder of one InferenceService's rows in the collector's sink (a URI or a local path)."""
+    return f"{sink.rstrip('/')}/{namespace}/{inference_service}"
+
+
+def hour_folder(moment: datetime) -> str:
+    """The hive partition, below the service's folder, of the rows whose ``ts`` falls in this UTC hour."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return f"date={utc:%Y-%m-%d}/hour={utc:%H}"
