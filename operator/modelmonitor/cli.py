@@ -147,9 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("-f", "--file", required=True, nargs="+", help="ModelMonitor YAML files")
     validate.set_defaults(handler=_validate)
 
+    from modelmonitor.collector.command import add_command as add_collector_command
     from modelmonitor.controller.main import add_commands as add_operator_commands
 
     add_operator_commands(commands)
+    add_collector_command(commands)
     for entry_point in entry_points(group=TOOL_COMMANDS):
         entry_point.load()(commands)
     return parser

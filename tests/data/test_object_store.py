@@ -6,8 +6,9 @@ Each error is one line that names the URI, and no message shows a secret.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -174,3 +175,26 @@ def test_a_kserve_source_reads_the_collectors_layout_in_a_bucket(store: ObjectSt
     results = run_checks(parse_spec(spec, namespace="ml"), now=NOW, env=store.environment())
     assert results.window.rows > 1000 and not results.errors
     assert results.drift is not None and {f.feature for f in results.drift.features} == {"x", "y", "colour", "score"}
+
+
+def test_the_collector_writes_to_the_bucket_and_a_kserve_monitor_reads_it(store: ObjectStore, tmp_path: Path) -> None:
+    """The collector's sink an s3:// URI, its keys the standard AWS variables; no key in its log."""
+    from tests.collector.kserve_events import pair
+    from tests.collector.test_collector_process import Collector, post
+
+    store.create_bucket("collected")
+    env = {**os.environ, **store.environment()}
+    collector = Collector("s3://collected/kserve", tmp_path / "wal", tmp_path / "collector.log", env=env).start()
+    try:
+        for number in range(300):
+            for found, body in pair(f"s{number}", {"x": float(number)}, [0.1, 0.9], time=None):
+                assert post(collector.port, found, body) == 200
+    finally:
+        assert collector.stop() == 0
+    assert store.secret_key not in (tmp_path / "collector.log").read_text()
+    spec = spec_for("s3://logs/hourly", "s3://logs/hourly", metrics=[])
+    spec["data"]["current"] = {"kserve": {"inferenceService": "credit-risk", "logs": "s3://collected/kserve"}}
+    spec["data"]["columns"] = {"prediction": "prediction", "score": "score"}
+    spec["data"]["reference"] = {"kserve": {"inferenceService": "credit-risk", "logs": "s3://collected/kserve"}}
+    results = run_checks(parse_spec(spec, namespace="ml"), now=datetime.now(UTC), env=store.environment())
+    assert results.window.rows == 300 and results.reference_rows == 300 and not results.errors

@@ -1,0 +1,1 @@
+"""The payload-log collector: KServe's CloudEvents in, Parquet rows out, nothing acknowledged lost."""

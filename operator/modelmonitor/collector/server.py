@@ -1,0 +1,160 @@
+"""``modelmonitor collector``: the HTTP sink an InferenceService's logger points at.
+
+``POST /`` takes a CloudEvent (binary or structured) and answers 200 once it is in the
+write-ahead log on disk, 400 with the reason if it is malformed. ``GET /metrics`` and
+``GET /healthz`` serve Prometheus and the probes. SIGTERM stops taking events, then writes
+every completed row to the sink before the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import deque
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from modelmonitor.collector.events import MalformedEvent, from_http
+from modelmonitor.collector.service import Collector, Flush, Settings
+from modelmonitor.collector.wal import WriteAheadLog
+
+_log = logging.getLogger("modelmonitor.collector")
+MAX_EVENT_BYTES = 16 << 20
+
+
+class GroupCommit:
+    """Senders wait for their record's fsync; one fsync serves every record buffered before it."""
+
+    def __init__(self, wal: WriteAheadLog) -> None:
+        self.wal = wal
+        self.wanted = asyncio.Event()
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()  # in the order of their numbers
+
+    async def durable(self, seq: int) -> None:
+        if seq <= self.wal.durable_seq:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, future))
+        self.wanted.set()
+        await future
+
+    async def run(self) -> None:
+        while True:
+            await self.wanted.wait()
+            await self.sync()
+
+    async def sync(self) -> None:
+        self.wanted.clear()
+        durable = await asyncio.to_thread(self.wal.sync)
+        while self._waiters and self._waiters[0][0] <= durable:
+            _, future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+        if self._waiters:
+            self.wanted.set()
+
+
+class CollectorServer:
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self.commit = GroupCommit(collector.wal)
+        self.flush_wanted = asyncio.Event()
+        self.unwritten: Flush | None = None  # a flush the sink refused: tried again, before any other
+        self.stopping = False
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_EVENT_BYTES)
+        app.router.add_post("/", self.ingest)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/healthz", self.healthz)
+        return app
+
+    async def ingest(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        metrics = self.collector.metrics
+        try:
+            event = from_http(request.headers, body)
+        except MalformedEvent as error:
+            metrics.rejected.labels("event").inc()
+            return web.Response(status=400, text=f"{error}\n")
+        try:
+            seq = self.collector.accept(event)
+        except MalformedEvent as error:
+            metrics.rejected.labels("payload").inc()
+            return web.Response(status=400, text=f"event {event.id}: {error}\n")
+        await self.commit.durable(seq)
+        if self.collector.due():
+            self.flush_wanted.set()
+        return web.Response(status=200)
+
+    async def metrics(self, _: web.Request) -> web.Response:
+        body = generate_latest(self.collector.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def flush(self) -> None:
+        """Write every completed row to the sink: first any flush the sink refused, then the rows completed since."""
+        await self.commit.sync()
+        while (flush := self.unwritten or self.collector.begin_flush()) is not None:
+            self.unwritten = flush
+            await asyncio.to_thread(self.collector.write, flush)
+            self.unwritten = None
+            self.collector.tidy()
+
+    async def flush_loop(self) -> None:
+        """Flush every flush_seconds, or sooner when rows are due; a last time once stopping, then return."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush_wanted.wait(), timeout=self.collector.settings.flush_seconds)
+            self.flush_wanted.clear()
+            try:
+                await self.flush()
+            except OSError as error:  # the sink away: the rows stay in the log and memory, tried again
+                _log.error("cannot write to the sink %s: %s", self.collector.settings.sink, error)
+                if self.stopping:
+                    _log.error("%d rows wait in the write-ahead log for the next start", len(self.collector.rows))
+            if self.stopping:
+                return
+
+    async def expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.collector.expire_waiting():
+                self.commit.wanted.set()
+
+
+async def serve(settings: Settings, host: str, port: int, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or ``stop``), then flush what is complete and return."""
+    collector = Collector(settings)
+    redo = await asyncio.to_thread(collector.recover)
+    if redo is not None:  # a flush a stop cut short: done again, under the same names
+        await asyncio.to_thread(collector.write, redo)
+        collector.tidy()
+    server = CollectorServer(collector)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stopping in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stopping, stop.set)
+    runner = web.AppRunner(server.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, backlog=1024).start()
+    _log.info("collector listening on %s:%d, writing to %s", host, port, settings.sink)
+    flushing = asyncio.create_task(server.flush_loop())
+    tasks = [asyncio.create_task(work()) for work in (server.commit.run, server.expire_loop)]
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # no new events; the ones in flight are answered
+        server.stopping = True
+        server.flush_wanted.set()
+        await flushing  # the write under way, then the rest
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        collector.wal.close()
+        _log.info("collector stopped with %d rows not in the sink", len(collector.rows))
