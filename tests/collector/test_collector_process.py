@@ -109,13 +109,22 @@ def test_pairs_retries_and_malformed_events(collector: Collector) -> None:
                 assert post(collector.port, found, body) == 200
         sent.append(f"p{number}")
     assert post(collector.port, headers("bad", "request"), b'{"instances": 3}') == 400
+    assert [collector.get(path)[0] for path in ("/", "/nowhere", "/healthz")] == [405, 404, 200]
+    metrics = collector.get("/metrics")[1]
+    for line in (
+        'modelmonitor_collector_events_received_total{kind="request"} 40.0',
+        "modelmonitor_collector_events_duplicate_total 8.0",
+        'modelmonitor_collector_events_rejected_total{reason="payload"} 1.0',
+        "modelmonitor_collector_pairs_total 40.0",
+    ):
+        assert line in metrics, line
     assert collector.stop() == 0
     written = rows(collector.sink)
     assert sorted(r["request_id"] for r in written) == sorted(sent)
     assert {r["prediction"] for r in written} == {1} and {r["score"] for r in written} == {0.7}
-    collector.start()
-    metrics = collector.get("/metrics")[1]
-    assert "modelmonitor_collector_events_received_total" in metrics
+    collector.start()  # the counts start again; the log replayed knows the pairs, and rewrites none
+    collector.stop()
+    assert len(rows(collector.sink)) == 40
 
 
 def test_an_unpaired_request_is_kept_after_the_timeout_and_counted(collector: Collector) -> None:

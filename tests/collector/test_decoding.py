@@ -25,7 +25,7 @@ def test_a_binary_event_carries_the_kserve_attributes() -> None:
         "ml",
         "predictor",
     )
-    assert event.metadata() == {"x-request-id": ["req-9"]}
+    assert event.metadata == {"x-request-id": ["req-9"]}
     assert event_time(event, ARRIVED) == datetime(2026, 12, 7, 10, 15, 30, 123456, tzinfo=UTC)
 
 

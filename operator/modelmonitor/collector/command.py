@@ -7,6 +7,8 @@ import asyncio
 import logging
 from pathlib import Path
 
+from modelmonitor.errors import ModelMonitorError
+
 
 def add_command(commands: argparse._SubParsersAction) -> None:
     collector = commands.add_parser("collector", help="receive KServe payload logs and write them to a sink")
@@ -23,7 +25,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from modelmonitor.collector.server import serve
+    try:
+        from modelmonitor.collector.server import serve
+    except ImportError as error:  # httptools (and uvloop) come with the collector extra
+        raise ModelMonitorError(
+            f"the collector needs the package {error.name}: pip install 'modelmonitor[collector]'"
+        ) from None
     from modelmonitor.collector.service import Settings
 
     host, _, port = args.listen.rpartition(":")
@@ -38,5 +45,10 @@ def _run(args: argparse.Namespace) -> int:
         request_id_header=args.request_id_header or None,
         version_header=args.version_header,
     )
-    asyncio.run(serve(settings, host or "0.0.0.0", int(port)))
+    try:
+        import uvloop  # libuv's event loop: fewer microseconds per event than asyncio's own
+    except ImportError:
+        asyncio.run(serve(settings, host or "0.0.0.0", int(port)))
+    else:
+        uvloop.run(serve(settings, host or "0.0.0.0", int(port)))
     return 0

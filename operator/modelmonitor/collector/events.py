@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
@@ -68,6 +69,7 @@ class Event:
     def time(self) -> str | None:
         return self.attributes.get("time")
 
+    @cached_property  # read for the request id and for the version: decoded once
     def metadata(self) -> dict[str, list[str]]:
         """The logged request headers, by lowercase name (KServe sends Go's canonical names)."""
         text = self.attributes.get("metadata")

@@ -122,14 +122,14 @@ class Pairing:
 
     def _request_id(self, event: Event) -> str:
         if self.request_id_header:
-            values = event.metadata().get(self.request_id_header.lower())
+            values = event.metadata.get(self.request_id_header.lower())
             if values:
                 return values[0]
         return event.id
 
     def _version(self, event: Event, response: Response | None) -> str | None:
         if self.version_header:
-            values = event.metadata().get(self.version_header.lower())
+            values = event.metadata.get(self.version_header.lower())
             if values:
                 return values[0]
         if response is not None and response.model_version:

@@ -10,36 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import signal
-from collections import deque
+from collections.abc import Callable
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from modelmonitor.collector import http
 from modelmonitor.collector.events import MalformedEvent, from_http
+from modelmonitor.collector.http import Reply, Respond
 from modelmonitor.collector.service import Collector, Flush, Settings
 from modelmonitor.collector.wal import WriteAheadLog
 
 _log = logging.getLogger("modelmonitor.collector")
-MAX_EVENT_BYTES = 16 << 20
+_ACKNOWLEDGED = Reply(200)
 
 
 class GroupCommit:
-    """Senders wait for their record's fsync; one fsync serves every record buffered before it."""
+    """Replies wait for their record's fsync; one fsync serves every record buffered before it."""
 
     def __init__(self, wal: WriteAheadLog) -> None:
         self.wal = wal
         self.wanted = asyncio.Event()
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()  # in the order of their numbers
+        self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # a heap by record number
+        self._count = itertools.count()
 
-    async def durable(self, seq: int) -> None:
+    def when_durable(self, seq: int, then: Callable[[], None]) -> None:
         if seq <= self.wal.durable_seq:
+            then()
             return
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append((seq, future))
+        heapq.heappush(self._waiting, (seq, next(self._count), then))
         self.wanted.set()
-        await future
 
     async def run(self) -> None:
         while True:
@@ -49,11 +52,9 @@ class GroupCommit:
     async def sync(self) -> None:
         self.wanted.clear()
         durable = await asyncio.to_thread(self.wal.sync)
-        while self._waiters and self._waiters[0][0] <= durable:
-            _, future = self._waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-        if self._waiters:
+        while self._waiting and self._waiting[0][0] <= durable:
+            heapq.heappop(self._waiting)[2]()
+        if self._waiting:
             self.wanted.set()
 
 
@@ -65,37 +66,36 @@ class CollectorServer:
         self.unwritten: Flush | None = None  # a flush the sink refused: tried again, before any other
         self.stopping = False
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_EVENT_BYTES)
-        app.router.add_post("/", self.ingest)
-        app.router.add_get("/metrics", self.metrics)
-        app.router.add_get("/healthz", self.healthz)
-        return app
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes, respond: Respond) -> None:
+        if path == "/" and method == "POST":
+            self.ingest(headers, body, respond)
+        elif path == "/":
+            respond(Reply(405, b"POST events here\n"))
+        elif path == "/healthz" and method == "GET":
+            respond(Reply(200, b"ok\n"))
+        elif path == "/metrics" and method == "GET":
+            respond(Reply(200, generate_latest(self.collector.metrics.registry), CONTENT_TYPE_LATEST))
+        else:
+            respond(Reply(404, b"POST / for events; GET /metrics, /healthz\n"))
 
-    async def ingest(self, request: web.Request) -> web.Response:
-        body = await request.read()
+    def ingest(self, headers: dict[str, str], body: bytes, respond: Respond) -> None:
+        """200 once the event is durable; 400, at once, if it is malformed."""
         metrics = self.collector.metrics
         try:
-            event = from_http(request.headers, body)
+            event = from_http(headers, body)
         except MalformedEvent as error:
             metrics.rejected.labels("event").inc()
-            return web.Response(status=400, text=f"{error}\n")
+            respond(Reply(400, f"{error}\n".encode()))
+            return
         try:
             seq = self.collector.accept(event)
         except MalformedEvent as error:
             metrics.rejected.labels("payload").inc()
-            return web.Response(status=400, text=f"event {event.id}: {error}\n")
-        await self.commit.durable(seq)
+            respond(Reply(400, f"event {event.id}: {error}\n".encode()))
+            return
+        self.commit.when_durable(seq, lambda: respond(_ACKNOWLEDGED))
         if self.collector.due():
             self.flush_wanted.set()
-        return web.Response(status=200)
-
-    async def metrics(self, _: web.Request) -> web.Response:
-        body = generate_latest(self.collector.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def healthz(self, _: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
 
     async def flush(self) -> None:
         """Write every completed row to the sink: first any flush the sink refused, then the rows completed since."""
@@ -140,16 +140,15 @@ async def serve(settings: Settings, host: str, port: int, stop: asyncio.Event | 
     loop = asyncio.get_running_loop()
     for stopping in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stopping, stop.set)
-    runner = web.AppRunner(server.app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, backlog=1024).start()
+    listening = http.HttpServer(server.handle)
+    await listening.start(host, port)
     _log.info("collector listening on %s:%d, writing to %s", host, port, settings.sink)
     flushing = asyncio.create_task(server.flush_loop())
     tasks = [asyncio.create_task(work()) for work in (server.commit.run, server.expire_loop)]
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()  # no new events; the ones in flight are answered
+        await listening.stop()  # no new events; the ones in flight are answered
         server.stopping = True
         server.flush_wanted.set()
         await flushing  # the write under way, then the rest

@@ -65,6 +65,7 @@ class Collector:
         self.sink = Sink(self.settings.sink)
         self.checkpoint = Checkpoint.load(self.settings.wal / "checkpoint.json")
         self.pairing = Pairing(self.settings.request_id_header, self.settings.version_header)
+        self._received = {kind: self.metrics.received.labels(str(kind)) for kind in Kind}  # looked up once
 
     def recover(self) -> Flush | None:
         """Replay the log; the flush a stop cut short, to be done again before any other."""
@@ -104,7 +105,7 @@ class Collector:
         header = {"kind": str(event.kind), "id": event.id, "attributes": dict(event.attributes)}
         seq = self.wal.append({**header, "arrived": arrived.timestamp()}, event.data)
         self._seen[(event.id, event.kind)] = (seq, time.monotonic())
-        self.metrics.received.labels(str(event.kind)).inc()
+        self._received[event.kind].inc()
         paired = self.pairing.paired
         self._keep(self.pairing.add(Half(seq, event, arrived, half.instances, half.response)))
         self.metrics.paired.inc(self.pairing.paired - paired)

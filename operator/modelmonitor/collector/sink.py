@@ -35,10 +35,15 @@ def _column(values: list[Any]) -> pa.Array:
 def table_of(rows: list[dict[str, Any]]) -> pa.Table:
     """The rows as a table: every column any row has, in the order they first appear."""
     names = list(dict.fromkeys(name for row in rows for name in row if name != COMPLETED))
-    columns = {name: _column([row.get(name) for row in rows]) for name in names}
-    if payload_log.TIME in columns:
-        columns[payload_log.TIME] = pa.array([row[payload_log.TIME] for row in rows], pa.timestamp("us", tz="UTC"))
-    return pa.table(columns)
+    instant = pa.timestamp("us", tz="UTC")
+    return pa.table(
+        {
+            name: pa.array([row[name] for row in rows], instant)
+            if name == payload_log.TIME  # every row has its time
+            else _column([row.get(name) for row in rows])
+            for name in names
+        }
+    )
 
 
 @dataclass

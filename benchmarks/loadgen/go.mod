@@ -1,0 +1,3 @@
+module modelmonitor.io/benchmarks/loadgen
+
+go 1.22
