@@ -102,13 +102,19 @@ class Collector:
             return known[0]
         arrived = self.clock()
         half = decoded(0, event, arrived)
-        header = {"kind": str(event.kind), "id": event.id, "attributes": dict(event.attributes)}
-        seq = self.wal.append({**header, "arrived": arrived.timestamp()}, event.data)
+        header = {
+            "kind": event.kind.value,
+            "id": event.id,
+            "attributes": event.attributes,
+            "arrived": arrived.timestamp(),
+        }
+        seq = self.wal.append(header, event.data)
         self._seen[(event.id, event.kind)] = (seq, time.monotonic())
         self._received[event.kind].inc()
-        paired = self.pairing.paired
-        self._keep(self.pairing.add(Half(seq, event, arrived, half.instances, half.response)))
-        self.metrics.paired.inc(self.pairing.paired - paired)
+        rows = self.pairing.add(Half(seq, event, arrived, half.instances, half.response))
+        if rows:
+            self.metrics.paired.inc()
+            self._keep(rows)
         return seq
 
     def expire_waiting(self) -> int:

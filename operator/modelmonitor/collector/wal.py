@@ -33,7 +33,9 @@ class Record:
 
 
 def encode(seq: int, header: dict[str, Any], data: bytes) -> bytes:
-    payload = json.dumps({**header, "seq": seq}, separators=(",", ":")).encode() + b"\n" + data
+    """A record's bytes; ``header`` gains its number (a JSON object: the log stays readable by any tool)."""
+    header["seq"] = seq
+    payload = json.dumps(header, separators=(",", ":")).encode() + b"\n" + data
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
