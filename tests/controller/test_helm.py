@@ -31,6 +31,8 @@ ALL_TOGGLES = (
     "webView.ingress.enabled=true",
 )
 NON_DEFAULT = (
+    "collector.enabled=true",
+    "collector.sink=s3://model-logs/kserve",
     "watchNamespaces={ml,ops}",
     "replicas=2",
     "runner.inlineMaxBytes=1024",
@@ -216,6 +218,43 @@ def test_the_web_view_ingress_routes_only_the_web_views_paths_to_the_service(hel
     assert paths == {("/", "Exact"), ("/monitors/", "Prefix"), ("/api/monitors", "Prefix")}  # never /metrics
     for path in rule["http"]["paths"]:
         assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+
+
+def test_the_collector_is_one_hardened_pod_with_its_log_on_a_volume_and_its_keys_from_a_secret(helm: Path) -> None:
+    assert not [d for d in render(helm) if "collector" in d["metadata"]["name"]]  # off by default
+    documents = render(
+        helm,
+        "collector.enabled=true",
+        "collector.sink=s3://model-logs/kserve",
+        "collector.credentialsSecret=collector-s3",
+        "collector.versionHeader=x-model-version",
+    )
+    statefulset = next(d for d in documents if d["kind"] == "StatefulSet")
+    service = next(d for d in documents if d["kind"] == "Service" and d["metadata"]["name"] == "mm-collector")
+    pod = statefulset["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert statefulset["spec"]["replicas"] == 1 and pod["automountServiceAccountToken"] is False
+    assert container["args"] == [
+        "collector",
+        "--listen=0.0.0.0:8080",
+        "--sink=s3://model-logs/kserve",
+        "--wal=/var/lib/collector",
+        "--flush-rows=50000",
+        "--flush-seconds=10",
+        "--pair-timeout=60",
+        "--request-id-header=x-request-id",
+        "--version-header=x-model-version",
+    ]
+    assert container["envFrom"] == [{"secretRef": {"name": "collector-s3"}}]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    [claim] = statefulset["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "wal" and claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert {"name": "wal", "mountPath": "/var/lib/collector"} in container["volumeMounts"]
+    assert service["spec"]["selector"] == statefulset["spec"]["selector"]["matchLabels"]
+    without_sink = run_helm(helm, "template", "mm", str(CHART), "--set", "collector.enabled=true")
+    assert without_sink.returncode != 0 and "sink" in without_sink.stderr
+    bad = run_helm(helm, "template", "mm", str(CHART), "--set", "collector.sink=model-logs")
+    assert bad.returncode != 0 and "/collector/sink" in bad.stderr
 
 
 def test_the_admission_policy_is_the_one_of_manifests_named_after_the_release(helm: Path) -> None:

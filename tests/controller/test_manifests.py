@@ -123,6 +123,36 @@ def test_the_kustomize_base_builds_and_applies_server_side(control_plane, kubeco
     )
 
 
+def test_the_collector_is_an_optional_component_of_the_base(
+    control_plane, kubeconfig, installed_crds, tmp_path: Path
+) -> None:
+    """An overlay that adds it builds the base and the collector, and the API server takes them."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(ROOT / "manifests", overlay)],
+                "components": [os.path.relpath(ROOT / "manifests" / "collector", overlay)],
+            }
+        )
+    )
+    built = _kubectl(control_plane, kubeconfig, "kustomize", str(overlay))
+    assert built.returncode == 0, built.stderr
+    documents = [d for d in yaml.safe_load_all(built.stdout) if d]
+    statefulset = next(d for d in documents if d["kind"] == "StatefulSet")
+    assert statefulset["metadata"]["labels"]["app.kubernetes.io/component"] == "collector"
+    assert "--sink=s3://model-logs/kserve" in statefulset["spec"]["template"]["spec"]["containers"][0]["args"]
+    base = _kubectl(control_plane, kubeconfig, "kustomize", str(ROOT / "manifests"))
+    assert "StatefulSet" not in base.stdout  # optional: the base alone has no collector
+    _kubectl(control_plane, kubeconfig, "create", "namespace", "modelmonitor-system")
+    applied = _kubectl(control_plane, kubeconfig, "apply", "-k", str(overlay), "--dry-run=server")
+    assert applied.returncode == 0, applied.stderr
+    assert "statefulset.apps/modelmonitor-collector" in applied.stdout
+
+
 @pytest.mark.parametrize(
     "sample", sorted((ROOT / "manifests" / "samples").glob("*-monitor.yaml")), ids=lambda p: p.stem
 )
