@@ -244,3 +244,49 @@ def test_a_monitor_on_the_kserve_source_judges_what_the_collector_wrote(collecto
     assert results.window.rows == 400 and not results.errors
     assert results.drift is not None and {f.feature for f in results.drift.features} == {"income", "age"}
     assert json.dumps(results.to_document())
+
+
+def post_feedback(port: int, body: object, query: str = "", content_type: str = "application/json") -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(
+            "POST", f"/v1/feedback{query}", body=json.dumps(body), headers={"Content-Type": content_type}
+        )
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_labels_are_taken_durably_once_each_beside_the_predictions(collector: Collector, tmp_path: Path) -> None:
+    """By POST /v1/feedback (one, a batch, the service as query parameters) and as a CloudEvent; a label sent
+    again is written once, a corrected one again; labels survive a kill -9 and land in the feedback sink."""
+    collector.sink = str(tmp_path / "logs" / "kserve")
+    collector.start()
+    one = {"id": "loan-1", "label": 1, "inferenceService": "credit-risk", "namespace": "ml"}
+    assert post_feedback(collector.port, one) == (200, "")
+    assert post_feedback(collector.port, one) == (200, "")  # a retry
+    batch = [{"id": f"loan-{n}", "label": n % 2} for n in range(2, 50)]
+    assert post_feedback(collector.port, batch, "?inferenceService=credit-risk&namespace=ml")[0] == 200
+    corrected = {**one, "label": 0, "time": "2026-12-07T09:00:00Z"}
+    assert post_feedback(collector.port, corrected)[0] == 200
+    status, reason = post_feedback(collector.port, {"id": "x", "label": 1})
+    assert status == 400 and "needs inferenceService" in reason
+    event = {
+        "specversion": "1.0",
+        "id": "fb-1",
+        "type": "io.modelmonitor.feedback",
+        "source": "crm",
+        "inferenceservicename": "credit-risk",
+        "namespace": "ml",
+        "data": {"id": "loan-50", "label": 1},
+    }
+    assert post(collector.port, {"Content-Type": "application/cloudevents+json"}, json.dumps(event).encode()) == 200
+    collector.kill()  # acknowledged: durable, whatever happens next
+    collector.start()
+    assert collector.stop() == 0
+    labels = rows(tmp_path / "logs" / "feedback" / "ml" / "credit-risk")
+    assert sorted((r["request_id"], r["label"]) for r in labels) == sorted(
+        [("loan-1", 1), ("loan-1", 0), *((f"loan-{n}", n % 2) for n in range(2, 50)), ("loan-50", 1)]
+    )
+    assert not (tmp_path / "logs" / "kserve").exists()  # no prediction was sent: the predictions' sink is untouched

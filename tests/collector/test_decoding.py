@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from modelmonitor.collector import payloads
+from modelmonitor.collector import feedback, payloads
 from modelmonitor.collector.events import Kind, MalformedEvent, from_http
 from modelmonitor.collector.pairing import Half, Pairing, event_time
 from tests.collector.kserve_events import headers, pair, structured
@@ -153,3 +153,43 @@ def test_an_event_whose_other_half_never_comes_is_kept_and_counted() -> None:
     assert kept["age"] == 5 and kept["prediction"] is None and kept["_completed"] == 3
     assert answered["prediction"] == 1 and "age" not in answered
     assert (pairing.unpaired_requests, pairing.unpaired_responses, pairing.expire("lonely", 5)) == (1, 1, [])
+
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def test_feedback_is_one_label_or_many_with_the_service_given_once() -> None:
+    one = b'{"id": "loan-77", "label": 1, "inferenceService": "credit-risk", "namespace": "ml"}'
+    [row] = feedback.labels(one, {}, NOW)
+    assert row == {
+        "request_id": "loan-77",
+        "label": 1,
+        "ts": NOW,
+        "inference_service": "credit-risk",
+        "namespace": "ml",
+    }
+    many = json.dumps([{"id": 5, "label": "paid", "time": "2026-12-01T08:00:00Z"}, {"id": "6", "label": False}])
+    rows = feedback.labels(many.encode(), {"inferenceService": "credit-risk", "namespace": "ml"}, NOW)
+    assert [(r["request_id"], r["label"], r["ts"]) for r in rows] == [
+        ("5", "paid", datetime(2026, 12, 1, 8, tzinfo=UTC)),
+        ("6", False, NOW),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{nope", "the feedback is not JSON"),
+        (b"[]", "holds 0 labels"),
+        (b"[1]", "label 0 is not a JSON object"),
+        (b'{"label": 1}', "the label needs an id"),
+        (b'{"id": "a"}', "the label needs a label"),
+        (b'{"id": "a", "label": [1]}', "needs a label: a number, text or a boolean"),
+        (b'{"id": "a", "label": 1, "namespace": "ml"}', "needs inferenceService"),
+        (b'{"id": "a", "label": 1, "inferenceService": "Credit_Risk", "namespace": "ml"}', "a DNS label"),
+        (b'{"id": "a", "label": 1, "inferenceService": "c", "namespace": "ml", "time": "soon"}', "'soon' is not"),
+    ],
+)
+def test_feedback_that_cannot_be_taken_says_why(body: bytes, reason: str) -> None:
+    with pytest.raises(MalformedEvent, match=reason):
+        feedback.labels(body, {}, NOW)

@@ -37,7 +37,9 @@ def _serve(handler: http.Handler, exchange: bytes, *, reads: int = 1) -> bytes:
     return asyncio.run(run())
 
 
-def _echo(method: str, path: str, headers: dict[str, str], body: bytes, respond: Respond) -> None:
+def _echo(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, respond: Respond
+) -> None:
     respond(Reply(200, f"{method} {path} {headers.get('x-n', '')} {len(body)}".encode()))
 
 
@@ -60,7 +62,9 @@ def test_pipelined_requests_are_answered_in_order_though_answered_out_of_order()
     """The second request's answer is ready first (an event durable sooner): it still goes out second."""
     held: list[Respond] = []
 
-    def later_first(method: str, path: str, headers: dict[str, str], body: bytes, respond: Respond) -> None:
+    def later_first(
+        method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, respond: Respond
+    ) -> None:
         if headers["x-n"] == "0":
             held.append(respond)
             return

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from modelmonitor.api import payload_log
 from modelmonitor.errors import ModelMonitorError
 
 
@@ -14,6 +15,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     collector = commands.add_parser("collector", help="receive KServe payload logs and write them to a sink")
     collector.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT")
     collector.add_argument("--sink", required=True, metavar="URI", help="an s3:// or gs:// URI, or a directory")
+    collector.add_argument(
+        "--feedback-sink", metavar="URI", help="where labels go (default: the folder feedback beside the sink)"
+    )
     collector.add_argument("--wal", required=True, metavar="DIR", help="the write-ahead log's directory (a volume)")
     collector.add_argument("--flush-rows", type=int, default=50_000, help="write to the sink at this many rows")
     collector.add_argument("--flush-seconds", type=float, default=10.0, help="or after this many seconds")
@@ -33,6 +37,10 @@ def _run(args: argparse.Namespace) -> int:
         ) from None
     from modelmonitor.collector.service import Settings
 
+    try:
+        feedback_sink = args.feedback_sink or payload_log.feedback_sink(args.sink)
+    except ValueError as error:
+        raise ModelMonitorError(str(error)) from None
     host, _, port = args.listen.rpartition(":")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings(
@@ -44,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         dedupe_window=args.dedupe_window,
         request_id_header=args.request_id_header or None,
         version_header=args.version_header,
+        feedback_sink=feedback_sink,
     )
     try:
         import uvloop  # libuv's event loop: fewer microseconds per event than asyncio's own

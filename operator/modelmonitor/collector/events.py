@@ -23,6 +23,7 @@ from typing import Any
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
+FEEDBACK_TYPE = "io.modelmonitor.feedback"  # labels, as collector.feedback reads them
 
 STRUCTURED = "application/cloudevents+json"
 _REQUIRED = ("id", "source", "type", "specversion")
@@ -31,9 +32,10 @@ _REQUIRED = ("id", "source", "type", "specversion")
 class Kind(StrEnum):
     REQUEST = "request"
     RESPONSE = "response"
+    FEEDBACK = "feedback"
 
 
-_KINDS = {REQUEST_TYPE: Kind.REQUEST, RESPONSE_TYPE: Kind.RESPONSE}
+_KINDS = {REQUEST_TYPE: Kind.REQUEST, RESPONSE_TYPE: Kind.RESPONSE, FEEDBACK_TYPE: Kind.FEEDBACK}
 
 
 class MalformedEvent(ValueError):

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import parse_qsl
 
 import httptools
 
@@ -28,8 +29,8 @@ class Reply:
 
 
 Respond = Callable[[Reply], None]
-# method, path, headers (lowercase names), body, and how to answer: now, or later (once the event is durable)
-Handler = Callable[[str, str, dict[str, str], bytes, Respond], None]
+# method, path, query parameters, headers (lowercase names), body, and how to answer: now, or later
+Handler = Callable[[str, str, dict[str, str], dict[str, str], bytes, Respond], None]
 
 
 def _encoded(reply: Reply, keep_alive: bool) -> bytes:
@@ -98,7 +99,9 @@ class Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         method = self.parser.get_method().decode()
-        path = httptools.parse_url(self._url).path.decode()
+        url = httptools.parse_url(self._url)
+        path = url.path.decode()
+        query = dict(parse_qsl(url.query.decode())) if url.query else {}
         keep_alive = self.parser.should_keep_alive()
         slot: list[Reply | None] = [None]
         self._replies.append(slot)
@@ -108,7 +111,7 @@ class Connection(asyncio.Protocol):
             slot[0] = reply
             self._write_ready(keep_alive)
 
-        self.handler(method, path, self._headers, b"".join(self._body), respond)
+        self.handler(method, path, query, self._headers, b"".join(self._body), respond)
 
     def _write_ready(self, keep_alive: bool) -> None:
         """Write the replies that are ready and have none unready before them (pipelined requests keep their order)."""

@@ -23,6 +23,7 @@ class CollectorMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.labels = Counter(f"{prefix}_labels", "Labels taken, written once each.", registry=self.registry)
         self.paired = Counter(f"{prefix}_pairs", "Requests paired with their response.", registry=self.registry)
         self.unpaired = Counter(
             f"{prefix}_unpaired",

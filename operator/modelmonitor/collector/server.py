@@ -66,17 +66,21 @@ class CollectorServer:
         self.unwritten: Flush | None = None  # a flush the sink refused: tried again, before any other
         self.stopping = False
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes, respond: Respond) -> None:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, respond: Respond
+    ) -> None:
         if path == "/" and method == "POST":
             self.ingest(headers, body, respond)
-        elif path == "/":
-            respond(Reply(405, b"POST events here\n"))
+        elif path == "/v1/feedback" and method == "POST":
+            self.feedback(query, body, respond)
+        elif path in ("/", "/v1/feedback"):
+            respond(Reply(405, b"POST here\n"))
         elif path == "/healthz" and method == "GET":
             respond(Reply(200, b"ok\n"))
         elif path == "/metrics" and method == "GET":
             respond(Reply(200, generate_latest(self.collector.metrics.registry), CONTENT_TYPE_LATEST))
         else:
-            respond(Reply(404, b"POST / for events; GET /metrics, /healthz\n"))
+            respond(Reply(404, b"POST / for events, /v1/feedback for labels; GET /metrics, /healthz\n"))
 
     def ingest(self, headers: dict[str, str], body: bytes, respond: Respond) -> None:
         """200 once the event is durable; 400, at once, if it is malformed."""
@@ -96,6 +100,17 @@ class CollectorServer:
         self.commit.when_durable(seq, lambda: respond(_ACKNOWLEDGED))
         if self.collector.due():
             self.flush_wanted.set()
+
+    def feedback(self, query: dict[str, str], body: bytes, respond: Respond) -> None:
+        """200 once the labels are durable; 400, at once, naming what is wrong."""
+        defaults = {key: query[key] for key in ("inferenceService", "namespace") if query.get(key)}
+        try:
+            seq = self.collector.accept_feedback(body, defaults)
+        except MalformedEvent as error:
+            self.collector.metrics.rejected.labels("feedback").inc()
+            respond(Reply(400, f"{error}\n".encode()))
+            return
+        self.commit.when_durable(seq, lambda: respond(_ACKNOWLEDGED))
 
     async def flush(self) -> None:
         """Write every completed row to the sink: first any flush the sink refused, then the rows completed since."""

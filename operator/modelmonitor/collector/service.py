@@ -8,19 +8,21 @@ rows, their numbers and the flushes' names come out as they did before the stop.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from modelmonitor.collector import payloads
+from modelmonitor.api import payload_log
+from modelmonitor.collector import feedback, payloads
 from modelmonitor.collector.events import Event, Kind
 from modelmonitor.collector.metrics import CollectorMetrics
 from modelmonitor.collector.pairing import Half, Pairing
-from modelmonitor.collector.sink import COMPLETED, Checkpoint, Sink
+from modelmonitor.collector.sink import COMPLETED, FEEDBACK, Checkpoint, Sink
 from modelmonitor.collector.wal import Record, WriteAheadLog
 
 EXPIRE = "expire"  # a log record: this event's other half did not come in time
@@ -36,6 +38,11 @@ class Settings:
     dedupe_window: float = 120.0  # seconds a retried event is known for, and the log is kept at least
     request_id_header: str | None = "x-request-id"
     version_header: str | None = None
+    feedback_sink: str | None = None  # default: the folder feedback beside the sink
+
+    @property
+    def labels_sink(self) -> str:
+        return self.feedback_sink or payload_log.feedback_sink(self.sink)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,11 @@ class Flush:
     first: int
     last: int
     rows: list[dict[str, Any]]
+
+
+def _label_key(row: dict[str, Any]) -> tuple[str, ...]:
+    value = json.dumps(row[payload_log.LABEL])
+    return ("label", row[payload_log.NAMESPACE], row[payload_log.INFERENCE_SERVICE], row[payload_log.REQUEST_ID], value)
 
 
 def decoded(seq: int, event: Event, arrived: datetime) -> Half:
@@ -58,11 +70,11 @@ class Collector:
     metrics: CollectorMetrics = field(default_factory=CollectorMetrics)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     rows: list[dict[str, Any]] = field(default_factory=list)  # completed, not yet flushed, in log order
-    _seen: OrderedDict[tuple[str, str], tuple[int, float]] = field(default_factory=OrderedDict)
+    _seen: OrderedDict[tuple[str, ...], tuple[int, float]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.wal = WriteAheadLog(self.settings.wal)
-        self.sink = Sink(self.settings.sink)
+        self.sink = Sink(self.settings.sink, self.settings.labels_sink)
         self.checkpoint = Checkpoint.load(self.settings.wal / "checkpoint.json")
         self.pairing = Pairing(self.settings.request_id_header, self.settings.version_header)
         self._received = {kind: self.metrics.received.labels(str(kind)) for kind in Kind}  # looked up once
@@ -82,6 +94,10 @@ class Collector:
         if header["kind"] == EXPIRE:
             self._keep(self.pairing.expire(header["id"], record.seq))
             return
+        if header["kind"] == Kind.FEEDBACK:
+            arrived = datetime.fromtimestamp(header["arrived"], UTC)
+            self._keep_labels(feedback.labels(record.data, {}, arrived), record.seq)
+            return
         event = Event(header["id"], Kind(header["kind"]), header["attributes"], record.data)
         self._seen[(event.id, event.kind)] = (record.seq, time.monotonic())
         arrived = datetime.fromtimestamp(header["arrived"], UTC)
@@ -96,6 +112,9 @@ class Collector:
         A retry of an event already logged is not logged again: its sender waits for the first.
         MalformedEvent, before anything is logged, if its payload cannot be decoded.
         """
+        if event.kind is Kind.FEEDBACK:
+            named = {"inferenceService": event.inference_service, "namespace": event.namespace}
+            return self.accept_feedback(event.data, {key: value for key, value in named.items() if value})
         known = self._seen.get((event.id, event.kind))
         if known is not None:
             self.metrics.duplicates.inc()
@@ -116,6 +135,50 @@ class Collector:
             self.metrics.paired.inc()
             self._keep(rows)
         return seq
+
+    def accept_feedback(self, body: bytes, defaults: Mapping[str, str]) -> int:
+        """Log the labels of a feedback body; the log number to wait for. A label sent again (the same id and
+        value for the same InferenceService) is written once; a changed value is a new label.
+        MalformedEvent, before anything is logged, for anything wrong in the body."""
+        arrived = self.clock()
+        found = feedback.labels(body, defaults, arrived)
+        fresh, waits = [], 0
+        for row in found:
+            key = _label_key(row)
+            known = self._seen.get(key)
+            if known is not None:
+                waits = max(waits, known[0])
+                self.metrics.duplicates.inc()
+            else:
+                self._seen[key] = (0, time.monotonic())  # its number once logged, below
+                fresh.append(row)
+        self._received[Kind.FEEDBACK].inc()
+        if not fresh:
+            return waits
+        logged = [
+            {
+                "id": row[payload_log.REQUEST_ID],
+                "label": row[payload_log.LABEL],
+                "time": row[payload_log.TIME].isoformat(),
+                "inferenceService": row[payload_log.INFERENCE_SERVICE],
+                "namespace": row[payload_log.NAMESPACE],
+            }
+            for row in fresh
+        ]
+        seq = self.wal.append(
+            {"kind": Kind.FEEDBACK.value, "arrived": arrived.timestamp()}, json.dumps(logged).encode()
+        )
+        for row in fresh:
+            self._seen[_label_key(row)] = (seq, time.monotonic())
+        self._keep_labels(fresh, seq)
+        self.metrics.labels.inc(len(fresh))
+        return max(seq, waits)
+
+    def _keep_labels(self, rows: list[dict[str, Any]], seq: int) -> None:
+        for row in rows:
+            row[COMPLETED], row[FEEDBACK] = seq, True
+            self._seen.setdefault(_label_key(row), (seq, time.monotonic()))
+        self._keep(rows)
 
     def expire_waiting(self) -> int:
         """Log the end of the wait of every event past the pairing timeout, and keep its rows; how many."""

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from modelmonitor.api import payload_log
 
 COMPLETED = "_completed"  # the log position that completed a row: not written
+FEEDBACK = "_feedback"  # a label row, for the feedback sink: not written
 
 
 def _column(values: list[Any]) -> pa.Array:
@@ -34,7 +35,7 @@ def _column(values: list[Any]) -> pa.Array:
 
 def table_of(rows: list[dict[str, Any]]) -> pa.Table:
     """The rows as a table: every column any row has, in the order they first appear."""
-    names = list(dict.fromkeys(name for row in rows for name in row if name != COMPLETED))
+    names = list(dict.fromkeys(name for row in rows for name in row if name not in (COMPLETED, FEEDBACK)))
     instant = pa.timestamp("us", tz="UTC")
     return pa.table(
         {
@@ -46,29 +47,37 @@ def table_of(rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    if "://" in uri:  # s3:// takes the standard AWS variables, AWS_ENDPOINT_URL_S3 among them
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), str(Path(uri).resolve())
+
+
 @dataclass
 class Sink:
-    """Where the collector writes: an object-store URI or a local directory."""
+    """Where the collector writes: predictions to ``uri``, labels to ``feedback_uri`` (object stores or folders)."""
 
     uri: str
+    feedback_uri: str
 
     def __post_init__(self) -> None:
-        if "://" in self.uri:  # s3:// takes the standard AWS variables, AWS_ENDPOINT_URL_S3 among them
-            self.filesystem, self.root = pafs.FileSystem.from_uri(self.uri)
-        else:
-            self.filesystem, self.root = pafs.LocalFileSystem(), str(Path(self.uri).resolve())
+        self.filesystem, self.root = _filesystem(self.uri)
+        feedback_filesystem, self.feedback_root = _filesystem(self.feedback_uri)
+        if type(feedback_filesystem) is not type(self.filesystem):
+            raise ValueError(f"the feedback sink {self.feedback_uri} is not in the same storage as {self.uri}")
         # an object store's put is whole or absent; a local file is written aside, then renamed
         self._renamed = isinstance(self.filesystem, pafs.LocalFileSystem)
 
     def write(self, rows: Iterable[dict[str, Any]], first: int, last: int) -> tuple[int, int]:
         """Write the rows of log range ``first``..``last``; the files and bytes written."""
-        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
+            root = self.feedback_root if row.get(FEEDBACK) else self.root
             key = (row[payload_log.NAMESPACE] or "_", row[payload_log.INFERENCE_SERVICE] or "_")
-            groups[(*key, payload_log.hour_folder(row[payload_log.TIME]))].append(row)
+            groups[(root, *key, payload_log.hour_folder(row[payload_log.TIME]))].append(row)
         written = 0
-        for (namespace, service, hour), grouped in groups.items():
-            folder = f"{payload_log.service_prefix(self.root, namespace, service)}/{hour}"
+        for (root, namespace, service, hour), grouped in groups.items():
+            folder = f"{payload_log.service_prefix(root, namespace, service)}/{hour}"
             if self._renamed:  # an object store has no folders: a marker object for one confuses s3fs's listings
                 self.filesystem.create_dir(folder, recursive=True)
             name = f"{folder}/part-{first:016d}-{last:016d}.parquet"
