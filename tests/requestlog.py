@@ -6,6 +6,7 @@ log is the request line of each request sent to the server, as an access log sho
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -16,11 +17,14 @@ _REQUEST_LINE = re.compile(rb"(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.[01]\r\n"
 
 
 class RequestLog:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, port: int = 0) -> None:
+        """``port``: where to listen (0: any free port); a relay opened again on a closed one's port brings the
+        storage back for its clients."""
         self.upstream_port = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = self._listener.getsockname()[1]
         self._requests: list[tuple[str, str]] = []
+        self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -41,6 +45,8 @@ class RequestLog:
         accept_relays(self._listener, self.upstream_port, self._started)
 
     def _started(self, client: socket.socket, upstream: socket.socket) -> None:
+        with self._lock:
+            self._sockets |= {client, upstream}
         threading.Thread(target=self._relay, args=(client, upstream, True), daemon=True).start()
         threading.Thread(target=self._relay, args=(upstream, client, False), daemon=True).start()
 
@@ -60,4 +66,13 @@ class RequestLog:
             target.close()
 
     def close(self) -> None:
+        """Stop relaying: no new connection, and the open ones cut, as a storage that went away."""
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: a close alone leaves it listening
         self._listener.close()
+        with self._lock:
+            open_now, self._sockets = self._sockets, set()
+        for end in open_now:
+            with contextlib.suppress(OSError):  # already closed by its other side
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()

@@ -108,10 +108,19 @@ def test_the_tooling_adds_its_commands_through_entry_points(tmp_path: Path, caps
 def test_the_operator_command_line_stands_without_the_tooling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "entry_points", lambda group: [])
     commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
-    assert set(commands.choices) == {"check", "report", "validate", "operator", "run"}
+    assert set(commands.choices) == {"check", "report", "validate", "operator", "run", "collector"}
     monkeypatch.undo()
     commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
-    assert set(commands.choices) == {"check", "report", "validate", "operator", "run", "samples", "dev-cluster"}
+    assert set(commands.choices) == {
+        "check",
+        "report",
+        "validate",
+        "operator",
+        "run",
+        "collector",
+        "samples",
+        "dev-cluster",
+    }
 
 
 def test_the_command_line_starts_without_numpy_or_arrow() -> None:

@@ -19,12 +19,14 @@ import pytest
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
+from modelmonitor.data.table import open_table
 from modelmonitor.data.time_partitions import ends_by
 from modelmonitor.errors import SourceError
 from modelmonitor_tools.devcluster.object_store import ObjectStore
 from tests.checks.conftest import NOW, logged, spec_for
 from tests.data.test_source_kinds import write_payload_logs
 from tests.data.test_time_partitions import HOURS, partition_keys, write_hourly
+from tests.helpers import eventually
 from tests.requestlog import RequestLog
 
 READER = {"accessKey": "reader", "secretKey": "reader-secret-value"}
@@ -198,3 +200,57 @@ def test_the_collector_writes_to_the_bucket_and_a_kserve_monitor_reads_it(store:
     spec["data"]["reference"] = {"kserve": {"inferenceService": "credit-risk", "logs": "s3://collected/kserve"}}
     results = run_checks(parse_spec(spec, namespace="ml"), now=datetime.now(UTC), env=store.environment())
     assert results.window.rows == 300 and results.reference_rows == 300 and not results.errors
+
+
+def test_a_sink_away_keeps_what_was_acknowledged_and_writes_it_once_it_is_back(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    """The bucket unreachable for a while: events are still acknowledged (the log holds them), the flush fails
+    and is tried again, and once the bucket is back every row is written, once."""
+    from tests.collector.kserve_events import pair
+    from tests.collector.test_collector_process import Collector, post
+
+    store.create_bucket("outage")
+    upstream = int(store.endpoint.rsplit(":", 1)[1])
+    relay = RequestLog(upstream)
+    env = {**os.environ, **store.environment(), "AWS_ENDPOINT_URL_S3": relay.endpoint}
+    log = tmp_path / "collector.log"
+    collector = Collector("s3://outage/kserve", tmp_path / "wal", log, extra=("--flush-seconds", "0.3"), env=env)
+    collector.start()
+    try:
+
+        def send(numbers: range) -> None:
+            for number in numbers:
+                for found, body in pair(f"o{number}", {"x": float(number)}, [0.5, 0.5], time=None):
+                    assert post(collector.port, found, body) == 200
+
+        def written() -> int:
+            try:
+                return len(rows_of_bucket())
+            except (OSError, SourceError):
+                return 0
+
+        def rows_of_bucket() -> list[str]:
+            table = open_table("s3://outage/kserve/ml/credit-risk", env=store.environment()).read(["request_id"])
+            return table["request_id"].to_pylist()
+
+        send(range(50))
+        eventually(lambda: written() == 50, timeout=30, what="the first 50 rows in the bucket")
+        relay.close()
+        send(range(50, 100))  # acknowledged though the bucket cannot be reached
+        eventually(lambda: "cannot write to the sink" in log.read_text(), timeout=30, what="a failed flush")
+        relay = RequestLog(upstream, port=relay.port)
+        eventually(lambda: written() == 100, timeout=60, what="the rows held while the bucket was away")
+    finally:
+        assert collector.stop() == 0
+        relay.close()
+    assert sorted(rows_of_bucket()) == sorted(f"o{n}" for n in range(100))
+
+
+def test_a_source_opened_again_sees_the_files_written_since(store: ObjectStore) -> None:
+    """A long-lived process (the operator, a Dask worker) opens the same prefix run after run: each sees the
+    files there are then. fsspec's cached client and listings hid every file written after the first look."""
+    _put(store, {"logs/growing/part-1.parquet": _parquet(logged(100, seed=29))})
+    assert open_table("s3://logs/growing", env=store.environment()).count() == 100
+    _put(store, {"logs/growing/part-2.parquet": _parquet(logged(50, seed=30))})
+    assert open_table("s3://logs/growing", env=store.environment()).count() == 150

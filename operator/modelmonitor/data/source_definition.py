@@ -62,7 +62,9 @@ def open_with_fsspec(uri: str, data_format: DataFormatDefinition, options: dict[
     """A file or a hive-partitioned directory on an fsspec filesystem (imported here: it is an extra's)."""
     import fsspec
 
-    filesystem, path = fsspec.core.url_to_fs(uri, **options)
+    # a fresh client and fresh listings at each opening: fsspec otherwise keeps one client per set of options,
+    # with every listing it made, and a long-lived process (the operator, a Dask worker) never saw new files
+    filesystem, path = fsspec.core.url_to_fs(uri, skip_instance_cache=True, use_listings_cache=False, **options)
     return ds.dataset(path, format=data_format.dataset_format(), filesystem=filesystem, partitioning="hive")
 
 
