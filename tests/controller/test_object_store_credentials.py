@@ -7,6 +7,7 @@ shows no key.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor_tools.devcluster.object_store import ObjectStore
-from tests.controller.conftest import GROUP, VERSION, monitor_document
+from tests.controller.conftest import GROUP, VERSION, kubectl, monitor_document
 from tests.controller.test_operator import finished_runs
 from tests.distributed.conftest import DaskCluster, dask_cluster  # noqa: F401 - the fixture
 from tests.helpers import eventually
@@ -127,3 +128,93 @@ def test_a_secret_with_a_wrong_key_is_refused_and_no_key_is_shown(
     assert status["phase"] == "Error" and "access denied" in status["message"], status
     assert uploaded["healthy"] in status["message"] or uploaded["reference"] in status["message"]
     assert "wrong-secret-value" not in str(run) and store.secret_key not in str(run)
+
+
+def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor_on_the_same_rows(
+    start_operator,
+    custom,
+    api_client,
+    namespace,
+    samples,
+    control_plane,
+    kubeconfig,
+    store: ObjectStore,
+    uploaded: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """KServe-shaped CloudEvents of the drifted sample's rows go to the collector, which writes them to the bucket;
+    a monitor on kserve: {inferenceService} and one on the sample's file, both with the Secret's keys, show the
+    same verdicts in kubectl get mm."""
+    import pyarrow.parquet as pq
+
+    from tests.collector.kserve_events import headers
+    from tests.collector.test_collector_process import Collector, post
+
+    env = {**os.environ, **store.environment()}
+    collector = Collector("s3://model-logs/kserve", tmp_path / "wal", tmp_path / "collector.log", env=env)
+    collector.extra = ("--version-header", "x-model-version")
+    collector.start()
+    try:
+        for number, row in enumerate(pq.read_table(samples / "drifted.parquet").to_pylist()):
+            options = {
+                "namespace": namespace,
+                "time": row["ts"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "metadata": {"X-Model-Version": [row["model_version"]]},
+            }
+            features = {name: row[name] for name in ("age", "income", "amount", "region")}
+            request = json.dumps({"instances": [features]}).encode()
+            response = json.dumps({"predictions": [{"prediction": row["prediction"], "score": row["score"]}]})
+            assert post(collector.port, headers(f"d{number}", "request", **options), request) == 200
+            assert post(collector.port, headers(f"d{number}", "response", **options), response.encode()) == 200
+    finally:
+        assert collector.stop() == 0
+
+    client.CoreV1Api(api_client).create_namespaced_secret(
+        namespace, {"metadata": {"name": SECRET}, "stringData": store.environment()}
+    )
+    features = ["age", "income", "amount", "region"]  # the file has the labels too: not a feature of either
+    columns = {"prediction": "prediction", "score": "score", "categorical": ["region"], "features": features}
+    monitors = {}
+    for name, current in (
+        ("from-files", {"uri": uploaded["drifted"], "window": "24h"}),
+        (
+            "from-kserve",
+            {"kserve": {"inferenceService": "credit-risk", "logs": "s3://model-logs/kserve"}, "window": "24h"},
+        ),
+    ):
+        document = monitor_document(samples, name, "drifted", credentials={"secretRef": {"name": SECRET}})
+        spec = document["spec"]
+        spec["data"]["current"], spec["data"]["reference"]["uri"] = current, uploaded["reference"]
+        spec["data"]["columns"] = {
+            **columns,
+            **({"timestamp": "ts", "modelVersion": "model_version"} if name == "from-files" else {}),
+        }
+        spec.pop("metrics", None)
+        spec.pop("conceptDrift", None)
+        monitors[name] = document
+    start_operator()
+    for document in monitors.values():
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+
+    def both_finished() -> list[dict] | None:
+        runs = finished_runs(custom, namespace)
+        return runs if len(runs) == 2 else None
+
+    runs = {run["spec"]["monitor"]: run for run in eventually(both_finished, timeout=180, what="both runs")}
+    results = {name: run["status"]["results"] for name, run in runs.items()}
+    for run in runs.values():
+        assert run["status"]["phase"] == "Succeeded", run["status"]
+    files, logs = results["from-files"], results["from-kserve"]
+    assert logs["window"]["rows"] == files["window"]["rows"] > 1000
+    assert logs["verdict"] == files["verdict"] == "Failed"
+    assert logs["drift"]["driftedShare"] == files["drift"]["driftedShare"]
+    statistics = {name: {f["feature"]: f["statistic"] for f in r["drift"]["features"]} for name, r in results.items()}
+    assert statistics["from-kserve"] == statistics["from-files"]
+
+    def printed() -> dict[str, list[str]] | None:
+        table = kubectl(control_plane, kubeconfig, "get", "mm", "-n", namespace, "--no-headers").stdout
+        seen = {line.split()[0]: line.split()[1:4] for line in table.splitlines()}  # model, healthy, drift
+        return seen if len(seen) == 2 and all(seen.values()) else None
+
+    shown = eventually(printed, timeout=30, what="both monitors in kubectl get mm")
+    assert shown["from-kserve"] == shown["from-files"], shown
