@@ -49,6 +49,24 @@ MUTATIONS: dict[str, Any] = {
         ),
     ),
     "spec.data.current.window": st.one_of(DURATIONS, st.just(DELETE)),
+    # the source's kind, drawn whole: a uri, a kserve source (good or bad name, any format), both, or neither
+    "spec.data.current": st.one_of(
+        st.just({"uri": "s3://logs/credit/", "window": "24h"}),
+        st.fixed_dictionaries(
+            {
+                "kserve": st.fixed_dictionaries(
+                    {"inferenceService": st.sampled_from(["credit-risk", "Credit_Risk"]), "logs": st.just("s3://l")},
+                    optional={"namespace": st.sampled_from(["ml", ""])},
+                )
+            },
+            optional={
+                "format": st.sampled_from(["parquet", "csv", "jsonl"]),
+                "window": st.just("24h"),
+                "uri": st.just("s3://logs/credit/"),
+            },
+        ),
+        st.just({"window": "24h"}),
+    ),
     "spec.data.reference.window": st.one_of(DURATIONS, st.just(DELETE)),
     "spec.data.minSamples": st.sampled_from([0, 1, 100, -5, 10**9, "100", 100.0, 100.5]),
     "spec.suspend": st.sampled_from([True, False, "yes", "true", 1]),
