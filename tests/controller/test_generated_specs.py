@@ -52,6 +52,12 @@ MUTATIONS: dict[str, Any] = {
     # the source's kind, drawn whole: a uri, a kserve source (good or bad name, any format), both, or neither
     "spec.data.current": st.one_of(
         st.just({"uri": "s3://logs/credit/", "window": "24h"}),
+        st.fixed_dictionaries(  # a kserve source in another format: refused by its own rule alone
+            {
+                "kserve": st.just({"inferenceService": "credit-risk", "logs": "s3://l"}),
+                "format": st.sampled_from(["csv", "jsonl"]),
+            }
+        ),
         st.fixed_dictionaries(
             {
                 "kserve": st.fixed_dictionaries(
