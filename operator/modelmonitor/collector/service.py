@@ -12,7 +12,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ class Collector:
             self.metrics.duplicates.inc()
             return known[0]
         arrived = self.clock()
-        half = decoded(0, event, arrived)
+        half = decoded(0, event, arrived)  # before logging: a payload that cannot be read is refused unlogged
         header = {
             "kind": event.kind.value,
             "id": event.id,
@@ -130,7 +130,7 @@ class Collector:
         seq = self.wal.append(header, event.data)
         self._seen[(event.id, event.kind)] = (seq, time.monotonic())
         self._received[event.kind].inc()
-        rows = self.pairing.add(Half(seq, event, arrived, half.instances, half.response))
+        rows = self.pairing.add(replace(half, seq=seq))
         if rows:
             self.metrics.paired.inc()
             self._keep(rows)
