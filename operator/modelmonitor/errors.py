@@ -5,6 +5,7 @@
     ├── ExecutionError       where the checks were to run cannot run them (names the place)
     └── DataError            data cannot be read or does not fit the spec
         ├── SourceError      a URI cannot be opened or parsed (names the file)
+        │   └── NoData       nothing is there (yet)
         └── ColumnError      a column is missing or has the wrong type (names the column)
 
 Only the CLI and the controller translate these into exit codes, conditions and
@@ -19,6 +20,11 @@ from typing import Any
 
 class ModelMonitorError(Exception):
     """Base of every error modelmonitor raises on purpose."""
+
+    @property
+    def reason(self) -> str:
+        """The reason a run's status gives for it (a condition's reason, an alert's label): its class's name."""
+        return type(self).__name__
 
     def __reduce__(self) -> tuple[Any, ...]:
         # as built, not through __init__: subclasses take other arguments, and errors
@@ -51,6 +57,14 @@ class SourceError(DataError):
     def __init__(self, uri: str, reason: str) -> None:
         super().__init__(f"{uri}: {reason}")
         self.uri = uri
+
+
+class NoData(SourceError):
+    """Nothing is at the URI: no file, or a folder without data files (labels that have yet to arrive, say)."""
+
+    @property
+    def reason(self) -> str:
+        return "SourceError"  # a kind of it, which runs, alerts and dashboards have always named so
 
 
 class ColumnError(DataError):

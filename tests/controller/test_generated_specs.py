@@ -73,6 +73,17 @@ MUTATIONS: dict[str, Any] = {
         ),
         st.just({"window": "24h"}),
     ),
+    # labels joined by request id, drawn whole: from the collector (kserve) or a uri with or without its columns
+    "spec.data.labels": st.one_of(
+        st.just(DELETE),
+        st.just({"kserve": {"inferenceService": "credit-risk", "logs": "s3://feedback"}}),
+        st.just({"uri": "s3://labels/", "window": "24h", "idColumn": "request_id"}),  # refused by its window alone
+        st.just({"uri": "s3://labels/"}),  # refused for want of an id column alone
+        st.fixed_dictionaries(
+            {"uri": st.just("s3://labels/"), "idColumn": st.just("request_id")},
+            optional={"labelColumn": st.just("defaulted"), "timestampColumn": st.just("ts")},
+        ),
+    ),
     "spec.data.reference.window": st.one_of(DURATIONS, st.just(DELETE)),
     "spec.data.minSamples": st.sampled_from([0, 1, 100, -5, 10**9, "100", 100.0, 100.5]),
     "spec.suspend": st.sampled_from([True, False, "yes", "true", 1]),
@@ -175,6 +186,12 @@ REGRESSION = shaped(
         "spec.conceptDrift": [{"method": "pageHinkley"}],
     }
 )
+JOINED = shaped(  # the labels name the label column: a labels source without labelColumn is refused alone
+    {
+        "spec.data.labels": {"uri": "s3://labels/", "idColumn": "request_id", "labelColumn": "defaulted"},
+        "spec.data.columns.label": DELETE,
+    }
+)
 ESTIMATING = shaped(
     {"spec.metrics": [{"name": "accuracy", "min": 0.9}], "spec.performanceEstimation": {"method": "cbpe"}}
 )
@@ -182,7 +199,7 @@ ESTIMATING = shaped(
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
-    return mutated(draw, draw(st.sampled_from([VALID, MULTICLASS, REGRESSION, ESTIMATING])), MUTATIONS)
+    return mutated(draw, draw(st.sampled_from([VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED])), MUTATIONS)
 
 
 @pytest.mark.timeout(900)

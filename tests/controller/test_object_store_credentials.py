@@ -143,19 +143,22 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
     tmp_path: Path,
 ) -> None:
     """KServe-shaped CloudEvents of the drifted sample's rows go to the collector, which writes them to the bucket;
-    a monitor on kserve: {inferenceService} and one on the sample's file, both with the Secret's keys, show the
+    their labels are POSTed later to its feedback endpoint (those the sample has: the newest rows have none yet),
+    with labels of ids never logged. A monitor on kserve: {inferenceService} with the collector's labels and one on
+    the sample's file, both with the Secret's keys, give the same metrics, concept drift and drift, and show the
     same verdicts in kubectl get mm."""
     import pyarrow.parquet as pq
 
     from tests.collector.kserve_events import headers
-    from tests.collector.test_collector_process import Collector, post
+    from tests.collector.test_collector_process import Collector, post, post_feedback
 
     env = {**os.environ, **store.environment()}
     collector = Collector("s3://model-logs/kserve", tmp_path / "wal", tmp_path / "collector.log", env=env)
     collector.extra = ("--version-header", "x-model-version")
     collector.start()
+    logged = pq.read_table(samples / "drifted.parquet").to_pylist()
     try:
-        for number, row in enumerate(pq.read_table(samples / "drifted.parquet").to_pylist()):
+        for number, row in enumerate(logged):
             options = {
                 "namespace": namespace,
                 "time": row["ts"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -166,14 +169,21 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
             response = json.dumps({"predictions": [{"prediction": row["prediction"], "score": row["score"]}]})
             assert post(collector.port, headers(f"d{number}", "request", **options), request) == 200
             assert post(collector.port, headers(f"d{number}", "response", **options), response.encode()) == 200
+        outcomes = [{"id": f"d{n}", "label": row["label"]} for n, row in enumerate(logged) if row["label"] is not None]
+        outcomes += [{"id": f"never-logged-{n}", "label": 1} for n in range(25)]
+        query = f"?inferenceService=credit-risk&namespace={namespace}"
+        for start in range(0, len(outcomes), 1000):
+            status, body = post_feedback(collector.port, outcomes[start : start + 1000], query)
+            assert status == 200, body
     finally:
         assert collector.stop() == 0
 
     client.CoreV1Api(api_client).create_namespaced_secret(
         namespace, {"metadata": {"name": SECRET}, "stringData": store.environment()}
     )
-    features = ["age", "income", "amount", "region"]  # the file has the labels too: not a feature of either
+    features = ["age", "income", "amount", "region"]
     columns = {"prediction": "prediction", "score": "score", "categorical": ["region"], "features": features}
+    feedback = {"kserve": {"inferenceService": "credit-risk", "logs": "s3://model-logs/feedback"}}
     monitors = {}
     for name, current in (
         ("from-files", {"uri": uploaded["drifted"], "window": "24h"}),
@@ -185,12 +195,10 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
         document = monitor_document(samples, name, "drifted", credentials={"secretRef": {"name": SECRET}})
         spec = document["spec"]
         spec["data"]["current"], spec["data"]["reference"]["uri"] = current, uploaded["reference"]
-        spec["data"]["columns"] = {
-            **columns,
-            **({"timestamp": "ts", "modelVersion": "model_version"} if name == "from-files" else {}),
-        }
-        spec.pop("metrics", None)
-        spec.pop("conceptDrift", None)
+        if name == "from-files":
+            spec["data"]["columns"] = {**columns, "timestamp": "ts", "modelVersion": "model_version", "label": "label"}
+        else:
+            spec["data"]["columns"], spec["data"]["labels"] = columns, feedback  # label: the labels' own
         monitors[name] = document
     start_operator()
     for document in monitors.values():
@@ -210,6 +218,11 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
     assert logs["drift"]["driftedShare"] == files["drift"]["driftedShare"]
     statistics = {name: {f["feature"]: f["statistic"] for f in r["drift"]["features"]} for name, r in results.items()}
     assert statistics["from-kserve"] == statistics["from-files"]
+    assert logs["window"]["labeledRows"] == files["window"]["labeledRows"] > 1000
+    assert logs["metrics"] == files["metrics"] and logs["metrics"]
+    assert logs["conceptDrift"] == files["conceptDrift"]
+    [unmatched] = [f for f in logs["dataQuality"] if f["kind"] == "unmatchedLabels"]
+    assert unmatched["details"]["unmatched"] == 25  # the labels of ids never logged, counted
 
     def printed() -> dict[str, list[str]] | None:
         table = kubectl(control_plane, kubeconfig, "get", "mm", "-n", namespace, "--no-headers").stdout

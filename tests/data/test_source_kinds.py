@@ -28,12 +28,15 @@ def test_every_kind_is_a_module_a_field_of_the_spec_and_registered() -> None:
     assert all(kind in DataSource.model_fields for kind in SourceKind)
 
 
+def request_ids(rows: int) -> pa.Array:
+    """The request ids write_payload_logs gives its rows, in their order."""
+    return pa.array([str(uuid.UUID(int=i)) for i in range(rows)])
+
+
 def write_payload_logs(sink: Path | str, table: pa.Table, namespace: str = "ml", service: str = "credit-risk") -> None:
     """Rows as the collector files them: the bookkeeping columns added, one file per UTC hour of ts."""
     rows = table.num_rows
-    logged_rows = table.drop_columns(["label"]).append_column(
-        payload_log.REQUEST_ID, pa.array([str(uuid.UUID(int=i)) for i in range(rows)])
-    )
+    logged_rows = table.drop_columns(["label"]).append_column(payload_log.REQUEST_ID, request_ids(rows))
     for column, value in (
         (payload_log.INFERENCE_SERVICE, service),
         (payload_log.NAMESPACE, namespace),

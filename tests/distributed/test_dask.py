@@ -24,6 +24,7 @@ from modelmonitor.distributed.dask_measurer import Credentials
 from modelmonitor_tools.devcluster.processes import free_port
 from tests.checks.conftest import NOW, logged, spec_for
 from tests.checks.test_estimation import estimating, scored_log, without_late_labels
+from tests.checks.test_joined_labels import joined_specs
 from tests.distributed.conftest import DaskCluster
 from tests.servers import local_server
 
@@ -73,6 +74,17 @@ def test_the_distributed_results_equal_the_single_process_results(
     # which worker runs which of these millisecond tasks is the scheduler's choice: one worker now and then
     # takes them all; the split-column test below checks that large work spreads over both
     assert ran_on["tasksPerWorker"] and all(w.startswith("tcp://127.0.0.1:") for w in ran_on["tasksPerWorker"])
+
+
+def test_labels_joined_by_request_id_on_the_workers_give_the_single_process_results(
+    dask_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    inline, joined = joined_specs(tmp_path)
+    local, distributed, _ = documents(joined, DaskMeasurer(dask_cluster.address))
+    assert local.pop("ranOn")["engine"] == "local" and distributed.pop("ranOn")["engine"] == "dask"
+    assert distributed == local
+    alone, _, _ = documents(inline, DaskMeasurer(dask_cluster.address))
+    assert distributed["metrics"] == alone["metrics"] and distributed["window"] == alone["window"]
 
 
 def test_a_worker_killed_mid_check_still_gives_the_right_result(dask_cluster: DaskCluster, tmp_path: Path) -> None:

@@ -96,6 +96,38 @@ class DataSource(SpecModel):
         return window
 
 
+class LabelSource(DataSource):
+    """Labels that arrive after their predictions, in a data set of their own, joined to the predictions by request id.
+
+    A ``kserve`` source reads the labels the collector keeps (its ``--feedback-sink`` as ``logs``), whose
+    columns are ``request_id``, ``label`` and ``ts``: those are its defaults.
+    """
+
+    id_column: Name | None = Field(None, description="The request id of each label's prediction (kserve: request_id).")
+    label_column: Name | None = Field(
+        None, description="The outcome (default: data.columns.label; kserve: label). It joins as data.columns.label."
+    )
+    timestamp_column: Name | None = Field(
+        None,
+        description="When each label was known (kserve: ts): only labels since the window's start are read, and an "
+        "id labelled twice keeps its latest. Without it, every label is read and the last one read wins.",
+    )
+
+    @model_validator(mode="after")
+    @cel(CelRule("!has(self.window)", "labels follow the predictions' window: remove window", ".window"))
+    def _no_window(self) -> LabelSource:
+        if self.window is not None:
+            raise ValueError("labels follow the predictions' window: remove window")
+        return self
+
+    @model_validator(mode="after")
+    @cel(CelRule("has(self.kserve) || has(self.idColumn)", "labels need idColumn, the request id they belong to"))
+    def _named_id(self) -> LabelSource:
+        if self.kserve is None and self.id_column is None:
+            raise ValueError("labels need idColumn, the request id they belong to")
+        return self
+
+
 class ClassScore(SpecModel):
     """The column holding a multiclass model's score (probability) for one class."""
 
@@ -124,6 +156,9 @@ class Columns(SpecModel):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["label"]},
     )
     model_version: str | None = None
+    request_id: str | None = Field(
+        None, description="The predictions' request id, which data.labels join on (default: data.labels.idColumn)."
+    )
     features: list[Name] | None = Field(None, max_length=10000)
     categorical: list[Name] | None = Field(None, max_length=10000)
 
@@ -147,16 +182,25 @@ class Columns(SpecModel):
 
     def named(self) -> set[str]:
         scores = {entry.column for entry in self.class_scores or []}
-        return scores | {
-            column for column in (self.timestamp, self.prediction, self.label, self.score, self.model_version) if column
-        }
+        named = (self.timestamp, self.prediction, self.label, self.score, self.model_version, self.request_id)
+        return scores | {column for column in named if column}
 
 
-def _defaults_of_kind(source: Any) -> dict[str, str]:
-    """The columns a kind of source names itself (camelCase, as written), for what the spec leaves out."""
-    if isinstance(source, dict) and source.get("kserve") is not None:
-        return {"timestamp": payload_log.TIME, "modelVersion": payload_log.MODEL_VERSION}
-    return {}
+def _kserve(source: Any) -> bool:
+    return isinstance(source, dict) and source.get("kserve") is not None
+
+
+def _with_defaults(written: Any, defaults: dict[str, str | None]) -> dict[str, Any]:
+    """A mapping as written (camelCase, or snake_case), with the defaults for what it leaves out."""
+    found = dict(written) if isinstance(written, dict) else {}
+    for alias, value in defaults.items():
+        if value is not None and alias not in found and snake_case(alias) not in found:
+            found[alias] = value
+    return found
+
+
+def _written(mapping: dict[str, Any], alias: str) -> Any:
+    return mapping.get(alias, mapping.get(snake_case(alias)))
 
 
 def with_namespace(spec: Any, namespace: str) -> Any:
@@ -165,7 +209,7 @@ def with_namespace(spec: Any, namespace: str) -> Any:
     if not isinstance(data, dict):
         return spec
     sides = {}
-    for side in ("current", "reference"):
+    for side in ("current", "reference", "labels"):
         source = data.get(side)
         logs = source.get("kserve") if isinstance(source, dict) else None
         if isinstance(logs, dict) and logs.get("namespace") is None:
@@ -177,6 +221,11 @@ class DataSpec(SpecModel):
     current: DataSource
     reference: DataSource
     columns: Columns = Columns()
+    labels: LabelSource | None = Field(
+        None,
+        description="Labels kept apart from the predictions (any kind of source), joined to each prediction by its "
+        "request id: to the current rows, and to the reference when it has no label column of its own.",
+    )
     min_samples: int = Field(100, ge=1, le=1_000_000_000)
     max_gathered_rows: int = Field(
         10_000_000,
@@ -190,15 +239,49 @@ class DataSpec(SpecModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _columns_of_the_kind(cls, data: Any) -> Any:
-        """A kserve source's rows have their time in ts and their version in model_version: unless the spec
-        says otherwise, those are the columns."""
-        defaults = _defaults_of_kind(data.get("current")) if isinstance(data, dict) else {}
-        if not defaults:
+    def _columns_of_the_kinds(cls, data: Any) -> Any:
+        """What the kinds of source name themselves, for what the spec leaves out: a kserve source's rows have
+        their time in ts, their version in model_version and their id in request_id; the collector's labels
+        have request_id, label and ts. The labels' columns and the predictions' name each other's."""
+        if not isinstance(data, dict) or not (_kserve(data.get("current")) or isinstance(data.get("labels"), dict)):
             return data
         columns = data.get("columns")
-        columns = dict(columns) if isinstance(columns, dict) else {}
-        for alias, column in defaults.items():
-            if alias not in columns and snake_case(alias) not in columns:
-                columns[alias] = column
-        return {**data, "columns": columns}
+        if _kserve(data.get("current")):
+            columns = _with_defaults(
+                columns,
+                {
+                    "timestamp": payload_log.TIME,
+                    "modelVersion": payload_log.MODEL_VERSION,
+                    "requestId": payload_log.REQUEST_ID,
+                },
+            )
+        labels = data.get("labels")
+        if not isinstance(labels, dict):
+            return {**data, "columns": columns}
+        if _kserve(labels):
+            named = {
+                "idColumn": payload_log.REQUEST_ID,
+                "labelColumn": payload_log.LABEL,
+                "timestampColumn": payload_log.TIME,
+            }
+            labels = _with_defaults(labels, named)
+        columns = columns if isinstance(columns, dict) else {}
+        labels = _with_defaults(labels, {"labelColumn": _written(columns, "label")})
+        columns = _with_defaults(
+            columns, {"label": _written(labels, "labelColumn"), "requestId": _written(labels, "idColumn")}
+        )
+        return {**data, "columns": columns, "labels": labels}
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.labels) || has(self.labels.kserve) || has(self.labels.labelColumn) || "
+            "(has(self.columns) && has(self.columns.label))",
+            "labels need labelColumn (or data.columns.label)",
+            ".labels",
+        )
+    )
+    def _named_label(self) -> DataSpec:
+        if self.labels is not None and self.labels.label_column is None:
+            raise ValueError("labels need labelColumn (or data.columns.label)")
+        return self

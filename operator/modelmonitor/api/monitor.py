@@ -82,6 +82,10 @@ def _has_column(name: str) -> str:
     return f"has(self.data.columns) && has(self.data.columns.{name})"
 
 
+# data.columns.label is named, or data.labels names it (their labelColumn, or their kind's)
+_LABEL_NAMED = f"({_has_column('label')} || has(self.data.labels))"
+
+
 class ModelMonitorSpec(SpecModel):
     model: ModelRef
     schedule: Schedule
@@ -162,7 +166,7 @@ class ModelMonitorSpec(SpecModel):
     @model_validator(mode="after")
     @cel(
         CelRule(
-            f"((!has(self.metrics) || size(self.metrics) == 0) && {_NO_CONCEPT_DRIFT}) || ({_has_column('label')})",
+            f"((!has(self.metrics) || size(self.metrics) == 0) && {_NO_CONCEPT_DRIFT}) || {_LABEL_NAMED}",
             "metrics and conceptDrift need data.columns.label",
             ".data.columns",
         )
@@ -234,13 +238,13 @@ class ModelMonitorSpec(SpecModel):
         ),
         CelRule(
             "!has(self.performanceEstimation) || self.model.task != 'binaryClassification' || "
-            f"({_has_column('score')} && has(self.data.columns.label))",
+            f"{_has_column('score')} && {_LABEL_NAMED}",
             "performanceEstimation needs data.columns.score and data.columns.label",
             ".performanceEstimation",
         ),
         CelRule(
             "!has(self.performanceEstimation) || self.model.task != 'multiclassClassification' || "
-            f"({_has_column('classScores')} && has(self.data.columns.label))",
+            f"{_has_column('classScores')} && {_LABEL_NAMED}",
             "performanceEstimation on a multiclassClassification task needs data.columns.classScores "
             "(one score column per class) and data.columns.label",
             ".performanceEstimation",

@@ -6,11 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from modelmonitor.api.concept_drift import Baseline
 from modelmonitor.api.data import DataSource
 from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.data.label_join import LabelColumns, LabeledSource
 from modelmonitor.data.source import open_source
-from modelmonitor.data.source_definition import Partition, RowFilter, Source
+from modelmonitor.data.source_definition import Credentials, Partition, RowFilter, Source
 from modelmonitor.durations import parse_duration
+
+PinnedLabels = tuple[tuple[Partition, ...], tuple[Partition, ...]]  # the labels' slices, for current and reference
 
 
 @dataclass(frozen=True)
@@ -22,15 +26,29 @@ class CheckContext:
     _side_counts: dict[bool, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def opened(cls, spec: ModelMonitorSpec, now: datetime, env: Mapping[str, str] | None) -> CheckContext:
-        """A context over the spec's two sources, opened lazily with ``env`` as their credentials."""
-        current, reference = spec.data.current, spec.data.reference
-        return cls(
-            spec=spec,
-            now=now,
-            current=open_source(current, env),
-            reference=open_source(reference, env),
-        )
+    def opened(
+        cls,
+        spec: ModelMonitorSpec,
+        now: datetime,
+        env: Mapping[str, str] | None,
+        pinned_labels: PinnedLabels | None = None,
+    ) -> CheckContext:
+        """A context over the spec's two sources, opened lazily with ``env`` as their credentials.
+
+        With ``data.labels``, each side is its predictions with the labels joined (``data.label_join``);
+        ``pinned_labels``: the label slices to join, as the check's own process listed them.
+        """
+        current, reference = open_source(spec.data.current, env), open_source(spec.data.reference, env)
+        if spec.data.labels is not None:
+            current = _joined(spec, now, current, env, pinned_labels and pinned_labels[0], reference=False)
+            reference = _joined(spec, now, reference, env, pinned_labels and pinned_labels[1], reference=True)
+        return cls(spec=spec, now=now, current=current, reference=reference)
+
+    def label_slices(self) -> PinnedLabels | None:
+        """The labels' slices each side joins, listed once: what the workers of a Dask check join alike."""
+        if not isinstance(self.current, LabeledSource) or not isinstance(self.reference, LabeledSource):
+            return None
+        return self.current.label_slices(), self.reference.label_slices()
 
     @property
     def min_samples(self) -> int:
@@ -86,3 +104,45 @@ class CheckContext:
         if self.spec.data.reference.window is None:
             return None
         return self.rows(self.spec.data.reference, this_version_only=False)
+
+
+def _joined(
+    spec: ModelMonitorSpec,
+    now: datetime,
+    predictions: Source,
+    env: Credentials,
+    pinned: tuple[Partition, ...] | None,
+    *,
+    reference: bool,
+) -> LabeledSource:
+    """One side's predictions joined with the labels that can belong to them: those known by ``now`` and,
+    where the labels have a time, none from before the earliest window the checks read of that side.
+
+    The reference keeps a label column of its own (a labelled training set); the current rows may not have one.
+    """
+    labels, columns = spec.data.labels, spec.data.columns
+    if labels is None or labels.label_column is None or columns.label is None or columns.request_id is None:
+        raise ValueError("a join without labels")  # DataSpec fills these in whenever it has labels
+    label_rows = None
+    if labels.timestamp_column is not None:
+        label_rows = RowFilter(labels.timestamp_column, now, _earliest_start(spec, now, reference=reference))
+    return LabeledSource(
+        predictions,
+        open_source(labels, env),
+        label_rows,
+        columns.request_id,
+        LabelColumns(labels.id_column or columns.request_id, labels.label_column, labels.timestamp_column),
+        columns.label,
+        keep_own=reference,
+        pinned=pinned,
+    )
+
+
+def _earliest_start(spec: ModelMonitorSpec, now: datetime, *, reference: bool) -> datetime | None:
+    """Where the earliest window read of a side starts: the current one's, or the one before it when a
+    previousWindow check reads that too; None: a side read whole."""
+    source = spec.data.reference if reference else spec.data.current
+    if source.window is None:
+        return None
+    previous = not reference and any(check.baseline is Baseline.PREVIOUS_WINDOW for check in spec.concept_drift)
+    return now - (2 if previous else 1) * parse_duration(source.window)

@@ -21,6 +21,7 @@ from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
+from modelmonitor.checks.label_matches import IndexedLabelsTask, unmatched_finding
 from modelmonitor.checks.labeled_parts import LabelsTask
 from modelmonitor.checks.performance import (
     PerformanceData,
@@ -90,8 +91,10 @@ def run_checks(
         except DataError as error:
             errors.append(CheckError("drift", str(error)))
     estimating = [EstimationTask()] if spec.performance_estimation is not None and reference_rows else []
-    tasks = [*labels, *estimating, *(planned.tasks if planned else [])]
+    indexing = [IndexedLabelsTask()] if labels and spec.data.labels is not None else []
+    tasks = [*labels, *indexing, *estimating, *(planned.tasks if planned else [])]
     measured = measurer.measure(context, tasks) if tasks else []
+    estimated_at = len(labels) + len(indexing)  # where the estimation's result is, then the drift's
 
     metrics: list[MetricResult] = []
     concept: list[ConceptDriftResult] = []
@@ -113,11 +116,13 @@ def run_checks(
             concept = evaluate_concept_drift(context, performance)
             findings += score_findings(context, performance)
             findings += sampling_findings(context, performance)
+            if indexing:
+                findings += unmatched_finding(context, measured[len(labels)], labeled_rows)
 
     estimation: PerformanceEstimation | None = None
     if spec.performance_estimation is not None and estimating:
         try:
-            found = measured[len(labels)]
+            found = measured[estimated_at]
             metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics, found)
         except (DataError, ValueError) as error:
             errors.append(CheckError("performanceEstimation", str(error)))
@@ -125,7 +130,7 @@ def run_checks(
 
     drift: DriftResult | None = None
     if spec.drift is not None and planned is not None:
-        drift, drift_findings = drift_result(spec.drift, planned, measured[len(labels) + len(estimating) :])
+        drift, drift_findings = drift_result(spec.drift, planned, measured[estimated_at + len(estimating) :])
         findings += drift_findings
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]

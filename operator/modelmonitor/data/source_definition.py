@@ -151,6 +151,22 @@ class Source(Protocol):
     def total_bytes(self, rows: RowFilter | None = None) -> int | None: ...
 
 
+class ColumnBatches:
+    """A source's ``batches``, made of its ``record_batches``: one column a batch at a time."""
+
+    def batches(
+        self: Source,
+        column: str,
+        rows: RowFilter | None = None,
+        batch_size: int = 1 << 18,
+        *,
+        partition: Partition | None = None,
+    ) -> Iterator[pa.Array]:
+        """One column of the selected rows (of one partition, if given), a batch at a time: memory stays one batch."""
+        for batch in self.record_batches([column], rows, batch_size, partition=partition):
+            yield batch.column(0)
+
+
 @dataclass(frozen=True)
 class SourceKindDefinition:
     """How a kind of source opens the spec's source, lazily: the first read raises, not the opening."""

@@ -23,10 +23,10 @@ import pyarrow.dataset as ds
 
 from modelmonitor.api.data import DataFormat
 from modelmonitor.data import formats, stores
-from modelmonitor.data.source_definition import DataFormatDefinition, Partition, Piece, RowFilter, Store
+from modelmonitor.data.source_definition import ColumnBatches, DataFormatDefinition, Partition, Piece, RowFilter, Store
 from modelmonitor.data.time_partitions import TIME_KEYS, ends_by
 from modelmonitor.data.timestamps import utc_instants, window_expression
-from modelmonitor.errors import ColumnError, SourceError
+from modelmonitor.errors import ColumnError, NoData, SourceError
 
 PARTITION_ROWS = 1 << 22  # a partition's rows, as far as files and row groups allow
 
@@ -52,7 +52,7 @@ def _supported() -> str:
 
 
 @dataclass
-class TableSource:
+class TableSource(ColumnBatches):
     """One data set: a file or a (hive-partitioned) directory, local or remote."""
 
     uri: str
@@ -74,7 +74,7 @@ class TableSource:
     def _open(self) -> ds.Dataset:
         dataset = self._discover()
         if isinstance(dataset, ds.FileSystemDataset) and not dataset.files:
-            raise SourceError(self.uri, "no data files in this directory (names starting with . or _ are skipped)")
+            raise NoData(self.uri, "no data files in this directory (names starting with . or _ are skipped)")
         return dataset
 
     def _discover(self) -> ds.Dataset:
@@ -88,7 +88,7 @@ class TableSource:
         except ImportError as error:
             raise SourceError(self.uri, _missing_package(STORES[scheme], error)) from None
         except FileNotFoundError:
-            raise SourceError(self.uri, self.missing) from None
+            raise NoData(self.uri, self.missing) from None
         except (*_read_errors(), ValueError) as error:
             raise _failure(self.uri, f"cannot read as {self.format}", error) from None
 
@@ -222,18 +222,6 @@ class TableSource:
         except KeyError as error:
             raise SourceError(self.uri, f"file {error.args[0]} left the data set during the check") from None
         return ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
-
-    def batches(
-        self,
-        column: str,
-        rows: RowFilter | None = None,
-        batch_size: int = 1 << 18,
-        *,
-        partition: Partition | None = None,
-    ) -> Iterator[pa.Array]:
-        """One column of the selected rows (of one partition, if given), a batch at a time: memory stays one batch."""
-        for batch in self.record_batches([column], rows, batch_size, partition=partition):
-            yield batch.column(0)
 
     def record_batches(
         self,

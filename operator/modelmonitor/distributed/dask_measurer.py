@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 from modelmonitor.api.data import DataSource
 from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.api.results import RanOn
-from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.context import CheckContext, PinnedLabels
 from modelmonitor.checks.executors import Task
 from modelmonitor.errors import ExecutionError
 
@@ -78,7 +78,12 @@ class DaskMeasurer:
         client = self._connect(Client)
         try:
             self._workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            inputs = _CheckInputs(portable(context.spec).model_dump_json(by_alias=True), context.now, self.credentials)
+            inputs = _CheckInputs(
+                portable(context.spec).model_dump_json(by_alias=True),
+                context.now,
+                self.credentials,
+                context.label_slices(),
+            )
             executor = _OnWorkers(client, client.scatter(inputs, hash=False, broadcast=True), uuid.uuid4().hex)
             with get_task_stream(client=client) as stream:
                 futures = [task.submit(context, executor) for task in tasks]
@@ -136,9 +141,8 @@ def portable(spec: ModelMonitorSpec) -> ModelMonitorSpec:
             return source.model_copy(update={"kserve": logs})
         return source
 
-    data = spec.data.model_copy(
-        update={"current": absolute(spec.data.current), "reference": absolute(spec.data.reference)}
-    )
+    sources = {"current": spec.data.current, "reference": spec.data.reference, "labels": spec.data.labels}
+    data = spec.data.model_copy(update={side: absolute(found) for side, found in sources.items() if found})
     return spec.model_copy(update={"data": data})
 
 
@@ -149,6 +153,7 @@ class _CheckInputs:
     spec_json: str
     now: datetime
     credentials: Credentials | None
+    pinned_labels: PinnedLabels | None  # the labels' slices, listed once by the check's process
 
 
 class _OnWorkers:
@@ -166,10 +171,14 @@ class _OnWorkers:
 def _on_worker(function: Callable[..., Any], inputs: _CheckInputs, *args: Any) -> Any:
     credentials = inputs.credentials
     env = None if credentials is None else tuple(sorted(credentials.values.items()))
-    return function(_context(inputs.spec_json, inputs.now, env), *args)
+    return function(_context(inputs.spec_json, inputs.now, env, inputs.pinned_labels), *args)
 
 
 @functools.lru_cache(maxsize=8)
-def _context(spec_json: str, now: datetime, env: tuple[tuple[str, str], ...] | None) -> CheckContext:
-    """One context per check on each worker: the sources are opened once, whatever the number of tasks."""
-    return CheckContext.opened(ModelMonitorSpec.model_validate_json(spec_json), now, None if env is None else dict(env))
+def _context(
+    spec_json: str, now: datetime, env: tuple[tuple[str, str], ...] | None, pinned_labels: PinnedLabels | None
+) -> CheckContext:
+    """One context per check on each worker: the sources are opened once (the labels indexed once), whatever
+    the number of tasks."""
+    spec = ModelMonitorSpec.model_validate_json(spec_json)
+    return CheckContext.opened(spec, now, None if env is None else dict(env), pinned_labels)

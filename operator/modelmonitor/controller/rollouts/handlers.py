@@ -135,7 +135,7 @@ async def _compare(
             compare, monitor_spec, arguments, spec.analysis.non_inferiority_margin, spec.analysis.guardrail_margins
         )
     except ModelMonitorError as error:
-        return None, f"{type(error).__name__}: {error}"
+        return None, f"{error.reason}: {error}"
     except CheckProcessDied as error:
         return None, str(error)
     return compared, ""

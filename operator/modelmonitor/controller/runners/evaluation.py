@@ -57,7 +57,7 @@ def evaluate(
     try:
         results = run_checks(spec, now=parse_iso(run_spec["evaluateAt"]), name=monitor, env=env, measurer=measurer)
     except ModelMonitorError as error:
-        return error_status(type(error).__name__, str(error), started_at=started)
+        return error_status(error.reason, str(error), started_at=started)
     except Exception as error:  # a bug must end the run as an Error, not loop the operator
         _log.exception("run of %s failed", monitor)
         return error_status("InternalError", f"{type(error).__name__}: {error}", started_at=started)
