@@ -19,7 +19,14 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "result: credit-risk-drifted=False credit-risk-healthy=True credit-risk-live=True" in result.stdout
+    assert (
+        "result: credit-risk-drifted=False credit-risk-healthy=True credit-risk-kserve=False credit-risk-live=True"
+        in result.stdout
+    )
+    # the drifted model's rows through the collector and the bucket, judged as the ones in the file
+    assert "requests and responses as KServe CloudEvents, then" in result.stdout
+    verdicts = [line for line in result.stdout.splitlines() if line.startswith("Failed: accuracy=")]
+    assert len(verdicts) == 2, result.stdout[-3000:]
     assert "DataDrift=True (DatasetDrift)" in result.stdout
     assert "Retraining=False (Succeeded)" in result.stdout
     assert "the retraining Job wrote credit-risk-v8.json: version 8" in result.stdout

@@ -1,39 +1,11 @@
-"""KServe-shaped CloudEvents, as its agent sends them (pkg/logger: binary mode, one per request and response)."""
+"""KServe-shaped CloudEvents for the collector's tests: a V1 pair, and a structured-mode event."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-REQUEST = "org.kubeflow.serving.inference.request"
-RESPONSE = "org.kubeflow.serving.inference.response"
-
-
-def headers(
-    event_id: str,
-    kind: str,
-    *,
-    service: str = "credit-risk",
-    namespace: str = "ml",
-    component: str = "predictor",
-    time: str | None = "2026-12-07T10:15:30.123456789Z",
-    metadata: dict[str, list[str]] | None = None,
-) -> dict[str, str]:
-    found = {
-        "Ce-Specversion": "1.0",
-        "Ce-Id": event_id,
-        "Ce-Type": REQUEST if kind == "request" else RESPONSE,
-        "Ce-Source": "http://localhost:9081/",
-        "Ce-Inferenceservicename": service,
-        "Ce-Namespace": namespace,
-        "Ce-Component": component,
-        "Ce-Endpoint": "",
-        "Ce-Metadata": json.dumps(metadata or {}),
-        "Content-Type": "application/json",
-    }
-    if time is not None:
-        found["Ce-Time"] = time
-    return found
+from modelmonitor_tools.kserve_traffic import REQUEST, RESPONSE, headers
 
 
 def pair(

@@ -5,13 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,58 +16,10 @@ import pytest
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
-from modelmonitor_tools.devcluster.processes import free_port, stop_pid
-from tests.collector.kserve_events import headers, pair
+from modelmonitor_tools.kserve_traffic import CollectorProcess as Collector
+from modelmonitor_tools.kserve_traffic import headers, post, post_feedback
+from tests.collector.kserve_events import pair
 from tests.helpers import eventually
-
-
-@dataclass
-class Collector:
-    sink: str
-    wal: Path
-    log: Path
-    extra: tuple[str, ...] = ()
-    env: dict[str, str] | None = None
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Collector:
-        argv = [sys.executable, "-m", "modelmonitor", "collector", "--listen", f"127.0.0.1:{self.port}"]
-        argv += ["--sink", self.sink, "--wal", str(self.wal), "--flush-seconds", "0.5", *self.extra]
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=self.env)
-        eventually(self._healthy, timeout=30, interval=0.1, what="the collector's /healthz")
-        return self
-
-    def _healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"the collector exited {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-        try:
-            return self.get("/healthz")[0] == 200
-        except OSError:
-            return False
-
-    def get(self, path: str) -> tuple[int, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read().decode()
-        finally:
-            connection.close()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        """SIGTERM, as Kubernetes stops a pod: the exit code."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            stop_pid(self.process.pid, timeout=30)
-        return self.process.wait(10)
 
 
 @pytest.fixture
@@ -80,18 +28,6 @@ def collector(tmp_path: Path) -> Iterator[Collector]:
     yield running
     if running.process is not None and running.process.poll() is None:
         running.stop()
-
-
-def post(port: int, found: dict[str, str], body: bytes, connection: http.client.HTTPConnection | None = None) -> int:
-    own = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        own.request("POST", "/", body=body, headers=found)
-        response = own.getresponse()
-        response.read()
-        return response.status
-    finally:
-        if connection is None:
-            own.close()
 
 
 def rows(sink: str | Path) -> list[dict]:
@@ -244,18 +180,6 @@ def test_a_monitor_on_the_kserve_source_judges_what_the_collector_wrote(collecto
     assert results.window.rows == 400 and not results.errors
     assert results.drift is not None and {f.feature for f in results.drift.features} == {"income", "age"}
     assert json.dumps(results.to_document())
-
-
-def post_feedback(port: int, body: object, query: str = "", content_type: str = "application/json") -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request(
-            "POST", f"/v1/feedback{query}", body=json.dumps(body), headers={"Content-Type": content_type}
-        )
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
 
 
 def test_labels_are_taken_durably_once_each_beside_the_predictions(collector: Collector, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ shows no key.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,39 +148,27 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
     same verdicts in kubectl get mm."""
     import pyarrow.parquet as pq
 
-    from tests.collector.kserve_events import headers
-    from tests.collector.test_collector_process import Collector, post, post_feedback
+    from modelmonitor_tools.kserve_traffic import CollectorProcess, replay, send_labels
 
     env = {**os.environ, **store.environment()}
-    collector = Collector("s3://model-logs/kserve", tmp_path / "wal", tmp_path / "collector.log", env=env)
+    collector = CollectorProcess(
+        "s3://model-logs/kserve", tmp_path / "wal", tmp_path / "collector.log", env=env, flush_seconds=60.0
+    )
     collector.extra = ("--version-header", "x-model-version")
     collector.start()
     logged = pq.read_table(samples / "drifted.parquet").to_pylist()
+    features = ["age", "income", "amount", "region"]
     try:
-        for number, row in enumerate(logged):
-            options = {
-                "namespace": namespace,
-                "time": row["ts"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "metadata": {"X-Model-Version": [row["model_version"]]},
-            }
-            features = {name: row[name] for name in ("age", "income", "amount", "region")}
-            request = json.dumps({"instances": [features]}).encode()
-            response = json.dumps({"predictions": [{"prediction": row["prediction"], "score": row["score"]}]})
-            assert post(collector.port, headers(f"d{number}", "request", **options), request) == 200
-            assert post(collector.port, headers(f"d{number}", "response", **options), response.encode()) == 200
-        outcomes = [{"id": f"d{n}", "label": row["label"]} for n, row in enumerate(logged) if row["label"] is not None]
-        outcomes += [{"id": f"never-logged-{n}", "label": 1} for n in range(25)]
-        query = f"?inferenceService=credit-risk&namespace={namespace}"
-        for start in range(0, len(outcomes), 1000):
-            status, body = post_feedback(collector.port, outcomes[start : start + 1000], query)
-            assert status == 200, body
+        assert replay(collector.port, logged, features, namespace=namespace) == len(logged)
+        outcomes = [(f"d{n}", row["label"]) for n, row in enumerate(logged) if row["label"] is not None]
+        outcomes += [(f"never-logged-{n}", 1) for n in range(25)]
+        send_labels(collector.port, outcomes, namespace=namespace)
     finally:
         assert collector.stop() == 0
 
     client.CoreV1Api(api_client).create_namespaced_secret(
         namespace, {"metadata": {"name": SECRET}, "stringData": store.environment()}
     )
-    features = ["age", "income", "amount", "region"]
     columns = {"prediction": "prediction", "score": "score", "categorical": ["region"], "features": features}
     feedback = {"kserve": {"inferenceService": "credit-risk", "logs": "s3://model-logs/feedback"}}
     monitors = {}

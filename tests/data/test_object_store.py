@@ -181,8 +181,9 @@ def test_a_kserve_source_reads_the_collectors_layout_in_a_bucket(store: ObjectSt
 
 def test_the_collector_writes_to_the_bucket_and_a_kserve_monitor_reads_it(store: ObjectStore, tmp_path: Path) -> None:
     """The collector's sink an s3:// URI, its keys the standard AWS variables; no key in its log."""
+    from modelmonitor_tools.kserve_traffic import CollectorProcess as Collector
+    from modelmonitor_tools.kserve_traffic import post
     from tests.collector.kserve_events import pair
-    from tests.collector.test_collector_process import Collector, post
 
     store.create_bucket("collected")
     env = {**os.environ, **store.environment()}
@@ -207,8 +208,9 @@ def test_a_sink_away_keeps_what_was_acknowledged_and_writes_it_once_it_is_back(
 ) -> None:
     """The bucket unreachable for a while: events are still acknowledged (the log holds them), the flush fails
     and is tried again, and once the bucket is back every row is written, once."""
+    from modelmonitor_tools.kserve_traffic import CollectorProcess as Collector
+    from modelmonitor_tools.kserve_traffic import post
     from tests.collector.kserve_events import pair
-    from tests.collector.test_collector_process import Collector, post
 
     store.create_bucket("outage")
     upstream = int(store.endpoint.rsplit(":", 1)[1])

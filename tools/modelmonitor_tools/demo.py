@@ -5,9 +5,12 @@ installs the CRDs, runs the operator, and applies two sample monitors over repro
 sample data: a healthy credit-risk model checked inline, and one whose inputs drifted and
 whose accuracy dropped, checked by a Kubernetes Job.  The drifted monitor's
 degraded performance starts a retraining Job that refits the model on the logged window
-and writes version 8.  It waits for both to be judged and the retraining to end, prints
-``kubectl get mm``, the conditions and the retraining's outcome, and stops everything (``--keep`` leaves it
-running until Ctrl-C, with ``KUBECONFIG`` printed for you).
+and writes version 8.  The drifted model's traffic also goes, as KServe CloudEvents, through
+``modelmonitor collector`` into an S3 bucket (SeaweedFS), its labels after it; a third monitor
+judges it from there and must agree with the one on the file (``demo_payload_logs``).  It waits
+for all to be judged and the retraining to end, prints ``kubectl get mm``, the conditions and
+the retraining's outcome, and stops everything (``--keep`` leaves it running until Ctrl-C, with
+``KUBECONFIG`` printed for you).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pathlib import Path
 import yaml
 
 from modelmonitor_tools.demo_loop import Loop
+from modelmonitor_tools.demo_payload_logs import NAME as KSERVE_MONITOR
+from modelmonitor_tools.demo_payload_logs import PayloadLogs, describe
 from modelmonitor_tools.devcluster.assets import ensure_assets
 from modelmonitor_tools.devcluster.cluster import ControlPlane
 from modelmonitor_tools.devcluster.crds import ensure_gateway_api_crds
@@ -122,6 +127,7 @@ def main() -> int:
     plane = ControlPlane(workdir=directory / "cluster", assets=assets, with_controllers=True)
     runner: PodRunner | None = None
     operator: ManagedProcess | None = None
+    payload = PayloadLogs(directory / "payload-logs")
     try:
         print("== starting etcd, kube-apiserver, kube-controller-manager and the pod runner", flush=True)
         plane.start()
@@ -157,13 +163,18 @@ def main() -> int:
         drifted["spec"]["runner"] = "job"  # the drifted model is checked by a Job, through the Job controller
         models = directory / "models"
         drifted["spec"]["actions"] = {"retrain": _retraining(directory / "data" / "drifted.parquet", models)}
+        print("== the drifted model's traffic through the collector into S3 (SeaweedFS; built the first time)")
+        payload.start()
+        sent, labelled = payload.send(directory / "data" / "drifted.parquet", "default")
+        print(f"   {sent} requests and responses as KServe CloudEvents, then {labelled} labels to /v1/feedback")
         manifest = directory / "monitors.yaml"
-        manifest.write_text(yaml.safe_dump_all([healthy, drifted], sort_keys=False))
+        manifest.write_text(yaml.safe_dump_all([healthy, drifted, *payload.manifests(drifted)], sort_keys=False))
         print(f"$ kubectl apply -f {manifest}", flush=True)
         print(_kubectl(assets.kubectl, kubeconfig, "apply", "-f", str(manifest)), end="", flush=True)
         names = [healthy["metadata"]["name"], drifted["metadata"]["name"]]
+        kserve = KSERVE_MONITOR
         deadline = time.monotonic() + TIMEOUT
-        while not all(_judged(assets.kubectl, kubeconfig, name) for name in names) or not _retrained(
+        while not all(_judged(assets.kubectl, kubeconfig, name) for name in [*names, kserve]) or not _retrained(
             assets.kubectl, kubeconfig, names[1]
         ):
             if time.monotonic() > deadline:
@@ -177,6 +188,9 @@ def main() -> int:
         for name in names:
             print(f"$ kubectl get mm {name} -o jsonpath=<conditions>")
             print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", name, "-o", f"jsonpath={conditions}"))
+        for name in (names[1], kserve):  # the same rows, from the file and from what the collector wrote
+            print(f"$ kubectl get mm {name} -o jsonpath=<the last verdict>")
+            print(describe(lambda *a: _kubectl(assets.kubectl, kubeconfig, *a), name))
         retrained = "{.status.retraining.last.kind} {.status.retraining.last.name}: {.status.retraining.last.outcome}"
         print(f"$ kubectl get mm {names[1]} -o jsonpath=<the last retraining>")
         print(_kubectl(assets.kubectl, kubeconfig, "get", "mm", names[1], "-o", f"jsonpath={retrained}"))
@@ -227,13 +241,14 @@ def main() -> int:
             except KeyboardInterrupt:
                 pass
         health = dict(item.split("=", 1) for item in healthy_state.split())
-        expected = {names[0]: "True", names[1]: "False", "credit-risk-live": "True"}
+        expected = {names[0]: "True", names[1]: "False", kserve: "False", "credit-risk-live": "True"}
         return 0 if health == expected and loop_closed else 1
     finally:
         if operator:
             operator.stop()
         if runner:
             runner.stop()
+        payload.stop()
         plane.stop()
 
 
