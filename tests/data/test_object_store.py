@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,3 +257,22 @@ def test_a_source_opened_again_sees_the_files_written_since(store: ObjectStore) 
     assert open_table("s3://logs/growing", env=store.environment()).count() == 100
     _put(store, {"logs/growing/part-2.parquet": _parquet(logged(50, seed=30))})
     assert open_table("s3://logs/growing", env=store.environment()).count() == 150
+
+
+def test_a_check_asks_the_store_nothing_of_an_object_the_listing_described(store: ObjectStore, tmp_path: Path) -> None:
+    """The listing that finds the files tells their sizes too: opening a file for each column of each pass sends
+    no HEAD of it (each request is a round trip; a window of small files paid one per file and column)."""
+    files = write_hourly(tmp_path, logged(2000, seed=31, hours=24))
+    for file in files:
+        store.put(f"logs/asked/{file.relative_to(tmp_path)}", file.read_bytes())
+    log = RequestLog(int(store.endpoint.rsplit(":", 1)[1]))
+    try:
+        spec = spec_for("s3://logs/asked", "s3://logs/asked")
+        env = {**store.environment(), "AWS_ENDPOINT_URL_S3": log.endpoint}
+        results = run_checks(parse_spec(spec), now=NOW, env=env)
+        heads = Counter(path.split("?")[0] for method, path in log.requests() if method == "HEAD")
+    finally:
+        log.close()
+    assert results.window.rows > 1000 and not results.errors
+    assert not {path: count for path, count in heads.items() if path.endswith(".parquet")}, heads.most_common(3)
+    assert heads["/logs/asked"] <= 2  # the prefix, once for each side

@@ -62,9 +62,10 @@ def open_with_fsspec(uri: str, data_format: DataFormatDefinition, options: dict[
     """A file or a hive-partitioned directory on an fsspec filesystem (imported here: it is an extra's)."""
     import fsspec
 
-    # a fresh client and fresh listings at each opening: fsspec otherwise keeps one client per set of options,
-    # with every listing it made, and a long-lived process (the operator, a Dask worker) never saw new files
-    filesystem, path = fsspec.core.url_to_fs(uri, skip_instance_cache=True, use_listings_cache=False, **options)
+    # a fresh client at each opening: fsspec otherwise keeps one client per set of options, with every listing
+    # it made, and a long-lived process (the operator, a Dask worker) never saw new files. Within one opening
+    # its listings are kept: they give each file's size, so opening a file for a column sends no HEAD of it
+    filesystem, path = fsspec.core.url_to_fs(uri, skip_instance_cache=True, **options)
     return ds.dataset(path, format=data_format.dataset_format(), filesystem=filesystem, partitioning="hive")
 
 
