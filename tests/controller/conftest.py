@@ -246,11 +246,14 @@ def gateway_api_crds(control_plane, kubeconfig: Path) -> None:
 
 @pytest.fixture(scope="session")
 def router_crds(control_plane, kubeconfig: Path) -> None:
-    """Istio's CRDs and KServe's InferenceService CRD, from their published Go modules."""
+    """Istio's CRDs and KServe's InferenceService CRD, from their published Go modules, and Seldon Core v2's
+    Experiment CRD, written from its documented API (no artefact here carries it)."""
     from modelmonitor_tools.devcluster.crds import ensure_router_crds
+    from modelmonitor_tools.devcluster.seldon_crd import ensure_seldon_crds
 
     crds = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
     install_crds(control_plane, kubeconfig, ensure_router_crds(), *crds)
+    install_crds(control_plane, kubeconfig, ensure_seldon_crds(), "experiments.mlops.seldon.io")
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ NON_DEFAULT = (
     "collector.enabled=true",
     "collector.sink=s3://model-logs/kserve",
     "watchNamespaces={ml,ops}",
+    "rolloutRouters={istio,kserve,seldon}",
     "replicas=2",
     "runner.inlineMaxBytes=1024",
     "runner.daskScheduler=tcp://analytics-scheduler.ml.svc:8786",
@@ -123,6 +124,34 @@ def test_no_rule_grants_a_wildcard(helm: Path, sets: tuple[str, ...]) -> None:
         for rule in document.get("rules", []):
             for field in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule.get(field, []), (document["kind"], rule)
+
+
+def test_each_opted_in_router_may_get_and_patch_its_one_kind_as_its_module_and_the_manifest_say(helm: Path) -> None:
+    """The chart's router rules, manifests/rollout-routers-rbac.yaml and the router modules name the same objects."""
+    import importlib
+
+    def router_rules(documents: list[dict[str, Any]]) -> set[tuple[str, str, tuple[str, ...]]]:
+        return {
+            (group, resource, tuple(rule["verbs"]))
+            for document in documents
+            if document["kind"] in ("ClusterRole", "Role")
+            for rule in document.get("rules", [])
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            if group in {"networking.istio.io", "serving.kserve.io", "mlops.seldon.io"}
+        }
+
+    routers = ("istio", "kserve", "seldon")
+    modules = {
+        (module.GROUP, module.PLURAL, ("get", "patch"))
+        for module in (importlib.import_module(f"modelmonitor.controller.rollouts.routers.{name}") for name in routers)
+    }
+    assert not router_rules(render(helm))  # opt-in: none by default
+    assert router_rules(render(helm, f"rolloutRouters={{{','.join(routers)}}}")) == modules
+    seldon = {("mlops.seldon.io", "experiments", ("get", "patch"))}
+    assert router_rules(render(helm, "rolloutRouters={seldon}")) == seldon
+    manifest = yaml.safe_load_all((ROOT / "manifests" / "rollout-routers-rbac.yaml").read_text())
+    assert router_rules([document for document in manifest if document]) == modules
 
 
 def test_the_toggles_are_off_by_default_and_the_admission_policy_on(helm: Path) -> None:

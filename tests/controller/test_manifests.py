@@ -93,7 +93,11 @@ def test_retraining_and_router_permissions_are_opt_in_and_exact(
     assert allowed("patch", "httproutes.gateway.networking.k8s.io")  # rollouts' standard router, in rbac.yaml
     assert not allowed("patch", "virtualservices.networking.istio.io")
     apply("rollout-routers-rbac.yaml")
-    routers = ("virtualservices.networking.istio.io", "inferenceservices.serving.kserve.io")
+    routers = (
+        "virtualservices.networking.istio.io",
+        "inferenceservices.serving.kserve.io",
+        "experiments.mlops.seldon.io",
+    )
     eventually(lambda: all(allowed("patch", resource) for resource in routers), what="the router opt-in in force")
     for resource in routers:
         assert allowed("get", resource) and not allowed("create", resource) and not allowed("delete", resource)

@@ -259,7 +259,10 @@ def test_too_little_data_waits_and_says_so(start_operator, custom, namespace, sa
             "InferenceService {ns}/credit-risk not found (or its CRD, inferenceservices.serving.kserve.io, is not "
             "installed)",
         ),
-        ({"seldon": {"experiment": "credit-risk"}}, "the seldon router is not built yet"),
+        (
+            {"seldon": {"experiment": "credit-risk"}},
+            "Experiment {ns}/credit-risk not found (or its CRD, experiments.mlops.seldon.io, is not installed)",
+        ),
     ],
     ids=["istio", "kserve", "seldon"],
 )

@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor.api.rollout import GatewayAPIRouter
-from modelmonitor.controller.rollouts.routers import FIELD_MANAGER, RouterError
+from modelmonitor.controller.rollouts.routers import FIELD_MANAGER, ObservedWeights, RouterError
 from modelmonitor.controller.rollouts.routers.gateway_api import GatewayAPI
 
 pytestmark = pytest.mark.cluster
@@ -177,3 +177,93 @@ def test_kserve_sets_the_canary_percent_and_names_whoever_else_changed_it(api_cl
     missing = KServe(custom, namespace, KServeRouter(inferenceService="nowhere"))
     with pytest.raises(RouterError, match=r"its CRD, inferenceservices\.serving\.kserve\.io, is not installed"):
         missing.set_weights({"baseline": 90, "candidate": 10})
+
+
+SELDON = ("mlops.seldon.io", "v1alpha1")
+
+
+def experiment() -> dict:
+    return {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "credit-risk"},
+        "spec": {
+            "default": "credit-risk-v7",
+            "candidates": [
+                {"name": "credit-risk-v7", "weight": 100},
+                {"name": "credit-risk-shadow", "weight": 5},
+                {"name": "credit-risk-v8", "weight": 0},
+            ],
+            "mirror": {"name": "credit-risk-audit", "percent": 10},
+        },
+    }
+
+
+def test_seldon_sets_the_candidates_weights_and_names_whoever_else_changed_them(
+    api_client, namespace, router_crds
+) -> None:
+    """Against an Experiment CRD written from Seldon Core v2's documented API (modelmonitor_tools.devcluster.
+    seldon_crd): no artefact here carries Seldon's own."""
+    from modelmonitor.api.rollout import SeldonRouter
+    from modelmonitor.controller.rollouts.routers.common import patch, weight_operations
+    from modelmonitor.controller.rollouts.routers.seldon import Seldon
+
+    custom = client.CustomObjectsApi(api_client)
+    custom.create_namespaced_custom_object(*SELDON, namespace, "experiments", experiment())
+    router = Seldon(custom, namespace, SeldonRouter(experiment="credit-risk"), BACKENDS)
+    assert router.observed_weights().weights == {"baseline": 100, "candidate": 0}
+    router.set_weights({"baseline": 90, "candidate": 10})
+    live = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "credit-risk")
+    assert live["spec"]["candidates"] == [
+        {"name": "credit-risk-v7", "weight": 90},
+        {"name": "credit-risk-shadow", "weight": 5},  # another candidate: left as it was
+        {"name": "credit-risk-v8", "weight": 10},
+    ]
+    assert live["spec"]["default"] == "credit-risk-v7" and live["spec"]["mirror"]["percent"] == 10
+    assert router.observed_weights() == ObservedWeights({"baseline": 90, "candidate": 10}, "")
+    live["spec"]["candidates"][0]["weight"] = 50
+    live["spec"]["candidates"][2]["weight"] = 50
+    put_as(custom, f"/apis/mlops.seldon.io/v1alpha1/namespaces/{namespace}/experiments/credit-risk", live, "argocd")
+    observed = router.observed_weights()
+    assert observed.weights == {"baseline": 50, "candidate": 50} and observed.written_by.startswith("argocd (")
+    # the list reordered by someone else between our read and our write: the patch's tests refuse it
+    path = f"/apis/mlops.seldon.io/v1alpha1/namespaces/{namespace}/experiments/credit-risk"
+    current = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "credit-risk")
+    read_before = router._indexes(current)
+    reordered = {**current, "spec": {**current["spec"], "candidates": current["spec"]["candidates"][::-1]}}
+    put_as(custom, path, reordered, "argocd")
+    stale = weight_operations("/spec/candidates", read_before, BACKENDS, {"baseline": 75, "candidate": 25})
+    with pytest.raises(RouterError, match="setting weights failed: 422"):
+        patch(custom, path, stale, "application/json-patch+json", "Experiment credit-risk")
+    after = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "credit-risk")
+    assert after["spec"]["candidates"] == reordered["spec"]["candidates"]
+    unnamed = Seldon(custom, namespace, SeldonRouter(experiment="credit-risk"), {**BACKENDS, "candidate": "v9"})
+    with pytest.raises(RouterError, match=r"Experiment credit-risk has no candidate named v9 \(it has credit-risk-v8,"):
+        unnamed.observed_weights()
+    missing = Seldon(custom, namespace, SeldonRouter(experiment="nowhere"), BACKENDS)
+    with pytest.raises(RouterError, match=r"its CRD, experiments\.mlops\.seldon\.io, is not installed"):
+        missing.set_weights({"baseline": 90, "candidate": 10})
+
+
+def test_the_seldon_sample_is_taken_by_both_crds_and_names_the_experiments_candidates(
+    api_client, namespace, router_crds, installed_crds
+) -> None:
+    import yaml
+
+    from modelmonitor.api.parsing import parse_rollout_spec
+    from tests.controller.conftest import ROOT
+
+    experiment_document, rollout_document = yaml.safe_load_all(
+        (ROOT / "manifests" / "samples" / "seldon-experiment-rollout.yaml").read_text()
+    )
+    rollout = parse_rollout_spec(rollout_document["spec"])
+    names = [candidate["name"] for candidate in experiment_document["spec"]["candidates"]]
+    assert rollout.traffic_router.seldon is not None and rollout.traffic_router.seldon.experiment == "credit-risk"
+    assert names == [rollout.baseline.backend, rollout.candidate.backend]
+    custom = client.CustomObjectsApi(api_client)
+    for (group, version, plural), document in (
+        ((*SELDON, "experiments"), experiment_document),
+        (("modelmonitor.io", "v1alpha1", "modelrollouts"), rollout_document),
+    ):
+        document["metadata"]["namespace"] = namespace
+        custom.create_namespaced_custom_object(group, version, namespace, plural, document, dry_run="All")

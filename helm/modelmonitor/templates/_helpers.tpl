@@ -54,6 +54,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, patch]
+{{- /* the opt-in routers: the group and resource each router module patches (a test holds them together) */}}
+{{- $routers := dict "istio" (list "networking.istio.io" "virtualservices") "kserve" (list "serving.kserve.io" "inferenceservices") "seldon" (list "mlops.seldon.io" "experiments") }}
+{{- range .Values.rolloutRouters }}
+{{- $router := get $routers . }}
+- apiGroups: [{{ index $router 0 }}]
+  resources: [{{ index $router 1 }}]
+  verbs: [get, patch]
+{{- end }}
 - apiGroups: [kopf.dev]
   resources: [kopfpeerings]
   verbs: [get, list, watch, patch]

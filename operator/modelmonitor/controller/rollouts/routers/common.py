@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from modelmonitor.controller.kube import request
@@ -55,3 +56,26 @@ def last_writer(obj: dict[str, Any], *spec_path: str) -> str:
         return ""
     latest = max(owners, key=lambda entry: entry.get("time") or "")
     return f"{latest.get('manager', '?')} ({latest.get('operation', '?')} at {latest.get('time', '?')})"
+
+
+def arm_indexes(names: list[Any], backends: Mapping[str, str], where: str, entry: str) -> dict[str, int]:
+    """Where each arm's backend is in a list of named entries (``where``: the list, as messages say it)."""
+    found = {arm: names.index(backend) for arm, backend in backends.items() if backend in names}
+    missing = [backend for arm, backend in backends.items() if arm not in found]
+    if missing:
+        raise RouterError(
+            f"{where} has no {entry} named {', '.join(missing)} (it has {', '.join(map(str, names)) or 'none'})"
+        )
+    return found
+
+
+def weight_operations(
+    base: str, indexes: Mapping[str, int], backends: Mapping[str, str], weights: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """A JSON patch of the arms' ``weight`` fields in a list at ``base``, each first testing that its entry still
+    names the arm's backend: a concurrent edit of the list fails the patch instead of being overwritten."""
+    operations: list[dict[str, Any]] = []
+    for arm, index in indexes.items():
+        operations.append({"op": "test", "path": f"{base}/{index}/name", "value": backends[arm]})
+        operations.append({"op": "add", "path": f"{base}/{index}/weight", "value": int(weights[arm])})
+    return operations

@@ -12,7 +12,7 @@ from typing import Any
 
 from modelmonitor.api.rollout import GatewayAPIRouter
 from modelmonitor.controller.rollouts.routers import ObservedWeights, RouterError
-from modelmonitor.controller.rollouts.routers.common import last_writer, patch, read
+from modelmonitor.controller.rollouts.routers.common import arm_indexes, last_writer, patch, read, weight_operations
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 
@@ -33,23 +33,13 @@ class GatewayAPI:
                 f"HTTPRoute {self.spec.http_route} has {len(rules)} rules; ruleIndex is {self.spec.rule_index}"
             )
         refs = rules[self.spec.rule_index].get("backendRefs") or []
-        names = [ref.get("name") for ref in refs]
-        found = {arm: names.index(backend) for arm, backend in self.backends.items() if backend in names}
-        missing = [backend for arm, backend in self.backends.items() if arm not in found]
-        if missing:
-            raise RouterError(
-                f"HTTPRoute {self.spec.http_route} rule {self.spec.rule_index} has no backendRef named "
-                f"{', '.join(missing)} (it has {', '.join(map(str, names)) or 'none'})"
-            )
-        return found
+        where = f"HTTPRoute {self.spec.http_route} rule {self.spec.rule_index}"
+        return arm_indexes([ref.get("name") for ref in refs], self.backends, where, "backendRef")
 
     def set_weights(self, weights: Mapping[str, int]) -> None:
         indexes = self._indexes(self._route())
         base = f"/spec/rules/{self.spec.rule_index}/backendRefs"
-        operations: list[dict[str, Any]] = []
-        for arm, index in indexes.items():
-            operations.append({"op": "test", "path": f"{base}/{index}/name", "value": self.backends[arm]})
-            operations.append({"op": "add", "path": f"{base}/{index}/weight", "value": int(weights[arm])})
+        operations = weight_operations(base, indexes, self.backends, weights)
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.namespace}/{PLURAL}/{self.spec.http_route}"
         patch(self.custom, path, operations, "application/json-patch+json", f"HTTPRoute {self.spec.http_route}")
 
