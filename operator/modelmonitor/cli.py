@@ -62,29 +62,77 @@ def _check(args: argparse.Namespace) -> int:
     return worst_code
 
 
-def _read_results(path: str) -> Results:
-    """The results of a results document, or of a MonitorRun (as ``kubectl get mr -o json`` prints it)."""
+def _read_run(path: str) -> tuple[str | None, Results]:
+    """The results of a results document, or of a MonitorRun (as ``kubectl get mr -o json`` prints it), with the
+    run's name if it is a MonitorRun."""
     try:
         loaded = json.loads(Path(path).read_text())
     except OSError as error:
         raise ModelMonitorError(f"{path}: {error.strerror or error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelMonitorError(f"{path}: not JSON: {error}") from None
+    name = None
     if isinstance(loaded, dict) and isinstance((loaded.get("status") or {}).get("results"), dict):
+        name = (loaded.get("metadata") or {}).get("name")
         loaded = {"monitor": (loaded.get("spec") or {}).get("monitor", ""), **loaded["status"]["results"]}
     if not isinstance(loaded, dict) or "verdict" not in loaded or "window" not in loaded:
         raise ModelMonitorError(f"{path}: not a results document (from `modelmonitor check -o json`) or a MonitorRun")
     try:
-        return Results.from_document(loaded)
+        return name, Results.from_document(loaded)
     except DocumentError as error:
         raise ModelMonitorError(f"{path}: not a results document: {error}") from None
+
+
+def _export_tensorboard(args: argparse.Namespace) -> int:
+    from modelmonitor.exports.tensorboard import step_of, write_run
+
+    if args.from_run:
+        runs = [_read_run(path) for path in args.from_run]
+        what = f"{len(runs)} stored runs"
+    else:
+        namespace, _, monitor = args.monitor.partition("/")
+        if not namespace or not monitor:
+            raise ModelMonitorError(f"--monitor {args.monitor}: name it NAMESPACE/NAME")
+        runs = _stored_runs(namespace, monitor)
+        what = f"{len(runs)} runs of {args.monitor}"
+    for name, results in runs:
+        write_run(results, Path(args.logdir), name or f"{results.monitor or 'run'}-{step_of(results)}")
+    print(f"{args.logdir}: {what} as TensorBoard scalars")
+    return EXIT_HEALTHY
+
+
+def _stored_runs(namespace: str, monitor: str) -> list[tuple[str | None, Results]]:
+    """The runs of a monitor that stored results, oldest first, read from the cluster of the kubeconfig."""
+    from kubernetes.client.rest import ApiException
+    from kubernetes.config import ConfigException
+
+    from modelmonitor.controller.kube import Kube, load_config
+    from modelmonitor.controller.naming import MONITOR_LABEL
+    from modelmonitor.controller.records import run_results
+
+    try:
+        listed = Kube(load_config()).list_runs(namespace, monitor)
+    except (ApiException, ConfigException, OSError) as error:
+        raise ModelMonitorError(f"cannot list the runs of {namespace}/{monitor}: {error}") from None
+    found = []
+    for run in sorted(listed, key=lambda run: run["metadata"].get("creationTimestamp") or ""):
+        try:
+            results = run_results(run)
+        except DocumentError as error:
+            raise ModelMonitorError(f"MonitorRun {run['metadata']['name']}: unreadable results: {error}") from None
+        if results is not None:
+            found.append((run["metadata"]["name"], results))
+    if not found:
+        listing = f"kubectl get mr -n {namespace} -l {MONITOR_LABEL}={monitor}"
+        raise ModelMonitorError(f"{namespace}/{monitor}: no run with results ({listing})")
+    return found
 
 
 def _report(args: argparse.Namespace) -> int:
     from modelmonitor.report import render_report
 
     if args.from_run:
-        results = _read_results(args.from_run)
+        _, results = _read_run(args.from_run)
     else:
         from modelmonitor.api.parsing import load_documents
         from modelmonitor.checks import run_checks
@@ -142,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True, metavar="REPORT.html")
     report.add_argument("--now", type=parse_time, help="evaluate as of this ISO-8601 time (default: now)")
     report.set_defaults(handler=_report)
+
+    export = commands.add_parser("export", help="write a monitor's runs in another tool's format")
+    formats = export.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    tensorboard = formats.add_parser("tensorboard", help="as TensorBoard scalars, one step per run")
+    runs = tensorboard.add_mutually_exclusive_group(required=True)
+    runs.add_argument("--monitor", metavar="NAMESPACE/NAME", help="every stored run of this monitor (the kubeconfig's)")
+    runs.add_argument("--from-run", nargs="+", metavar="RESULTS.json", help="stored results documents or MonitorRuns")
+    tensorboard.add_argument("--logdir", required=True, metavar="DIR", help="the folder TensorBoard reads")
+    tensorboard.set_defaults(handler=_export_tensorboard)
 
     validate = commands.add_parser("validate", help="validate ModelMonitor files offline")
     validate.add_argument("-f", "--file", required=True, nargs="+", help="ModelMonitor YAML files")

@@ -108,12 +108,13 @@ def test_the_tooling_adds_its_commands_through_entry_points(tmp_path: Path, caps
 def test_the_operator_command_line_stands_without_the_tooling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "entry_points", lambda group: [])
     commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
-    assert set(commands.choices) == {"check", "report", "validate", "operator", "run", "collector"}
+    assert set(commands.choices) == {"check", "report", "export", "validate", "operator", "run", "collector"}
     monkeypatch.undo()
     commands = next(action for action in cli.build_parser()._actions if action.dest == "command")
     assert set(commands.choices) == {
         "check",
         "report",
+        "export",
         "validate",
         "operator",
         "run",

@@ -1,0 +1,86 @@
+"""A monitor's runs as TensorBoard scalars, so its history sits beside training curves in the same UI.
+
+Each run becomes one event file of scalar summaries, written with tensorboardX (a maintained
+writer of TensorBoard's own event format): each metric and its ``min``/``max`` thresholds as
+separate tags, its CBPE estimate, each feature's drift statistic, the drift share, and each
+concept-drift check's statistic and p-value. The step is the window's end in seconds since the
+epoch, which grows run by run; the wall time is the same moment. The file is named after the
+step and the run (``events.out.tfevents.<step>.<run>``), so writing a run again replaces its
+file instead of doubling its points: the operator and ``modelmonitor export tensorboard`` may
+both write the same run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from modelmonitor.api.results import Results
+from modelmonitor.errors import ModelMonitorError
+
+PREFIX = "events.out.tfevents"
+INSTALL = "modelmonitor[tensorboard]"
+
+
+class ExportError(ModelMonitorError):
+    """The results cannot be written where the export says: a missing writer, or a folder that cannot be written."""
+
+
+def scalars(results: Results) -> dict[str, float]:
+    """The run's numbers by tag; a check without a value has no scalar (TensorBoard plots gaps, not zeros)."""
+    found: dict[str, float | None] = {
+        "window/rows": results.window.rows,
+        "window/labeledRows": results.window.labeled_rows,
+    }
+    for metric in results.metrics:
+        found[f"metrics/{metric.name}"] = metric.value
+        found[f"metrics/{metric.name}/min"] = metric.min
+        found[f"metrics/{metric.name}/max"] = metric.max
+        if metric.estimated is not None:
+            found[f"metrics/{metric.name}/estimated"] = metric.estimated.value
+    if results.drift is not None:
+        found["drift/share"] = results.drift.drifted_share
+        for feature in results.drift.features:
+            found[f"drift/{feature.feature}"] = feature.statistic
+    for check in results.concept_drift:
+        name = f"concept/{check.method}" + (f"/{check.metric}" if check.metric else "")
+        found[f"{name}/statistic"] = check.statistic
+        found[f"{name}/pValue"] = check.p_value
+    return {tag: float(value) for tag, value in found.items() if value is not None and math.isfinite(value)}
+
+
+def step_of(results: Results) -> int:
+    """The run's step: its window's end, in whole seconds since the epoch."""
+    return int(datetime.fromisoformat(results.window.end).timestamp())
+
+
+def write_run(results: Results, log_dir: Path, run: str) -> Path:
+    """Write the run's scalars into ``log_dir`` (created if needed) as one event file; its path."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ExportError(
+            "the tensorboard export needs tensorboardX: pip install 'modelmonitor[tensorboard]'"
+        ) from None
+    step = step_of(results)
+    target = log_dir / f"{PREFIX}.{step:012d}.{run}"
+    partial = log_dir / f".partial-{run}"  # no "tfevents" in the name: TensorBoard never reads half a run
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="modelmonitor-tensorboard-") as scratch:
+            writer = SummaryWriter(logdir=scratch, flush_secs=3600)
+            try:
+                for tag, value in scalars(results).items():
+                    writer.add_scalar(tag, value, global_step=step, walltime=float(step))
+            finally:
+                writer.close()
+            [written] = [entry for entry in os.scandir(scratch) if entry.name.startswith(PREFIX)]
+            shutil.copyfile(written.path, partial)
+        os.replace(partial, target)
+    except OSError as error:
+        raise ExportError(f"{log_dir}: cannot write the event file ({error.strerror or error})") from None
+    return target
