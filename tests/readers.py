@@ -17,7 +17,7 @@ from typing import Any
 
 from modelmonitor.api.documents import _optional, camel
 from modelmonitor.api.results import Results
-from modelmonitor.cli import _read_results
+from modelmonitor.cli import _read_run
 from modelmonitor.controller import metrics
 from modelmonitor.controller.conditions import outcome_conditions
 from modelmonitor.controller.records import last_run_summary, replacing, run_results
@@ -82,7 +82,7 @@ def every_reader(document: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "run.json"
         path.write_text(json.dumps(run))
-        from_cli = _read_results(str(path))
+        _, from_cli = _read_run(str(path))
     patch = replacing(None, summary)
     assert None not in _leaves(patch), patch  # nothing written as null that was not there to clear
     return {
