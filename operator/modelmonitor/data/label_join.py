@@ -263,7 +263,8 @@ class LabeledSource(ColumnBatches):
         return tuple(self.labels.partitions(self.label_rows))
 
     def read(self, columns: list[str], rows: RowFilter | None = None) -> pa.Table:
-        schema = pa.schema([self.schema.field(name) for name in columns])
+        whole = self.schema  # built once: each build asks the labels' schema again
+        schema = pa.schema([whole.field(name) for name in columns])
         return pa.Table.from_batches(list(self.record_batches(columns, rows)), schema=schema)
 
     def partitions(self, rows: RowFilter | None = None) -> list[Partition]:
