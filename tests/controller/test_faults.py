@@ -17,7 +17,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from modelmonitor.controller.kube import with_request_timeout, with_retries
+from modelmonitor.controller.kube import Kube, with_request_timeout, with_retries
 from modelmonitor.controller.records import run_order
 from tests.controller.conftest import GROUP, VERSION, get_monitor, list_runs, monitor_document
 from tests.controller.test_operator import create, recorded
@@ -336,6 +336,25 @@ def test_a_permission_taken_from_the_operator_ends_runs_with_a_clear_error_and_n
     finally:
         rbac.delete_cluster_role_binding(role)
         rbac.delete_cluster_role(role)
+
+
+@pytest.mark.cluster
+def test_a_late_clear_of_a_handled_run_now_leaves_a_newer_request_in_place(
+    installed_crds, api_client, custom, namespace, samples
+) -> None:
+    """The flake this fixes: operator B cleared "one" (which A had handled) after the user wrote "two".
+
+    A merge patch removed "two" with it, so neither operator ever ran it.
+    """
+    kube, key = Kube(api_client), "modelmonitor.io/run-now"
+    create(custom, namespace, monitor_document(samples, "late-clear", suspend=True))
+    _run_now(custom, namespace, "late-clear", "two")
+    assert not kube.clear_monitor_annotation(namespace, "late-clear", key, "one")
+    assert get_monitor(custom, namespace, "late-clear")["metadata"]["annotations"][key] == "two"
+    assert kube.clear_monitor_annotation(namespace, "late-clear", key, "two")
+    assert key not in (get_monitor(custom, namespace, "late-clear")["metadata"].get("annotations") or {})
+    assert not kube.clear_monitor_annotation(namespace, "late-clear", key, "two")
+    assert not kube.clear_monitor_annotation(namespace, "gone", key, "two")
 
 
 @pytest.mark.cluster

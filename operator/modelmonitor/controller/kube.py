@@ -231,6 +231,28 @@ class Kube:
             GROUP, VERSION, namespace, MONITORS, name, {"metadata": {"annotations": annotations}}
         )
 
+    def clear_monitor_annotation(self, namespace: str, name: str, key: str, value: str) -> bool:
+        """Remove an annotation only while it still holds ``value``; False when it has changed or gone.
+
+        A plain merge patch would also remove a newer value a user wrote meanwhile (a second
+        run-now while another operator clears the first), so the JSON patch tests it first.
+        """
+        path = f"/metadata/annotations/{key.replace('~', '~0').replace('/', '~1')}"
+        operations = [{"op": "test", "path": path, "value": value}, {"op": "remove", "path": path}]
+        try:
+            request(
+                self.api,
+                "PATCH",
+                f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{MONITORS}/{name}",
+                operations,
+                content_type="application/json-patch+json",
+            )
+        except ApiException as error:
+            if error.status in (404, 422):  # gone, or the test failed: the annotation is someone else's now
+                return False
+            raise
+        return True
+
     # --- Jobs ------------------------------------------------------------------------
     def create_job(self, namespace: str, body: dict[str, Any]) -> None:
         try:

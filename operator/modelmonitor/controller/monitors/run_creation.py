@@ -17,7 +17,7 @@ from modelmonitor.times import iso
 
 @kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
 @kopf.on.update(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
-async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
+async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> None:
     request = meta["annotations"][RUN_NOW_ANNOTATION]
     try:
         parsed = accept(body)
@@ -28,7 +28,8 @@ async def run_now(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, patch: kopf
             kopf.warn(body, reason="RunNowIgnored", message="the monitor is suspended")
         else:
             await create_run(body, parsed, run_now_name(meta["name"], meta["uid"], request), "runNow", now())
-    patch.metadata.setdefault("annotations", {})[RUN_NOW_ANNOTATION] = None
+    # cleared only while it still asks for this run: a newer request stays for its own update
+    await api(STATE.kube.clear_monitor_annotation, meta["namespace"], meta["name"], RUN_NOW_ANNOTATION, request)
 
 
 async def create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigger: str, evaluate_at: datetime) -> None:

@@ -313,11 +313,16 @@ async def retraining_job_changed(body: kopf.Body, namespace: str, type: str | No
 
 @kopf.on.create(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
 @kopf.on.update(*MM, annotations={RETRAIN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
-async def retrain_now(body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
+async def retrain_now(body: kopf.Body, meta: kopf.Meta, **_: Any) -> None:
     request = meta["annotations"][RETRAIN_NOW_ANNOTATION]
-    patch.metadata.setdefault("annotations", {})[RETRAIN_NOW_ANNOTATION] = None
-    async with monitor_lock(meta["namespace"], meta["name"]):
-        monitor = await api(STATE.kube.get_monitor, meta["namespace"], meta["name"])
+    await _retrain_on_request(body, meta["namespace"], meta["name"], request)
+    # cleared only while it still holds this request: a newer one stays for its own update
+    await api(STATE.kube.clear_monitor_annotation, meta["namespace"], meta["name"], RETRAIN_NOW_ANNOTATION, request)
+
+
+async def _retrain_on_request(body: kopf.Body, namespace: str, name: str, request: str) -> None:
+    async with monitor_lock(namespace, name):
+        monitor = await api(STATE.kube.get_monitor, namespace, name)
         if monitor is None:
             return
         parsed = _parsed(monitor)
