@@ -84,6 +84,7 @@ def _read_run(path: str) -> tuple[str | None, Results]:
 
 
 def _export_tensorboard(args: argparse.Namespace) -> int:
+    from modelmonitor.data.table import storage_options
     from modelmonitor.exports.tensorboard import step_of, write_run
 
     if args.from_run:
@@ -95,8 +96,9 @@ def _export_tensorboard(args: argparse.Namespace) -> int:
             raise ModelMonitorError(f"--monitor {args.monitor}: name it NAMESPACE/NAME")
         runs = _stored_runs(namespace, monitor)
         what = f"{len(runs)} runs of {args.monitor}"
+    options = storage_options(args.logdir, None)  # an object store as the process's environment reaches it
     for name, results in runs:
-        write_run(results, Path(args.logdir), name or f"{results.monitor or 'run'}-{step_of(results)}")
+        write_run(results, args.logdir, name or f"{results.monitor or 'run'}-{step_of(results)}", options)
     print(f"{args.logdir}: {what} as TensorBoard scalars")
     return EXIT_HEALTHY
 
@@ -197,7 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs = tensorboard.add_mutually_exclusive_group(required=True)
     runs.add_argument("--monitor", metavar="NAMESPACE/NAME", help="every stored run of this monitor (the kubeconfig's)")
     runs.add_argument("--from-run", nargs="+", metavar="RESULTS.json", help="stored results documents or MonitorRuns")
-    tensorboard.add_argument("--logdir", required=True, metavar="DIR", help="the folder TensorBoard reads")
+    tensorboard.add_argument(
+        "--logdir",
+        required=True,
+        metavar="DIR",
+        help="the folder TensorBoard reads: a path, or an object store (s3://, gs://)",
+    )
     tensorboard.set_defaults(handler=_export_tensorboard)
 
     validate = commands.add_parser("validate", help="validate ModelMonitor files offline")

@@ -11,12 +11,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pytest
 from kubernetes import client
 
 from modelmonitor_tools.devcluster.object_store import ObjectStore
-from tests.controller.conftest import GROUP, VERSION, kubectl, monitor_document
-from tests.controller.test_operator import finished_runs
+from tests.controller.conftest import GROUP, VERSION, get_monitor, kubectl, monitor_document
+from tests.controller.test_operator import finished_runs, recorded
 from tests.distributed.conftest import DaskCluster, dask_cluster  # noqa: F401 - the fixture
 from tests.helpers import eventually
 
@@ -221,3 +222,76 @@ def test_a_kserve_monitor_on_what_the_collector_wrote_judges_as_the_file_monitor
 
     shown = eventually(printed, timeout=30, what="both monitors in kubectl get mm")
     assert shown["from-kserve"] == shown["from-files"], shown
+
+
+def _event_messages(api_client, namespace: str, name: str, reason: str) -> list[str]:
+    listed = client.CoreV1Api(api_client).list_namespaced_event(namespace).items
+    return [event.message for event in listed if event.involved_object.name == name and event.reason == reason]
+
+
+def test_each_recorded_run_is_exported_to_tensorboard_and_a_failed_export_loses_no_record(
+    start_operator,
+    custom,
+    api_client,
+    namespace,
+    samples,
+    store: ObjectStore,
+    uploaded: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """spec.export.tensorboard: into the bucket with the Secret's keys, into a folder, and somewhere unwritable."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    client.CoreV1Api(api_client).create_namespaced_secret(
+        namespace, {"metadata": {"name": SECRET}, "stringData": store.environment()}
+    )
+    credentials = {"secretRef": {"name": SECRET}}
+    log_dirs = {
+        "tb-bucket": f"s3://{BUCKET}/tensorboard/{namespace}/tb-bucket",
+        "tb-folder": str(tmp_path / "tb-folder"),
+        "tb-unwritable": "https://example.invalid/tensorboard",
+    }
+    start_operator()
+    for name, log_dir in log_dirs.items():
+        export = {"tensorboard": {"logDir": log_dir}}
+        document = _on_s3(samples, uploaded, name, "drifted", credentials=credentials, export=export)
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+    for name in log_dirs:
+        eventually(lambda name=name: recorded(custom, namespace, name), timeout=120, what=f"{name}'s run recorded")
+    annotation = {"metadata": {"annotations": {"modelmonitor.io/run-now": "again"}}}
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "tb-bucket", annotation)
+    eventually(
+        lambda: len([run for run in finished_runs(custom, namespace) if run["spec"]["monitor"] == "tb-bucket"]) == 2,
+        timeout=120,
+        what="tb-bucket's second run",
+    )
+    runs = sorted(
+        (run for run in finished_runs(custom, namespace) if run["spec"]["monitor"] == "tb-bucket"),
+        key=lambda run: run["status"]["results"]["window"]["end"],
+    )
+    eventually(lambda: recorded(custom, namespace, "tb-bucket", runs[-1]["metadata"]["name"]), what="recorded")
+
+    downloaded = tmp_path / "downloaded"
+    downloaded.mkdir()
+    prefix = log_dirs["tb-bucket"].removeprefix("s3://")
+    for info in store.filesystem().get_file_info(pafs.FileSelector(prefix)):
+        with store.filesystem().open_input_stream(info.path) as stream:
+            (downloaded / info.base_name).write_bytes(stream.read())
+    assert sorted(path.name.rsplit(".", 1)[1] for path in downloaded.iterdir()) == sorted(
+        run["metadata"]["name"] for run in runs
+    )
+
+    def accuracy(folder: Path) -> list[float]:
+        loaded = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        loaded.Reload()
+        return [event.value for event in loaded.Scalars("metrics/accuracy")]
+
+    # each run's own figure, one step each, in the order of their windows
+    figures = [next(m["value"] for m in run["status"]["results"]["metrics"] if m["name"] == "accuracy") for run in runs]
+    assert accuracy(downloaded) == pytest.approx(figures, rel=1e-6)
+    assert len(accuracy(tmp_path / "tb-folder")) == 1
+    unwritable = get_monitor(custom, namespace, "tb-unwritable")
+    assert unwritable["status"]["lastRun"]["phase"] == "Succeeded"  # recorded all the same
+    [told] = eventually(lambda: _event_messages(api_client, namespace, "tb-unwritable", "ExportFailed"), timeout=30)
+    assert told.startswith("spec.export.tensorboard: https://example.invalid/tensorboard: cannot be written to"), told
+    assert not _event_messages(api_client, namespace, "tb-bucket", "ExportFailed")

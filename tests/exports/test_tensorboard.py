@@ -7,17 +7,22 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks
-from modelmonitor.exports.tensorboard import PREFIX, scalars, step_of, write_run
+from modelmonitor.data.table import storage_options
+from modelmonitor.errors import SourceError
+from modelmonitor.exports.tensorboard import PREFIX, ExportError, file_name, scalars, step_of, write_run
+from modelmonitor_tools.devcluster.object_store import ObjectStore
 from modelmonitor_tools.devcluster.processes import free_port, stop_pid
 from tests.browser import chromium, visit
 from tests.checks.conftest import NOW, logged, spec_for
@@ -139,3 +144,68 @@ def test_the_command_says_what_is_wrong_with_what_it_was_given(tmp_path: Path, c
     (tmp_path / "spec.json").write_text(json.dumps({"spec": {}}))
     assert main(["export", "tensorboard", "--from-run", str(tmp_path / "spec.json"), "--logdir", str(tmp_path)]) == 2
     assert "not a results document" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    running = ObjectStore(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        running.create_bucket("tensorboard")
+        yield running
+    finally:
+        running.stop()
+
+
+def _downloaded(store: ObjectStore, prefix: str, into: Path) -> list[str]:
+    """The objects under ``prefix`` copied into ``into`` (TensorBoard's loader reads a folder); their names."""
+    filesystem = store.filesystem()
+    found = filesystem.get_file_info(pafs.FileSelector(prefix, allow_not_found=True))
+    into.mkdir(parents=True, exist_ok=True)
+    for info in found:
+        with filesystem.open_input_stream(info.path) as stream:
+            (into / info.base_name).write_bytes(stream.read())
+    return sorted(info.base_name for info in found)
+
+
+def test_runs_are_written_into_an_object_store_with_the_credentials_given(store: ObjectStore, tmp_path: Path) -> None:
+    runs = _runs(tmp_path)
+    log_dir = "s3://tensorboard/ml/credit-risk"
+    options = storage_options(log_dir, store.environment())  # the monitor's Secret, as the operator passes it
+    for _ in range(2):  # written again: replaced, not doubled
+        for number, results in enumerate(runs):
+            name = file_name(results, f"m-{number}")
+            assert write_run(results, log_dir, f"m-{number}", options) == f"{log_dir}/{name}"
+    names = _downloaded(store, "tensorboard/ml/credit-risk", tmp_path / "downloaded")
+    assert names == [file_name(results, f"m-{number}") for number, results in enumerate(runs)]
+    values = [event.value for event in _loaded(tmp_path / "downloaded").Scalars("metrics/accuracy")]
+    assert values == pytest.approx([scalars(results)["metrics/accuracy"] for results in runs])
+
+
+def test_a_wrong_key_or_an_unwritable_storage_is_an_export_error_naming_the_folder(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    [results] = _runs(tmp_path)[:1]
+    wrong = storage_options("s3://tensorboard/x", {**store.environment(), "AWS_SECRET_ACCESS_KEY": "not-the-key"})
+    with pytest.raises(ExportError, match=r"s3://tensorboard/x: cannot write the event file") as refused:
+        write_run(results, "s3://tensorboard/x", "m-0", wrong)
+    assert "not-the-key" not in str(refused.value) and store.secret_key not in str(refused.value)
+    with pytest.raises(SourceError, match=r"cannot be written to: use a path, file://, gs:// or s3://"):
+        storage_options("https://example.org/tensorboard", None)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(ExportError, match=r"a-file: cannot write the event file"):
+        write_run(results, blocked, "m-0")
+
+
+def test_the_command_writes_into_an_object_store_as_the_environment_reaches_it(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelmonitor.cli import main
+
+    plain = tmp_path / "results.json"
+    [results] = _runs(tmp_path)[:1]
+    plain.write_text(json.dumps(results.to_document()))
+    for variable, value in store.environment().items():
+        monkeypatch.setenv(variable, value)
+    assert main(["export", "tensorboard", "--from-run", str(plain), "--logdir", "s3://tensorboard/from-cli"]) == 0
+    assert _downloaded(store, "tensorboard/from-cli", tmp_path / "cli") == [file_name(results, f"m-{step_of(results)}")]

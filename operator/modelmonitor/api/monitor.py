@@ -23,6 +23,7 @@ from modelmonitor.api.concept_drift import (
 from modelmonitor.api.data import DataSpec, with_namespace
 from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.estimation import PerformanceEstimationSpec
+from modelmonitor.api.export import ExportSpec
 from modelmonitor.api.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -104,6 +105,7 @@ class ModelMonitorSpec(SpecModel):
     job_template: JobTemplate | None = None
     credentials: Credentials | None = None
     actions: Actions | None = None
+    export: ExportSpec | None = Field(None, description="Each run's results written in other tools' formats too.")
     successful_runs_history_limit: int = Field(10, ge=0, le=1000)
     failed_runs_history_limit: int = Field(5, ge=0, le=1000)
 

@@ -5,8 +5,9 @@ a spec's source as a :class:`Source`: the checks, the Job and the Dask workers r
 through that protocol alone. A format (``data/formats/NAME.py``, the name the spec's ``format``
 uses) says how Arrow reads it: as a dataset of files, and as one file held whole. A storage
 (``data/stores/NAME.py``) says which URI schemes it serves and how a data set at such a URI is
-opened: with which credentials (the monitor's own, or the process environment's), and whether
-its files' sizes can be listed without reading them.
+opened: with which credentials (the monitor's own, or the process environment's), whether
+its files' sizes can be listed without reading them, and with which fsspec options an export
+writes there.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Store:
     described: str
     open: Callable[[str, DataFormatDefinition, Credentials], ds.Dataset]
     lists_sizes: bool = True  # a file's size is known without reading it
+    # the fsspec options a writer beside the readers (an export) opens this storage with; None: not writable
+    storage_options: Callable[[Credentials], dict[str, Any]] | None = None
     extra: str | None = None  # the extra it needs installed (pip install 'modelmonitor[EXTRA]')
     package: str | None = None  # the client library that extra brings
 

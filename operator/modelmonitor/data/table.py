@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -23,7 +24,15 @@ import pyarrow.dataset as ds
 
 from modelmonitor.api.data import DataFormat
 from modelmonitor.data import formats, stores
-from modelmonitor.data.source_definition import ColumnBatches, DataFormatDefinition, Partition, Piece, RowFilter, Store
+from modelmonitor.data.source_definition import (
+    ColumnBatches,
+    Credentials,
+    DataFormatDefinition,
+    Partition,
+    Piece,
+    RowFilter,
+    Store,
+)
 from modelmonitor.data.time_partitions import TIME_KEYS, ends_by
 from modelmonitor.data.timestamps import utc_instants, window_expression
 from modelmonitor.errors import ColumnError, NoData, SourceError
@@ -49,6 +58,22 @@ def _supported() -> str:
     """The storages, as the error for an unsupported scheme lists them."""
     described = [store.described for store in dict.fromkeys(STORES.values())]
     return ", ".join(described[:-1]) + " or " + described[-1]
+
+
+def storage_options(uri: str, credentials: Credentials) -> dict[str, Any]:
+    """The fsspec options to write at ``uri`` with these credentials (the stores' own, so an export
+    reaches a bucket as its monitor's sources do); SourceError for a storage that is not written
+    to, or whose client library is not installed."""
+    store = STORES.get(urlparse(uri).scheme)
+    if store is None or store.storage_options is None:
+        writable = [store.described for store in dict.fromkeys(STORES.values()) if store.storage_options is not None]
+        raise SourceError(uri, f"cannot be written to: use {', '.join(writable[:-1])} or {writable[-1]}")
+    if store.package is not None:
+        try:
+            importlib.import_module(store.package)
+        except ImportError as error:
+            raise SourceError(uri, _missing_package(store, error)) from None
+    return store.storage_options(credentials)
 
 
 @dataclass

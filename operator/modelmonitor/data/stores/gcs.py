@@ -23,4 +23,11 @@ def open_gcs(uri: str, data_format: DataFormatDefinition, credentials: Credentia
     return open_with_fsspec(uri, data_format, storage_options(credentials))
 
 
-STORE = Store(schemes=("gs", "gcs"), described="gs://", open=open_gcs, extra="gcs", package="gcsfs")
+STORE = Store(
+    schemes=("gs", "gcs"),
+    described="gs://",
+    open=open_gcs,
+    extra="gcs",
+    package="gcsfs",
+    storage_options=storage_options,
+)

@@ -21,4 +21,4 @@ def open_local(uri: str, data_format: DataFormatDefinition, credentials: Credent
     return ds.dataset(str(path.resolve()), format=data_format.dataset_format(), partitioning="hive")
 
 
-STORE = Store(schemes=("", "file"), described="a path, file://", open=open_local)
+STORE = Store(schemes=("", "file"), described="a path, file://", open=open_local, storage_options=lambda _: {})

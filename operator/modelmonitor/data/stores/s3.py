@@ -30,4 +30,6 @@ def open_s3(uri: str, data_format: DataFormatDefinition, credentials: Credential
     return open_with_fsspec(uri, data_format, storage_options(credentials))
 
 
-STORE = Store(schemes=("s3",), described="s3://", open=open_s3, extra="s3", package="s3fs")
+STORE = Store(
+    schemes=("s3",), described="s3://", open=open_s3, extra="s3", package="s3fs", storage_options=storage_options
+)
