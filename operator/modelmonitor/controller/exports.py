@@ -2,13 +2,12 @@
 
 An export that fails is told (an ``ExportFailed`` Event, the reconcile-error counter) and the
 run is recorded all the same: a tool that cannot be reached never holds a monitor's history.
-The writers are ``modelmonitor.exports``; the storage's options (an object store reached with
-the monitor's credentials, as its sources are) come from the data layer.
+The writers are ``modelmonitor.exports``; they run in a check process (``offload``), as the
+checks do, so the operator's process never loads the science stack they bring.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,10 +15,10 @@ import kopf
 
 from modelmonitor.api.results import Results
 from modelmonitor.controller import metrics
-from modelmonitor.controller.runtime import accept, credentials
-from modelmonitor.data.table import storage_options
+from modelmonitor.controller.offload import CheckProcessDied
+from modelmonitor.controller.runners.work import write_tensorboard
+from modelmonitor.controller.runtime import STATE, accept, credentials
 from modelmonitor.errors import ModelMonitorError, SpecError
-from modelmonitor.exports.tensorboard import write_run
 
 _log = logging.getLogger(__name__)
 
@@ -35,9 +34,9 @@ async def export_to_tensorboard(monitor: dict[str, Any], run: str, results: Resu
         return None
     log_dir = spec.export.tensorboard.log_dir
     try:
-        options = storage_options(log_dir, await credentials(spec, namespace))
-        written = await asyncio.to_thread(write_run, results, log_dir, run, options)
-    except ModelMonitorError as error:  # the writer's, the storage's and the credentials' errors alike
+        env = await credentials(spec, namespace)
+        written = await STATE.checks.call(write_tensorboard, results, log_dir, run, env)
+    except (ModelMonitorError, CheckProcessDied) as error:  # the writer, the storage, the credentials
         metrics.count_reconcile_error(namespace, name, "tensorboard")
         told = f"spec.export.tensorboard: {error}"[:1000]
         _log.warning("exporting %s of %s/%s failed: %s", run, namespace, name, told)

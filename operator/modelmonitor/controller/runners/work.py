@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.api.results import Results
 from modelmonitor.controller.runners.evaluation import error_status, evaluate
 from modelmonitor.errors import ModelMonitorError
 from modelmonitor.times import parse_iso
@@ -22,6 +23,15 @@ def data_size(spec: ModelMonitorSpec, env: Mapping[str, str] | None, now: dateti
     from modelmonitor.checks import data_bytes
 
     return data_bytes(spec, env, now)
+
+
+def write_tensorboard(results: Results, log_dir: str, run: str, credentials: Mapping[str, str] | None) -> str:
+    """Write a run as TensorBoard scalars into ``log_dir`` (the writer and the storage's client load
+    here, not in the operator); where it went. Raises ModelMonitorError."""
+    from modelmonitor.data.table import storage_options
+    from modelmonitor.exports.tensorboard import write_run
+
+    return write_run(results, log_dir, run, storage_options(log_dir, credentials))
 
 
 def evaluate_run(
