@@ -76,7 +76,11 @@ def test_the_documented_example_is_valid() -> None:
         ("data.columns.label", None, "spec: metrics and conceptDrift need data.columns.label"),
         ("drift.features", [{"name": "a"}, {"name": "a"}], "spec.drift.features: Value error, features named more"),
         ("model.colour", "red", "spec.model.colour: Extra inputs are not permitted"),
-        ("data.reference", DELETE, "spec.data.reference: Field required"),
+        (
+            "data.reference",
+            DELETE,
+            "spec: name the reference data once: data.reference, or model.mlflow.referenceArtifact",
+        ),
         ("data.current", {"window": "24h"}, "spec.data.current: set exactly one of kserve and uri"),
         (
             "data.current",

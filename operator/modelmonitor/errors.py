@@ -3,6 +3,7 @@
     ModelMonitorError
     ├── SpecError            the ModelMonitor spec is invalid (names the field path)
     ├── ExecutionError       where the checks were to run cannot run them (names the place)
+    ├── RegistryError        the model registry (MLflow) cannot be reached, or refuses (names the server)
     └── DataError            data cannot be read or does not fit the spec
         ├── SourceError      a URI cannot be opened or parsed (names the file)
         │   └── NoData       nothing is there (yet)
@@ -45,6 +46,14 @@ class SpecError(ModelMonitorError):
 
 class ExecutionError(ModelMonitorError):
     """The engine the checks were to run on cannot run them: the whole check fails, not one part of it."""
+
+
+class RegistryError(ModelMonitorError):
+    """The model registry or tracking server (MLflow) cannot be reached, or refuses a request."""
+
+    def __init__(self, server: str, doing: str, reason: str, *, code: str | None = None) -> None:
+        super().__init__(f"MLflow at {server}: {doing}: {reason}")
+        self.server, self.code = server, code  # code: MLflow's error_code, e.g. RESOURCE_DOES_NOT_EXIST
 
 
 class DataError(ModelMonitorError):

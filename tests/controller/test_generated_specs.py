@@ -149,6 +149,24 @@ MUTATIONS: dict[str, Any] = {
             }
         ),
     ),
+    "spec.model.version": st.sampled_from(["3", "4", DELETE]),
+    "spec.model.mlflow": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries(
+            {
+                "trackingUri": st.sampled_from(["http://mlflow.mlflow:5000", "https://m/", "file:///mlruns"]),
+                "name": st.sampled_from(["credit-risk", "Credit Risk"]),
+            },
+            optional={
+                "alias": st.sampled_from(["champion", "", "the best"]),
+                "version": st.sampled_from(["3", "v3"]),
+                "referenceArtifact": st.sampled_from(["data/reference.parquet", "/data/reference.parquet"]),
+                "referenceFormat": st.sampled_from(["csv", "xlsx"]),
+                "logRuns": st.sampled_from([False, "no"]),
+            },
+        ),
+    ),
+    "spec.data.reference": st.sampled_from([DELETE, {"uri": "s3://logs/train.parquet"}]),
     "spec.performanceEstimation": st.one_of(
         st.just(DELETE),
         st.just({"method": "cbpe"}),
@@ -192,6 +210,17 @@ JOINED = shaped(  # the labels name the label column: a labels source without la
         "spec.data.columns.label": DELETE,
     }
 )
+REGISTERED = shaped(  # the reference is the registered version's artifact: a data.reference beside it is refused
+    {
+        "spec.data.reference": DELETE,
+        "spec.model.mlflow": {
+            "trackingUri": "http://mlflow.mlflow:5000",
+            "name": "credit-risk",
+            "alias": "champion",
+            "referenceArtifact": "data/reference.parquet",
+        },
+    }
+)
 ESTIMATING = shaped(
     {"spec.metrics": [{"name": "accuracy", "min": 0.9}], "spec.performanceEstimation": {"method": "cbpe"}}
 )
@@ -199,7 +228,8 @@ ESTIMATING = shaped(
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
-    return mutated(draw, draw(st.sampled_from([VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED])), MUTATIONS)
+    shapes = [VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED, REGISTERED]
+    return mutated(draw, draw(st.sampled_from(shapes)), MUTATIONS)
 
 
 @pytest.mark.timeout(900)

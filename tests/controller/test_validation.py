@@ -186,6 +186,37 @@ CASES = [
         {"retrain": {"jobTemplate": JOB, "schedule": {"interval": "30s"}}},
         "spec.actions.retrain.schedule.interval: Invalid value: interval must be at least 1m",
     ),
+    (
+        "spec.model.mlflow",
+        {"trackingUri": "http://mlflow:5000", "name": "credit-risk"},
+        "spec.model.mlflow: Invalid value: name an alias or a version: one of them",
+    ),
+    (
+        "spec.model.mlflow",
+        {"trackingUri": "http://mlflow:5000", "name": "credit-risk", "alias": "champion", "version": "3"},
+        "name an alias or a version: one of them",
+    ),
+    (
+        "spec.model.mlflow",
+        {"trackingUri": "file:///mlruns", "name": "credit-risk", "alias": "champion"},
+        'spec.model.mlflow.trackingUri: Invalid value: "file:///mlruns"',
+    ),
+    (
+        "spec.model",
+        {
+            "name": "credit-risk",
+            "task": "binaryClassification",
+            "version": "4",
+            "mlflow": {"trackingUri": "http://m", "name": "m", "version": "3"},
+        },
+        "spec.model.version: Invalid value: with mlflow, the registry gives the version",
+    ),
+    (
+        "spec.model.mlflow",  # a second reference beside data.reference
+        {"trackingUri": "http://m", "name": "credit-risk", "alias": "champion", "referenceArtifact": "data/r.parquet"},
+        "spec.data: Invalid value: name the reference data once",
+    ),
+    ("spec.data.reference", DELETE, "name the reference data once: data.reference, or model.mlflow.referenceArtifact"),
 ]
 
 
@@ -212,8 +243,10 @@ def test_the_valid_document_is_accepted_and_unknown_fields_are_refused(api_clien
             field_validation="Strict",
         )
     assert 'unknown field "spec.colour"' in json.loads(caught.value.body)["message"]
-    named = with_value(with_value(VALID, "metadata.name", "named"), "spec.actions", {"retrain": {"jobTemplate": JOB}})
-    named["spec"]["actions"]["retrain"]["jobTemplate"]["metadata"] = {"name": "fixed"}
+    named_job = {**JOB, "metadata": {"name": "fixed"}}  # a new dict: JOB is shared by the generated specs' tests
+    named = with_value(
+        with_value(VALID, "metadata.name", "named"), "spec.actions", {"retrain": {"jobTemplate": named_job}}
+    )
     with pytest.raises(ApiException) as caught:
         custom.create_namespaced_custom_object(
             GROUP, VERSION, namespace, "modelmonitors", named, field_validation="Strict"

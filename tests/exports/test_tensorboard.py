@@ -21,7 +21,8 @@ from modelmonitor.api.results import Results
 from modelmonitor.checks import run_checks
 from modelmonitor.data.table import storage_options
 from modelmonitor.errors import SourceError
-from modelmonitor.exports.tensorboard import PREFIX, ExportError, file_name, scalars, step_of, write_run
+from modelmonitor.exports.scalars import scalars
+from modelmonitor.exports.tensorboard import PREFIX, ExportError, file_name, step_of, write_run
 from modelmonitor_tools.devcluster.object_store import ObjectStore
 from modelmonitor_tools.devcluster.processes import free_port, stop_pid
 from tests.browser import chromium, visit

@@ -219,7 +219,10 @@ def with_namespace(spec: Any, namespace: str) -> Any:
 
 class DataSpec(SpecModel):
     current: DataSource
-    reference: DataSource
+    reference: DataSource | None = Field(
+        None,
+        description="The data the current window is compared with; or else model.mlflow.referenceArtifact.",
+    )
     columns: Columns = Columns()
     labels: LabelSource | None = Field(
         None,

@@ -31,6 +31,7 @@ from modelmonitor.api.metrics import (
     MetricName,
     MetricSpec,
 )
+from modelmonitor.api.registry import MlflowModel
 from modelmonitor.api.retraining import Actions, RetrainSpec
 from modelmonitor.api.runner import Credentials, DaskRef, JobTemplate, Runner
 from modelmonitor.api.schedule import Schedule
@@ -60,6 +61,12 @@ class ModelRef(SpecModel):
         "when present, else the greater of the two classes.",
     )
 
+    mlflow: MlflowModel | None = Field(
+        None,
+        description="The model's versions in an MLflow registry: the version (by alias) is resolved at each run and "
+        "recorded, and each run is logged to MLflow.",
+    )
+
     @model_validator(mode="after")
     @cel(
         CelRule(
@@ -73,6 +80,27 @@ class ModelRef(SpecModel):
             raise ValueError(f"positiveLabel is for binaryClassification: a {self.task} task has no positive class")
         return self
 
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.mlflow) || !has(self.version) || "
+            "(has(self.mlflow.version) && self.mlflow.version == self.version)",
+            "with mlflow, the registry gives the version: remove version (or name the same one in mlflow.version)",
+            ".version",
+        )
+    )
+    def _version_from_the_registry(self) -> ModelRef:
+        if self.mlflow is not None and self.version is not None and self.mlflow.version != self.version:
+            raise ValueError(
+                "with mlflow, the registry gives the version: remove version (or name the same one in mlflow.version)"
+            )
+        return self
+
+    def pinned(self, version: str) -> ModelRef:
+        """The model at the registry's version resolved for one run."""
+        assert self.mlflow is not None
+        return self.model_copy(update={"version": version, "mlflow": self.mlflow.pinned(version)})
+
 
 _REGRESSION, _SCORED = quoted(REGRESSION_METRICS), quoted(SCORE_METRICS)
 _NO_METRICS = "!has(self.metrics)"
@@ -82,6 +110,9 @@ _NO_CONCEPT_DRIFT = "(!has(self.conceptDrift) || size(self.conceptDrift) == 0)"
 def _has_column(name: str) -> str:
     return f"has(self.data.columns) && has(self.data.columns.{name})"
 
+
+_REFERENCE_ARTIFACT = "(has(self.model.mlflow) && has(self.model.mlflow.referenceArtifact))"
+_ONE_REFERENCE = "name the reference data once: data.reference, or model.mlflow.referenceArtifact"
 
 # data.columns.label is named, or data.labels names it (their labelColumn, or their kind's)
 _LABEL_NAMED = f"({_has_column('label')} || has(self.data.labels))"
@@ -280,6 +311,20 @@ class ModelMonitorSpec(SpecModel):
     def _timestamps_for_windows(self) -> ModelMonitorSpec:
         if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
             raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            f"has(self.data.reference) != {_REFERENCE_ARTIFACT}",
+            _ONE_REFERENCE,
+            ".data",
+        )
+    )
+    def _one_reference(self) -> ModelMonitorSpec:
+        artifact = self.model.mlflow is not None and self.model.mlflow.reference_artifact is not None
+        if (self.data.reference is not None) == artifact:
+            raise ValueError(_ONE_REFERENCE)
         return self
 
 

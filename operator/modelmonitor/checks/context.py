@@ -9,6 +9,7 @@ from datetime import datetime
 from modelmonitor.api.concept_drift import Baseline
 from modelmonitor.api.data import DataSource
 from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.checks.model_registry import resolved
 from modelmonitor.data.label_join import LabelColumns, LabeledSource
 from modelmonitor.data.source import open_source
 from modelmonitor.data.source_definition import Credentials, Partition, RowFilter, Source
@@ -35,9 +36,13 @@ class CheckContext:
     ) -> CheckContext:
         """A context over the spec's two sources, opened lazily with ``env`` as their credentials.
 
+        A model in a registry is resolved first (``model_registry``): ``self.spec`` names its version.
+
         With ``data.labels``, each side is its predictions with the labels joined (``data.label_join``);
         ``pinned_labels``: the label slices to join, as the check's own process listed them.
         """
+        spec = resolved(spec, env)  # a registry's alias, at the version it names now
+        assert spec.data.reference is not None  # the spec names it, or the registry's artifact does
         current, reference = open_source(spec.data.current, env), open_source(spec.data.reference, env)
         if spec.data.labels is not None:
             current = _joined(spec, now, current, env, pinned_labels and pinned_labels[0], reference=False)

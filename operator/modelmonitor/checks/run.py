@@ -71,6 +71,7 @@ def run_checks(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     measurer = measurer or LocalMeasurer()
     context = CheckContext.opened(spec, now, env)
+    spec = context.spec  # a registry's model at the version its alias names now
     context.current.schema  # noqa: B018 - open both now: an unreadable source is fatal
     context.reference.schema  # noqa: B018
     window = context.current_rows

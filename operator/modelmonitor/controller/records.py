@@ -59,6 +59,7 @@ def last_run_summary(run: dict[str, Any], generation: int, results: Results | No
         "driftedFeatures": [f.feature for f in drift.features if f.drifted] if drift else [],
         "windowStart": results.window.start if results else None,
         "windowEnd": results.window.end if results else None,
+        "modelVersion": results.model_version if results else None,  # a registry's alias, as resolved for the run
     }
     return found
 

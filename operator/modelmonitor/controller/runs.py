@@ -15,7 +15,7 @@ from modelmonitor.api.documents import DocumentError
 from modelmonitor.api.results import Results
 from modelmonitor.controller import metrics, retraining
 from modelmonitor.controller.conditions import RETRAINING, merge, outcome_conditions
-from modelmonitor.controller.exports import export_to_tensorboard
+from modelmonitor.controller.exports import export_to_mlflow, export_to_tensorboard
 from modelmonitor.controller.kube import api_message
 from modelmonitor.controller.records import (
     is_newer,
@@ -243,6 +243,7 @@ async def _record(monitor: dict[str, Any], run: dict[str, Any], known_runs: list
     if results is not None:  # first, so the endpoint never lags behind what the status shows
         _export(monitor, results)
         await export_to_tensorboard(monitor, run["metadata"]["name"], results)
+        await export_to_mlflow(monitor, run["metadata"]["name"], results)
     completed = run_status.get("completedAt")
     succeeded = {"lastSuccessfulRunAt": completed} if phase == "Succeeded" and completed else {}
     known = STATE.next_runs.get((namespace, name))

@@ -13,7 +13,6 @@ caller passes the storage's options, which the data layer knows).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 
 from modelmonitor.api.results import Results
 from modelmonitor.errors import ModelMonitorError
+from modelmonitor.exports.scalars import scalars
 
 PREFIX = "events.out.tfevents"
 INSTALL = "modelmonitor[tensorboard]"
@@ -30,29 +30,6 @@ INSTALL = "modelmonitor[tensorboard]"
 
 class ExportError(ModelMonitorError):
     """The results cannot be written where the export says: a missing writer, or a folder that cannot be written."""
-
-
-def scalars(results: Results) -> dict[str, float]:
-    """The run's numbers by tag; a check without a value has no scalar (TensorBoard plots gaps, not zeros)."""
-    found: dict[str, float | None] = {
-        "window/rows": results.window.rows,
-        "window/labeledRows": results.window.labeled_rows,
-    }
-    for metric in results.metrics:
-        found[f"metrics/{metric.name}"] = metric.value
-        found[f"metrics/{metric.name}/min"] = metric.min
-        found[f"metrics/{metric.name}/max"] = metric.max
-        if metric.estimated is not None:
-            found[f"metrics/{metric.name}/estimated"] = metric.estimated.value
-    if results.drift is not None:
-        found["drift/share"] = results.drift.drifted_share
-        for feature in results.drift.features:
-            found[f"drift/{feature.feature}"] = feature.statistic
-    for check in results.concept_drift:
-        name = f"concept/{check.method}" + (f"/{check.metric}" if check.metric else "")
-        found[f"{name}/statistic"] = check.statistic
-        found[f"{name}/pValue"] = check.p_value
-    return {tag: float(value) for tag, value in found.items() if value is not None and math.isfinite(value)}
 
 
 def step_of(results: Results) -> int:
