@@ -34,6 +34,15 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
     assert "credit-risk-v8: Promoted (NonInferior)" in result.stdout
     assert "credit-risk-live now follows version 8: Healthy=True" in result.stdout
     assert "credit-risk-v9: RolledBack (CandidateWorse)" in result.stdout
+    # the registry, read with MLflow's own client: before, after the promotion, after the rollback
+    registry = [line for line in result.stdout.splitlines() if line.startswith("MLflow registry, model credit-risk:")]
+    assert [line.split(": aliases ")[1] for line in registry] == [
+        "challenger=8 champion=7",
+        "challenger=8 champion=8",
+        "challenger=9 champion=8",
+    ]
+    assert "version 9 tagged by credit-risk-v9: decision=RolledBack" in result.stdout
+    assert "version 7 tagged by credit-risk-v8: decision=Promoted" in result.stdout
     report = tmp_path / "reports" / "credit-risk-drifted.html"
     assert f"report of credit-risk-drifted's last run: {report.resolve()}" in result.stdout
     assert 'data-status="Failed"' in report.read_text() and "web view: http://127.0.0.1:" in result.stdout

@@ -230,8 +230,9 @@ def model_rollout_crd() -> dict[str, Any]:
     }
     columns = [
         _printer("Monitor", ".spec.monitorRef.name"),
-        _printer("Baseline", ".spec.baseline.version"),
-        _printer("Candidate", ".spec.candidate.version"),
+        # the versions compared, as pinned when it started: a registry alias resolved
+        _printer("Baseline", ".status.versions.baseline"),
+        _printer("Candidate", ".status.versions.candidate"),
         _printer("Step", ".status.currentStep", "integer"),
         _printer("Weight", ".status.weights.candidate", "integer", description="The candidate's share set, percent"),
         _printer("Phase", ".status.phase"),

@@ -29,6 +29,18 @@ MUTATIONS: dict[str, Any] = {
     "spec.baseline.version": st.sampled_from(["7", "8", "", "v" * 128, "v" * 129, 7]),
     "spec.candidate.version": st.sampled_from(["7", "8", "", "v" * 128, "v" * 129, 8]),
     "spec.candidate.backend": NAMES,
+    "spec.baseline.mlflow": st.sampled_from([{"alias": "champion"}, {"alias": "challenger"}, {"alias": ""}, {}]),
+    "spec.candidate.mlflow": st.sampled_from([{"alias": "challenger"}, {"alias": "champion"}, {"alias": "a b"}]),
+    "spec.candidate": st.sampled_from(
+        [
+            {"mlflow": {"alias": "challenger"}, "backend": "credit-risk-v8"},
+            {"mlflow": {"alias": "champion"}, "backend": "credit-risk-v8"},
+            {"backend": "credit-risk-v8"},
+        ]
+    ),
+    "spec.baseline": st.sampled_from(
+        [{"mlflow": {"alias": "champion"}, "backend": "credit-risk-v7"}, {"version": "8", "backend": "credit-risk-v7"}]
+    ),
     "spec.trafficRouter": st.one_of(
         st.fixed_dictionaries(
             {

@@ -16,7 +16,7 @@ from modelmonitor.exports.mlflow_runs import experiment_name
 from modelmonitor.tracking import registry
 from modelmonitor.tracking.client import Mlflow
 from modelmonitor.tracking.runs import experiment_id, find_run
-from modelmonitor_tools.devcluster.mlflow_server import MlflowServer
+from modelmonitor_tools.devcluster.mlflow_server import TRAINING, MlflowServer
 from modelmonitor_tools.devcluster.processes import free_port
 from tests.controller.conftest import GROUP, VERSION, get_monitor, monitor_document
 from tests.controller.test_operator import finished_runs, recorded
@@ -116,3 +116,38 @@ def test_an_unreachable_registry_fails_the_run_by_name_and_an_unreachable_run_lo
 
     [message] = eventually(told, what="the ExportFailed Event")
     assert message.startswith(f"model.mlflow: MLflow at {away}")
+
+
+def test_a_retraining_is_told_the_registry_and_the_version_it_registers_is_recorded(
+    start_operator,
+    custom,
+    namespace,
+    samples,
+    mlflow_server: MlflowServer,  # noqa: F811
+) -> None:
+    """The Job is MLflow's own client given only what the operator sets: MLFLOW_TRACKING_URI, the model, its name."""
+    model = "credit-risk-retrained"
+    champion = mlflow_server.register_version(model, samples / "reference.parquet", 0.91, "champion")
+    training = [str(mlflow_server.python), str(TRAINING), "--reference", str(samples / "reference.parquet")]
+    container = {"name": "train", "image": "trainer:1", "command": [*training, "--accuracy", "0.88"]}
+    job = {"spec": {"backoffLimit": 0, "template": {"spec": {"containers": [container]}}}}
+    document = _registered(samples, "retrained", mlflow_server.uri)
+    document["spec"]["model"]["mlflow"]["name"] = model
+    document["spec"]["actions"] = {"retrain": {"on": ["PerformanceDegraded"], "jobTemplate": job}}
+    start_operator()
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
+
+    def succeeded() -> dict | None:
+        last = ((get_monitor(custom, namespace, "retrained").get("status") or {}).get("retraining") or {}).get("last")
+        return last if last and last["outcome"] != "Running" else None
+
+    last = eventually(succeeded, timeout=180, what="the retraining's outcome")
+    assert last["outcome"] == "Succeeded", last
+    server = Mlflow.at(mlflow_server.uri, {})
+    [registered] = registry.versions_tagged(server, model, "modelmonitor.retraining", last["name"])
+    assert last["registeredVersion"] == registered.version != champion["version"]
+    assert "registryMessage" not in last
+    training_run = server.call("GET", "runs/get", query={"run_id": registered.run_id}, doing="the training run")
+    tags = {tag["key"]: tag["value"] for tag in training_run["run"]["data"]["tags"]}
+    # the version the degraded run judged, as the alias named it, reached the training
+    assert tags["modelmonitor.model_version"] == champion["version"] and tags["modelmonitor.monitor"] == "retrained"

@@ -14,6 +14,7 @@ from modelmonitor.controller.retraining.objects import (
     CONTEXT_ANNOTATION,
     TriggerContext,
     build_object,
+    context_from_summary,
     guess_plural,
     read_outcome,
     retraining_name,
@@ -295,7 +296,33 @@ def test_any_object_gets_the_context_annotation_and_keeps_its_spec() -> None:
         "windowEnd": "2026-11-23T12:00:00Z",
         "modelName": "credit-risk",
         "modelVersion": "7",
+        "retraining": "credit-rt-2",
+        "trackingUri": "",
+        "registeredModel": "",
     }
+
+
+def test_a_model_in_a_registry_tells_the_training_where_and_which_version_the_run_judged() -> None:
+    mlflow = {"trackingUri": "http://mlflow:5000", "name": "credit", "alias": "champion"}
+    monitor = {"metadata": {"name": "credit", "namespace": "ml"}, "spec": {"model": {"name": "cr", "mlflow": mlflow}}}
+    summary = {"name": "credit-g4", "modelVersion": "12"}
+    context = context_from_summary(monitor, summary, trigger="breach", reason="DataDrift", message="")
+    job = dict(JOB)
+    own = {"name": "train", "image": "t:1", "env": [{"name": "MLFLOW_TRACKING_URI", "value": "http://proxy:80"}]}
+    job["spec"] = {"template": {"spec": {"containers": [own, {"name": "plain", "image": "t:1"}]}}}
+    manifest = build_object(retrain(jobTemplate=job), name="credit-rt-9", namespace="ml", context=context, owner=OWNER)
+    [kept, given] = [
+        {variable["name"]: variable["value"] for variable in container["env"]}
+        for container in manifest["spec"]["template"]["spec"]["containers"]
+    ]
+    for env in (kept, given):
+        assert env["MODELMONITOR_MODEL_VERSION"] == "12"  # the alias's version when the run judged it
+        assert env["MODELMONITOR_MLFLOW_MODEL"] == "credit" and env["MODELMONITOR_RETRAINING"] == "credit-rt-9"
+        assert env["MODELMONITOR_MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert given["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert kept["MLFLOW_TRACKING_URI"] == "http://proxy:80"  # a container's own setting is the user's choice
+    without = context_from_summary(monitor, {}, trigger="request", reason="Requested", message="")
+    assert without.model_version == ""  # no run yet: an alias names no version until one resolves it
 
 
 # --- outcomes, kind by kind ------------------------------------------------------------------

@@ -114,6 +114,34 @@ CASES = [
     ),
     ("spec.decision", "yolo", "spec.decision: Input should be", 'spec.decision: Unsupported value: "yolo"'),
     ("spec.monitorRef", DELETE, "spec.monitorRef: Field required", "spec.monitorRef: Required value"),
+    (
+        "spec.candidate",
+        {"version": "8", "mlflow": {"alias": "challenger"}, "backend": "credit-risk-v8"},
+        "name the version, or its registry alias: one of them",
+        "spec.candidate: Invalid value: name the version, or its registry alias: one of them",
+    ),
+    (
+        "spec.candidate",
+        {"backend": "credit-risk-v8"},
+        "name the version, or its registry alias: one of them",
+        "spec.candidate: Invalid value: name the version, or its registry alias: one of them",
+    ),
+    (
+        "spec.candidate.mlflow",
+        {"alias": "the best"},
+        "spec.candidate.mlflow.alias: String should match pattern",
+        "spec.candidate.mlflow.alias: Invalid value",
+    ),
+    (
+        "spec",
+        {
+            **VALID["spec"],
+            "baseline": {"mlflow": {"alias": "champion"}, "backend": "credit-risk-v7"},
+            "candidate": {"mlflow": {"alias": "champion"}, "backend": "credit-risk-v8"},
+        },
+        "candidate.mlflow.alias must differ from baseline.mlflow.alias",
+        "spec: Invalid value: candidate.mlflow.alias must differ from baseline.mlflow.alias",
+    ),
 ]
 IDS = [f"{case[0]}-{index}" for index, case in enumerate(CASES)]
 
@@ -122,6 +150,18 @@ def test_the_valid_spec_parses() -> None:
     spec = parse_rollout_spec(VALID["spec"])
     assert spec.traffic_router.gateway_api is not None and spec.traffic_router.gateway_api.http_route == "credit-risk"
     assert [step.weight for step in spec.steps] == [10, 25, 50] and spec.analysis.guardrails[0].metric == "rocAuc"
+
+
+def test_an_arm_may_be_named_by_its_registry_alias_and_is_pinned_to_the_version_it_names() -> None:
+    document = with_value(VALID, "spec.candidate", {"mlflow": {"alias": "challenger"}, "backend": "credit-risk-v8"})
+    spec = parse_rollout_spec(document["spec"])
+    assert spec.by_alias and spec.candidate.version is None and spec.candidate.named() == "mlflow alias challenger"
+    assert spec.pinned({}) is None and spec.pinned({"baseline": "7"}) is None  # the alias's version is not known yet
+    pinned = spec.pinned({"baseline": "3", "candidate": "9"})
+    assert pinned is not None
+    assert (pinned.baseline.version, pinned.candidate.version) == ("7", "9")  # a written version stays as written
+    plain = parse_rollout_spec(VALID["spec"])
+    assert not plain.by_alias and plain.pinned({}) == plain
 
 
 @pytest.mark.parametrize(("path", "value", "message", "_"), CASES, ids=IDS)
@@ -165,6 +205,6 @@ def test_the_valid_rollout_is_accepted_and_listed_with_its_columns(
         "DIFFERENCE",
         "AGE",
     ]
-    assert "credit-risk-v8   credit-risk   7" in table.stdout
+    assert table.stdout.split("\n")[1].split()[:2] == ["credit-risk-v8", "credit-risk"]  # versions: once it starts
     everything = kubectl(control_plane, kubeconfig, "get", "modelmonitoring", "-n", namespace)
     assert "modelrollout.modelmonitor.io/credit-risk-v8" in everything.stdout

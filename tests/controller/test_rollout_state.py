@@ -82,3 +82,30 @@ def test_a_resume_counts_once_per_generation() -> None:
     paused = replace(started(), paused="WeightDrift", resumed_generation=0)
     assert states.resume_pending(spec(spec__decision="resume"), paused, generation=2)
     assert not states.resume_pending(spec(spec__decision="resume"), replace(paused, resumed_generation=2), 2)
+
+
+def test_a_start_pins_each_arms_version_in_status() -> None:
+    state = states.start(spec(), 3, NOW)
+    assert state.versions == {"baseline": "7", "candidate": "8"}
+    assert states.RolloutState.from_status(state.to_status()).versions == state.versions
+    older = {key: value for key, value in state.to_status().items() if key not in ("versions", "registryRecordedAt")}
+    assert states.RolloutState.from_status(older).versions == {}  # a status from before versions were kept
+
+
+def test_a_promotion_tags_both_versions_and_a_rollback_the_candidate_alone() -> None:
+    from modelmonitor.controller.rollouts.registry import decision_tags
+
+    versions = {"baseline": "7", "candidate": "8"}
+    promoted = decision_tags(spec(), "credit-v8", states.PROMOTED, versions, "accuracy +0.012 [-0.003, +0.027]")
+    assert sorted(promoted) == ["7", "8"]
+    assert promoted["8"] == {
+        "modelmonitor.rollout": "credit-v8",
+        "modelmonitor.rollout.decision": "Promoted",
+        "modelmonitor.rollout.metric": "accuracy",
+        "modelmonitor.rollout.interval": "accuracy +0.012 [-0.003, +0.027]",
+        "modelmonitor.rollout.role": "candidate",
+    }
+    assert promoted["7"]["modelmonitor.rollout.role"] == "baseline"
+    rolled_back = decision_tags(spec(), "credit-v8", states.ROLLED_BACK, versions, "")
+    assert list(rolled_back) == ["8"] and rolled_back["8"]["modelmonitor.rollout.decision"] == "RolledBack"
+    assert "modelmonitor.rollout.interval" not in rolled_back["8"]  # no interval was shown: none is claimed

@@ -151,6 +151,7 @@ def test_a_better_candidate_goes_through_every_step_and_is_promoted(
         lambda: (found := events(custom, namespace, "credit-risk-v8")) and "Promoted" in found and found
     )
     assert reasons.count("StepAdvanced") == 2 and reasons.count("RolloutStarted") == 1
+    eventually(lambda: "MonitorUpdated" in events(custom, namespace, "credit-risk-v8"), what="MonitorUpdated posted")
     exported = operator.metrics()
     labels = f'namespace="{namespace}",rollout="credit-risk-v8"'
     phase = f'modelmonitor_rollout_phase{{namespace="{namespace}",phase="Promoted",rollout="credit-risk-v8"}} 1.0'

@@ -21,7 +21,7 @@ from modelmonitor.exports.mlflow_runs import experiment_name, log_results
 from modelmonitor.exports.scalars import scalars
 from modelmonitor.tracking import registry
 from modelmonitor.tracking.client import Mlflow
-from modelmonitor_tools.devcluster.mlflow_server import MlflowServer
+from modelmonitor_tools.devcluster.mlflow_server import TRAINING, MlflowServer
 from modelmonitor_tools.devcluster.processes import free_port
 from tests.checks.conftest import NOW, logged, spec_for
 
@@ -143,3 +143,18 @@ def test_each_monitor_run_is_logged_once_and_mlflow_reads_it_back(mlflow_server:
         assert found["metrics"] == pytest.approx(expected)
         [point] = found["history"]["metrics/accuracy"]  # logged once, for all the retries
         assert point["timestamp"] == int(datetime.fromisoformat(results.window.end).timestamp() * 1000)
+
+
+def test_the_version_a_retraining_registered_is_found_by_its_tag(
+    mlflow_server: MlflowServer, trained: dict, tmp_path: Path
+) -> None:
+    folder = Path(trained["folder"]["path"])
+    reference = str(folder / "reference-v1.parquet")
+    retraining = {"MODELMONITOR_RETRAINING": "credit-risk-rt-0a1b2c3d4e", "MODELMONITOR_MLFLOW_MODEL": "credit-risk"}
+    printed = mlflow_server.run_python(str(TRAINING), "--reference", reference, "--accuracy", "0.9", env=retraining)
+    made = json.loads(printed.splitlines()[-1])
+    server = Mlflow.at(mlflow_server.uri, {})
+    [found] = registry.versions_tagged(server, "credit-risk", "modelmonitor.retraining", "credit-risk-rt-0a1b2c3d4e")
+    assert found.version == made["version"] and found.run_id == made["run_id"]
+    assert registry.versions_tagged(server, "credit-risk", "modelmonitor.retraining", "credit-risk-rt-other") == []
+    assert registry.versions_tagged(server, "credit-risk", "modelmonitor.retraining", "it's") == []  # a quote is safe

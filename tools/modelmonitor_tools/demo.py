@@ -7,7 +7,9 @@ whose accuracy dropped, checked by a Kubernetes Job.  The drifted monitor's
 degraded performance starts a retraining Job that refits the model on the logged window
 and writes version 8.  The drifted model's traffic also goes, as KServe CloudEvents, through
 ``modelmonitor collector`` into an S3 bucket (SeaweedFS), its labels after it; a third monitor
-judges it from there and must agree with the one on the file (``demo_payload_logs``).  It waits
+judges it from there and must agree with the one on the file (``demo_payload_logs``).  Then
+version 8 is rolled out by MLflow alias and promoted, which moves the alias ``champion``, and a
+botched version 9 is rolled back (``demo_loop``).  It waits
 for all to be judged and the retraining to end, prints ``kubectl get mm``, the conditions and
 the retraining's outcome, and stops everything (``--keep`` leaves it running until Ctrl-C, with
 ``KUBECONFIG`` printed for you).
@@ -34,6 +36,7 @@ from modelmonitor_tools.demo_payload_logs import PayloadLogs, describe
 from modelmonitor_tools.devcluster.assets import ensure_assets
 from modelmonitor_tools.devcluster.cluster import ControlPlane
 from modelmonitor_tools.devcluster.crds import ensure_gateway_api_crds
+from modelmonitor_tools.devcluster.mlflow_server import MlflowServer
 from modelmonitor_tools.devcluster.podrunner import PodRunner
 from modelmonitor_tools.devcluster.processes import ManagedProcess, free_port
 from modelmonitor_tools.samples import write_samples
@@ -128,6 +131,8 @@ def main() -> int:
     runner: PodRunner | None = None
     operator: ManagedProcess | None = None
     payload = PayloadLogs(directory / "payload-logs")
+    shutil.rmtree(directory / "mlflow", ignore_errors=True)
+    mlflow = MlflowServer(directory / "mlflow")
     try:
         print("== starting etcd, kube-apiserver, kube-controller-manager and the pod runner", flush=True)
         plane.start()
@@ -210,7 +215,10 @@ def main() -> int:
             ]
         print(f"$ curl http://127.0.0.1:{port}/metrics | grep ...")
         print("\n".join(exported))
-        print("== closing the loop: deploying version 8 through a ModelRollout", flush=True)
+        print("== closing the loop: deploying version 8 through a ModelRollout, by MLflow alias", flush=True)
+        print("   starting mlflow server (SQLite; its virtualenv is built the first time)", flush=True)
+        mlflow.start()
+        print(f"   MLflow UI and API: {mlflow.uri}", flush=True)
         _install_gateway_api(assets.kubectl, kubeconfig)
         from kubernetes import config
 
@@ -218,6 +226,7 @@ def main() -> int:
             config.new_client_from_config(str(kubeconfig)),
             lambda *a: _kubectl(assets.kubectl, kubeconfig, *a),
             directory,
+            mlflow,
         )
         loop_closed = loop.run(directory / "data" / "reference.parquet")
         healthy_state = _kubectl(
@@ -249,6 +258,7 @@ def main() -> int:
         if runner:
             runner.stop()
         payload.stop()
+        mlflow.stop()
         plane.stop()
 
 

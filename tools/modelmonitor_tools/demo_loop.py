@@ -1,14 +1,18 @@
 """The demo's second half: deploy the retrained version through a ModelRollout, and keep monitoring.
 
 Traffic is served by ``modelmonitor_tools.samples.serve`` in the proportions the real HTTPRoute
-holds, so the logged rows prove the weights took effect. A live monitor judges version
-7 unhealthy. A ModelRollout moves version 8 through 10, 25 and 50 % and promotes it,
-because it is better; the monitor then follows version 8 and is healthy. A botched
-version 9 is rolled back at its first step.
+holds, so the logged rows prove the weights took effect. The model's versions are registered
+in MLflow (a real ``mlflow server``), where the alias ``champion`` names version 7 and
+``challenger`` version 8. A live monitor follows ``champion`` and judges version 7 unhealthy.
+A ModelRollout of ``challenger`` against ``champion`` moves version 8 through 10, 25 and 50 %
+and promotes it, because it is better: the operator moves ``champion`` to version 8, and the
+monitor, run again, follows it and is healthy. ``challenger`` then names a botched version 9,
+rolled back at its first step: tagged so in the registry, the aliases left alone.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -16,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from modelmonitor.api.monitor import API_GROUP, API_VERSION
+from modelmonitor_tools.devcluster.mlflow_server import MlflowServer
 from modelmonitor_tools.samples import serve
 
 GROUP, VERSION = API_GROUP, API_VERSION
 GATEWAY = ("gateway.networking.k8s.io", "v1")
 ROUTE = "credit-risk"
+MODEL = "credit-risk"  # the registered model
 TIMEOUT = 180.0
+REGISTRY = Path(__file__).resolve().parent / "mlflow_registry.py"  # run with MLflow's own client
 
 Kubectl = Callable[..., str]
 
@@ -36,13 +43,17 @@ def _route(backends: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _live_monitor(traffic: Path, reference: Path) -> dict[str, Any]:
+def _live_monitor(traffic: Path, reference: Path, tracking: str) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ModelMonitor",
         "metadata": {"name": "credit-risk-live", "namespace": "default"},
         "spec": {
-            "model": {"name": "credit-risk", "version": "7", "task": "binaryClassification"},
+            "model": {
+                "name": "credit-risk",
+                "task": "binaryClassification",
+                "mlflow": {"trackingUri": tracking, "name": MODEL, "alias": "champion"},
+            },
             "schedule": {"interval": "5m"},
             "data": {
                 "current": {"uri": str(traffic), "format": "parquet", "window": "1h"},
@@ -62,8 +73,8 @@ def _rollout(baseline: str, candidate: str) -> dict[str, Any]:
         "metadata": {"name": f"credit-risk-v{candidate}", "namespace": "default"},
         "spec": {
             "monitorRef": {"name": "credit-risk-live"},
-            "baseline": {"version": baseline, "backend": f"credit-risk-v{baseline}"},
-            "candidate": {"version": candidate, "backend": f"credit-risk-v{candidate}"},
+            "baseline": {"mlflow": {"alias": "champion"}, "backend": f"credit-risk-v{baseline}"},
+            "candidate": {"mlflow": {"alias": "challenger"}, "backend": f"credit-risk-v{candidate}"},
             "trafficRouter": {"gatewayAPI": {"httpRoute": ROUTE, "ruleIndex": 0}},
             "steps": [{"weight": w, "minDuration": "3s"} for w in (10, 25, 50)],
             "analysis": {
@@ -73,16 +84,16 @@ def _rollout(baseline: str, candidate: str) -> dict[str, Any]:
                 "minSamplesPerArm": 300,
                 "interval": "1s",
             },
-            "updateMonitorOnPromotion": True,
         },
     }
 
 
 class Loop:
-    def __init__(self, api_client: Any, kubectl: Kubectl, directory: Path) -> None:
+    def __init__(self, api_client: Any, kubectl: Kubectl, directory: Path, mlflow: MlflowServer) -> None:
         from kubernetes import client
 
         self.custom = client.CustomObjectsApi(api_client)
+        self.mlflow = mlflow
         self.kubectl = kubectl
         self.traffic = directory / "traffic"
         self.stop = threading.Event()
@@ -108,12 +119,25 @@ class Loop:
         conditions = self.status("modelmonitors", "credit-risk-live").get("conditions", [])
         return next((c["status"] for c in conditions if c["type"] == "Healthy"), "")
 
-    def judged_current_generation(self) -> bool:
-        monitor = self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, "default", "modelmonitors", "credit-risk-live"
-        )
-        last = (monitor.get("status") or {}).get("lastRun") or {}
-        return monitor["metadata"]["generation"] > 1 and last.get("generation") == monitor["metadata"]["generation"]
+    def last_run(self) -> dict[str, Any]:
+        return self.status("modelmonitors", "credit-risk-live").get("lastRun") or {}
+
+    def registry(self, *command: str) -> str:
+        """MLflow's client on the registry: ``create``, ``alias`` or ``show`` (mlflow_registry.py)."""
+        return self.mlflow.run_python(str(REGISTRY), *command)
+
+    def show_registry(self) -> dict[str, Any]:
+        shown = json.loads(self.registry("show", MODEL).splitlines()[-1])
+        aliases = " ".join(f"{alias}={version}" for alias, version in shown["aliases"].items())
+        print(f"MLflow registry, model {MODEL}: aliases {aliases}")
+        for version, tags in sorted(shown["tags"].items()):
+            told = ", ".join(
+                f"{key.removeprefix('modelmonitor.rollout.')}={value}"
+                for key, value in tags.items()
+                if key != "modelmonitor.rollout"  # the rollout's name, told first
+            )
+            print(f"  version {version} tagged by {tags.get('modelmonitor.rollout')}: {told}")
+        return shown
 
     def roll_out(self, baseline: str, candidate: str) -> dict[str, Any]:
         name = f"credit-risk-v{candidate}"
@@ -122,8 +146,8 @@ class Loop:
             GROUP, VERSION, "default", "modelrollouts", _rollout(baseline, candidate)
         )
         final = self.wait(
-            f"{name} to decide",
-            lambda: (found := self.status("modelrollouts", name)).get("phase") in ("Promoted", "RolledBack") and found,
+            f"{name} to decide and write its decision to the registry",
+            lambda: (found := self.status("modelrollouts", name)).get("registryRecordedAt") and found,
         )
         print("$ kubectl get mro")
         print(self.kubectl("get", "mro"))
@@ -131,20 +155,33 @@ class Loop:
         return final
 
     def run(self, reference: Path) -> bool:
+        self.registry("create", MODEL, "9", "champion=7", "challenger=8")
+        print("\n$ python mlflow_registry.py show credit-risk   # MLflow's own client")
+        self.show_registry()
         self.custom.create_namespaced_custom_object(*GATEWAY, "default", "httproutes", _route({"7": 100, "8": 0}))
         server = threading.Thread(target=serve, args=(self.shares, self.traffic, self.stop), daemon=True)
         server.start()
         try:
             self.wait("the first served traffic", lambda: any(self.traffic.glob("*.parquet")))
             time.sleep(2)
-            self.custom.create_namespaced_custom_object(
-                GROUP, VERSION, "default", "modelmonitors", _live_monitor(self.traffic, reference)
-            )
+            monitor = _live_monitor(self.traffic, reference, self.mlflow.uri)
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "modelmonitors", monitor)
             before = self.wait("the live monitor judged", self.healthy)
-            print(f"\ncredit-risk-live watches served traffic: version 7, Healthy={before}")
+            version = self.last_run().get("modelVersion")
+            print(f"\ncredit-risk-live watches served traffic: version {version}, Healthy={before}")
             promoted = self.roll_out("7", "8")
-            # promotion set the monitor's model.version to 8: that spec change runs it again
-            self.wait("the monitor's run on version 8", self.judged_current_generation)
+            promoted_registry = self.show_registry()
+            # the monitor follows champion: a run now judges the version it names now
+            judged = self.last_run().get("name")
+            annotation = {"metadata": {"annotations": {"modelmonitor.io/run-now": "after-promotion"}}}
+            self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, "default", "modelmonitors", "credit-risk-live", annotation
+            )
+            print("$ kubectl annotate mm credit-risk-live modelmonitor.io/run-now=after-promotion")
+            self.wait(
+                "the monitor's run on version 8",
+                lambda: (run := self.last_run()).get("name") != judged and run.get("modelVersion") == "8",
+            )
             after = self.healthy()
             print(f"credit-risk-live now follows version 8: Healthy={after}")
             self.custom.patch_namespaced_custom_object(
@@ -154,8 +191,13 @@ class Loop:
                 ROUTE,
                 {"spec": {"rules": _route({"8": 100, "9": 0})["spec"]["rules"]}},
             )
+            self.registry("alias", MODEL, "challenger", "9")
+            print("\n$ python mlflow_registry.py alias credit-risk challenger 9")
             rolled_back = self.roll_out("8", "9")
+            rolled_back_registry = self.show_registry()
         finally:
             self.stop.set()
             server.join(10)
-        return (before, promoted["phase"], after, rolled_back["phase"]) == ("False", "Promoted", "True", "RolledBack")
+        outcomes = (before, promoted["phase"], after, rolled_back["phase"])
+        aliases = (promoted_registry["aliases"]["champion"], rolled_back_registry["aliases"]["champion"])
+        return outcomes == ("False", "Promoted", "True", "RolledBack") and aliases == ("8", "8")

@@ -19,11 +19,34 @@ from modelmonitor.durations import parse_duration
 KIND = "ModelRollout"
 
 
-class Arm(SpecModel):
-    """One version: the modelVersion value that marks its logged rows, and the backend serving it."""
+class RegistryAlias(SpecModel):
+    """A version named by an alias of the monitor's registered model (its ``model.mlflow``)."""
 
-    version: str = Field(min_length=1, max_length=128)
+    alias: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_-]+$", description="e.g. challenger")
+
+
+class Arm(SpecModel):
+    """One version: the modelVersion value that marks its logged rows (or the registry alias that names it when the
+    rollout starts), and the backend serving it."""
+
+    version: str | None = Field(None, min_length=1, max_length=128)
+    mlflow: RegistryAlias | None = Field(
+        None,
+        description="Instead of version: the version an alias of the monitor's MLflow model names when the rollout "
+        "starts (kept in status.versions for the whole rollout).",
+    )
     backend: Name
+
+    @model_validator(mode="after")
+    @cel(CelRule("has(self.version) != has(self.mlflow)", "name the version, or its registry alias: one of them"))
+    def _version_or_alias(self) -> Arm:
+        if (self.version is None) == (self.mlflow is None):
+            raise ValueError("name the version, or its registry alias: one of them")
+        return self
+
+    def named(self) -> str:
+        """The version as the spec names it: ``8``, or ``mlflow alias challenger``."""
+        return self.version if self.version is not None else f"mlflow alias {self.mlflow.alias if self.mlflow else ''}"
 
 
 class GatewayAPIRouter(SpecModel):
@@ -164,13 +187,46 @@ class ModelRolloutSpec(SpecModel):
     @model_validator(mode="after")
     @cel(
         CelRule(
-            "self.candidate.version != self.baseline.version", "candidate.version must differ from baseline.version"
+            "!has(self.candidate.version) || !has(self.baseline.version) || "
+            "self.candidate.version != self.baseline.version",
+            "candidate.version must differ from baseline.version",
         )
     )
     def _two_versions(self) -> ModelRolloutSpec:
-        if self.candidate.version == self.baseline.version:
+        if self.candidate.version is not None and self.candidate.version == self.baseline.version:
             raise ValueError("candidate.version must differ from baseline.version")
         return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.candidate.mlflow) || !has(self.baseline.mlflow) || "
+            "self.candidate.mlflow.alias != self.baseline.mlflow.alias",
+            "candidate.mlflow.alias must differ from baseline.mlflow.alias",
+        )
+    )
+    def _two_aliases(self) -> ModelRolloutSpec:
+        candidate, baseline = self.candidate.mlflow, self.baseline.mlflow
+        if candidate is not None and baseline is not None and candidate.alias == baseline.alias:
+            raise ValueError("candidate.mlflow.alias must differ from baseline.mlflow.alias")
+        return self
+
+    @property
+    def by_alias(self) -> bool:
+        """Whether an arm is named by a registry alias (resolved when the rollout starts)."""
+        return self.baseline.mlflow is not None or self.candidate.mlflow is not None
+
+    def pinned(self, versions: dict[str, str]) -> ModelRolloutSpec | None:
+        """The spec with each arm's version as ``versions`` (status.versions) pinned it; None if an alias arm's is
+        missing."""
+        arms = {}
+        for role in ("baseline", "candidate"):
+            arm: Arm = getattr(self, role)
+            if arm.version is None:
+                if not versions.get(role):
+                    return None
+                arms[role] = arm.model_copy(update={"version": versions[role]})
+        return self.model_copy(update=arms)
 
     @model_validator(mode="after")
     def _weights_differ(self) -> ModelRolloutSpec:

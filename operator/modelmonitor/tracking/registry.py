@@ -55,6 +55,15 @@ def resolve(server: Mlflow, name: str, *, alias: str | None = None, version: str
     return get_version(server, name, version)
 
 
+def versions_tagged(server: Mlflow, name: str, key: str, value: str) -> list[ModelVersion]:
+    """The versions of ``name`` with tag ``key`` set to ``value``, newest first."""
+    quoted = {"name": name.replace("'", ""), "value": value.replace("'", "")}  # MLflow's filter has no escape
+    query = {"filter": f"name='{quoted['name']}' and tags.`{key}`='{quoted['value']}'", "max_results": "100"}
+    doing = f"the versions of registered model {name!r} tagged {key}={value}"
+    found = server.call("GET", "model-versions/search", query=query, doing=doing).get("model_versions") or []
+    return sorted((ModelVersion.from_answer(item) for item in found), key=lambda v: int(v.version), reverse=True)
+
+
 def set_alias(server: Mlflow, name: str, alias: str, version: str) -> None:
     """Point ``alias`` at ``version`` (MLflow moves it from whichever version held it)."""
     body = {"name": name, "alias": alias, "version": version}

@@ -28,6 +28,7 @@ from modelmonitor_tools.devcluster.processes import ManagedProcess, free_port
 
 MLFLOW_VERSION = "3.17.2"
 READY_TIMEOUT = 120.0
+TRAINING = Path(__file__).resolve().parent.parent / "mlflow_training.py"  # run with MLflow's own client
 
 
 def ensure_mlflow(progress: Progress = stderr_progress) -> Path:
@@ -142,9 +143,9 @@ class MlflowServer:
     def register_version(self, name: str, reference: Path, accuracy: float, alias: str | None = None) -> dict:
         """A training run that logs ``accuracy`` and ``reference`` as ``data/reference.parquet``, registered as a
         version of ``name`` (``alias`` pointed at it), made with MLflow's own client: version, run_id, artifacts."""
-        script = Path(__file__).resolve().parent.parent / "mlflow_training.py"
-        args = [str(reference), str(accuracy), *([alias] if alias else [])]
-        return json.loads(self.run_python(str(script), name, *args).strip().splitlines()[-1])
+        args = ["--name", name, "--reference", str(reference), "--accuracy", str(accuracy)]
+        printed = self.run_python(str(TRAINING), *args, *(["--alias", alias] if alias else []))
+        return json.loads(printed.splitlines()[-1])
 
     def stop(self) -> None:
         if self._process is None or self._process.pid is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from modelmonitor.controller.runners.registry import choose_runner
 from modelmonitor.controller.runtime import MM, MR, STATE, accept, api, now, owner, owns_monitor
 from modelmonitor.errors import SpecError
 from modelmonitor.times import iso
+
+_log = logging.getLogger(__name__)
 
 
 @kopf.on.create(*MM, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT}, backoff=5, when=owns_monitor)
@@ -51,8 +54,8 @@ async def create_run(body: kopf.Body, spec: ModelMonitorSpec, name: str, trigger
             "generation": body["metadata"]["generation"],
         },
     }
-    if await api(STATE.kube.create_run, namespace, run):
-        kopf.info(body, reason="RunCreated", message=f"MonitorRun {name} ({trigger}, {run['spec']['runner']} runner)")
+    if await api(STATE.kube.create_run, namespace, run):  # logged, not an Event: one write fewer per run
+        _log.debug("created MonitorRun %s/%s (%s, %s runner)", namespace, name, trigger, run["spec"]["runner"])
 
 
 @kopf.index(*MR)

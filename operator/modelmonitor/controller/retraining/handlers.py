@@ -44,6 +44,7 @@ from modelmonitor.controller.retraining.policy import (
     decide_on_slot,
     next_streak,
 )
+from modelmonitor.controller.retraining.registered import registered_version
 from modelmonitor.controller.runtime import MM, STATE, accept, api, monitor_lock, now, owner, owns_monitor
 from modelmonitor.controller.scheduling import latest_slot, next_slot, slot_offset
 from modelmonitor.durations import parse_duration
@@ -210,11 +211,15 @@ def _last(
     }
 
 
-def _conclude(state: RetrainingState, item: Active, outcome: Outcome, step: Step) -> RetrainingState:
-    """Record how an active object ended: last, the condition, an Event, the counter."""
+def _conclude(
+    state: RetrainingState, item: Active, outcome: Outcome, step: Step, registered: dict[str, Any]
+) -> RetrainingState:
+    """Record how an active object ended: last (and the version it registered), the condition, an Event, a count."""
     last = _last(item.name, item.api_version, item.kind, item.trigger, item.reason, item.started_at, outcome)
-    state = state.finished(item.name, last)
+    state = state.finished(item.name, {**last, **registered})
     message = f"{item.kind} {item.name}: {outcome.state}: {outcome.message}"
+    if "registeredVersion" in registered:
+        message += f"; registered version {registered['registeredVersion']}"
     step.conditions.append(condition_after_outcome(state, outcome.state, message))
     step.events.append((*_EVENTS[outcome.state], message))
     step.finished.append(outcome.state)
@@ -269,7 +274,7 @@ async def reconcile(body: kopf.Body, parsed: ModelMonitorSpec, status: kopf.Stat
         for item in state.active:
             outcome = await _observe(namespace, item, timeout)
             if outcome.finished:
-                state = _conclude(state, item, outcome, step)
+                state = _conclude(state, item, outcome, step, await _registration(monitor, item, outcome))
         if spec is not None and spec.schedule is not None and not parsed.suspend:
             state = await _schedule(monitor, spec, state, step)
         await _persist(monitor, before, state, step)
@@ -299,7 +304,14 @@ async def _conclude_locked(namespace: str, monitor_name: str, name: str, outcome
         if item is None:
             return  # recorded already, or not ours
         step = Step()
-        await _persist(monitor, before, _conclude(before, item, outcome, step), step)
+        registered = await _registration(monitor, item, outcome)
+        await _persist(monitor, before, _conclude(before, item, outcome, step, registered), step)
+
+
+async def _registration(monitor: dict[str, Any], item: Active, outcome: Outcome) -> dict[str, Any]:
+    if outcome.state != "Succeeded":
+        return {}
+    return await registered_version(_parsed(monitor), monitor["metadata"]["namespace"], item.name)
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={RETRAINING_LABEL: "true"})

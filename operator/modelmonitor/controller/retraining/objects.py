@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -78,6 +78,9 @@ class TriggerContext:
     window_end: str = ""
     model_name: str = ""
     model_version: str = ""
+    retraining: str = ""  # the object's own name: a registry version tagged with it is what it trained
+    tracking_uri: str = ""  # model.mlflow's: where the training registers the version it trains
+    registered_model: str = ""
 
     def as_annotation(self) -> str:
         return json.dumps({to_camel(key): value for key, value in asdict(self).items()}, sort_keys=True)
@@ -96,9 +99,16 @@ class TriggerContext:
             "WINDOW_END": self.window_end,
             "MODEL_NAME": self.model_name,
             "MODEL_VERSION": self.model_version,
+            "RETRAINING": self.retraining,
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLFLOW_MODEL": self.registered_model,
             "CONTEXT": self.as_annotation(),
         }
         return [{"name": ENV_PREFIX + key, "value": value} for key, value in env.items()]
+
+    def registry_env(self) -> list[dict[str, str]]:
+        """MLflow's own variable, so the training's MLflow client reaches the monitor's registry unconfigured."""
+        return [{"name": "MLFLOW_TRACKING_URI", "value": self.tracking_uri}] if self.tracking_uri else []
 
 
 def context_from_summary(
@@ -107,6 +117,7 @@ def context_from_summary(
     """The context from a run's summary (``status.lastRun``, or the run being recorded)."""
     summary = summary or {}
     model = monitor["spec"]["model"]
+    registry = model.get("mlflow") or {}
     return TriggerContext(
         monitor=monitor["metadata"]["name"],
         namespace=monitor["metadata"]["namespace"],
@@ -119,7 +130,10 @@ def context_from_summary(
         window_start=summary.get("windowStart") or "",
         window_end=summary.get("windowEnd") or "",
         model_name=model.get("name", ""),
-        model_version=str(model.get("version") or ""),
+        # the version the run judged (a registry alias, as resolved for it), else the spec's
+        model_version=str(summary.get("modelVersion") or model.get("version") or registry.get("version") or ""),
+        tracking_uri=registry.get("trackingUri", ""),
+        registered_model=registry.get("name", ""),
     )
 
 
@@ -127,6 +141,7 @@ def build_object(
     spec: RetrainSpec, *, name: str, namespace: str, context: TriggerContext, owner: dict[str, Any]
 ) -> dict[str, Any]:
     """The object to create: the template, named, owned, labelled, and carrying the context."""
+    context = replace(context, retraining=name)
     if spec.job_template is not None:
         template = spec.job_template.model_dump(by_alias=True, exclude_none=True)
         manifest: dict[str, Any] = {"apiVersion": "batch/v1", "kind": "Job", **template}
@@ -137,7 +152,8 @@ def build_object(
         names = {variable["name"] for variable in ours}
         for container in pod["spec"]["containers"]:
             kept = [variable for variable in container.get("env") or [] if variable.get("name") not in names]
-            container["env"] = kept + ours
+            given = {variable.get("name") for variable in kept}
+            container["env"] = kept + ours + [v for v in context.registry_env() if v["name"] not in given]
     else:
         assert spec.resource_template is not None
         manifest = spec.resource_template.model_dump(by_alias=True, exclude_none=True)

@@ -23,6 +23,7 @@ from modelmonitor.controller.conditions import merge
 from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
 from modelmonitor.controller.offload import CheckProcessDied
+from modelmonitor.controller.rollouts import registry
 from modelmonitor.controller.rollouts import state as states
 from modelmonitor.controller.rollouts.comparing import compare
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
@@ -50,6 +51,18 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
     except SpecError as error:
         await _hold(body, current, generation, "InvalidSpec", str(error))
         return
+    restarting = current is not None and current.terminal and generation != current.generation
+    pinned = parsed.pinned(dict(current.versions)) if current is not None and not restarting else None
+    if pinned is None or (current is not None and current.paused == "RegistryUnavailable"):
+        try:  # the versions the aliases name now: at the start, and after a spec change ends a finished one
+            parsed = await registry.resolved_arms(parsed, namespace)
+        except ModelMonitorError as error:
+            await _hold(body, current, generation, "RegistryUnavailable", str(error))
+            return
+        if current is not None and current.paused == "RegistryUnavailable":
+            current = None  # held before it could start: it starts now
+    else:
+        parsed = pinned
     if current is None or states.should_restart(parsed, current, generation):
         current = states.start(parsed, generation, moment, current.aborted_version if current else "")
         await _persist(body, current, None)
@@ -57,6 +70,7 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
         router = router_for(parsed, namespace, STATE.kube.custom)
         current = await _apply_weights(body, current, router)
         if current.terminal:
+            await _record_in_registry(body, parsed, current)
             return
         observed = await api(router.observed_weights)
     except RouterError as error:
@@ -91,13 +105,30 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
         body, following, _analysis(comparison[0] if comparison else None, parsed, verdict), observed=observed.weights
     )
     await _apply_weights(body, following, router)
-    if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion:
+    if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion and not parsed.by_alias:
         await api(STATE.kube.set_monitor_version, namespace, parsed.monitor_ref.name, parsed.candidate.version)
-        kopf.info(
+        kopf.event(  # not kopf.info: the operator posts kopf's own messages from WARNING up (lifecycle)
             body,
+            type="Normal",
             reason="MonitorUpdated",
             message=f"{parsed.monitor_ref.name}: spec.model.version is now {parsed.candidate.version}",
         )
+
+
+async def _record_in_registry(body: kopf.Body, spec: ModelRolloutSpec, state: RolloutState) -> None:
+    """A finished rollout by registry alias: its decision written to the registry, once it is (level-triggered)."""
+    if not spec.by_alias or state.registry_recorded_at or state.phase not in (states.PROMOTED, states.ROLLED_BACK):
+        return
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    interval = str((body.get("status") or {}).get("difference") or "")
+    try:
+        done = await registry.record_decision(spec, namespace, name, state, interval)
+    except ModelMonitorError as error:  # tried again on the next tick
+        kopf.warn(body, reason="RegistryUpdateFailed", message=str(error)[:1000])
+        return
+    await api(STATE.kube.patch_rollout_status, namespace, name, {"registryRecordedAt": iso(now())})
+    kopf.event(body, type="Normal", reason="RegistryUpdated", message=done)
+    _log.info("%s/%s: %s", namespace, name, done)
 
 
 def _without_decision(spec: ModelRolloutSpec) -> ModelRolloutSpec:

@@ -52,6 +52,8 @@ class RolloutState:
     aborted_version: str = ""
     evaluated_at: str = ""
     weights_applied_at: str = ""
+    versions: Mapping[str, str] = field(default_factory=dict)  # each arm's version, as pinned when it started
+    registry_recorded_at: str = ""  # when the decision was written to the model registry, if it is in one
     events: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @classmethod
@@ -73,6 +75,8 @@ class RolloutState:
             aborted_version=status.get("abortedVersion", ""),
             evaluated_at=status.get("evaluatedAt", ""),
             weights_applied_at=status.get("weightsAppliedAt", ""),
+            versions=dict(status.get("versions") or {}),
+            registry_recorded_at=status.get("registryRecordedAt", ""),
         )
 
     def to_status(self) -> dict[str, Any]:
@@ -91,6 +95,8 @@ class RolloutState:
             "abortedVersion": self.aborted_version,
             "evaluatedAt": self.evaluated_at,
             "weightsAppliedAt": self.weights_applied_at,
+            "versions": dict(self.versions),
+            "registryRecordedAt": self.registry_recorded_at,
         }
 
     def position(self) -> Position:
@@ -102,6 +108,8 @@ class RolloutState:
 
 
 def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_version: str = "") -> RolloutState:
+    """The first step; ``spec``'s arms name their versions (aliases resolved: ``ModelRolloutSpec.pinned``)."""
+    assert spec.baseline.version is not None and spec.candidate.version is not None
     moment = iso(now)
     weights = step_weights(spec, 0)
     message = f"step 1 of {len(spec.steps)}: candidate {spec.candidate.version} at {weights['candidate']}%"
@@ -116,6 +124,7 @@ def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_versio
         reason="Started",
         message=message,
         aborted_version=aborted_version,
+        versions={"baseline": spec.baseline.version, "candidate": spec.candidate.version},
         events=(("Normal", "RolloutStarted", message),),
     )
 
