@@ -17,11 +17,14 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e tools
 
 # promtool, from Debian's prometheus package, checks Prometheus rule files; Debian's
-# chromium runs the report and web-view tests (Playwright drives it; nothing is downloaded).
+# chromium runs the report and web-view tests (Playwright drives it; nothing is downloaded);
+# Java 17 and Maven fetch and run Apache Kafka's broker (tools/.../devcluster/kafka.py).
 tools:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
