@@ -85,6 +85,27 @@ def test_a_missing_column_exits_2_naming_it(samples: Path, tmp_path: Path, capsy
     assert "error: credit-risk-healthy: drift wealth: column 'wealth': not found" in err
 
 
+def test_a_registry_that_cannot_be_reached_exits_2_naming_it(
+    samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from modelmonitor_tools.devcluster.processes import free_port
+
+    away = f"http://127.0.0.1:{free_port()}"
+    document = yaml.safe_load((samples / "healthy-monitor.yaml").read_text())
+    del document["spec"]["data"]["reference"]
+    document["spec"]["model"].pop("version", None)
+    registered = {"trackingUri": away, "name": "credit-risk", "alias": "champion"}
+    document["spec"]["model"]["mlflow"] = {**registered, "referenceArtifact": "data/reference.parquet"}
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert main(["check", "-f", str(path), "--now", NOW_TEXT, "-o", "json"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: MLflow at {away}: the version of registered model 'credit-risk' aliased 'champion'" in err
+    assert "cannot be reached" in err and "Traceback" not in err
+
+
 def test_validate_reports_each_file(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: modelmonitor.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: y}\nspec: {}\n")

@@ -109,3 +109,21 @@ def test_a_promotion_tags_both_versions_and_a_rollback_the_candidate_alone() -> 
     rolled_back = decision_tags(spec(), "credit-v8", states.ROLLED_BACK, versions, "")
     assert list(rolled_back) == ["8"] and rolled_back["8"]["modelmonitor.rollout.decision"] == "RolledBack"
     assert "modelmonitor.rollout.interval" not in rolled_back["8"]  # no interval was shown: none is claimed
+
+
+def test_the_registry_names_the_versions_only_at_a_start_a_restart_or_while_a_start_waits_for_it() -> None:
+    from modelmonitor.api.parsing import parse_rollout_spec
+
+    document = spec().model_dump(by_alias=True, exclude_none=True)
+    document["candidate"] = {"mlflow": {"alias": "challenger"}, "backend": "credit-risk-v8"}
+    by_alias = parse_rollout_spec(document)
+    running = replace(states.start(spec(), 1, NOW), versions={"baseline": "7", "candidate": "12"})
+    pinned = states.pinned_spec(by_alias, running, 2)  # a spec change mid-rollout keeps what it started with
+    assert pinned is not None and pinned.candidate.version == "12"
+    assert states.pinned_spec(by_alias, None, 1) is None  # the start
+    finished = replace(running, phase=states.PROMOTED)
+    assert states.pinned_spec(by_alias, finished, 1) is not None
+    assert states.pinned_spec(by_alias, finished, 2) is None  # a changed spec may start it again: ask anew
+    waiting = replace(running, phase=states.PAUSED, paused=states.REGISTRY_UNAVAILABLE, versions={})
+    assert states.pinned_spec(by_alias, waiting, 1) is None
+    assert states.pinned_spec(spec(), replace(running, versions={}), 1) == spec()  # no alias: nothing to pin

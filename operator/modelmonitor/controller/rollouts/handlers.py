@@ -51,16 +51,17 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
     except SpecError as error:
         await _hold(body, current, generation, "InvalidSpec", str(error))
         return
-    restarting = current is not None and current.terminal and generation != current.generation
-    pinned = parsed.pinned(dict(current.versions)) if current is not None and not restarting else None
-    if pinned is None or (current is not None and current.paused == "RegistryUnavailable"):
-        try:  # the versions the aliases name now: at the start, and after a spec change ends a finished one
+    pinned = states.pinned_spec(parsed, current, generation)
+    if pinned is None:
+        try:  # the versions the aliases name now (no call for a rollout without aliases)
             parsed = await registry.resolved_arms(parsed, namespace)
         except ModelMonitorError as error:
-            await _hold(body, current, generation, "RegistryUnavailable", str(error))
+            await _hold(body, current, generation, states.REGISTRY_UNAVAILABLE, str(error))
             return
-        if current is not None and current.paused == "RegistryUnavailable":
+        if current is not None and current.paused == states.REGISTRY_UNAVAILABLE:
             current = None  # held before it could start: it starts now
+        elif current is not None and not current.terminal and not current.versions:
+            current = replace(current, versions=states.versions_of(parsed))  # held before (another reason)
     else:
         parsed = pinned
     if current is None or states.should_restart(parsed, current, generation):

@@ -109,7 +109,6 @@ class RolloutState:
 
 def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_version: str = "") -> RolloutState:
     """The first step; ``spec``'s arms name their versions (aliases resolved: ``ModelRolloutSpec.pinned``)."""
-    assert spec.baseline.version is not None and spec.candidate.version is not None
     moment = iso(now)
     weights = step_weights(spec, 0)
     message = f"step 1 of {len(spec.steps)}: candidate {spec.candidate.version} at {weights['candidate']}%"
@@ -124,9 +123,26 @@ def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_versio
         reason="Started",
         message=message,
         aborted_version=aborted_version,
-        versions={"baseline": spec.baseline.version, "candidate": spec.candidate.version},
+        versions=versions_of(spec),
         events=(("Normal", "RolloutStarted", message),),
     )
+
+
+def versions_of(spec: ModelRolloutSpec) -> dict[str, str]:
+    """Each arm's version, for ``status.versions``; the spec's aliases resolved already."""
+    assert spec.baseline.version is not None and spec.candidate.version is not None
+    return {"baseline": spec.baseline.version, "candidate": spec.candidate.version}
+
+
+REGISTRY_UNAVAILABLE = "RegistryUnavailable"  # paused before it could start: its aliases could not be resolved
+
+
+def pinned_spec(spec: ModelRolloutSpec, state: RolloutState | None, generation: int) -> ModelRolloutSpec | None:
+    """``spec`` with each arm's version as the status pinned it; None when the registry must name them now: at
+    the start, after a changed spec ends a finished rollout, and while a start waits for the registry."""
+    if state is None or state.paused == REGISTRY_UNAVAILABLE or (state.terminal and generation != state.generation):
+        return None
+    return spec.pinned(dict(state.versions))
 
 
 def should_restart(spec: ModelRolloutSpec, state: RolloutState, generation: int) -> bool:
