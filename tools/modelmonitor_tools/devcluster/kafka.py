@@ -74,7 +74,11 @@ def ensure_kafka(progress: Progress = stderr_progress) -> Path:
 
 
 def _cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as ``StorageTool random-uuid``)."""
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as ``StorageTool random-uuid``).
+
+    One in 64 begins with ``-``, so it is passed as ``--cluster-id=ID``: argparse would take a
+    separate ``-xyz`` argument for an option.
+    """
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
@@ -114,8 +118,9 @@ class KafkaBroker:
             )
         )
         classpath = f"{libs}/*"
+        cluster_id = f"--cluster-id={_cluster_id()}"
         formatted = subprocess.run(
-            ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(properties)],
+            ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", cluster_id, "-c", str(properties)],
             capture_output=True,
             text=True,
             timeout=120,
