@@ -158,3 +158,21 @@ def test_the_version_a_retraining_registered_is_found_by_its_tag(
     assert found.version == made["version"] and found.run_id == made["run_id"]
     assert registry.versions_tagged(server, "credit-risk", "modelmonitor.retraining", "credit-risk-rt-other") == []
     assert registry.versions_tagged(server, "credit-risk", "modelmonitor.retraining", "it's") == []  # a quote is safe
+
+
+def test_an_inline_run_asks_the_registry_for_the_alias_once(
+    mlflow_server: MlflowServer, trained: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size check before an inline run and the run itself judge one version, found by one call."""
+    from modelmonitor.controller.runners.work import evaluate_run
+
+    asked = []
+    by_alias = registry.version_by_alias
+    monkeypatch.setattr(registry, "version_by_alias", lambda *args: asked.append(args[1:]) or by_alias(*args))
+    folder = Path(trained["folder"]["path"])
+    spec = parse_spec(_monitor(folder, mlflow_server.uri, alias="champion", referenceArtifact=REFERENCE))
+    run_spec = {"monitor": "m", "trigger": "schedule", "evaluateAt": NOW.isoformat(), "runner": "inline"}
+    status = evaluate_run("credit-risk", spec, run_spec, {}, None, 2**30)
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert status["results"]["modelVersion"] == trained["v1"]["version"]
+    assert asked == [("credit-risk", "champion")]

@@ -46,9 +46,16 @@ def evaluate_run(
 
     With ``max_bytes`` (the inline limit), data larger than that is refused with an Error
     that says to use a Job, before any of it is read: here, not in a call of its own, so
-    a run costs one round trip to a check process.
+    a run costs one round trip to a check process. A model in a registry is resolved
+    first, once, and both the size and the checks read that version.
     """
+    from modelmonitor.checks.model_registry import resolved
+
     now = parse_iso(run_spec["evaluateAt"])
+    try:
+        spec = resolved(spec, env)  # once: the size and the checks are of the same version, at one registry call
+    except ModelMonitorError as error:
+        return error_status(error.reason, str(error))
     if max_bytes is not None and (refusal := _over_limit(spec, env, max_bytes, now)) is not None:
         return refusal
     measurer = None
