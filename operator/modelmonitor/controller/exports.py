@@ -21,10 +21,9 @@ from modelmonitor.api.results import Results
 from modelmonitor.controller import metrics
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.runners.work import write_tensorboard
-from modelmonitor.controller.runtime import STATE, accept, credentials
+from modelmonitor.controller.runtime import STATE, accept, credentials, mlflow_server
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.exports.mlflow_runs import log_results
-from modelmonitor.tracking.client import Mlflow
 
 _log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ async def export_to_mlflow(monitor: dict[str, Any], run: str, results: Results) 
     if spec is None or spec.model.mlflow is None or not spec.model.mlflow.log_runs:
         return None
     try:
-        server = Mlflow.at(spec.model.mlflow.tracking_uri, await credentials(spec, namespace))
+        server = await mlflow_server(spec, namespace)
         run_id, logged = await asyncio.to_thread(log_results, server, namespace, name, run, results)
     except ModelMonitorError as error:
         _failed(monitor, run, "mlflow", f"model.mlflow: {error}")

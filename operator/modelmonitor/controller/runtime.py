@@ -23,6 +23,7 @@ from modelmonitor.controller.scheduling import NextRun
 from modelmonitor.controller.server import ProbeServer
 from modelmonitor.controller.specs import ParsedSpecs
 from modelmonitor.errors import SpecError
+from modelmonitor.tracking.client import Mlflow
 
 KOPF_PREFIX = f"kopf.{GROUP}"
 MM = (GROUP, VERSION, MONITORS)
@@ -108,3 +109,9 @@ async def credentials(spec: ModelMonitorSpec, namespace: str) -> dict[str, str] 
         if error.status == 404:
             raise SpecError(f"spec.credentials.secretRef: Secret {name!r} not found in namespace {namespace}") from None
         raise
+
+
+async def mlflow_server(spec: ModelMonitorSpec, namespace: str) -> Mlflow:
+    """The tracking server of a monitor's ``model.mlflow``, reached with its Secret's keys."""
+    assert spec.model.mlflow is not None, "a monitor without model.mlflow has no tracking server"
+    return Mlflow.at(spec.model.mlflow.tracking_uri, await credentials(spec, namespace))

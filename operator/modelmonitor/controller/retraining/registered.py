@@ -14,9 +14,8 @@ import logging
 from typing import Any
 
 from modelmonitor.api.monitor import ModelMonitorSpec
-from modelmonitor.controller.runtime import credentials
+from modelmonitor.controller.runtime import mlflow_server
 from modelmonitor.errors import ModelMonitorError
-from modelmonitor.tracking.client import Mlflow
 from modelmonitor.tracking.registry import versions_tagged
 
 RETRAINING_TAG = "modelmonitor.retraining"
@@ -30,7 +29,7 @@ async def registered_version(spec: ModelMonitorSpec | None, namespace: str, retr
         return {}
     model = spec.model.mlflow
     try:
-        server = Mlflow.at(model.tracking_uri, await credentials(spec, namespace))
+        server = await mlflow_server(spec, namespace)
         found = await asyncio.to_thread(versions_tagged, server, model.name, RETRAINING_TAG, retraining)
     except ModelMonitorError as error:
         _log.warning("the version retraining %s/%s registered is unknown: %s", namespace, retraining, error)

@@ -21,9 +21,8 @@ from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.api.registry import MlflowModel
 from modelmonitor.api.rollout import ModelRolloutSpec
 from modelmonitor.controller.rollouts import state as states
-from modelmonitor.controller.runtime import STATE, accept, api, credentials
+from modelmonitor.controller.runtime import STATE, accept, api, mlflow_server
 from modelmonitor.errors import ModelMonitorError, SpecError
-from modelmonitor.tracking.client import Mlflow
 from modelmonitor.tracking.registry import resolve, set_alias, tag_version
 
 DEFAULT_ALIAS = "champion"
@@ -58,7 +57,7 @@ async def resolved_arms(spec: ModelRolloutSpec, namespace: str) -> ModelRolloutS
     if not spec.by_alias:
         return spec
     monitor, model = await _registered_model(spec, namespace)
-    server = Mlflow.at(model.tracking_uri, await credentials(monitor, namespace))
+    server = await mlflow_server(monitor, namespace)
     versions = {}
     for role in ("baseline", "candidate"):
         arm = getattr(spec, role)
@@ -81,7 +80,7 @@ async def record_decision(
     the registry cannot be written.
     """
     monitor, model = await _registered_model(spec, namespace)
-    server = Mlflow.at(model.tracking_uri, await credentials(monitor, namespace))
+    server = await mlflow_server(monitor, namespace)
     tags = decision_tags(spec, rollout, state.phase, dict(state.versions), interval)
     for version, version_tags in tags.items():
         await asyncio.to_thread(tag_version, server, model.name, version, version_tags)
