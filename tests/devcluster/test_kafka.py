@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from modelmonitor_tools.devcluster import kafka
@@ -66,3 +66,17 @@ def test_the_broker_logs_through_its_slf4j_binding_and_stops_by_its_pid(
     assert not is_alive(pid)
     log = (tmp_path / "kafka.log").read_text()
     assert "Kafka Server started" in log and "SLF4J: Failed to load class" not in log
+
+
+def test_the_sasl_listener_takes_its_user_and_refuses_a_wrong_password(broker: KafkaBroker) -> None:
+    errors: list[KafkaError] = []
+    plain = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN", "sasl.username": broker.sasl_user}
+    admin = AdminClient({"bootstrap.servers": broker.sasl_bootstrap, **plain, "sasl.password": broker.sasl_password})
+    assert admin.list_topics(timeout=15).brokers
+    refused = AdminClient(
+        {"bootstrap.servers": broker.sasl_bootstrap, **plain, "sasl.password": "wrong", "error_cb": errors.append}
+    )
+    with pytest.raises(KafkaException):
+        refused.list_topics(timeout=3)
+    refused.poll(1)  # serves the error callback
+    assert any(error.code() == KafkaError._AUTHENTICATION for error in errors), errors

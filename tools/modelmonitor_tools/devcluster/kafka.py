@@ -4,7 +4,8 @@ The jars are ``org.apache.kafka:kafka_2.13`` and its runtime dependencies, copie
 (``dependency:copy-dependencies``) into the cache once, with the SLF4J binding that matches
 the ``slf4j-api`` it pulls in (1.7.x): without one the broker's log is lost. Each broker
 gets its own log directory, formatted with a fresh cluster id (``kafka.tools.StorageTool
-format``), and Java 17 runs ``kafka.Kafka`` on it. Ready when the broker answers on its port
+format``), and Java 17 runs ``kafka.Kafka`` on it, with a plain listener and one that asks
+for a user and password (SASL/PLAIN), as a production broker would. Ready when the broker answers on its port
 and says it started; stopped by its process id.
 """
 
@@ -84,27 +85,39 @@ def _cluster_id() -> str:
 
 @dataclass
 class KafkaBroker:
-    """One KRaft broker and controller; ``bootstrap`` is its ``host:port`` once started."""
+    """One KRaft broker and controller. Once started, ``bootstrap`` is its plain listener's ``host:port``, and
+    ``sasl_bootstrap`` a listener that takes only the user ``sasl_user`` with ``sasl_password`` (SASL/PLAIN over
+    plaintext), as a broker that asks its clients for credentials."""
 
     workdir: Path
     bootstrap: str = ""
+    sasl_bootstrap: str = ""
+    sasl_user: str = "modelmonitor-reader"
+    sasl_password: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
     _process: ManagedProcess | None = field(default=None, repr=False)
 
     def start(self, progress: Progress = stderr_progress) -> KafkaBroker:
         libs = ensure_kafka(progress)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        port, controller = free_port(), free_port()
+        port, sasl, controller = free_port(), free_port(), free_port()
         properties = self.workdir / "server.properties"
+        login = "org.apache.kafka.common.security.plain.PlainLoginModule required"
         properties.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl},"
+                    f"CONTROLLER://127.0.0.1:{controller}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl}",
+                    "inter.broker.listener.name=PLAINTEXT",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+                    "CONTROLLER:PLAINTEXT",
+                    "sasl.enabled.mechanisms=PLAIN",
+                    f'listener.name.sasl_plaintext.plain.sasl.jaas.config={login} user_{self.sasl_user}="'
+                    f'{self.sasl_password}";',
                     f"log.dirs={self.workdir / 'logs'}",
                     "num.partitions=1",
                     "offsets.topic.replication.factor=1",
@@ -133,7 +146,7 @@ class KafkaBroker:
             self.workdir / "kafka.log",
         )
         self._process.start()
-        self.bootstrap = f"127.0.0.1:{port}"
+        self.bootstrap, self.sasl_bootstrap = f"127.0.0.1:{port}", f"127.0.0.1:{sasl}"
         try:
             self._wait_ready(port)
         except BaseException:
