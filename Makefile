@@ -13,7 +13,7 @@ $(BIN)/python:
 # Then the tooling (tools/: the dev cluster, the demos, the samples), which the image leaves out.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
-	$(BIN)/pip install -q -e ".[s3,dask,collector,tensorboard,test]"
+	$(BIN)/pip install -q -e ".[s3,dask,collector,tensorboard,kafka,test]"
 	$(BIN)/pip install -q -e tools
 
 # promtool, from Debian's prometheus package, checks Prometheus rule files; Debian's

@@ -39,7 +39,7 @@ def test_the_image_is_slim_non_root_with_the_extras_and_the_cli_entry_point() ->
     lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
     assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in lines
     assert "RUN /opt/modelmonitor/bin/pip install --no-cache-dir . \\" in lines
-    assert '&& /opt/modelmonitor/bin/pip install --no-cache-dir ".[s3,gcs,dask,collector,tensorboard]"' in lines
+    assert '&& /opt/modelmonitor/bin/pip install --no-cache-dir ".[s3,gcs,dask,collector,tensorboard,kafka]"' in lines
     assert [line for line in lines if line.startswith("USER")] == ["USER 65532:65532"]  # the chart's runAsUser
     assert 'ENTRYPOINT ["modelmonitor"]' in lines and 'CMD ["operator", "--all-namespaces"]' in lines
 

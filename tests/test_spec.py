@@ -81,11 +81,11 @@ def test_the_documented_example_is_valid() -> None:
             DELETE,
             "spec: name the reference data once: data.reference, or model.mlflow.referenceArtifact",
         ),
-        ("data.current", {"window": "24h"}, "spec.data.current: set exactly one of kserve and uri"),
+        ("data.current", {"window": "24h"}, "spec.data.current: set exactly one of kserve, seldon and uri"),
         (
             "data.current",
             {"uri": "a.parquet", "kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}},
-            "spec.data.current: set exactly one of kserve and uri",
+            "spec.data.current: set exactly one of kserve, seldon and uri",
         ),
         (
             "data.current",
@@ -96,6 +96,21 @@ def test_the_documented_example_is_valid() -> None:
             "data.current",
             {"kserve": {"inferenceService": "Credit_Risk", "logs": "s3://l"}},
             "spec.data.current.kserve.inferenceService: String should match pattern",
+        ),
+        (
+            "data.current",
+            {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}},
+            "spec.data.current: seldon logs are a stream: set window, the span of messages each run reads",
+        ),
+        (
+            "data.current",
+            {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "window": "24h", "format": "csv"},
+            "spec.data.current: seldon logs are Kafka messages: remove format",
+        ),
+        (
+            "data.labels",
+            {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "idColumn": "request_id"},
+            "spec.data.labels: Seldon's topics hold requests and responses, not outcomes",
         ),
         # a traceback (OverflowError) and a window that held no rows, before
         ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),

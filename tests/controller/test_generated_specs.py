@@ -71,14 +71,28 @@ MUTATIONS: dict[str, Any] = {
                 "uri": st.just("s3://logs/credit/"),
             },
         ),
+        st.fixed_dictionaries(  # a Seldon model's Kafka logs: a stream needs a window and takes no format
+            {
+                "seldon": st.fixed_dictionaries(
+                    {
+                        "model": st.sampled_from(["credit-risk", "Credit_Risk"]),
+                        "bootstrapServers": st.sampled_from(["kafka:9092", "a:9092,b:9092", "a:9092, b:9092"]),
+                    },
+                    optional={"namespace": st.sampled_from(["ml", ""]), "topicPrefix": st.sampled_from(["seldon", ""])},
+                )
+            },
+            optional={"format": st.sampled_from(["parquet", "csv"]), "window": st.just("24h")},
+        ),
         st.just({"window": "24h"}),
     ),
-    # labels joined by request id, drawn whole: from the collector (kserve) or a uri with or without its columns
+    # labels joined by request id, drawn whole: from the collector (kserve), a uri with or without its columns, or
+    # Seldon's topics (which hold no labels)
     "spec.data.labels": st.one_of(
         st.just(DELETE),
         st.just({"kserve": {"inferenceService": "credit-risk", "logs": "s3://feedback"}}),
         st.just({"uri": "s3://labels/", "window": "24h", "idColumn": "request_id"}),  # refused by its window alone
         st.just({"uri": "s3://labels/"}),  # refused for want of an id column alone
+        st.just({"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "idColumn": "request_id"}),
         st.fixed_dictionaries(
             {"uri": st.just("s3://labels/"), "idColumn": st.just("request_id")},
             optional={"labelColumn": st.just("defaulted"), "timestampColumn": st.just("ts")},
@@ -96,7 +110,14 @@ MUTATIONS: dict[str, Any] = {
             ),
             max_size=3,
         ),
-        st.sampled_from([[{"name": "recall", "average": "binary"}], [{"name": "r2", "min": 1.5}]]),
+        st.sampled_from(  # each refused by one rule alone on some shape (a bound outside the metric's range)
+            [
+                [{"name": "recall", "average": "binary"}],
+                [{"name": "r2", "min": 1.5}],
+                [{"name": "logLoss", "max": -0.5}],
+                [{"name": "mae", "min": -1}],
+            ]
+        ),
     ),
     "spec.drift.method": st.sampled_from(["auto", "ks", "psi", "chi2", "wasserstein", "jensenshannon", "magic"]),
     "spec.drift.threshold": st.one_of(NUMBERS, st.just("0.1")),

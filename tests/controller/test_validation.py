@@ -107,11 +107,15 @@ CASES = [
     ),
     ("spec.actions", {"retrain": {}}, "spec.actions.retrain: Invalid value: set exactly one of jobTemplate"),
     ("spec.data.current.window", "0s", "spec.data.current.window: Invalid value: window must be a positive duration"),
-    ("spec.data.current", {"window": "24h"}, "spec.data.current: Invalid value: set exactly one of kserve and uri"),
+    (
+        "spec.data.current",
+        {"window": "24h"},
+        "spec.data.current: Invalid value: set exactly one of kserve, seldon and uri",
+    ),
     (
         "spec.data.current",
         {"uri": "a.parquet", "kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}},
-        "spec.data.current: Invalid value: set exactly one of kserve and uri",
+        "spec.data.current: Invalid value: set exactly one of kserve, seldon and uri",
     ),
     (
         "spec.data.current",
@@ -122,6 +126,21 @@ CASES = [
         "spec.data.current",
         {"kserve": {"inferenceService": "Credit_Risk", "logs": "s3://l"}},
         "spec.data.current.kserve.inferenceService in body should match",
+    ),
+    (
+        "spec.data.current",
+        {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}},
+        "spec.data.current.window: Invalid value: seldon logs are a stream: set window",
+    ),
+    (
+        "spec.data.current",
+        {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "window": "24h", "format": "csv"},
+        "spec.data.current.format: Invalid value: seldon logs are Kafka messages: remove format",
+    ),
+    (
+        "spec.data.labels",
+        {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "idColumn": "request_id"},
+        "spec.data.labels.seldon: Invalid value: Seldon's topics hold requests and responses, not outcomes",
     ),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
@@ -374,21 +393,31 @@ def test_rules_once_left_to_the_operator_are_the_api_servers_too(
     assert caught.value.status == 422 and message in json.loads(caught.value.body)["message"], caught.value.body
 
 
-def test_a_kserve_source_needs_no_timestamp_column_for_its_window(api_client, installed_crds, namespace) -> None:
+@pytest.mark.parametrize(
+    "logs",
+    [
+        {"kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}},
+        {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}},
+    ],
+    ids=["kserve", "seldon"],
+)
+def test_an_inference_log_needs_no_timestamp_column_for_its_window(
+    api_client, installed_crds, namespace, logs: dict[str, Any]
+) -> None:
     """Its rows keep their time in ts (api.payload_log): the API server takes it as the operator does."""
-    document = with_value(VALID, "metadata.name", "logged")
-    document = with_value(
-        document,
-        "spec.data.current",
-        {"kserve": {"inferenceService": "credit-risk", "logs": "s3://l"}, "window": "24h"},
-    )
+    kind = next(iter(logs))
+    document = with_value(VALID, "metadata.name", f"logged-{kind}")
+    document = with_value(document, "spec.data.current", {**logs, "window": "24h"})
     document = with_value(document, "spec.data.columns", {"label": "label", "score": "score"})
     client.CustomObjectsApi(api_client).create_namespaced_custom_object(
         GROUP, VERSION, namespace, "modelmonitors", document
     )
-    assert parse_spec(document["spec"], namespace=namespace).data.columns.timestamp == "ts"
+    columns = parse_spec(document["spec"], namespace=namespace).data.columns
+    assert (columns.timestamp, columns.model_version, columns.request_id) == ("ts", "model_version", "request_id")
     without = with_value(
-        with_value(document, "metadata.name", "unlogged"), "spec.data.current", {"uri": "s3://l/", "window": "24h"}
+        with_value(document, "metadata.name", f"unlogged-{kind}"),
+        "spec.data.current",
+        {"uri": "s3://l/", "window": "24h"},
     )
     with pytest.raises(ApiException) as caught:
         client.CustomObjectsApi(api_client).create_namespaced_custom_object(

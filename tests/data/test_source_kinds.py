@@ -24,7 +24,7 @@ HOURS = 36
 
 
 def test_every_kind_is_a_module_a_field_of_the_spec_and_registered() -> None:
-    assert set(KINDS) == set(SourceKind) == {"uri", "kserve"}
+    assert set(KINDS) == set(SourceKind) == {"uri", "kserve", "seldon"}
     assert all(kind in DataSource.model_fields for kind in SourceKind)
 
 

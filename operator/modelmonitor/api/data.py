@@ -41,12 +41,44 @@ class KServeLogs(SpecModel):
     )
 
 
+class SeldonLogs(SpecModel):
+    """A Seldon Core v2 Model's inference logs: the requests and responses Seldon writes to Kafka, paired by key."""
+
+    model: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="The Model's metadata.name.",
+    )
+    bootstrap_servers: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=r"^[^\s,]+(,[^\s,]+)*$",
+        description="Kafka's bootstrap servers, host:port[,host:port...]: the brokers Seldon writes to.",
+    )
+    topic_prefix: str = Field(
+        "seldon",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="The prefix of Seldon's topic names (its kafka.topicPrefix).",
+    )
+    namespace: str | None = Field(
+        None, min_length=1, max_length=63, description="The namespace in Seldon's topic names (default: the monitor's)."
+    )
+
+    def topic(self, side: str) -> str:
+        """``PREFIX.NAMESPACE.model.MODEL.inputs`` (side ``inputs``) or ``.outputs``."""
+        return f"{self.topic_prefix}.{self.namespace}.model.{self.model}.{side}"
+
+
 class DataSource(SpecModel):
     """Where a data set lives: a ``uri`` (a local path, file://, s3://, gs:// or http(s)://), or
     ``kserve``, the payload logs the collector keeps of an InferenceService."""
 
     uri: str | None = Field(None, min_length=1, max_length=2048)
     kserve: KServeLogs | None = None
+    seldon: SeldonLogs | None = None
     format: DataFormat = DataFormat.PARQUET
     window: Duration | None = Field(None, description="Only rows with timestamp in (now - window, now].")
 
@@ -59,6 +91,8 @@ class DataSource(SpecModel):
         """How messages name the source: its URI, or the InferenceService whose logs it reads."""
         if self.kserve is not None:
             return f"kserve {self.kserve.namespace or '-'}/{self.kserve.inference_service}"
+        if self.seldon is not None:
+            return f"seldon {self.seldon.namespace or '-'}/{self.seldon.model}"
         return self.uri or ""
 
     @model_validator(mode="after")
@@ -81,6 +115,32 @@ class DataSource(SpecModel):
             raise ValueError("kserve logs are parquet: remove format")
         return self
 
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.seldon) || !has(self.format) || self.format == 'parquet'",
+            "seldon logs are Kafka messages: remove format",
+            ".format",
+        )
+    )
+    def _messages_have_no_format(self) -> DataSource:
+        if self.seldon is not None and self.format != DataFormat.PARQUET:
+            raise ValueError("seldon logs are Kafka messages: remove format")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.seldon) || has(self.window)",
+            "seldon logs are a stream: set window, the span of messages each run reads",
+            ".window",
+        )
+    )
+    def _a_stream_needs_a_window(self) -> DataSource:
+        if self.seldon is not None and self.window is None:
+            raise ValueError("seldon logs are a stream: set window, the span of messages each run reads")
+        return self
+
     @field_validator("window")
     @classmethod
     @cel(
@@ -94,6 +154,9 @@ class DataSource(SpecModel):
         if window is not None and parse_duration(window) <= timedelta(0):
             raise ValueError(f"window {window!r} holds no rows: use a positive duration such as 24h")
         return window
+
+
+_SELDON_HOLDS_NO_LABELS = "Seldon's topics hold requests and responses, not outcomes: read labels from a uri or kserve"
 
 
 class LabelSource(DataSource):
@@ -119,6 +182,14 @@ class LabelSource(DataSource):
         if self.window is not None:
             raise ValueError("labels follow the predictions' window: remove window")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    @cel(CelRule("!has(self.seldon)", _SELDON_HOLDS_NO_LABELS, ".seldon"))
+    def _not_from_seldon(cls, written: Any) -> Any:
+        if _logs_of(written, (SourceKind.SELDON,)):  # before the stream's own rules, which labels would not explain
+            raise ValueError(_SELDON_HOLDS_NO_LABELS)
+        return written
 
     @model_validator(mode="after")
     @cel(CelRule("has(self.kserve) || has(self.idColumn)", "labels need idColumn, the request id they belong to"))
@@ -186,8 +257,11 @@ class Columns(SpecModel):
         return scores | {column for column in named if column}
 
 
-def _kserve(source: Any) -> bool:
-    return isinstance(source, dict) and source.get("kserve") is not None
+LOG_KINDS = (SourceKind.KSERVE, SourceKind.SELDON)  # inference logs, whose rows have the columns of api.payload_log
+
+
+def _logs_of(source: Any, kinds: tuple[SourceKind, ...] = LOG_KINDS) -> bool:
+    return isinstance(source, dict) and any(source.get(kind) is not None for kind in kinds)
 
 
 def _with_defaults(written: Any, defaults: dict[str, str | None]) -> dict[str, Any]:
@@ -204,16 +278,17 @@ def _written(mapping: dict[str, Any], alias: str) -> Any:
 
 
 def with_namespace(spec: Any, namespace: str) -> Any:
-    """A spec as written (a mapping), its kserve sources without a namespace reading the monitor's own."""
+    """A spec as written (a mapping), its kserve and seldon sources without a namespace reading the monitor's own."""
     data = spec.get("data") if isinstance(spec, dict) else None
     if not isinstance(data, dict):
         return spec
     sides = {}
     for side in ("current", "reference", "labels"):
         source = data.get(side)
-        logs = source.get("kserve") if isinstance(source, dict) else None
-        if isinstance(logs, dict) and logs.get("namespace") is None:
-            sides[side] = {**source, "kserve": {**logs, "namespace": namespace}}
+        for kind in LOG_KINDS:
+            logs = source.get(kind) if isinstance(source, dict) else None
+            if isinstance(logs, dict) and logs.get("namespace") is None:
+                sides[side] = {**source, kind: {**logs, "namespace": namespace}}
     return {**spec, "data": {**data, **sides}} if sides else spec
 
 
@@ -243,13 +318,13 @@ class DataSpec(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _columns_of_the_kinds(cls, data: Any) -> Any:
-        """What the kinds of source name themselves, for what the spec leaves out: a kserve source's rows have
-        their time in ts, their version in model_version and their id in request_id; the collector's labels
+        """What the kinds of source name themselves, for what the spec leaves out: a kserve or seldon source's
+        rows have their time in ts, their version in model_version and their id in request_id; the collector's labels
         have request_id, label and ts. The labels' columns and the predictions' name each other's."""
-        if not isinstance(data, dict) or not (_kserve(data.get("current")) or isinstance(data.get("labels"), dict)):
+        if not isinstance(data, dict) or not (_logs_of(data.get("current")) or isinstance(data.get("labels"), dict)):
             return data
         columns = data.get("columns")
-        if _kserve(data.get("current")):
+        if _logs_of(data.get("current")):
             columns = _with_defaults(
                 columns,
                 {
@@ -261,7 +336,7 @@ class DataSpec(SpecModel):
         labels = data.get("labels")
         if not isinstance(labels, dict):
             return {**data, "columns": columns}
-        if _kserve(labels):
+        if _logs_of(labels, (SourceKind.KSERVE,)):
             named = {
                 "idColumn": payload_log.REQUEST_ID,
                 "labelColumn": payload_log.LABEL,

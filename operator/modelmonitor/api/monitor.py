@@ -20,7 +20,7 @@ from modelmonitor.api.concept_drift import (
     Baseline,
     ConceptDriftSpec,
 )
-from modelmonitor.api.data import DataSpec, with_namespace
+from modelmonitor.api.data import LOG_KINDS, DataSpec, with_namespace
 from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.estimation import PerformanceEstimationSpec
 from modelmonitor.api.export import ExportSpec
@@ -301,9 +301,14 @@ class ModelMonitorSpec(SpecModel):
     @model_validator(mode="after")
     @cel(
         CelRule(
-            # a kserve source's time column is ts unless named (DataSpec fills it in)
-            f"(!has(self.data.current.window) && {_NO_CONCEPT_DRIFT}) || has(self.data.current.kserve) "
-            f"|| ({_has_column('timestamp')})",
+            # an inference log's time column is ts unless named (DataSpec fills it in)
+            " || ".join(
+                [
+                    f"(!has(self.data.current.window) && {_NO_CONCEPT_DRIFT})",
+                    *(f"has(self.data.current.{kind})" for kind in LOG_KINDS),
+                    f"({_has_column('timestamp')})",
+                ]
+            ),
             "data.current.window and conceptDrift need data.columns.timestamp",
             ".data.columns",
         )

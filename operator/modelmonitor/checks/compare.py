@@ -20,7 +20,7 @@ from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import open_source
-from modelmonitor.data.source_definition import RowFilter
+from modelmonitor.data.source_definition import ReadSpan, RowFilter
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.times import rfc3339
@@ -92,7 +92,7 @@ def compare_versions(
     check_metric(spec, metric, "analysis.metric")
     for index, guardrail in enumerate(guardrails):
         check_metric(spec, guardrail, f"analysis.guardrails[{index}]")
-    source = open_source(spec.data.current, env)
+    source = open_source(spec.data.current, env, ReadSpan(until, since))
 
     def rows_of(arm: str, start: datetime) -> RowFilter:
         return RowFilter(columns.timestamp, until, start, ((columns.model_version or "", versions[arm]),))

@@ -12,7 +12,7 @@ from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.checks.model_registry import resolved
 from modelmonitor.data.label_join import LabelColumns, LabeledSource
 from modelmonitor.data.source import open_source
-from modelmonitor.data.source_definition import Credentials, Partition, RowFilter, Source
+from modelmonitor.data.source_definition import Credentials, Partition, ReadSpan, RowFilter, Source
 from modelmonitor.durations import parse_duration
 
 PinnedLabels = tuple[tuple[Partition, ...], tuple[Partition, ...]]  # the labels' slices, for current and reference
@@ -43,7 +43,10 @@ class CheckContext:
         """
         spec = resolved(spec, env)  # a registry's alias, at the version it names now
         assert spec.data.reference is not None  # the spec names it, or the registry's artifact does
-        current, reference = open_source(spec.data.current, env), open_source(spec.data.reference, env)
+        current, reference = (
+            open_source(source, env, ReadSpan(now, _earliest_start(spec, now, reference=side)))
+            for side, source in ((False, spec.data.current), (True, spec.data.reference))
+        )
         if spec.data.labels is not None:
             current = _joined(spec, now, current, env, pinned_labels and pinned_labels[0], reference=False)
             reference = _joined(spec, now, reference, env, pinned_labels and pinned_labels[1], reference=True)

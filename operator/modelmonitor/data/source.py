@@ -10,13 +10,16 @@ import importlib
 
 from modelmonitor.api.data import DataSource, SourceKind
 from modelmonitor.data import kinds
-from modelmonitor.data.source_definition import Credentials, Source, SourceKindDefinition
+from modelmonitor.data.source_definition import Credentials, ReadSpan, Source, SourceKindDefinition
 
 KINDS: dict[SourceKind, SourceKindDefinition] = {
     kind: importlib.import_module(f"{kinds.__name__}.{kind}").KIND for kind in SourceKind
 }
 
 
-def open_source(source: DataSource, credentials: Credentials = None) -> Source:
-    """The spec's source, opened lazily: its first read raises :class:`~modelmonitor.errors.SourceError`."""
-    return KINDS[source.kind].open(source, credentials)
+def open_source(source: DataSource, credentials: Credentials = None, span: ReadSpan | None = None) -> Source:
+    """The spec's source, opened lazily: its first read raises :class:`~modelmonitor.errors.SourceError`.
+
+    ``span``: the times the caller will read, where it knows them (a stream reads only those).
+    """
+    return KINDS[source.kind].open(source, credentials, span)

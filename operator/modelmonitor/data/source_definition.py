@@ -172,7 +172,16 @@ class ColumnBatches:
 
 
 @dataclass(frozen=True)
+class ReadSpan:
+    """The times a caller reads a source over, ``start < t <= end`` (no start: up to ``end``): a stream (Kafka)
+    seeks to them instead of reading all it keeps; a table ignores it (its reads filter by time)."""
+
+    end: datetime
+    start: datetime | None = None
+
+
+@dataclass(frozen=True)
 class SourceKindDefinition:
     """How a kind of source opens the spec's source, lazily: the first read raises, not the opening."""
 
-    open: Callable[[DataSource, Credentials], Source]
+    open: Callable[[DataSource, Credentials, ReadSpan | None], Source]

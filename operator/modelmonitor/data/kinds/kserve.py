@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from modelmonitor.api import payload_log
 from modelmonitor.api.data import DataSource
-from modelmonitor.data.source_definition import Credentials, Source, SourceKindDefinition
+from modelmonitor.data.source_definition import Credentials, ReadSpan, Source, SourceKindDefinition
 from modelmonitor.data.table import TableSource
 from modelmonitor.errors import SourceError
 
 
-def open_logs(source: DataSource, credentials: Credentials) -> Source:
+def open_logs(source: DataSource, credentials: Credentials, span: ReadSpan | None = None) -> Source:
     logs = source.kserve
     if logs is None:
         raise ValueError("a kserve source without kserve")  # DataSource's validation makes this unreachable
