@@ -112,6 +112,27 @@ def test_the_documented_example_is_valid() -> None:
             {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "idColumn": "request_id"},
             "spec.data.labels: Seldon's topics hold requests and responses, not outcomes",
         ),
+        (
+            "dataQuality",
+            [{"missing": {"column": "income", "max": 0.05}, "unique": {"column": "id"}}],
+            "spec.dataQuality[0]: set exactly one of schema, missing, range, allowedValues, unique and freshness",
+        ),
+        ("dataQuality", [{"range": {"column": "age"}}], "spec.dataQuality[0].range: a range needs min, max or both"),
+        (
+            "dataQuality",
+            [{"range": {"column": "age", "min": 120, "max": 18}}],
+            "spec.dataQuality[0].range: min is above max: no value fits",
+        ),
+        (
+            "dataQuality",
+            [{"freshness": {"maxAge": "0s", "column": "ts"}}],
+            "spec.dataQuality[0].freshness.maxAge: maxAge must be a positive duration",
+        ),
+        (
+            "dataQuality",
+            [{"missing": {"column": "income", "max": 1.5}}],
+            "spec.dataQuality[0].missing.max: Input should be less than or equal to 1",
+        ),
         # a traceback (OverflowError) and a window that held no rows, before
         ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),
         ("data.current.window", "0s", "spec.data.current.window: window '0s' holds no rows"),

@@ -80,6 +80,12 @@ def render_table(results: Results) -> str:
     if results.concept_drift:
         lines += ["", "CONCEPT DRIFT"]
         lines += _rows(("METHOD", "STATUS", "DETAIL"), [(c.method, c.status, c.reason) for c in results.concept_drift])
+    if results.quality_rules:
+        lines += ["", "DATA-QUALITY RULES"]
+        lines += _rows(
+            ("RULE", "COLUMN", "VALUE", "LIMIT", "STATUS", "DETAIL"),
+            [(r.rule, r.column or "-", r.value, r.limit, r.status, r.message) for r in results.quality_rules],
+        )
     if results.data_quality:
         lines += ["", "DATA QUALITY"] + [f"  {q.kind}: {q.message}" for q in results.data_quality]
     if results.errors:

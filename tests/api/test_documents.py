@@ -59,6 +59,13 @@ CASES: dict[str, dict[str, Any]] = {
     "a metric in Error (no label column)": {"data.columns.label": "truth"},
     "a drift check in Error (a feature all null)": {"data.columns.features": ["x", "empty"]},
     "an estimated metric in Error (scores as text)": {"performanceEstimation": {"method": "cbpe"}, "text-scores": True},
+    "data-quality rules, one in Error without a value": {
+        "dataQuality": [
+            {"missing": {"column": "x", "max": 0.1}},
+            {"range": {"column": "colour", "min": 0}},
+            {"schema": {"allowExtra": True}},
+        ]
+    },
     "healthy": {},
 }
 
@@ -109,6 +116,25 @@ def test_the_verdicts_of_the_cases(data: Path) -> None:
     assert drift is not None and {f.feature: f.status for f in drift.features}["empty"] is Verdict.ERROR
     estimated = _results(data, "an estimated metric in Error (scores as text)")
     assert estimated.performance_estimation is not None and estimated.performance_estimation.status is Verdict.ERROR
+    rules = _results(data, "data-quality rules, one in Error without a value").quality_rules
+    assert [(r.rule, r.status) for r in rules] == [
+        ("missing", Verdict.PASSED),
+        ("range", Verdict.ERROR),
+        ("schema", Verdict.PASSED),
+    ]
+    assert rules[1].value is None
+
+
+def test_data_quality_rules_are_exported_as_series_and_an_unjudged_one_as_a_gap(data: Path) -> None:
+    results = _results(data, "data-quality rules, one in Error without a value")
+    metrics.export_results("ns", "rules", "model", Results.from_document(stored(results.to_document())))
+    labels = {"namespace": "ns", "monitor": "rules", "model": "model"}
+    broken = metrics.REGISTRY.get_sample_value
+    assert broken("modelmonitor_data_quality_rule_broken", {**labels, "rule": "missing", "column": "x"}) == 0
+    assert broken("modelmonitor_data_quality_rule_value", {**labels, "rule": "missing", "column": "x"}) == 0
+    assert broken("modelmonitor_data_quality_rule_broken", {**labels, "rule": "range", "column": "colour"}) is None
+    metrics.forget_monitor("ns", "rules")
+    assert broken("modelmonitor_data_quality_rule_broken", {**labels, "rule": "missing", "column": "x"}) is None
 
 
 @pytest.mark.parametrize(

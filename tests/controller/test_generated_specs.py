@@ -71,6 +71,9 @@ MUTATIONS: dict[str, Any] = {
                 "uri": st.just("s3://logs/credit/"),
             },
         ),
+        st.just(  # Seldon's logs in a format: refused by their own rule alone
+            {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "window": "24h", "format": "csv"}
+        ),
         st.fixed_dictionaries(  # a Seldon model's Kafka logs: a stream needs a window and takes no format
             {
                 "seldon": st.fixed_dictionaries(
@@ -99,6 +102,25 @@ MUTATIONS: dict[str, Any] = {
         ),
     ),
     "spec.data.reference.window": st.one_of(DURATIONS, st.just(DELETE)),
+    # rules of each kind around their bounds; a freshness rule without a column leans on data.columns.timestamp
+    "spec.dataQuality": st.lists(
+        st.one_of(
+            st.fixed_dictionaries({"missing": st.fixed_dictionaries({"column": st.just("x"), "max": NUMBERS})}),
+            st.fixed_dictionaries(
+                {"range": st.fixed_dictionaries({"column": st.just("age")}, optional={"min": NUMBERS, "max": NUMBERS})}
+            ),
+            st.fixed_dictionaries(
+                {"freshness": st.fixed_dictionaries({"maxAge": DURATIONS}, optional={"column": st.just("ts")})}
+            ),
+            st.fixed_dictionaries(
+                {"schema": st.fixed_dictionaries({}, optional={"allowExtra": st.booleans()})},
+                optional={"unique": st.just({"column": "id"})},
+            ),
+            st.just({"allowedValues": {"column": "region", "maxShare": 0.01}}),
+            st.just({}),
+        ),
+        max_size=3,
+    ),
     "spec.data.minSamples": st.sampled_from([0, 1, 100, -5, 10**9, "100", 100.0, 100.5]),
     "spec.suspend": st.sampled_from([True, False, "yes", "true", 1]),
     "spec.data.current.format": st.sampled_from(["parquet", "csv", "jsonl", "xlsx"]),
@@ -242,6 +264,9 @@ REGISTERED = shaped(  # the reference is the registered version's artifact: a da
         },
     }
 )
+UNTIMED = shaped(  # no time column, and nothing that needs one: a freshness rule must name its column
+    {"spec.data.current.window": DELETE, "spec.data.columns.timestamp": DELETE, "spec.conceptDrift": DELETE}
+)
 ESTIMATING = shaped(
     {"spec.metrics": [{"name": "accuracy", "min": 0.9}], "spec.performanceEstimation": {"method": "cbpe"}}
 )
@@ -249,7 +274,7 @@ ESTIMATING = shaped(
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
-    shapes = [VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED, REGISTERED]
+    shapes = [VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED, REGISTERED, UNTIMED]
     return mutated(draw, draw(st.sampled_from(shapes)), MUTATIONS)
 
 

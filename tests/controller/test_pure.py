@@ -126,6 +126,30 @@ def test_an_estimate_past_its_threshold_is_a_condition_before_any_label_says_so(
     assert len(outcome_conditions("Succeeded", _results())) == 4  # no estimation configured: no such condition
 
 
+def test_a_broken_data_quality_rule_is_a_condition_that_names_the_pipeline_not_drift() -> None:
+    broken = {
+        "rule": "missing",
+        "column": "x",
+        "status": "Failed",
+        "value": 1.0,
+        "limit": 0.05,
+        "message": "x: every one of 2,000 rows has no value: the column is no longer filled",
+    }
+    kept = {"rule": "range", "column": "y", "status": "Passed", "message": "y: 0% of 2,000 values outside [0, 1]"}
+    healthy, drift, *_, quality = outcome_conditions("Succeeded", _results(qualityRules=[broken, kept]))
+    assert (quality.type, quality.status, quality.reason) == ("DataQuality", "True", "RulesBroken")
+    assert quality.message == f"broken pipeline, not drift: {broken['message']}"
+    assert f"data quality: {broken['message']}" in healthy.message
+    # x drifted, and it is the column the pipeline broke: the drift condition says which may be the cause
+    assert "data-quality rules broke on x: a broken pipeline, not a change in the world" in drift.message
+    *_, quality = outcome_conditions("Succeeded", _results(qualityRules=[kept]))
+    assert (quality.status, quality.reason, quality.message) == ("False", "RulesKept", "1 of 1 data-quality rules kept")
+    errored = {**kept, "status": "Error", "message": "column 'y': holds string, not numbers"}
+    *_, quality = outcome_conditions("Succeeded", _results(qualityRules=[errored]))
+    assert (quality.status, quality.reason) == ("Unknown", "RuleError")
+    assert "DataQuality" not in {c.type for c in outcome_conditions("Succeeded", _results())}  # none configured
+
+
 def test_a_run_error_makes_health_false_and_the_rest_unknown() -> None:
     healthy, *others = outcome_conditions("Error", None, "ErrImagePull")
     assert (healthy.status, healthy.reason, healthy.message) == ("False", "RunError", "ErrImagePull")

@@ -142,6 +142,32 @@ CASES = [
         {"seldon": {"model": "credit-risk", "bootstrapServers": "kafka:9092"}, "idColumn": "request_id"},
         "spec.data.labels.seldon: Invalid value: Seldon's topics hold requests and responses, not outcomes",
     ),
+    (
+        "spec.dataQuality",
+        [{"missing": {"column": "income", "max": 0.05}, "unique": {"column": "id"}}],
+        "spec.dataQuality[0]: Invalid value: set exactly one of schema, missing, range, allowedValues, unique and "
+        "freshness",
+    ),
+    (
+        "spec.dataQuality",
+        [{"range": {"column": "age"}}],
+        "spec.dataQuality[0].range: Invalid value: a range needs min, max or both",
+    ),
+    (
+        "spec.dataQuality",
+        [{"range": {"column": "age", "min": 120, "max": 18}}],
+        "spec.dataQuality[0].range: Invalid value: min is above max: no value fits",
+    ),
+    (
+        "spec.dataQuality",
+        [{"freshness": {"maxAge": "0s", "column": "ts"}}],
+        'spec.dataQuality[0].freshness.maxAge: Invalid value: "0s": maxAge must be a positive duration',
+    ),
+    (
+        "spec.dataQuality",
+        [{"missing": {"column": "income", "max": 1.5}}],
+        "spec.dataQuality[0].missing.max in body should be less than or equal to 1",
+    ),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
     (

@@ -21,6 +21,7 @@ from modelmonitor.api.concept_drift import (
     ConceptDriftSpec,
 )
 from modelmonitor.api.data import LOG_KINDS, DataSpec, with_namespace
+from modelmonitor.api.data_quality import DataQualityRule
 from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.estimation import PerformanceEstimationSpec
 from modelmonitor.api.export import ExportSpec
@@ -116,6 +117,7 @@ _ONE_REFERENCE = "name the reference data once: data.reference, or model.mlflow.
 
 # data.columns.label is named, or data.labels names it (their labelColumn, or their kind's)
 _LABEL_NAMED = f"({_has_column('label')} || has(self.data.labels))"
+_FRESHNESS_COLUMN = "a freshness rule needs its column, or data.columns.timestamp"
 
 
 class ModelMonitorSpec(SpecModel):
@@ -126,6 +128,12 @@ class ModelMonitorSpec(SpecModel):
     drift: DriftSpec | None = None
     concept_drift: list[ConceptDriftSpec] = Field(default_factory=list, max_length=20)
     performance_estimation: PerformanceEstimationSpec | None = None
+    data_quality: list[DataQualityRule] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Rules the current window's data must keep, apart from drift: schema, missing, range, "
+        "allowedValues, unique, freshness (docs/checks.md).",
+    )
     suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
     runner: Runner = Field(
         Runner.AUTO,
@@ -316,6 +324,27 @@ class ModelMonitorSpec(SpecModel):
     def _timestamps_for_windows(self) -> ModelMonitorSpec:
         if (self.data.current.window or self.concept_drift) and not self.data.columns.timestamp:
             raise ValueError("data.current.window and conceptDrift need data.columns.timestamp")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            " || ".join(
+                [
+                    "!has(self.dataQuality)",
+                    "self.dataQuality.all(r, !has(r.freshness) || has(r.freshness.column))",
+                    *(f"has(self.data.current.{kind})" for kind in LOG_KINDS),
+                    f"({_has_column('timestamp')})",
+                ]
+            ),
+            _FRESHNESS_COLUMN,
+            ".dataQuality",
+        )
+    )
+    def _a_time_to_be_fresh_by(self) -> ModelMonitorSpec:
+        unnamed = [r for r in self.data_quality if r.freshness is not None and r.freshness.column is None]
+        if unnamed and not self.data.columns.timestamp:
+            raise ValueError(_FRESHNESS_COLUMN)
         return self
 
     @model_validator(mode="after")

@@ -160,6 +160,25 @@ class DataQualityFinding:
 
 
 @dataclass(frozen=True)
+class QualityRuleResult:
+    """One data-quality rule (``spec.dataQuality``) on the current window.
+
+    ``value``: what was measured against ``limit``. For ``missing``, ``range`` and
+    ``allowedValues`` it is a share of the rows; for ``unique`` the share of the values
+    that repeat one before them; for ``freshness`` the newest row's age in seconds; for
+    ``schema`` the number of columns that differ.
+    """
+
+    rule: str  # the spec's kind: schema | missing | range | allowedValues | unique | freshness
+    column: str  # "" for a schema
+    status: Verdict
+    value: float | None
+    limit: float | None
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CheckError:
     check: str
     message: str
@@ -192,6 +211,7 @@ class Results:
     performance_estimation: PerformanceEstimation | None = None
     spec: dict[str, Any] | None = None  # the spec that produced these results, as written
     ran_on: RanOn | None = None
+    quality_rules: list[QualityRuleResult] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:
@@ -199,6 +219,7 @@ class Results:
         verdicts = [metric.status for metric in self.metrics]
         verdicts += [metric.estimated.status for metric in self.metrics if metric.estimated is not None]
         verdicts += [check.status for check in self.concept_drift]
+        verdicts += [rule.status for rule in self.quality_rules]
         if self.drift is not None:
             verdicts.append(self.drift.status)
         if self.errors:

@@ -13,6 +13,7 @@ from modelmonitor.api.results import (
     DriftResult,
     MetricResult,
     PerformanceEstimation,
+    QualityRuleResult,
     Results,
     Window,
 )
@@ -30,6 +31,7 @@ from modelmonitor.checks.performance import (
     sampling_findings,
     score_findings,
 )
+from modelmonitor.checks.quality import evaluate_quality
 from modelmonitor.errors import DataError
 from modelmonitor.times import rfc3339
 
@@ -134,7 +136,10 @@ def run_checks(
         drift, drift_findings = drift_result(spec.drift, planned, measured[estimated_at + len(estimating) :])
         findings += drift_findings
 
+    quality = evaluate_quality(context)  # an empty window too: freshness says the logs stopped
+
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
+    errors += [CheckError(_rule_named(r), r.message) for r in quality if r.status is Verdict.ERROR]
     errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]
     if drift is not None:
         errors += [CheckError(f"drift {f.feature}", f.reason) for f in drift.features if f.status is Verdict.ERROR]
@@ -160,7 +165,12 @@ def run_checks(
         performance_estimation=estimation,
         spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
         ran_on=measurer.ran_on(),
+        quality_rules=quality,
     )
+
+
+def _rule_named(rule: QualityRuleResult) -> str:
+    return f"dataQuality {rule.rule}" + (f" {rule.column}" if rule.column else "")
 
 
 def _empty_window(context: CheckContext, start: str | None) -> DataQualityFinding:

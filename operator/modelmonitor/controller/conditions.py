@@ -23,6 +23,7 @@ READY, HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT = (
 OUTCOME_TYPES = (HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT)
 RETRAINING = "Retraining"
 ESTIMATED = "EstimatedPerformanceDegraded"  # only on monitors with spec.performanceEstimation
+DATA_QUALITY = "DataQuality"  # only on monitors with spec.dataQuality: True when a rule is broken
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def outcome_conditions(phase: str, results: Results | None, error: str = "") -> 
     found = [_healthy(results), _data_drift(results), _performance(results), _concept(results)]
     if results.performance_estimation is not None:
         found.append(_estimated(results))
+    if results.quality_rules:
+        found.append(_data_quality(results))
     return found
 
 
@@ -70,6 +73,9 @@ def _healthy(results: Results) -> Condition:
     if verdict is Verdict.ERROR:
         return Condition(HEALTHY, "False", "CheckError", "; ".join(f"{e.check}: {e.message}" for e in results.errors))
     parts = [_names(failing)] if failing else []
+    broken = [rule.message for rule in results.quality_rules if rule.status is Verdict.FAILED]
+    if broken:
+        parts.append("data quality: " + "; ".join(broken))
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
     return Condition(HEALTHY, "False", "ChecksFailed", "; ".join(part for part in parts if part))
@@ -91,6 +97,12 @@ def _data_drift(results: Results) -> Condition:
         f"{len(drifted)} of {len(judged)} features drifted ({_share(drift.drifted_share)}, dataset drift at "
         f"{_share(drift.dataset_drift_share)})" + (f": {', '.join(drifted)}" if drifted else "")
     )
+    broken = sorted({rule.column for rule in results.quality_rules if rule.status is Verdict.FAILED} & set(drifted))
+    if broken:
+        summary += (
+            f"; data-quality rules broke on {', '.join(broken)}: a broken pipeline, not a change in the world, "
+            "may be what drifted"
+        )
     if drift.dataset_drift:
         return Condition(DATA_DRIFT, "True", "DatasetDrift", summary)
     return Condition(DATA_DRIFT, "False", "NoDatasetDrift", summary)
@@ -140,7 +152,7 @@ def merge(
             "observedGeneration": generation,
             "lastTransitionTime": transition,
         }
-    order = [READY, *OUTCOME_TYPES, ESTIMATED, RETRAINING]
+    order = [READY, *OUTCOME_TYPES, ESTIMATED, DATA_QUALITY, RETRAINING]
     return sorted(by_type.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 99), changed
 
 
@@ -156,6 +168,8 @@ EVENT_REASONS = {
     (CONCEPT, "False"): ("Normal", "NoConceptDrift"),
     (ESTIMATED, "True"): ("Warning", "EstimatedPerformanceDegraded"),
     (ESTIMATED, "False"): ("Normal", "EstimatesWithinThresholds"),
+    (DATA_QUALITY, "True"): ("Warning", "DataQualityRulesBroken"),
+    (DATA_QUALITY, "False"): ("Normal", "DataQualityRulesKept"),
     (READY, "True"): ("Normal", "Scheduled"),
     (READY, "False"): ("Warning", "NotReady"),
 }
@@ -172,3 +186,19 @@ def _estimated(results: Results) -> Condition:
     if failed:
         return Condition(ESTIMATED, "True", "EstimateBreachesThreshold", _names(failed))
     return Condition(ESTIMATED, "False", "EstimatesWithinThresholds", _names(estimates))
+
+
+def _data_quality(results: Results) -> Condition:
+    """Whether the data broke a rule of spec.dataQuality: a pipeline's fault, told apart from drift."""
+    rules = results.quality_rules
+    failed = [rule for rule in rules if rule.status is Verdict.FAILED]
+    if failed:
+        message = "broken pipeline, not drift: " + "; ".join(rule.message for rule in failed)
+        return Condition(DATA_QUALITY, "True", "RulesBroken", message)
+    errors = [rule for rule in rules if rule.status is Verdict.ERROR]
+    if errors:
+        return Condition(DATA_QUALITY, "Unknown", "RuleError", "; ".join(rule.message for rule in errors))
+    kept = sum(rule.status is Verdict.PASSED for rule in rules)
+    if not kept:
+        return Condition(DATA_QUALITY, "Unknown", "Inconclusive", "; ".join(rule.message for rule in rules))
+    return Condition(DATA_QUALITY, "False", "RulesKept", f"{kept} of {len(rules)} data-quality rules kept")

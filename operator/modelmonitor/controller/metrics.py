@@ -67,6 +67,19 @@ CONCEPT_DRIFT = Gauge(
     [*_MONITOR, "method"],
     registry=REGISTRY,
 )
+QUALITY_RULE_BROKEN = Gauge(
+    "modelmonitor_data_quality_rule_broken",
+    "1 when the last run broke a data-quality rule (spec.dataQuality), 0 when it kept it; none when unjudged",
+    [*_MONITOR, "rule", "column"],
+    registry=REGISTRY,
+)
+QUALITY_RULE_VALUE = Gauge(
+    "modelmonitor_data_quality_rule_value",
+    "What the last run measured for a data-quality rule: a share of rows, a newest row's age in seconds (freshness), "
+    "or the columns that differ (schema)",
+    [*_MONITOR, "rule", "column"],
+    registry=REGISTRY,
+)
 MONITOR_INFO = Gauge(
     "modelmonitor_monitor_info",
     "1 for each monitor with a valid spec, naming its model",
@@ -174,6 +187,8 @@ _RESULT_SERIES = (
     DATASET_DRIFT,
     DRIFTED_SHARE,
     CONCEPT_DRIFT,
+    QUALITY_RULE_BROKEN,
+    QUALITY_RULE_VALUE,
 )
 _SCHEDULE_SERIES = (MONITOR_INFO, MONITOR_INTERVAL, MONITOR_CREATED)
 
@@ -219,6 +234,11 @@ def export_results(namespace: str, monitor: str, model: str, results: Results) -
         for detector in results.concept_drift:
             if detector.status is not Verdict.ERROR:
                 _set(key, CONCEPT_DRIFT, (*base, detector.method), detector.detected)
+        for rule in results.quality_rules:
+            labels = (*base, rule.rule, rule.column)
+            _set(key, QUALITY_RULE_VALUE, labels, rule.value)
+            if rule.status in (Verdict.PASSED, Verdict.FAILED):
+                _set(key, QUALITY_RULE_BROKEN, labels, rule.status is Verdict.FAILED)
         drift = results.drift
         if drift is not None:
             for feature in drift.features:

@@ -71,6 +71,10 @@ def checks_table(results: Results) -> Markup:
         rows.append(("dataset drift", drift.status, value, reason))
     for check in results.concept_drift:
         rows.append((f"concept drift {check.method}", check.status, "", check.reason))
+    for rule in results.quality_rules:
+        name = f"data quality {rule.rule}" + (f" {rule.column}" if rule.column else "")
+        value = f"{number(rule.value)} (limit {number(rule.limit)})" if rule.value is not None else ""
+        rows.append((name, rule.status, value, rule.message))
     for error in results.errors:
         rows.append((f"error in {error.check}", "Error", "", error.message))
     body = [
