@@ -142,4 +142,7 @@ def test_a_broker_that_asks_for_a_password_is_read_with_the_secrets_kafka_settin
     with pytest.raises(SourceError, match="no answer from"):  # a client without SASL, on the SASL listener
         _opened(tmp_path, broker.sasl_bootstrap, None).schema  # noqa: B018
     with pytest.raises(SourceError, match=r"the Kafka settings from the Secret: .*No such configuration property"):
-        _opened(tmp_path, broker.bootstrap, {"KAFKA_NO_SUCH_SETTING": "1"}).schema  # noqa: B018
+        _opened(tmp_path, broker.bootstrap, {"KAFKA_SASL_NO_SUCH_SETTING": "1"}).schema  # noqa: B018
+    # a shell's or an image's own KAFKA_* variables are not the client's, nor may they move the brokers
+    others = {"KAFKA_HOME": "/opt/kafka", "KAFKA_HEAP_OPTS": "-Xmx1g", "KAFKA_BOOTSTRAP_SERVERS": "elsewhere:1"}
+    assert _opened(tmp_path, broker.sasl_bootstrap, {**secret, **others}).count() == 300

@@ -36,13 +36,17 @@ class Message:
     value: bytes
 
 
+SECURITY_KEYS = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_", "KAFKA_SSL_")
+
+
 def security(credentials: Credentials) -> dict[str, str]:
     """SASL or TLS settings from the monitor's Secret, or without one from the process environment (a run Job
-    gets the Secret's keys as its environment): the KAFKA_* keys, librdkafka's names in upper case with ``_``
-    for ``.`` (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
-    KAFKA_SSL_CA_PEM, ...)."""
+    gets the Secret's keys as its environment): librdkafka's names in upper case with ``_`` for ``.``, under
+    ``KAFKA_`` (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
+    KAFKA_SSL_CA_PEM, ...). Those alone: other KAFKA_* variables are common in a shell or an image (KAFKA_HOME,
+    KAFKA_HEAP_OPTS) and are not the client's, and the brokers are the spec's to name."""
     found: Mapping[str, str] = os.environ if credentials is None else credentials
-    return {key[6:].lower().replace("_", "."): value for key, value in found.items() if key.startswith("KAFKA_")}
+    return {key[6:].lower().replace("_", "."): value for key, value in found.items() if key.startswith(SECURITY_KEYS)}
 
 
 def _milliseconds(moment: datetime) -> int:
