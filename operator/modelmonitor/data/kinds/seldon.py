@@ -3,8 +3,8 @@
 Seldon publishes each request to ``PREFIX.NAMESPACE.model.MODEL.inputs`` and its response to
 ``.outputs``, as Open Inference Protocol protobuf messages (``data.open_inference``) under the
 same message key. A run reads the span it judges and no more (``data.kafka_topics``), with the
-Secret's ``KAFKA_SASL_*`` and ``KAFKA_SSL_*`` settings. Responses are read a little past the span (``RESPONSE_SLACK``),
-so a request near its end still finds its answer.
+Secret's ``KAFKA_SASL_*`` and ``KAFKA_SSL_*`` settings. Responses are read a little past the
+span (``RESPONSE_SLACK``), so a request near its end still finds its answer.
 Each request instance paired with its response becomes a row (``api.inference_rows``): the
 request's features, ``prediction``, ``score``, ``model_version``, ``request_id`` and ``ts``
 (the request's time), the same columns the collector writes for KServe. The rows are then
