@@ -133,6 +133,17 @@ def test_the_documented_example_is_valid() -> None:
             [{"missing": {"column": "income", "max": 1.5}}],
             "spec.dataQuality[0].missing.max: Input should be less than or equal to 1",
         ),
+        ("drift.multivariate", {"methods": []}, "spec.drift.multivariate.methods: List should have at least 1 item"),
+        (
+            "drift.multivariate",
+            {"methods": ["umap"]},
+            "spec.drift.multivariate.methods[0]: Input should be 'pcaReconstruction'",
+        ),
+        (
+            "drift.multivariate",
+            {"methods": ["pcaReconstruction"], "varianceExplained": 1},
+            "spec.drift.multivariate.varianceExplained: Input should be less than 1",
+        ),
         # a traceback (OverflowError) and a window that held no rows, before
         ("data.current.window", "999999999999h", "spec.data.current.window: duration '999999999999h' is longer than"),
         ("data.current.window", "0s", "spec.data.current.window: window '0s' holds no rows"),

@@ -77,6 +77,15 @@ def render_table(results: Results) -> str:
                 for f in [*drift.features, *targets]
             ],
         )
+    if drift and drift.multivariate:
+        lines += ["", "MULTIVARIATE DRIFT"]
+        lines += _rows(
+            ("METHOD", "STATISTIC", "THRESHOLD", "P-VALUE", "DRIFTED", "STATUS", "WHY"),
+            [
+                (m.method, m.statistic, m.threshold, m.p_value, "yes" if m.drifted else "no", m.status, m.reason)
+                for m in drift.multivariate
+            ],
+        )
     if results.concept_drift:
         lines += ["", "CONCEPT DRIFT"]
         lines += _rows(("METHOD", "STATUS", "DETAIL"), [(c.method, c.status, c.reason) for c in results.concept_drift])

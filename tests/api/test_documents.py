@@ -66,6 +66,7 @@ CASES: dict[str, dict[str, Any]] = {
             {"schema": {"allowExtra": True}},
         ]
     },
+    "multivariate drift, one method": {"drift": {"method": "auto", "multivariate": {"methods": ["pcaReconstruction"]}}},
     "healthy": {},
 }
 

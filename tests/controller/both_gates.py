@@ -45,7 +45,10 @@ def mutated(draw: st.DrawFn, valid: dict[str, Any], mutations: Mapping[str, Any]
         *parents, last = path.split(".")
         parent: Any = document
         for part in parents:
-            parent = parent.get(part) if isinstance(parent, dict) else None
+            if isinstance(parent, list) and part.isdigit():
+                parent = parent[int(part)] if int(part) < len(parent) else None
+            else:
+                parent = parent.get(part) if isinstance(parent, dict) else None
         if parent is None:
             continue  # a field whose parent an earlier mutation removed
         if value is not DELETE or last in parent:

@@ -102,6 +102,20 @@ MUTATIONS: dict[str, Any] = {
         ),
     ),
     "spec.data.reference.window": st.one_of(DURATIONS, st.just(DELETE)),
+    # a step from a shape to the rule that guards it (applied only where the shape has the field)
+    "spec.dataQuality.0.freshness.column": st.just(DELETE),  # UNTIMED: the rule's column, or none at all
+    "spec.data.labels.labelColumn": st.just(DELETE),  # JOINED: the label named nowhere
+    "spec.drift.multivariate": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries(
+            {"methods": st.lists(st.sampled_from(["pcaReconstruction", "umap"]), max_size=2)},
+            optional={
+                "varianceExplained": NUMBERS,
+                "alpha": NUMBERS,
+                "sampleRows": st.sampled_from([999, 1000, 50_000, 10**7]),
+            },
+        ),
+    ),
     # rules of each kind around their bounds; a freshness rule without a column leans on data.columns.timestamp
     "spec.dataQuality": st.lists(
         st.one_of(
@@ -265,7 +279,12 @@ REGISTERED = shaped(  # the reference is the registered version's artifact: a da
     }
 )
 UNTIMED = shaped(  # no time column, and nothing that needs one: a freshness rule must name its column
-    {"spec.data.current.window": DELETE, "spec.data.columns.timestamp": DELETE, "spec.conceptDrift": DELETE}
+    {
+        "spec.data.current.window": DELETE,
+        "spec.data.columns.timestamp": DELETE,
+        "spec.conceptDrift": DELETE,
+        "spec.dataQuality": [{"freshness": {"maxAge": "1h", "column": "ts"}}],
+    }
 )
 ESTIMATING = shaped(
     {"spec.metrics": [{"name": "accuracy", "min": 0.9}], "spec.performanceEstimation": {"method": "cbpe"}}

@@ -168,6 +168,17 @@ CASES = [
         [{"missing": {"column": "income", "max": 1.5}}],
         "spec.dataQuality[0].missing.max in body should be less than or equal to 1",
     ),
+    (
+        "spec.drift.multivariate",
+        {"methods": []},
+        "spec.drift.multivariate.methods in body should have at least 1 items",
+    ),
+    ("spec.drift.multivariate", {"methods": ["umap"]}, 'spec.drift.multivariate.methods[0]: Unsupported value: "umap"'),
+    (
+        "spec.drift.multivariate",
+        {"methods": ["pcaReconstruction"], "varianceExplained": 1},
+        "spec.drift.multivariate.varianceExplained in body should be less than 1",
+    ),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
     (

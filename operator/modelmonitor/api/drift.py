@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from modelmonitor.api.base import Name, SpecModel
+from modelmonitor.api.documents import camel
 from modelmonitor.api.vocabulary import module_names, vocabulary
 
 # One member per module of engine/drift_methods, named by it: adding a method there adds it here and to the CRD
@@ -15,6 +16,41 @@ DriftMethod = vocabulary(
     sorted(module_names("modelmonitor.engine.drift_methods"), key=lambda name: (name != "auto", name)),
     module=__name__,
 )
+
+
+# One member per module of engine/multivariate_methods, named as the spec names it (pca_reconstruction.py)
+MultivariateMethod = vocabulary(
+    "MultivariateMethod",
+    sorted(camel(name) for name in module_names("modelmonitor.engine.multivariate_methods")),
+    module=__name__,
+)
+
+
+class MultivariateDriftSpec(SpecModel):
+    """Drift in how the features relate to each other (docs/checks.md), judged on a row sample of each side."""
+
+    methods: list[MultivariateMethod] = Field(
+        min_length=1,
+        max_length=len(MultivariateMethod),
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    alpha: float = Field(0.05, gt=0, lt=1, description="The level of each method's test.")
+    variance_explained: float = Field(
+        0.65, gt=0, lt=1, description="pcaReconstruction: the share of the reference's variance the components keep."
+    )
+    sample_rows: int = Field(
+        50_000,
+        ge=1000,
+        le=1_000_000,
+        description="Rows drawn at random from each side for the methods: their time and memory are bounded by it.",
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def _each_once(cls, methods: list[MultivariateMethod]) -> list[MultivariateMethod]:
+        if len(set(methods)) != len(methods):
+            raise ValueError("each method once")  # the CRD: a set
+        return methods
 
 
 class Correction(StrEnum):
@@ -45,6 +81,7 @@ class DriftSpec(SpecModel):
         max_length=10000,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
+    multivariate: MultivariateDriftSpec | None = None
     exact_max_rows: int = Field(
         20_000_000,
         ge=1000,

@@ -124,6 +124,20 @@ class FeatureDriftResult:
 
 
 @dataclass(frozen=True)
+class MultivariateDriftResult:
+    """One multivariate method on the two samples: its statistic, the threshold it crossed or not, and why."""
+
+    method: str
+    statistic: float | None
+    threshold: float | None
+    drifted: bool
+    status: Verdict
+    p_value: float | None = None
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DriftResult:
     features: list[FeatureDriftResult]
     drifted_share: float
@@ -133,6 +147,7 @@ class DriftResult:
     status: Verdict
     prediction: FeatureDriftResult | None = None
     label: FeatureDriftResult | None = None
+    multivariate: list[MultivariateDriftResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
 from modelmonitor.checks.label_matches import IndexedLabelsTask, unmatched_finding
 from modelmonitor.checks.labeled_parts import LabelsTask
+from modelmonitor.checks.multivariate import with_multivariate
 from modelmonitor.checks.performance import (
     PerformanceData,
     evaluate_concept_drift,
@@ -134,6 +135,7 @@ def run_checks(
     drift: DriftResult | None = None
     if spec.drift is not None and planned is not None:
         drift, drift_findings = drift_result(spec.drift, planned, measured[estimated_at + len(estimating) :])
+        drift = with_multivariate(context, spec.drift, drift)
         findings += drift_findings
 
     quality = evaluate_quality(context)  # an empty window too: freshness says the logs stopped
@@ -143,6 +145,7 @@ def run_checks(
     errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]
     if drift is not None:
         errors += [CheckError(f"drift {f.feature}", f.reason) for f in drift.features if f.status is Verdict.ERROR]
+        errors += [CheckError(f"drift {m.method}", m.reason) for m in drift.multivariate if m.status is Verdict.ERROR]
     errors = list(dict.fromkeys(errors))  # one root cause can fail several checks alike
     return Results(
         monitor=name,

@@ -78,6 +78,8 @@ def _healthy(results: Results) -> Condition:
         parts.append("data quality: " + "; ".join(broken))
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
+    if drift:
+        parts += [f"multivariate drift ({m.method}): {m.reason}" for m in drift.multivariate if m.drifted]
     return Condition(HEALTHY, "False", "ChecksFailed", "; ".join(part for part in parts if part))
 
 
@@ -103,8 +105,13 @@ def _data_drift(results: Results) -> Condition:
             f"; data-quality rules broke on {', '.join(broken)}: a broken pipeline, not a change in the world, "
             "may be what drifted"
         )
+    together = [m for m in drift.multivariate if m.drifted]
+    if together:
+        summary += "; the features together drifted: " + "; ".join(f"{m.method}: {m.reason}" for m in together)
     if drift.dataset_drift:
         return Condition(DATA_DRIFT, "True", "DatasetDrift", summary)
+    if together:
+        return Condition(DATA_DRIFT, "True", "MultivariateDrift", summary)
     return Condition(DATA_DRIFT, "False", "NoDatasetDrift", summary)
 
 

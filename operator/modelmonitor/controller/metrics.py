@@ -67,6 +67,18 @@ CONCEPT_DRIFT = Gauge(
     [*_MONITOR, "method"],
     registry=REGISTRY,
 )
+MULTIVARIATE_DRIFT = Gauge(
+    "modelmonitor_multivariate_drift",
+    "The statistic of a multivariate drift method (spec.drift.multivariate) in the last run",
+    [*_MONITOR, "method"],
+    registry=REGISTRY,
+)
+MULTIVARIATE_DRIFTED = Gauge(
+    "modelmonitor_multivariate_drift_detected",
+    "1 when a multivariate drift method found the features drifted together in the last run",
+    [*_MONITOR, "method"],
+    registry=REGISTRY,
+)
 QUALITY_RULE_BROKEN = Gauge(
     "modelmonitor_data_quality_rule_broken",
     "1 when the last run broke a data-quality rule (spec.dataQuality), 0 when it kept it; none when unjudged",
@@ -189,6 +201,8 @@ _RESULT_SERIES = (
     CONCEPT_DRIFT,
     QUALITY_RULE_BROKEN,
     QUALITY_RULE_VALUE,
+    MULTIVARIATE_DRIFT,
+    MULTIVARIATE_DRIFTED,
 )
 _SCHEDULE_SERIES = (MONITOR_INFO, MONITOR_INTERVAL, MONITOR_CREATED)
 
@@ -247,6 +261,10 @@ def export_results(namespace: str, monitor: str, model: str, results: Results) -
                 labels = (*base, feature.feature, feature.method)
                 _set(key, FEATURE_DRIFT, labels, feature.statistic)
                 _set(key, FEATURE_DRIFTED, labels, feature.drifted)
+            for together in drift.multivariate:
+                if together.status in (Verdict.PASSED, Verdict.FAILED):
+                    _set(key, MULTIVARIATE_DRIFT, (*base, together.method), together.statistic)
+                    _set(key, MULTIVARIATE_DRIFTED, (*base, together.method), together.drifted)
             _set(key, DATASET_DRIFT, base, drift.dataset_drift)
             _set(key, DRIFTED_SHARE, base, drift.drifted_share)
 

@@ -69,6 +69,9 @@ def checks_table(results: Results) -> Markup:
         value = f"{drifted} of {len(drift.features)} features drifted ({_share(drift.drifted_share)})"
         reason = f"dataset drift when at least {_share(drift.dataset_drift_share)} of the features drift"
         rows.append(("dataset drift", drift.status, value, reason))
+        for together in drift.multivariate:
+            value = f"{number(together.statistic)} (threshold {number(together.threshold)})"
+            rows.append((f"multivariate drift {together.method}", together.status, value, together.reason))
     for check in results.concept_drift:
         rows.append((f"concept drift {check.method}", check.status, "", check.reason))
     for rule in results.quality_rules:

@@ -1,0 +1,1 @@
+"""The multivariate drift methods, one module each; ``engine.multivariate`` defines and loads them."""
