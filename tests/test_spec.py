@@ -136,8 +136,13 @@ def test_the_documented_example_is_valid() -> None:
         ("drift.multivariate", {"methods": []}, "spec.drift.multivariate.methods: List should have at least 1 item"),
         (
             "drift.multivariate",
+            {"methods": ["pcaReconstruction", "pcaReconstruction"]},
+            "spec.drift.multivariate.methods: each method once",
+        ),
+        (
+            "drift.multivariate",
             {"methods": ["umap"]},
-            "spec.drift.multivariate.methods[0]: Input should be 'pcaReconstruction'",
+            "spec.drift.multivariate.methods[0]: Input should be 'domainClassifier' or 'pcaReconstruction'",
         ),
         (
             "drift.multivariate",

@@ -108,7 +108,7 @@ MUTATIONS: dict[str, Any] = {
     "spec.drift.multivariate": st.one_of(
         st.just(DELETE),
         st.fixed_dictionaries(
-            {"methods": st.lists(st.sampled_from(["pcaReconstruction", "umap"]), max_size=2)},
+            {"methods": st.lists(st.sampled_from(["pcaReconstruction", "domainClassifier", "umap"]), max_size=3)},
             optional={
                 "varianceExplained": NUMBERS,
                 "alpha": NUMBERS,

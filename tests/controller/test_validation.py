@@ -176,6 +176,11 @@ CASES = [
     ("spec.drift.multivariate", {"methods": ["umap"]}, 'spec.drift.multivariate.methods[0]: Unsupported value: "umap"'),
     (
         "spec.drift.multivariate",
+        {"methods": ["pcaReconstruction", "pcaReconstruction"]},
+        'spec.drift.multivariate.methods[1]: Duplicate value: "pcaReconstruction"',
+    ),
+    (
+        "spec.drift.multivariate",
         {"methods": ["pcaReconstruction"], "varianceExplained": 1},
         "spec.drift.multivariate.varianceExplained in body should be less than 1",
     ),

@@ -92,3 +92,48 @@ def test_what_cannot_be_reconstructed_is_refused_in_words() -> None:
     few = correlated(30, 0.8, generator)
     with pytest.raises(ValueError, match="too few rows"):
         method("pcaReconstruction").measure(few, few, MultivariateSettings())
+
+
+def test_the_domain_classifiers_auc_is_scikit_learns_on_the_held_out_half() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    generator = np.random.default_rng(4)
+    reference, current = correlated(2000, 0.8, generator), correlated(1000, -0.8, generator)
+    found = method("domainClassifier").measure(reference, current, MultivariateSettings(seed=4))
+    encoder = Encoder.fitted(reference)
+    rows = np.vstack([encoder.encoded(reference), encoder.encoded(current)])
+    sides = np.r_[np.zeros(2000, bool), np.ones(1000, bool)]
+    trained, held = train_test_split(np.arange(3000), test_size=0.5, stratify=sides, random_state=4)
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=4).fit(rows[trained], sides[trained])
+    by_hand = roc_auc_score(sides[held], model.predict_proba(rows[held])[:, 1])
+    assert found.statistic == pytest.approx(by_hand)
+    assert found.details["lower"] < found.statistic < found.details["upper"]
+    # where the difference is: the pair whose correlation flipped separates the samples, not c or d
+    assert {entry["feature"] for entry in found.details["separatingFeatures"][:2]} == {"a", "b"}
+    assert found.drifted and found.p_value is not None and found.p_value < 0.01
+
+
+def test_the_domain_classifier_flags_the_flip_and_names_a_shifted_feature_first() -> None:
+    classifier = method("domainClassifier")
+    for seed in range(5):
+        generator = np.random.default_rng(seed)
+        reference, current = correlated(2000, 0.8, generator), correlated(1000, -0.8, generator)
+        assert classifier.measure(reference, current, MultivariateSettings(seed=seed)).drifted
+    generator = np.random.default_rng(9)
+    reference, current = correlated(2000, 0.8, generator), correlated(1000, 0.8, generator)
+    current.numbers["c"] += 0.5  # one feature moved
+    found = classifier.measure(reference, current, MultivariateSettings(seed=9))
+    assert found.drifted and found.details["separatingFeatures"][0]["feature"] == "c"
+
+
+def test_with_no_shift_the_domain_classifiers_false_alarms_stay_within_alphas_band() -> None:
+    """40 seeds here (each fit costs about a second); benchmarks/multivariate_drift.py prints 200."""
+    classifier = method("domainClassifier")
+    seeds, alarms = 40, 0
+    for seed in range(seeds):
+        generator = np.random.default_rng(2000 + seed)
+        reference, current = correlated(1500, 0.8, generator), correlated(750, 0.8, generator)
+        alarms += classifier.measure(reference, current, MultivariateSettings(alpha=ALPHA, seed=seed)).drifted
+    assert alarms / seeds <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / seeds), alarms
