@@ -8,6 +8,7 @@ served. The monitor reading them must judge exactly as one reading the same rows
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,12 @@ def test_a_broker_that_asks_for_a_password_is_read_with_the_secrets_kafka_settin
     # a shell's or an image's own KAFKA_* variables are not the client's, nor may they move the brokers
     others = {"KAFKA_HOME": "/opt/kafka", "KAFKA_HEAP_OPTS": "-Xmx1g", "KAFKA_BOOTSTRAP_SERVERS": "elsewhere:1"}
     assert _opened(tmp_path, broker.sasl_bootstrap, {**secret, **others}).count() == 300
+
+
+@pytest.mark.parametrize("missing", ["confluent_kafka", "google.protobuf"])
+def test_without_the_kafka_extra_the_run_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # an import of it raises ImportError
+    with pytest.raises(SourceError, match=r"reading Kafka needs the extra: pip install 'modelmonitor\[kafka\]'"):
+        _opened(tmp_path, "127.0.0.1:9", None).schema  # noqa: B018

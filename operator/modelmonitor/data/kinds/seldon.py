@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 from modelmonitor.api import payload_log
 from modelmonitor.api.data import DataSource, SeldonLogs
 from modelmonitor.api.inference_rows import PayloadError, request_rows, response_outcomes
-from modelmonitor.data.kafka_topics import Message, TopicReader
+from modelmonitor.data.kafka_topics import EXTRA, Message, TopicReader
 from modelmonitor.data.open_inference import Inference, decode_request, decode_response
 from modelmonitor.data.source_definition import Credentials, ReadSpan, RowFilter, Source, SourceKindDefinition
 from modelmonitor.data.table import TableSource
@@ -90,6 +90,10 @@ class SeldonSource(TableSource):
         assert self.logs is not None
         if self.span is None:
             raise SourceError(self.uri, "a Kafka source is read over a span of time: the caller named none")
+        try:
+            import google.protobuf  # noqa: F401 - the messages' decoder, from the same extra as the client
+        except ImportError:
+            raise SourceError(self.uri, EXTRA) from None
         span, inputs = self.span, self.logs.topic("inputs")
         with TopicReader(self.logs.bootstrap_servers, self.uri, self.env) as reader:
             try:
