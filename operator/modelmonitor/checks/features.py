@@ -48,7 +48,7 @@ def _read(context: CheckContext, feature: str, *, reference: bool) -> _Column:
     return _Column(rows=len(values), nulls=len(values) - len(valid), values=valid)
 
 
-def _is_numeric(kind: pa.DataType) -> bool:
+def is_numeric(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
 
 
@@ -66,7 +66,7 @@ def _sorted_counts(values: NDArray[np.float64]) -> dict[Any, int]:
 
 def _numeric_in_both(context: CheckContext, feature: str) -> bool:
     return all(
-        feature in source.column_names and _is_numeric(source.schema.field(feature).type)
+        feature in source.column_names and is_numeric(source.schema.field(feature).type)
         for source in (context.reference, context.current)
     )
 
@@ -105,7 +105,7 @@ def _measure(
     categorical: bool,
     outcome: FeatureOutcome,
 ) -> DriftMeasurement:
-    numeric = _is_numeric(reference.values.type) and _is_numeric(current.values.type)
+    numeric = is_numeric(reference.values.type) and is_numeric(current.values.type)
     if numeric and not categorical and not METHODS[method].reads_counts_only:
         ref = reference.values.to_numpy().astype(np.float64)
         cur = current.values.to_numpy().astype(np.float64)

@@ -19,14 +19,11 @@ from modelmonitor.api.drift import DriftSpec, MultivariateDriftSpec
 from modelmonitor.api.results import DriftResult, MultivariateDriftResult
 from modelmonitor.api.verdict import Verdict, worst
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.features import is_numeric
 from modelmonitor.engine.multivariate import Frame, MultivariateSettings, method
 from modelmonitor.errors import DataError
 
 SEED = 20261207
-
-
-def _numeric(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
 
 
 def sample_frame(context: CheckContext, features: list[str], *, reference: bool, rows: int) -> Frame:
@@ -45,7 +42,7 @@ def sample_frame(context: CheckContext, features: list[str], *, reference: bool,
     numbers, categories = {}, {}
     for name in features:
         column = table[name]
-        if _numeric(column.type) and name not in categorical:
+        if is_numeric(column.type) and name not in categorical:
             numbers[name] = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
         else:
             text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
