@@ -133,6 +133,69 @@ def test_the_documented_example_is_valid() -> None:
             [{"missing": {"column": "income", "max": 1.5}}],
             "spec.dataQuality[0].missing.max: Input should be less than or equal to 1",
         ),
+        (
+            "fairness",
+            {"protectedAttribute": "gender", "privileged": ["m"], "metrics": [{"name": "disparateImpactRatio"}]},
+            "spec.fairness.metrics[0]: a fairness metric needs a bound: max, or for a ratio min or max",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m"],
+                "metrics": [{"name": "statisticalParityDifference", "min": 0.1}],
+            },
+            "spec.fairness.metrics[0]: statisticalParityDifference: a difference takes max alone",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m"],
+                "metrics": [{"name": "disparateImpactRatio", "min": 1.2, "max": 1}],
+            },
+            "spec.fairness.metrics[0]: min (1.2) must not exceed max (1.0)",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m", "x"],
+                "unprivileged": ["f", "x"],
+                "metrics": [{"name": "statisticalParityDifference", "max": 0.1}],
+            },
+            "spec.fairness: a value cannot be both privileged and unprivileged: x",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m", "m"],
+                "metrics": [{"name": "disparateImpactRatio", "min": 0.8}],
+            },
+            "spec.fairness.privileged: each value may appear once",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m"],
+                "metrics": [
+                    {"name": "disparateImpactRatio", "min": 0.8},
+                    {"name": "disparateImpactRatio", "max": 1.25},
+                ],
+            },
+            "spec.fairness.metrics: each fairness metric may appear once",
+        ),
+        (
+            "fairness",
+            {
+                "protectedAttribute": "gender",
+                "privileged": ["m"],
+                "metrics": [{"name": "demographicParity", "max": 0.1}],
+            },
+            "spec.fairness.metrics[0].name: Input should be",
+        ),
         ("drift.multivariate", {"methods": []}, "spec.drift.multivariate.methods: List should have at least 1 item"),
         (
             "drift.multivariate",
@@ -283,3 +346,36 @@ def test_a_spec_dumped_whole_parses_again() -> None:
     assert parse_spec(spec.model_dump(mode="json", by_alias=True)) == spec
     kept = parse_spec(with_value(VALID, "conceptDrift.1", {"method": "ddm", "alpha": 0.05, "baseline": "reference"}))
     assert kept.concept_drift[1].method == "ddm"  # performanceWindow's settings at their defaults change nothing
+
+
+FAIR = {
+    "protectedAttribute": "gender",
+    "privileged": ["m"],
+    "metrics": [{"name": "equalOpportunityDifference", "max": 0.1}],
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"model.task": "regression", "metrics": [{"name": "mae", "max": 3}], "conceptDrift": []},
+            "fairness needs a classification task",
+        ),
+        (
+            {"model.task": "multiclassClassification", "metrics": [], "data.columns.score": DELETE},
+            "fairness on a multiclassClassification task needs fairness.favorableOutcome",
+        ),
+        (
+            {"metrics": [], "conceptDrift": [], "data.columns.label": DELETE},
+            "fairness metrics averageOddsDifference, equalOpportunityDifference",
+        ),
+    ],
+)
+def test_fairness_needs_a_classification_task_its_favorable_outcome_and_labels(changes, message) -> None:
+    document = with_value(VALID, "fairness", FAIR)
+    parse_spec(document)
+    for path, value in changes.items():
+        document = with_value(document, path, value)
+    with pytest.raises(SpecError, match=message):
+        parse_spec(document)

@@ -95,6 +95,12 @@ def render_table(results: Results) -> str:
             ("RULE", "COLUMN", "VALUE", "LIMIT", "STATUS", "DETAIL"),
             [(r.rule, r.column or "-", r.value, r.limit, r.status, r.message) for r in results.quality_rules],
         )
+    if results.fairness:
+        lines += ["", "FAIRNESS"]
+        lines += _rows(
+            ("METRIC", "VALUE", "LOWER", "UPPER", "STATUS", "DETAIL"),
+            [(f.name, f.value, f.lower, f.upper, f.verdict, f.message) for f in results.fairness],
+        )
     if results.data_quality:
         lines += ["", "DATA QUALITY"] + [f"  {q.kind}: {q.message}" for q in results.data_quality]
     if results.errors:

@@ -67,6 +67,23 @@ CASES: dict[str, dict[str, Any]] = {
         ]
     },
     "multivariate drift, one method": {"drift": {"method": "auto", "multivariate": {"methods": ["pcaReconstruction"]}}},
+    "fairness between colours": {
+        "fairness": {
+            "protectedAttribute": "colour",
+            "privileged": ["red"],
+            "metrics": [
+                {"name": "statisticalParityDifference", "max": 0.1},
+                {"name": "disparateImpactRatio", "min": 0.8},
+            ],
+        }
+    },
+    "fairness in Error (no such column)": {
+        "fairness": {
+            "protectedAttribute": "gender",
+            "privileged": ["m"],
+            "metrics": [{"name": "equalOpportunityDifference", "max": 0.1}],
+        }
+    },
     "healthy": {},
 }
 
@@ -136,6 +153,25 @@ def test_data_quality_rules_are_exported_as_series_and_an_unjudged_one_as_a_gap(
     assert broken("modelmonitor_data_quality_rule_broken", {**labels, "rule": "range", "column": "colour"}) is None
     metrics.forget_monitor("ns", "rules")
     assert broken("modelmonitor_data_quality_rule_broken", {**labels, "rule": "missing", "column": "x"}) is None
+
+
+def test_fairness_is_exported_as_series_and_a_metric_in_error_as_a_gap(data: Path) -> None:
+    labels = {"namespace": "ns", "monitor": "fair", "model": "model"}
+    sample = metrics.REGISTRY.get_sample_value
+    judged = _results(data, "fairness between colours")
+    metrics.export_results("ns", "fair", "model", Results.from_document(stored(judged.to_document())))
+    parity = judged.fairness[0]
+    named = {**labels, "metric": "statisticalParityDifference"}
+    assert sample("modelmonitor_fairness", {**named, "bound": "value"}) == parity.value
+    assert sample("modelmonitor_fairness", {**named, "bound": "upper"}) == parity.upper
+    assert sample("modelmonitor_fairness_violated", named) == (parity.verdict is Verdict.FAILED)
+    errored = _results(data, "fairness in Error (no such column)")
+    assert {m.verdict for m in errored.fairness} == {Verdict.ERROR}
+    metrics.export_results("ns", "fair", "model", Results.from_document(stored(errored.to_document())))
+    named = {**labels, "metric": "equalOpportunityDifference"}
+    assert sample("modelmonitor_fairness", {**named, "bound": "value"}) is None
+    assert sample("modelmonitor_fairness_violated", named) is None
+    metrics.forget_monitor("ns", "fair")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks.compare import compare_versions
@@ -113,3 +114,66 @@ def test_the_monitor_must_tell_versions_apart_and_fit_the_metric(tmp_path: Path)
     )
     with pytest.raises(SpecError, match=r"needs data\.columns\.modelVersion"):
         compare_versions(without, metric=MetricName.ACCURACY, **common)
+
+
+def _with_gender(logs: Path, *, unfair: str | None, seed: int = 4) -> None:
+    """Each row gets a gender; the ``unfair`` version's approvals (1) of women turn to 0 three times in ten."""
+    table = pq.read_table(logs)
+    rng = np.random.default_rng(seed)
+    gender = rng.choice(["m", "f"], table.num_rows)
+    prediction = table["prediction"].to_numpy().copy()
+    version = table["model_version"].to_numpy()
+    flipped = (version == unfair) & (gender == "f") & (prediction == 1) & (rng.random(table.num_rows) < 0.3)
+    prediction[flipped] = 0
+    table = table.set_column(table.schema.get_field_index("prediction"), "prediction", pa.array(prediction))
+    pq.write_table(table.append_column("gender", pa.array(gender)), logs)
+
+
+def _fair_monitor(logs: Path):
+    spec = monitor(logs).model_dump(by_alias=True, exclude_unset=True)
+    spec["fairness"] = {
+        "protectedAttribute": "gender",
+        "privileged": ["m"],
+        "metrics": [{"name": "statisticalParityDifference", "max": 0.1}],
+    }
+    return parse_spec(spec)
+
+
+@pytest.mark.parametrize(("unfair", "reason"), [("8", "CandidateWorse"), (None, "NonInferior")])
+def test_a_more_accurate_but_less_fair_candidate_is_rolled_back_by_its_fairness_guardrail(
+    tmp_path: Path, unfair: str | None, reason: str
+) -> None:
+    from modelmonitor.controller.rollouts.comparing import evidence_from
+    from modelmonitor.controller.rollouts.policy import judge
+
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=80000, candidate_share=0.5, accuracy={"7": 0.75, "8": 0.92})
+    _with_gender(logs, unfair=unfair)
+    common = {"versions": VERSIONS, "alpha": 0.05, "min_samples_per_arm": 500, "since": START, "until": NOW}
+    result = compare_versions(
+        _fair_monitor(logs),
+        metric=MetricName.ACCURACY,
+        fairness_guardrails=[FairnessMetricName.STATISTICAL_PARITY_DIFFERENCE],
+        **common,
+    )
+    [guard] = result.guardrails
+    assert guard.metric == "statisticalParityDifference" and not guard.higher_is_better
+    assert guard.baseline.rows == result.rows["baseline"]  # every row served, labelled or not
+    assert result.primary.interval.low > 0  # the candidate is surely more accurate
+    verdict = judge(evidence_from(result, 0.01, {"statisticalParityDifference": 0.05}), 500)
+    assert verdict.reason == reason
+    if unfair:
+        assert "statisticalParityDifference" in verdict.message
+
+
+def test_fairness_guardrails_need_the_monitors_fairness(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=2000, candidate_share=0.5, accuracy={"7": 0.8, "8": 0.8})
+    common = {"versions": VERSIONS, "alpha": 0.05, "min_samples_per_arm": 500, "since": START, "until": NOW}
+    with pytest.raises(SpecError, match=r"need the monitor's spec\.fairness"):
+        compare_versions(
+            monitor(logs),
+            metric=MetricName.ACCURACY,
+            fairness_guardrails=[FairnessMetricName.DISPARATE_IMPACT_RATIO],
+            **common,
+        )

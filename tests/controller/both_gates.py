@@ -49,8 +49,8 @@ def mutated(draw: st.DrawFn, valid: dict[str, Any], mutations: Mapping[str, Any]
                 parent = parent[int(part)] if int(part) < len(parent) else None
             else:
                 parent = parent.get(part) if isinstance(parent, dict) else None
-        if parent is None:
-            continue  # a field whose parent an earlier mutation removed
+        if parent is None or (isinstance(parent, list) and int(last) >= len(parent)):
+            continue  # a field whose parent (or list item) an earlier mutation removed
         if value is not DELETE or last in parent:
             document = with_value(document, path, value)
     return document

@@ -80,6 +80,20 @@ def test_bad_requests_say_what_is_wrong(start_operator, custom, namespace, sampl
     assert get(operator, f"{base}?baseline=7&candidate=8&metric=mae")[1]["error"].startswith(
         "analysis.metric: mae needs a regression"
     )
+    assert get(operator, f"{base}?baseline=7&candidate=8&guardrails=vibes:0.1") == (  # said "expected metric:margin"
+        400,
+        {"error": "guardrails: unknown metric 'vibes'"},
+    )
+    assert get(operator, f"{base}?baseline=7&candidate=8&fairness=parity:0.1") == (
+        400,
+        {"error": "fairness: unknown metric 'parity'"},
+    )
+    assert get(operator, f"{base}?baseline=7&candidate=8&fairness=disparateImpactRatio:x") == (
+        400,
+        {"error": "fairness: expected metric:margin, got 'disparateImpactRatio:x'"},
+    )
+    status, unfair = get(operator, f"{base}?baseline=7&candidate=8&fairness=statisticalParityDifference:0.02")
+    assert status == 422 and "need the monitor's spec.fairness" in unfair["error"]
     assert get(operator, f"/api/v1/compare/{namespace}/nowhere?baseline=7&candidate=8") == (
         404,
         {"error": f"ModelMonitor {namespace}/nowhere not found"},

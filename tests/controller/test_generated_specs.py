@@ -21,6 +21,16 @@ DURATIONS = st.sampled_from(["1m", "30s", "1h", "24h", "0s", "90m", "1h30m", "87
 NUMBERS = st.one_of(
     st.sampled_from([0, 1, -1, 0.5, 1.5, 5, 1e-9, 100, 1000, 10**12]), st.floats(-2, 2, allow_nan=False)
 )
+FAIRNESS_METRICS = st.sampled_from(
+    [
+        "statisticalParityDifference",
+        "disparateImpactRatio",
+        "equalOpportunityDifference",
+        "averageOddsDifference",
+        "predictiveParityDifference",
+        "parity",
+    ]
+)
 METRICS = st.sampled_from(
     ["accuracy", "rocAuc", "logLoss", "f1", "precision", "recall", "balancedAccuracy", "mae", "rmse", "r2", "mape"]
 )
@@ -116,6 +126,41 @@ MUTATIONS: dict[str, Any] = {
             },
         ),
     ),
+    # fairness drawn whole: its groups (overlapping, repeated, empty), its metrics and bounds around their rules
+    "spec.fairness": st.one_of(
+        st.just(DELETE),
+        st.fixed_dictionaries(
+            {
+                "protectedAttribute": st.just("gender"),
+                "privileged": st.sampled_from([["m"], ["m", "m"], []]),
+                "metrics": st.lists(
+                    st.fixed_dictionaries(
+                        {"name": FAIRNESS_METRICS},
+                        optional={"min": NUMBERS, "max": NUMBERS},
+                    ),
+                    max_size=2,
+                ),
+            },
+            optional={
+                "unprivileged": st.sampled_from([["f"], ["m"], ["f", "f"]]),
+                "favorableOutcome": st.just("approved"),
+                "minRowsPerGroup": st.sampled_from([0, 1, 50]),
+                "confidence": NUMBERS,
+            },
+        ),
+    ),
+    # steps from the FAIR shape to each of its rules alone
+    "spec.fairness.metrics.0": st.sampled_from(
+        [
+            {"name": "disparateImpactRatio"},
+            {"name": "statisticalParityDifference", "min": 0.1},
+            {"name": "disparateImpactRatio", "min": 1.2, "max": 1},
+            {"name": "equalOpportunityDifference", "max": 0.1},
+        ]
+    ),
+    "spec.fairness.unprivileged": st.sampled_from([["m"], ["f"]]),
+    "spec.metrics.0.average": st.just("binary"),  # MULTICLASS: average binary refused by its rule alone
+    "spec.dataQuality.0.freshness.maxAge": st.just("0s"),  # UNTIMED: a maxAge refused by its rule alone
     # rules of each kind around their bounds; a freshness rule without a column leans on data.columns.timestamp
     "spec.dataQuality": st.lists(
         st.one_of(
@@ -290,10 +335,22 @@ ESTIMATING = shaped(
     {"spec.metrics": [{"name": "accuracy", "min": 0.9}], "spec.performanceEstimation": {"method": "cbpe"}}
 )
 
+FAIR = shaped(  # fairness alone needs the labels: a label column deleted is refused by its rule alone
+    {
+        "spec.metrics": DELETE,
+        "spec.conceptDrift": DELETE,
+        "spec.fairness": {
+            "protectedAttribute": "gender",
+            "privileged": ["m"],
+            "metrics": [{"name": "equalOpportunityDifference", "max": 0.1}],
+        },
+    }
+)
+
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
-    shapes = [VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED, REGISTERED, UNTIMED]
+    shapes = [VALID, MULTICLASS, REGRESSION, ESTIMATING, JOINED, REGISTERED, UNTIMED, FAIR]
     return mutated(draw, draw(st.sampled_from(shapes)), MUTATIONS)
 
 

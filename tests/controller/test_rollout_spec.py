@@ -32,6 +32,7 @@ VALID: dict[str, Any] = {
             "metric": "accuracy",
             "nonInferiorityMargin": 0.01,
             "guardrails": [{"metric": "rocAuc", "nonInferiorityMargin": 0.02}],
+            "fairnessGuardrails": [{"metric": "statisticalParityDifference", "nonInferiorityMargin": 0.02}],
             "alpha": 0.05,
             "minSamplesPerArm": 500,
             "interval": "5m",
@@ -107,6 +108,18 @@ CASES = [
         'spec.analysis.guardrails[1]: Duplicate value: {"metric":"rocAuc"}',
     ),
     (
+        "spec.analysis.fairnessGuardrails",
+        [{"metric": "disparateImpactRatio"}, {"metric": "disparateImpactRatio", "nonInferiorityMargin": 0.1}],
+        "each guardrail metric may appear once",
+        'spec.analysis.fairnessGuardrails[1]: Duplicate value: {"metric":"disparateImpactRatio"}',
+    ),
+    (
+        "spec.analysis.fairnessGuardrails",
+        [{"metric": "accuracy"}],
+        "spec.analysis.fairnessGuardrails[0].metric: Input should be",
+        'spec.analysis.fairnessGuardrails[0].metric: Unsupported value: "accuracy"',
+    ),
+    (
         "spec.onInconclusive",
         "shrug",
         "spec.onInconclusive: Input should be",
@@ -150,6 +163,7 @@ def test_the_valid_spec_parses() -> None:
     spec = parse_rollout_spec(VALID["spec"])
     assert spec.traffic_router.gateway_api is not None and spec.traffic_router.gateway_api.http_route == "credit-risk"
     assert [step.weight for step in spec.steps] == [10, 25, 50] and spec.analysis.guardrails[0].metric == "rocAuc"
+    assert spec.analysis.guardrail_margins == {"rocAuc": 0.02, "statisticalParityDifference": 0.02}
 
 
 def test_an_arm_may_be_named_by_its_registry_alias_and_is_pinned_to_the_version_it_names() -> None:

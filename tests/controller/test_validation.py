@@ -184,6 +184,53 @@ CASES = [
         {"methods": ["pcaReconstruction"], "varianceExplained": 1},
         "spec.drift.multivariate.varianceExplained in body should be less than 1",
     ),
+    (
+        "spec.fairness",
+        {"protectedAttribute": "gender", "privileged": ["m"], "metrics": [{"name": "disparateImpactRatio"}]},
+        "spec.fairness.metrics[0]: Invalid value: a fairness metric needs a bound",
+    ),
+    (
+        "spec.fairness",
+        {
+            "protectedAttribute": "gender",
+            "privileged": ["m"],
+            "metrics": [{"name": "equalOpportunityDifference", "max": 2}],
+        },
+        "spec.fairness.metrics[0]: Invalid value: a difference takes max alone",
+    ),
+    (
+        "spec.fairness",
+        {
+            "protectedAttribute": "gender",
+            "privileged": ["m"],
+            "metrics": [{"name": "disparateImpactRatio", "min": 1, "max": 0.9}],
+        },
+        "spec.fairness.metrics[0]: Invalid value: min must not exceed max",
+    ),
+    (
+        "spec.fairness",
+        {
+            "protectedAttribute": "gender",
+            "privileged": ["m"],
+            "unprivileged": ["m"],
+            "metrics": [{"name": "disparateImpactRatio", "min": 0.8}],
+        },
+        "spec.fairness.unprivileged: Invalid value: a value cannot be both privileged and unprivileged",
+    ),
+    (
+        "spec.fairness",
+        {
+            "protectedAttribute": "gender",
+            "privileged": ["m", "m"],
+            "metrics": [{"name": "disparateImpactRatio", "min": 0.8}],
+        },
+        'spec.fairness.privileged[1]: Duplicate value: "m"',
+    ),
+    (
+        "spec.fairness",
+        {"protectedAttribute": "gender", "privileged": ["m"], "metrics": [{"name": "fair", "max": 0.1}]},
+        'spec.fairness.metrics[0].name: Unsupported value: "fair"',
+    ),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
     (
@@ -470,3 +517,43 @@ def test_an_inference_log_needs_no_timestamp_column_for_its_window(
     )
     with pytest.raises(SpecError, match=r"need data\.columns\.timestamp"):
         parse_spec(without["spec"])
+
+
+FAIR = {
+    "protectedAttribute": "gender",
+    "privileged": ["m"],
+    "metrics": [{"name": "equalOpportunityDifference", "max": 0.1}],
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"spec.model.task": "regression", "spec.metrics": [{"name": "mae", "max": 3}], "spec.conceptDrift": DELETE},
+            "fairness needs a classification task",
+        ),
+        (
+            {"spec.model.task": "multiclassClassification", "spec.metrics": DELETE, "spec.data.columns.score": DELETE},
+            "fairness on a multiclassClassification task needs fairness.favorableOutcome",
+        ),
+        (
+            {"spec.metrics": DELETE, "spec.conceptDrift": DELETE, "spec.data.columns.label": DELETE},
+            "fairness metrics averageOddsDifference, equalOpportunityDifference and predictiveParityDifference need",
+        ),
+    ],
+)
+def test_fairness_needs_a_classification_task_its_favorable_outcome_and_labels(
+    api_client, installed_crds, namespace, changes, message
+) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    fair = with_value(VALID, "spec.fairness", FAIR)
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", fair)
+    broken = with_value(fair, "metadata.name", "broken")
+    for path, value in changes.items():
+        broken = with_value(broken, path, value)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
+    assert message in json.loads(caught.value.body)["message"]
+    with pytest.raises(SpecError, match=message):
+        parse_spec(broken["spec"])

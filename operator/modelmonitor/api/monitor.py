@@ -25,6 +25,7 @@ from modelmonitor.api.data_quality import DataQualityRule
 from modelmonitor.api.drift import DriftSpec
 from modelmonitor.api.estimation import PerformanceEstimationSpec
 from modelmonitor.api.export import ExportSpec
+from modelmonitor.api.fairness import LABELED_FAIRNESS_METRICS, FairnessSpec
 from modelmonitor.api.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -118,6 +119,9 @@ _ONE_REFERENCE = "name the reference data once: data.reference, or model.mlflow.
 # data.columns.label is named, or data.labels names it (their labelColumn, or their kind's)
 _LABEL_NAMED = f"({_has_column('label')} || has(self.data.labels))"
 _FRESHNESS_COLUMN = "a freshness rule needs its column, or data.columns.timestamp"
+_FAIR_TASK = "fairness needs a classification task"
+_FAIR_OUTCOME = "fairness on a multiclassClassification task needs fairness.favorableOutcome"
+_FAIR_LABELS = f"fairness metrics {listed(sorted(LABELED_FAIRNESS_METRICS))} need data.columns.label"
 
 
 class ModelMonitorSpec(SpecModel):
@@ -133,6 +137,9 @@ class ModelMonitorSpec(SpecModel):
         max_length=100,
         description="Rules the current window's data must keep, apart from drift: schema, missing, range, "
         "allowedValues, unique, freshness (docs/checks.md).",
+    )
+    fairness: FairnessSpec | None = Field(
+        None, description="Whether the model treats a protected group as the privileged one (docs/checks.md)."
     )
     suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
     runner: Runner = Field(
@@ -345,6 +352,35 @@ class ModelMonitorSpec(SpecModel):
         unnamed = [r for r in self.data_quality if r.freshness is not None and r.freshness.column is None]
         if unnamed and not self.data.columns.timestamp:
             raise ValueError(_FRESHNESS_COLUMN)
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule("!has(self.fairness) || self.model.task != 'regression'", _FAIR_TASK, ".fairness"),
+        CelRule(
+            "!has(self.fairness) || self.model.task != 'multiclassClassification' || "
+            "has(self.fairness.favorableOutcome)",
+            _FAIR_OUTCOME,
+            ".fairness",
+        ),
+        CelRule(
+            f"!has(self.fairness) || !self.fairness.metrics.exists(m, m.name in {quoted(LABELED_FAIRNESS_METRICS)}) "
+            f"|| {_LABEL_NAMED}",
+            _FAIR_LABELS,
+            ".fairness",
+        ),
+    )
+    def _fairness_fits(self) -> ModelMonitorSpec:
+        fairness, task = self.fairness, self.model.task
+        if fairness is None:
+            return self
+        for fits, problem in (
+            (task is not Task.REGRESSION, _FAIR_TASK),
+            (task is not Task.MULTICLASS or fairness.favorable_outcome is not None, _FAIR_OUTCOME),
+            (not fairness.needs_labels or bool(self.data.columns.label), _FAIR_LABELS),
+        ):
+            if not fits:
+                raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -194,6 +194,29 @@ class QualityRuleResult:
 
 
 @dataclass(frozen=True)
+class FairnessResult:
+    """One fairness metric (``spec.fairness``) on the current window.
+
+    ``value`` compares the unprivileged group's rate with the privileged group's (their
+    difference, or their ratio), within the bootstrap interval [``lower``, ``upper``];
+    ``*_rate`` are the two rates and ``*_rows`` the rows each was taken over.
+    """
+
+    name: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    verdict: Verdict
+    min: float | None = None
+    max: float | None = None
+    privileged_rate: float | None = None
+    unprivileged_rate: float | None = None
+    privileged_rows: int = 0
+    unprivileged_rows: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class CheckError:
     check: str
     message: str
@@ -227,6 +250,7 @@ class Results:
     spec: dict[str, Any] | None = None  # the spec that produced these results, as written
     ran_on: RanOn | None = None
     quality_rules: list[QualityRuleResult] = field(default_factory=list)
+    fairness: list[FairnessResult] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:
@@ -235,6 +259,7 @@ class Results:
         verdicts += [metric.estimated.status for metric in self.metrics if metric.estimated is not None]
         verdicts += [check.status for check in self.concept_drift]
         verdicts += [rule.status for rule in self.quality_rules]
+        verdicts += [metric.verdict for metric in self.fairness]
         if self.drift is not None:
             verdicts.append(self.drift.status)
         if self.errors:

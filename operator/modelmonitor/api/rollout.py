@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from itertools import pairwise
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from modelmonitor.api.base import Duration, LocalObjectReference, Name, SpecModel
 from modelmonitor.api.cel import CelRule, cel
+from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.durations import parse_duration
 
@@ -123,6 +125,18 @@ class Guardrail(SpecModel):
     non_inferiority_margin: float = Field(0.0, ge=0)
 
 
+class FairnessGuardrail(SpecModel):
+    """A fairness metric of the monitor's spec.fairness the candidate must not worsen by more than its margin.
+
+    Compared is each version's gap from parity (|difference|, or |ratio − 1|): a candidate whose
+    gap is surely wider than the baseline's by more than the margin is rolled back, however
+    accurate it is.
+    """
+
+    metric: FairnessMetricName
+    non_inferiority_margin: float = Field(0.0, ge=0)
+
+
 class Analysis(SpecModel):
     metric: MetricName = Field(MetricName.ACCURACY, description="The primary metric; any the monitor's task supports.")
     non_inferiority_margin: float = Field(
@@ -133,18 +147,26 @@ class Analysis(SpecModel):
         max_length=10,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["metric"]},
     )
+    fairness_guardrails: list[FairnessGuardrail] = Field(
+        default_factory=list,
+        max_length=len(FairnessMetricName),
+        description="Fairness metrics of the monitor's spec.fairness the candidate must not worsen "
+        "(statisticalParityDifference and disparateImpactRatio need no labels).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["metric"]},
+    )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     min_samples_per_arm: int = Field(500, ge=10, le=100_000_000, description="Labelled rows per arm before deciding.")
     interval: Duration = Field("5m", description="How often it re-evaluates.")
 
     @property
     def guardrail_margins(self) -> dict[str, float]:
-        """Each guardrail metric's margin δ."""
-        return {str(guardrail.metric): guardrail.non_inferiority_margin for guardrail in self.guardrails}
+        """Each guardrail metric's margin δ, the fairness guardrails' too."""
+        guardrails = [*self.guardrails, *self.fairness_guardrails]
+        return {str(guardrail.metric): guardrail.non_inferiority_margin for guardrail in guardrails}
 
-    @field_validator("guardrails")
+    @field_validator("guardrails", "fairness_guardrails")
     @classmethod
-    def _unique(cls, guardrails: list[Guardrail]) -> list[Guardrail]:
+    def _unique(cls, guardrails: list[Guardrail] | list[FairnessGuardrail]) -> list[Any]:
         # the CRD: the list's map key
         names = [guardrail.metric for guardrail in guardrails]
         if len(set(names)) != len(names):

@@ -16,11 +16,14 @@ from datetime import datetime
 import pyarrow as pa
 
 from modelmonitor.api.comparison import ARMS, Comparison, finite
+from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
+from modelmonitor.checks.fairness import favorable_outcome, tally
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
 from modelmonitor.data.source import open_source
-from modelmonitor.data.source_definition import ReadSpan, RowFilter
+from modelmonitor.data.source_definition import ReadSpan, RowFilter, Source
+from modelmonitor.engine.fairness import compare_gaps
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.times import rfc3339
@@ -73,6 +76,7 @@ def compare_versions(
     versions: Mapping[str, str],
     metric: MetricName,
     guardrails: Sequence[MetricName] = (),
+    fairness_guardrails: Sequence[FairnessMetricName] = (),
     alpha: float,
     min_samples_per_arm: int,
     since: datetime,
@@ -92,6 +96,10 @@ def compare_versions(
     check_metric(spec, metric, "analysis.metric")
     for index, guardrail in enumerate(guardrails):
         check_metric(spec, guardrail, f"analysis.guardrails[{index}]")
+    if fairness_guardrails and spec.fairness is None:
+        raise SpecError(
+            "analysis.fairnessGuardrails need the monitor's spec.fairness: its protected attribute and groups"
+        )
     source = open_source(spec.data.current, env, ReadSpan(until, since))
 
     def rows_of(arm: str, start: datetime) -> RowFilter:
@@ -112,6 +120,9 @@ def compare_versions(
     }
     primary = compare(metric, arms["baseline"], arms["candidate"], **options)  # type: ignore[arg-type]
     guards = [compare(g, arms["baseline"], arms["candidate"], **options) for g in guardrails]  # type: ignore[arg-type]
+    if fairness_guardrails:
+        served = {arm: rows_of(arm, since) for arm in ARMS}
+        guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
     ratio = None
     if weights is not None:
         start = weights_since or since
@@ -133,3 +144,20 @@ def _arm(table: pa.Table, spec: ModelMonitorSpec, coder: ClassCoder | None) -> A
     rows = to_labeled_rows(table, spec.data.columns, spec.model.task, coder)
     score = rows.score if spec.data.columns.score else None
     return ArmData(rows.y_true.astype(float), rows.y_pred.astype(float), score)
+
+
+def _fairness_guards(
+    spec: ModelMonitorSpec,
+    metrics: Sequence[FairnessMetricName],
+    source: Source,
+    rows: Mapping[str, RowFilter],
+    alpha: float,
+    n_star: int,
+) -> list[Comparison]:
+    """Each fairness guardrail's comparison of the versions' gaps, on every row each served (labelled or not)."""
+    fairness = spec.fairness
+    assert fairness is not None
+    tallies = {arm: tally(source, rows[arm], spec, fairness) for arm in ARMS}
+    favorable = favorable_outcome(spec, fairness, tallies["baseline"].classes() | tallies["candidate"].classes())
+    counts = {arm: tallies[arm].outcomes(favorable) for arm in ARMS}
+    return [compare_gaps(m, counts["baseline"], counts["candidate"], alpha=alpha, n_star=n_star) for m in metrics]

@@ -21,6 +21,7 @@ from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
+from modelmonitor.checks.fairness import evaluate_fairness
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
 from modelmonitor.checks.label_matches import IndexedLabelsTask, unmatched_finding
 from modelmonitor.checks.labeled_parts import LabelsTask
@@ -139,9 +140,12 @@ def run_checks(
         findings += drift_findings
 
     quality = evaluate_quality(context)  # an empty window too: freshness says the logs stopped
+    fairness, left_out = evaluate_fairness(context)
+    findings += left_out
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
     errors += [CheckError(_rule_named(r), r.message) for r in quality if r.status is Verdict.ERROR]
+    errors += [CheckError(f"fairness {f.name}", f.message) for f in fairness if f.verdict is Verdict.ERROR]
     errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]
     if drift is not None:
         errors += [CheckError(f"drift {f.feature}", f.reason) for f in drift.features if f.status is Verdict.ERROR]
@@ -169,6 +173,7 @@ def run_checks(
         spec=spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
         ran_on=measurer.ran_on(),
         quality_rules=quality,
+        fairness=fairness,
     )
 
 

@@ -6,18 +6,21 @@ JSON (Argo Rollouts' web provider judges it with ``successCondition``).
 passes and 412 otherwise (Flagger's webhooks pass on 2xx).
 
 Query parameters: ``baseline``, ``candidate`` (required: modelVersion values), ``metric``
-(accuracy), ``margin`` (0.01), ``guardrails`` (``rocAuc:0.02,f1:0.01``), ``alpha`` (0.05),
+(accuracy), ``margin`` (0.01), ``guardrails`` (``rocAuc:0.02,f1:0.01``), ``fairness`` (guardrails
+on the monitor's spec.fairness: ``statisticalParityDifference:0.02``), ``alpha`` (0.05),
 ``minSamples`` (500), ``window`` (rows logged in the last 1h; or ``since``, RFC 3339), and
 ``weights`` (``90,10``: the split set, to check the sample ratio).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts.comparing import compare as compare_versions
@@ -27,6 +30,7 @@ from modelmonitor.durations import parse_duration
 from modelmonitor.errors import DataError, SpecError
 from modelmonitor.times import iso, parse_iso
 
+Named = TypeVar("Named", MetricName, FairnessMetricName)
 VERDICTS = {Action.PROMOTE: "Pass", Action.ROLLBACK: "Fail", Action.WAIT: "Inconclusive"}
 
 
@@ -34,11 +38,24 @@ class BadRequest(ValueError):
     """A query parameter is missing or malformed; the message names it."""
 
 
-def _metric(value: str, where: str) -> MetricName:
+def _metric(value: str, where: str, names: Callable[[str], Named] = MetricName) -> Named:  # type: ignore[assignment]
     try:
-        return MetricName(value)
+        return names(value)
     except ValueError:
         raise BadRequest(f"{where}: unknown metric {value!r}") from None
+
+
+def _margins(query: Any, key: str, names: Callable[[str], Named]) -> dict[Named, float]:
+    """``metric:margin`` pairs, comma-separated (a margin left out is 0)."""
+    margins = {}
+    for item in filter(None, query.get(key, "").split(",")):
+        name, _, margin = item.partition(":")
+        metric = _metric(name, key, names)  # its own message: BadRequest is a ValueError too
+        try:
+            margins[metric] = float(margin or 0)
+        except ValueError:
+            raise BadRequest(f"{key}: expected metric:margin, got {item!r}") from None
+    return margins
 
 
 def _number(query: Any, key: str, default: float) -> float:
@@ -64,13 +81,6 @@ def _request(query: Any) -> dict[str, Any]:
     missing = [key for key in ("baseline", "candidate") if not query.get(key)]
     if missing:
         raise BadRequest(f"{' and '.join(missing)}: required (the modelVersion values to compare)")
-    guardrails = {}
-    for item in filter(None, query.get("guardrails", "").split(",")):
-        name, _, margin = item.partition(":")
-        try:
-            guardrails[_metric(name, "guardrails")] = float(margin or 0)
-        except ValueError:
-            raise BadRequest(f"guardrails: expected metric:margin, got {item!r}") from None
     weights = None
     if query.get("weights"):
         try:
@@ -83,7 +93,8 @@ def _request(query: Any) -> dict[str, Any]:
         "versions": {"baseline": query["baseline"], "candidate": query["candidate"]},
         "metric": _metric(query.get("metric", "accuracy"), "metric"),
         "margin": _number(query, "margin", 0.01),
-        "guardrails": guardrails,
+        "guardrails": _margins(query, "guardrails", MetricName),
+        "fairness": _margins(query, "fairness", FairnessMetricName),
         "alpha": _number(query, "alpha", 0.05),
         "min_samples": int(_number(query, "minSamples", 500)),
         "since": _since(query, moment),
@@ -107,6 +118,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
             "versions": asked["versions"],
             "metric": asked["metric"],
             "guardrails": list(asked["guardrails"]),
+            "fairness_guardrails": list(asked["fairness"]),
             "alpha": asked["alpha"],
             "min_samples_per_arm": asked["min_samples"],
             "since": asked["since"],
@@ -114,7 +126,8 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
             "weights": asked["weights"],
             "weights_since": asked["since"],
         }
-        guardrail_margins = {str(metric): margin for metric, margin in asked["guardrails"].items()}
+        margins = {**asked["guardrails"], **asked["fairness"]}
+        guardrail_margins = {str(metric): margin for metric, margin in margins.items()}
         comparison, evidence = await STATE.checks.call(
             compare_versions, spec, arguments, asked["margin"], guardrail_margins
         )

@@ -24,6 +24,7 @@ OUTCOME_TYPES = (HEALTHY, DATA_DRIFT, PERFORMANCE, CONCEPT)
 RETRAINING = "Retraining"
 ESTIMATED = "EstimatedPerformanceDegraded"  # only on monitors with spec.performanceEstimation
 DATA_QUALITY = "DataQuality"  # only on monitors with spec.dataQuality: True when a rule is broken
+FAIRNESS = "FairnessViolated"  # only on monitors with spec.fairness: True when a metric is outside its bounds
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def outcome_conditions(phase: str, results: Results | None, error: str = "") -> 
         found.append(_estimated(results))
     if results.quality_rules:
         found.append(_data_quality(results))
+    if results.fairness:
+        found.append(_fairness(results))
     return found
 
 
@@ -63,12 +66,11 @@ def _healthy(results: Results) -> Condition:
     if verdict is Verdict.PASSED:
         return Condition(HEALTHY, "True", "ChecksPassed", "every check passed")
     if verdict is Verdict.INCONCLUSIVE:
+        unjudged = [_names([m for m in results.metrics if m.status is Verdict.INCONCLUSIVE])]
+        unjudged += [f"fairness: {m.message}" for m in results.fairness if m.verdict is Verdict.INCONCLUSIVE]
+        detail = "; ".join(filter(None, unjudged))
         return Condition(
-            HEALTHY,
-            "Unknown",
-            "Inconclusive",
-            "too little data to judge: " + _names([m for m in results.metrics if m.status is Verdict.INCONCLUSIVE])
-            or "too little data to judge",
+            HEALTHY, "Unknown", "Inconclusive", "too little data to judge" + (f": {detail}" if detail else "")
         )
     if verdict is Verdict.ERROR:
         return Condition(HEALTHY, "False", "CheckError", "; ".join(f"{e.check}: {e.message}" for e in results.errors))
@@ -76,6 +78,7 @@ def _healthy(results: Results) -> Condition:
     broken = [rule.message for rule in results.quality_rules if rule.status is Verdict.FAILED]
     if broken:
         parts.append("data quality: " + "; ".join(broken))
+    parts += [f"fairness: {metric.message}" for metric in results.fairness if metric.verdict is Verdict.FAILED]
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
     if drift:
@@ -159,7 +162,7 @@ def merge(
             "observedGeneration": generation,
             "lastTransitionTime": transition,
         }
-    order = [READY, *OUTCOME_TYPES, ESTIMATED, DATA_QUALITY, RETRAINING]
+    order = [READY, *OUTCOME_TYPES, ESTIMATED, DATA_QUALITY, FAIRNESS, RETRAINING]
     return sorted(by_type.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 99), changed
 
 
@@ -177,6 +180,8 @@ EVENT_REASONS = {
     (ESTIMATED, "False"): ("Normal", "EstimatesWithinThresholds"),
     (DATA_QUALITY, "True"): ("Warning", "DataQualityRulesBroken"),
     (DATA_QUALITY, "False"): ("Normal", "DataQualityRulesKept"),
+    (FAIRNESS, "True"): ("Warning", "FairnessViolated"),
+    (FAIRNESS, "False"): ("Normal", "FairnessWithinBounds"),
     (READY, "True"): ("Normal", "Scheduled"),
     (READY, "False"): ("Warning", "NotReady"),
 }
@@ -209,3 +214,17 @@ def _data_quality(results: Results) -> Condition:
     if not kept:
         return Condition(DATA_QUALITY, "Unknown", "Inconclusive", "; ".join(rule.message for rule in rules))
     return Condition(DATA_QUALITY, "False", "RulesKept", f"{kept} of {len(rules)} data-quality rules kept")
+
+
+def _fairness(results: Results) -> Condition:
+    """Whether a fairness metric of spec.fairness is outside its bounds on the window."""
+    metrics = results.fairness
+    failed = [metric for metric in metrics if metric.verdict is Verdict.FAILED]
+    if failed:
+        return Condition(FAIRNESS, "True", "BoundsBreached", "; ".join(metric.message for metric in failed))
+    errors = [metric for metric in metrics if metric.verdict is Verdict.ERROR]
+    if errors:
+        return Condition(FAIRNESS, "Unknown", "FairnessError", errors[0].message)
+    if not any(metric.verdict is Verdict.PASSED for metric in metrics):
+        return Condition(FAIRNESS, "Unknown", "Inconclusive", "; ".join(metric.message for metric in metrics))
+    return Condition(FAIRNESS, "False", "WithinBounds", "; ".join(metric.message for metric in metrics))

@@ -92,6 +92,18 @@ QUALITY_RULE_VALUE = Gauge(
     [*_MONITOR, "rule", "column"],
     registry=REGISTRY,
 )
+FAIRNESS = Gauge(
+    "modelmonitor_fairness",
+    "A fairness metric (spec.fairness) in the last run: its value and bootstrap interval (bound value, lower, upper)",
+    [*_MONITOR, "metric", "bound"],
+    registry=REGISTRY,
+)
+FAIRNESS_VIOLATED = Gauge(
+    "modelmonitor_fairness_violated",
+    "1 when a fairness metric was outside its bounds in the last run, 0 within them; none when unjudged",
+    [*_MONITOR, "metric"],
+    registry=REGISTRY,
+)
 MONITOR_INFO = Gauge(
     "modelmonitor_monitor_info",
     "1 for each monitor with a valid spec, naming its model",
@@ -201,6 +213,8 @@ _RESULT_SERIES = (
     CONCEPT_DRIFT,
     QUALITY_RULE_BROKEN,
     QUALITY_RULE_VALUE,
+    FAIRNESS,
+    FAIRNESS_VIOLATED,
     MULTIVARIATE_DRIFT,
     MULTIVARIATE_DRIFTED,
 )
@@ -253,6 +267,11 @@ def export_results(namespace: str, monitor: str, model: str, results: Results) -
             _set(key, QUALITY_RULE_VALUE, labels, rule.value)
             if rule.status in (Verdict.PASSED, Verdict.FAILED):
                 _set(key, QUALITY_RULE_BROKEN, labels, rule.status is Verdict.FAILED)
+        for fair in results.fairness:
+            for bound in ("value", "lower", "upper"):
+                _set(key, FAIRNESS, (*base, fair.name, bound), getattr(fair, bound))
+            if fair.verdict in (Verdict.PASSED, Verdict.FAILED):
+                _set(key, FAIRNESS_VIOLATED, (*base, fair.name), fair.verdict is Verdict.FAILED)
         drift = results.drift
         if drift is not None:
             for feature in drift.features:

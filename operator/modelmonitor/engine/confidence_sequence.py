@@ -45,18 +45,24 @@ def mean_interval(
     Agresti and Coull do, and their intervals are clipped to [0, 1].
     """
     n = len(values)
+    if binary:
+        return proportion_interval(float(values.sum()), n, alpha=alpha, rho=rho)
     if n == 0:
-        return math.nan, Interval(0.0, 1.0) if binary else Interval(-math.inf, math.inf)
+        return math.nan, Interval(-math.inf, math.inf)
     mean = float(values.mean())
-    if binary:
-        shrunk = (float(values.sum()) + 1) / (n + 2)
-        sd = math.sqrt(shrunk * (1 - shrunk))
-    else:
-        sd = float(values.std(ddof=1)) if n > 1 else math.inf
+    sd = float(values.std(ddof=1)) if n > 1 else math.inf
     width = half_width(sd, n, alpha, rho)
-    if binary:
-        return mean, Interval(max(mean - width, 0.0), min(mean + width, 1.0))
     return mean, Interval(mean - width, mean + width)
+
+
+def proportion_interval(successes: float, n: int, *, alpha: float, rho: float) -> tuple[float, Interval]:
+    """The share of ``n`` 0/1 outcomes that are 1, and its CS (clipped to [0, 1]; see :func:`mean_interval`)."""
+    if n == 0:
+        return math.nan, Interval(0.0, 1.0)
+    mean = successes / n
+    shrunk = (successes + 1) / (n + 2)
+    width = half_width(math.sqrt(shrunk * (1 - shrunk)), n, alpha, rho)
+    return mean, Interval(max(mean - width, 0.0), min(mean + width, 1.0))
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,9 @@ def checks_table(results: Results) -> Markup:
         name = f"data quality {rule.rule}" + (f" {rule.column}" if rule.column else "")
         value = f"{number(rule.value)} (limit {number(rule.limit)})" if rule.value is not None else ""
         rows.append((name, rule.status, value, rule.message))
+    for fair in results.fairness:
+        interval = f" [{number(fair.lower, 3)}, {number(fair.upper, 3)}]" if fair.lower is not None else ""
+        rows.append((f"fairness {fair.name}", fair.verdict, f"{number(fair.value, 3)}{interval}", fair.message))
     for error in results.errors:
         rows.append((f"error in {error.check}", "Error", "", error.message))
     body = [
@@ -280,6 +283,8 @@ def run_sections(results: Results) -> Markup:
         targets = [t for t in (drift.prediction, drift.label) if t is not None]
         if targets:
             parts.append(section("Prediction and label drift", feature_table(targets), id_="targets"))
+    if results.fairness:
+        parts.append(section("Fairness", _fairness(results), id_="fairness"))
     parts.append(section("Data quality", _quality(results), id_="quality"))
     if (estimation := results.performance_estimation) is not None:
         parts.append(section("Performance estimation", _estimation(estimation), id_="estimation"))
@@ -297,6 +302,26 @@ def _quality(results: Results) -> Markup:
     head = tag("tr", tag("th", "Finding"), tag("th", "Column"), tag("th", "Message"))
     rows = [tag("tr", tag("td", f.kind), tag("td", f.column), tag("td", f.message)) for f in findings]
     return tag("table", head, rows, class_="quality")
+
+
+def _fairness(results: Results) -> Markup:
+    """Each metric with the two groups' rates it compares: the unprivileged group's rate beside the privileged's."""
+    names = ("Metric", "Status", "Value", "Interval", "Unprivileged rate", "Privileged rate", "Rows (unpriv. / priv.)")
+    head = tag("tr", [tag("th", name) for name in names])
+    rows = [
+        tag(
+            "tr",
+            tag("td", fair.name),
+            tag("td", badge(fair.verdict)),
+            tag("td", number(fair.value, 3), class_="num"),
+            tag("td", f"[{number(fair.lower, 3)}, {number(fair.upper, 3)}]", class_="num"),
+            tag("td", number(fair.unprivileged_rate, 3), class_="num"),
+            tag("td", number(fair.privileged_rate, 3), class_="num"),
+            tag("td", f"{number(fair.unprivileged_rows)} / {number(fair.privileged_rows)}", class_="num"),
+        )
+        for fair in results.fairness
+    ]
+    return tag("table", head, rows, class_="fairness")
 
 
 def _estimation(estimation: PerformanceEstimation) -> Markup:

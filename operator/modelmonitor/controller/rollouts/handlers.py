@@ -156,6 +156,7 @@ async def _compare(
             "versions": {"baseline": spec.baseline.version, "candidate": spec.candidate.version},
             "metric": spec.analysis.metric,
             "guardrails": [guardrail.metric for guardrail in spec.analysis.guardrails],
+            "fairness_guardrails": [guardrail.metric for guardrail in spec.analysis.fairness_guardrails],
             "alpha": spec.analysis.alpha,
             "min_samples_per_arm": spec.analysis.min_samples_per_arm,
             "since": parse_iso(state.started_at),
