@@ -101,6 +101,12 @@ def render_table(results: Results) -> str:
             ("METRIC", "VALUE", "LOWER", "UPPER", "STATUS", "DETAIL"),
             [(f.name, f.value, f.lower, f.upper, f.verdict, f.message) for f in results.fairness],
         )
+    if results.attribution:
+        lines += ["", "WHAT EXPLAINS THE LOSS (each drifted feature reweighted to the reference)"]
+        lines += _rows(
+            ("METRIC", "FEATURE", "EXPLAINED", "VALUE", "REWEIGHTED"),
+            [(a.metric, a.feature, a.explained_drop, a.value, a.weighted_value) for a in results.attribution],
+        )
     if results.data_quality:
         lines += ["", "DATA QUALITY"] + [f"  {q.kind}: {q.message}" for q in results.data_quality]
     if results.errors:

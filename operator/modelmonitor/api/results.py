@@ -217,6 +217,23 @@ class FairnessResult:
 
 
 @dataclass(frozen=True)
+class AttributionResult:
+    """How much of a metric's loss one drifted feature explains (see ``engine.attribution``).
+
+    ``weighted_value``: the metric on the window's labelled rows reweighted so that this
+    feature is distributed as in the reference; ``explained_drop``: how much better that is
+    than the metric as measured (in the metric's units, positive when the feature explains
+    part of the loss).
+    """
+
+    feature: str
+    explained_drop: float
+    metric: str
+    value: float
+    weighted_value: float
+
+
+@dataclass(frozen=True)
 class CheckError:
     check: str
     message: str
@@ -251,6 +268,7 @@ class Results:
     ran_on: RanOn | None = None
     quality_rules: list[QualityRuleResult] = field(default_factory=list)
     fairness: list[FairnessResult] = field(default_factory=list)
+    attribution: list[AttributionResult] = field(default_factory=list)  # ranked, the largest explanation first
 
     @property
     def verdict(self) -> Verdict:

@@ -58,6 +58,7 @@ class PerformanceData:
         self.context = context
         self.task = context.spec.model.task
         self.coder = labeled.plan.coder
+        self.whole = labeled.plan.whole.get(CURRENT, (None, None))  # the current side's label, prediction
         self.width = labeled.plan.width
         self.current_side = labeled.sides[CURRENT]
         self.current = self._whole(self.current_side)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from modelmonitor.api.monitor import ModelMonitorSpec
 from modelmonitor.api.results import (
+    AttributionResult,
     CheckError,
     ConceptDriftResult,
     DataQualityFinding,
@@ -18,6 +19,7 @@ from modelmonitor.api.results import (
     Window,
 )
 from modelmonitor.api.verdict import Verdict
+from modelmonitor.checks.attribution import attribute
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
@@ -104,6 +106,7 @@ def run_checks(
     metrics: list[MetricResult] = []
     concept: list[ConceptDriftResult] = []
     labeled_rows = 0
+    performance: PerformanceData | None = None
     if labels:
         try:
             performance = PerformanceData(context, measured[0])
@@ -142,6 +145,12 @@ def run_checks(
     quality = evaluate_quality(context)  # an empty window too: freshness says the logs stopped
     fairness, left_out = evaluate_fairness(context)
     findings += left_out
+    explained: list[AttributionResult] = []
+    if performance is not None:
+        try:
+            explained = attribute(context, performance, metrics, concept, drift)
+        except (DataError, ValueError) as error:
+            errors.append(CheckError("attribution", str(error)))
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
     errors += [CheckError(_rule_named(r), r.message) for r in quality if r.status is Verdict.ERROR]
@@ -174,6 +183,7 @@ def run_checks(
         ran_on=measurer.ran_on(),
         quality_rules=quality,
         fairness=fairness,
+        attribution=explained,
     )
 
 

@@ -104,6 +104,12 @@ FAIRNESS_VIOLATED = Gauge(
     [*_MONITOR, "metric"],
     registry=REGISTRY,
 )
+EXPLAINED_DROP = Gauge(
+    "modelmonitor_drift_explained_drop",
+    "How much of a lost metric one drifted feature explains in the last run (docs/checks.md), in the metric's units",
+    [*_MONITOR, "metric", "feature"],
+    registry=REGISTRY,
+)
 MONITOR_INFO = Gauge(
     "modelmonitor_monitor_info",
     "1 for each monitor with a valid spec, naming its model",
@@ -215,6 +221,7 @@ _RESULT_SERIES = (
     QUALITY_RULE_VALUE,
     FAIRNESS,
     FAIRNESS_VIOLATED,
+    EXPLAINED_DROP,
     MULTIVARIATE_DRIFT,
     MULTIVARIATE_DRIFTED,
 )
@@ -272,6 +279,8 @@ def export_results(namespace: str, monitor: str, model: str, results: Results) -
                 _set(key, FAIRNESS, (*base, fair.name, bound), getattr(fair, bound))
             if fair.verdict in (Verdict.PASSED, Verdict.FAILED):
                 _set(key, FAIRNESS_VIOLATED, (*base, fair.name), fair.verdict is Verdict.FAILED)
+        for item in results.attribution:
+            _set(key, EXPLAINED_DROP, (*base, item.metric, item.feature), item.explained_drop)
         drift = results.drift
         if drift is not None:
             for feature in drift.features:

@@ -283,6 +283,8 @@ def run_sections(results: Results) -> Markup:
         targets = [t for t in (drift.prediction, drift.label) if t is not None]
         if targets:
             parts.append(section("Prediction and label drift", feature_table(targets), id_="targets"))
+    if results.attribution:
+        parts.append(section("What explains the loss", _attribution(results), id_="attribution"))
     if results.fairness:
         parts.append(section("Fairness", _fairness(results), id_="fairness"))
     parts.append(section("Data quality", _quality(results), id_="quality"))
@@ -322,6 +324,29 @@ def _fairness(results: Results) -> Markup:
         for fair in results.fairness
     ]
     return tag("table", head, rows, class_="fairness")
+
+
+def _attribution(results: Results) -> Markup:
+    """Each drifted feature against each lost metric: the metric as measured, reweighted, and the difference."""
+    lead = tag(
+        "p",
+        "The window's labelled rows reweighted so that one drifted feature is distributed as in the reference: "
+        "the metric recovers by what that feature's drift explains. Largest first.",
+    )
+    names = ("Metric", "Feature", "Explained", "Value", "Reweighted")
+    head = tag("tr", [tag("th", name) for name in names])
+    rows = [
+        tag(
+            "tr",
+            tag("td", item.metric),
+            tag("td", item.feature),
+            tag("td", number(item.explained_drop, 3), class_="num"),
+            tag("td", number(item.value, 4), class_="num"),
+            tag("td", number(item.weighted_value, 4), class_="num"),
+        )
+        for item in results.attribution
+    ]
+    return join(lead, tag("table", head, rows, class_="attribution"))
 
 
 def _estimation(estimation: PerformanceEstimation) -> Markup:
