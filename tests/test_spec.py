@@ -196,6 +196,18 @@ def test_the_documented_example_is_valid() -> None:
             },
             "spec.fairness.metrics[0].name: Input should be",
         ),
+        (
+            "segments",
+            [{"column": "region"}, {"column": "region"}],
+            "spec.segments: segments: each column may appear once",
+        ),
+        (
+            "segments",
+            [{"column": "device", "values": ["ios", "ios"]}],
+            "spec.segments[0].values: each value may appear",
+        ),
+        ("maxSegments", 1, "spec.maxSegments: Input should be greater than or equal to 2"),
+        ("segmentAlpha", 1, "spec.segmentAlpha: Input should be less than 1"),
         ("drift.multivariate", {"methods": []}, "spec.drift.multivariate.methods: List should have at least 1 item"),
         (
             "drift.multivariate",
@@ -378,4 +390,12 @@ def test_fairness_needs_a_classification_task_its_favorable_outcome_and_labels(c
     for path, value in changes.items():
         document = with_value(document, path, value)
     with pytest.raises(SpecError, match=message):
+        parse_spec(document)
+
+
+def test_segments_judge_the_metrics_so_they_need_some() -> None:
+    document = with_value(VALID, "segments", [{"column": "region"}])
+    parse_spec(document)
+    document = with_value(with_value(document, "metrics", []), "conceptDrift", [])
+    with pytest.raises(SpecError, match="segments judge the monitor's metrics in each segment: set metrics"):
         parse_spec(document)

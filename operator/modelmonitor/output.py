@@ -101,6 +101,21 @@ def render_table(results: Results) -> str:
             ("METRIC", "VALUE", "LOWER", "UPPER", "STATUS", "DETAIL"),
             [(f.name, f.value, f.lower, f.upper, f.verdict, f.message) for f in results.fairness],
         )
+    if results.segments:
+        lines += ["", "SEGMENTS (the worst first)"]
+        lines += _rows(
+            ("SEGMENT", "ROWS", "LABELED", "STATUS", "METRICS"),
+            [
+                (
+                    f"{seg.column}={seg.value}" + (" (pooled)" if seg.pooled else ""),
+                    seg.rows,
+                    seg.labeled_rows,
+                    seg.verdict,
+                    "; ".join(m.reason for m in seg.metrics),
+                )
+                for seg in results.segments
+            ],
+        )
     if results.attribution:
         lines += ["", "WHAT EXPLAINS THE LOSS (each drifted feature reweighted to the reference)"]
         lines += _rows(

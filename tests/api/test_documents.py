@@ -84,6 +84,9 @@ CASES: dict[str, dict[str, Any]] = {
             "metrics": [{"name": "equalOpportunityDifference", "max": 0.1}],
         }
     },
+    "segments by colour, one too small to judge": {
+        "segments": [{"column": "colour", "values": ["red", "green", "purple"]}],
+    },
     "healthy": {},
 }
 

@@ -149,6 +149,17 @@ MUTATIONS: dict[str, Any] = {
             },
         ),
     ),
+    "spec.segments": st.one_of(
+        st.just(DELETE),
+        st.lists(
+            st.fixed_dictionaries(
+                {"column": st.sampled_from(["region", "device"])},
+                optional={"values": st.sampled_from([["ios"], ["ios", "ios"], []])},
+            ),
+            max_size=2,
+        ),
+    ),
+    "spec.maxSegments": st.sampled_from([1, 2, 50, 1000, 1001]),
     # steps from the FAIR shape to each of its rules alone
     "spec.fairness.metrics.0": st.sampled_from(
         [

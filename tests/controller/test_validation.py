@@ -231,6 +231,18 @@ CASES = [
         {"protectedAttribute": "gender", "privileged": ["m"], "metrics": [{"name": "fair", "max": 0.1}]},
         'spec.fairness.metrics[0].name: Unsupported value: "fair"',
     ),
+    (
+        "spec.segments",
+        [{"column": "region"}, {"column": "region"}],
+        'spec.segments[1]: Duplicate value: {"column":"region"}',
+    ),
+    (
+        "spec.segments",
+        [{"column": "device", "values": ["ios", "ios"]}],
+        'spec.segments[0].values[1]: Duplicate value: "ios"',
+    ),
+    ("spec.maxSegments", 1, "spec.maxSegments in body should be greater than or equal to 2"),
+    ("spec.segmentAlpha", 1, "spec.segmentAlpha in body should be less than 1"),
     # past CEL's duration range: the API server still names the rule's message
     ("spec.data.current.window", "999999999999h", "evaluating rule: must be a duration of at most 87600h"),
     (
@@ -554,6 +566,20 @@ def test_fairness_needs_a_classification_task_its_favorable_outcome_and_labels(
         broken = with_value(broken, path, value)
     with pytest.raises(ApiException) as caught:
         custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
+    assert message in json.loads(caught.value.body)["message"]
+    with pytest.raises(SpecError, match=message):
+        parse_spec(broken["spec"])
+
+
+def test_segments_need_metrics(api_client, installed_crds, namespace) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    segmented = with_value(VALID, "spec.segments", [{"column": "region"}])
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", segmented)
+    broken = with_value(with_value(segmented, "metadata.name", "broken"), "spec.metrics", DELETE)
+    broken = with_value(broken, "spec.conceptDrift", DELETE)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", broken)
+    message = "segments judge the monitor's metrics in each segment: set metrics"
     assert message in json.loads(caught.value.body)["message"]
     with pytest.raises(SpecError, match=message):
         parse_spec(broken["spec"])

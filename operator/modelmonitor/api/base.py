@@ -35,3 +35,10 @@ Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 class LocalObjectReference(SpecModel):
     name: Name
+
+
+def each_once(values: list[str] | None) -> list[str] | None:
+    """A list the CRD holds as a set (``x-kubernetes-list-type: set``): the model refuses a repeat as it does."""
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError("each value may appear once")
+    return values

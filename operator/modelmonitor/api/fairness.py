@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, field_validator, model_validator
 
-from modelmonitor.api.base import Name, SpecModel
+from modelmonitor.api.base import Name, SpecModel, each_once
 from modelmonitor.api.cel import CelRule, cel
 from modelmonitor.api.vocabulary import listed, quoted, vocabulary
 
@@ -122,9 +122,7 @@ class FairnessSpec(SpecModel):
     @field_validator("privileged", "unprivileged")
     @classmethod
     def _distinct(cls, values: list[str] | None) -> list[str] | None:
-        if values is not None and len(set(values)) != len(values):
-            raise ValueError("each value may appear once")  # the CRD: a list of type set
-        return values
+        return each_once(values)
 
     @field_validator("metrics")
     @classmethod

@@ -7,10 +7,9 @@ generates the CRD's schema, with the CEL rules each validator declares, from it.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelmonitor.api.base import Name, SpecModel
 from modelmonitor.api.cel import CelRule, cel
@@ -33,75 +32,22 @@ from modelmonitor.api.metrics import (
     MetricName,
     MetricSpec,
 )
-from modelmonitor.api.registry import MlflowModel
+from modelmonitor.api.model import ModelRef, Task
 from modelmonitor.api.retraining import Actions, RetrainSpec
 from modelmonitor.api.runner import Credentials, DaskRef, JobTemplate, Runner
 from modelmonitor.api.schedule import Schedule
+from modelmonitor.api.segments import (
+    MAX_SEGMENTS_FIELD,
+    SEGMENT_ALPHA_FIELD,
+    SEGMENTS_FIELD,
+    SegmentSpec,
+    named_once,
+)
 from modelmonitor.api.vocabulary import listed, quoted
 
 API_GROUP = "modelmonitor.io"
 API_VERSION = "v1alpha1"
 KIND = "ModelMonitor"
-
-
-class Task(StrEnum):
-    BINARY = "binaryClassification"
-    MULTICLASS = "multiclassClassification"
-    REGRESSION = "regression"
-
-
-class ModelRef(SpecModel):
-    """The model being monitored."""
-
-    name: Name
-    version: str | None = Field(None, max_length=128)
-    task: Task
-    positive_label: str | None = Field(
-        None,
-        max_length=253,
-        description="Binary tasks: the positive class, compared as text; default 1 (or true) "
-        "when present, else the greater of the two classes.",
-    )
-
-    mlflow: MlflowModel | None = Field(
-        None,
-        description="The model's versions in an MLflow registry: the version (by alias) is resolved at each run and "
-        "recorded, and each run is logged to MLflow.",
-    )
-
-    @model_validator(mode="after")
-    @cel(
-        CelRule(
-            "!has(self.positiveLabel) || self.task == 'binaryClassification'",
-            "positiveLabel is for binaryClassification",
-            ".positiveLabel",
-        )
-    )
-    def _positive_for_binary(self) -> ModelRef:
-        if self.positive_label is not None and self.task is not Task.BINARY:
-            raise ValueError(f"positiveLabel is for binaryClassification: a {self.task} task has no positive class")
-        return self
-
-    @model_validator(mode="after")
-    @cel(
-        CelRule(
-            "!has(self.mlflow) || !has(self.version) || "
-            "(has(self.mlflow.version) && self.mlflow.version == self.version)",
-            "with mlflow, the registry gives the version: remove version (or name the same one in mlflow.version)",
-            ".version",
-        )
-    )
-    def _version_from_the_registry(self) -> ModelRef:
-        if self.mlflow is not None and self.version is not None and self.mlflow.version != self.version:
-            raise ValueError(
-                "with mlflow, the registry gives the version: remove version (or name the same one in mlflow.version)"
-            )
-        return self
-
-    def pinned(self, version: str) -> ModelRef:
-        """The model at the registry's version resolved for one run."""
-        assert self.mlflow is not None
-        return self.model_copy(update={"version": version, "mlflow": self.mlflow.pinned(version)})
 
 
 _REGRESSION, _SCORED = quoted(REGRESSION_METRICS), quoted(SCORE_METRICS)
@@ -120,6 +66,7 @@ _ONE_REFERENCE = "name the reference data once: data.reference, or model.mlflow.
 _LABEL_NAMED = f"({_has_column('label')} || has(self.data.labels))"
 _FRESHNESS_COLUMN = "a freshness rule needs its column, or data.columns.timestamp"
 _FAIR_TASK = "fairness needs a classification task"
+_SEGMENT_METRICS = "segments judge the monitor's metrics in each segment: set metrics"
 _FAIR_OUTCOME = "fairness on a multiclassClassification task needs fairness.favorableOutcome"
 _FAIR_LABELS = f"fairness metrics {listed(sorted(LABELED_FAIRNESS_METRICS))} need data.columns.label"
 
@@ -141,6 +88,9 @@ class ModelMonitorSpec(SpecModel):
     fairness: FairnessSpec | None = Field(
         None, description="Whether the model treats a protected group as the privileged one (docs/checks.md)."
     )
+    segments: list[SegmentSpec] = SEGMENTS_FIELD
+    max_segments: int = MAX_SEGMENTS_FIELD
+    segment_alpha: float = SEGMENT_ALPHA_FIELD
     suspend: bool = Field(False, description="Stop new runs; a run under way finishes.")
     runner: Runner = Field(
         Runner.AUTO,
@@ -352,6 +302,18 @@ class ModelMonitorSpec(SpecModel):
         unnamed = [r for r in self.data_quality if r.freshness is not None and r.freshness.column is None]
         if unnamed and not self.data.columns.timestamp:
             raise ValueError(_FRESHNESS_COLUMN)
+        return self
+
+    @field_validator("segments")
+    @classmethod
+    def _segments_named_once(cls, segments: list[SegmentSpec]) -> list[SegmentSpec]:
+        return named_once(segments)
+
+    @model_validator(mode="after")
+    @cel(CelRule(f"!has(self.segments) || size(self.segments) == 0 || !{_NO_METRICS}", _SEGMENT_METRICS, ".segments"))
+    def _segments_have_metrics(self) -> ModelMonitorSpec:
+        if self.segments and not self.metrics:
+            raise ValueError(_SEGMENT_METRICS)
         return self
 
     @model_validator(mode="after")

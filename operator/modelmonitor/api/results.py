@@ -87,6 +87,7 @@ class MetricResult:
     reason: str = ""
     estimated: EstimatedMetric | None = None
     series: MetricSeries | None = None  # over time inside the window, for reports
+    adjusted_p_value: float | None = None  # a segment's: that its threshold is broken, after Benjamini-Hochberg
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,20 @@ class FairnessResult:
 
 
 @dataclass(frozen=True)
+class SegmentResult:
+    """The monitor's metrics in one segment: the rows whose ``column`` is ``value`` (``pooled``: the rest)."""
+
+    column: str
+    value: str
+    rows: int
+    verdict: Verdict
+    metrics: list[MetricResult]
+    labeled_rows: int = 0
+    pooled: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class AttributionResult:
     """How much of a metric's loss one drifted feature explains (see ``engine.attribution``).
 
@@ -269,6 +284,7 @@ class Results:
     quality_rules: list[QualityRuleResult] = field(default_factory=list)
     fairness: list[FairnessResult] = field(default_factory=list)
     attribution: list[AttributionResult] = field(default_factory=list)  # ranked, the largest explanation first
+    segments: list[SegmentResult] = field(default_factory=list)  # the worst first
 
     @property
     def verdict(self) -> Verdict:
@@ -278,6 +294,7 @@ class Results:
         verdicts += [check.status for check in self.concept_drift]
         verdicts += [rule.status for rule in self.quality_rules]
         verdicts += [metric.verdict for metric in self.fairness]
+        verdicts += [segment.verdict for segment in self.segments]
         if self.drift is not None:
             verdicts.append(self.drift.status)
         if self.errors:

@@ -199,7 +199,6 @@ def _significant(value: float) -> float:
 def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, Labeled]]) -> MetricSeries:
     """The metric over time buckets of the window, each with a bootstrap confidence interval."""
     low, high = METRICS[spec.name].low, METRICS[spec.name].high
-    of_counts = data.counts_metric(spec)
     points = []
     for moment, part in buckets:
         try:
@@ -210,17 +209,21 @@ def _series(data: PerformanceData, spec: MetricSpec, buckets: list[tuple[str, La
         if not np.isfinite(value):
             points.append(MetricPoint(moment, used, None))
             continue
-        if of_counts is not None:
-            assert part.matrix is not None
-            error = counted_standard_error(of_counts, part.matrix)
-        else:
-            error = bootstrap_standard_error(data.resampled(spec, part), used)
+        error = standard_error(data, spec, part, used)
         if error is None:
             points.append(MetricPoint(moment, used, _significant(value)))
             continue
         lower, upper = normal_interval(value, error, confidence=SERIES_CONFIDENCE, low=low, high=high)
         points.append(MetricPoint(moment, used, _significant(value), _significant(lower), _significant(upper)))
     return MetricSeries(data.width, SERIES_CONFIDENCE, points)
+
+
+def standard_error(data: PerformanceData, spec: MetricSpec, part: Labeled, used: int) -> float | None:
+    """The bootstrap standard error of a metric over some rows: of their confusion matrix, or of the rows."""
+    if (of_counts := data.counts_metric(spec)) is not None:
+        assert part.matrix is not None
+        return counted_standard_error(of_counts, part.matrix)
+    return bootstrap_standard_error(data.resampled(spec, part), used)
 
 
 def _numpy_rfc3339(timestamp: np.datetime64 | None) -> str | None:

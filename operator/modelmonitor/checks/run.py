@@ -16,6 +16,7 @@ from modelmonitor.api.results import (
     PerformanceEstimation,
     QualityRuleResult,
     Results,
+    SegmentResult,
     Window,
 )
 from modelmonitor.api.verdict import Verdict
@@ -36,6 +37,7 @@ from modelmonitor.checks.performance import (
     score_findings,
 )
 from modelmonitor.checks.quality import evaluate_quality
+from modelmonitor.checks.segments import evaluate_segments
 from modelmonitor.errors import DataError
 from modelmonitor.times import rfc3339
 
@@ -146,11 +148,16 @@ def run_checks(
     fairness, left_out = evaluate_fairness(context)
     findings += left_out
     explained: list[AttributionResult] = []
+    segments: list[SegmentResult] = []
     if performance is not None:
         try:
             explained = attribute(context, performance, metrics, concept, drift)
         except (DataError, ValueError) as error:
             errors.append(CheckError("attribution", str(error)))
+        try:
+            segments = evaluate_segments(context, performance)
+        except (DataError, ValueError) as error:
+            errors.append(CheckError("segments", str(error)))
 
     errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
     errors += [CheckError(_rule_named(r), r.message) for r in quality if r.status is Verdict.ERROR]
@@ -184,6 +191,7 @@ def run_checks(
         quality_rules=quality,
         fairness=fairness,
         attribution=explained,
+        segments=segments,
     )
 
 

@@ -79,6 +79,7 @@ def _healthy(results: Results) -> Condition:
     if broken:
         parts.append("data quality: " + "; ".join(broken))
     parts += [f"fairness: {metric.message}" for metric in results.fairness if metric.verdict is Verdict.FAILED]
+    parts.append(_segments_failed(results))
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
     if drift:
@@ -123,8 +124,12 @@ def _performance(results: Results) -> Condition:
     if not metrics:
         return Condition(PERFORMANCE, "Unknown", "NotChecked", "no metrics configured")
     failed = [m for m in metrics if m.status is Verdict.FAILED]
+    segments = _segments_failed(results)
     if failed:
-        return Condition(PERFORMANCE, "True", "ThresholdBreached", _names(failed) + _explained(results))
+        message = "; ".join(filter(None, [_names(failed), segments])) + _explained(results)
+        return Condition(PERFORMANCE, "True", "ThresholdBreached", message)
+    if segments:  # the overall metrics pass: the failure is confined to some segments
+        return Condition(PERFORMANCE, "True", "SegmentThresholdBreached", segments + _explained(results))
     judged = [m for m in metrics if m.status is Verdict.PASSED]
     if not judged:
         return Condition(PERFORMANCE, "Unknown", "Inconclusive", _names(metrics))
@@ -248,3 +253,19 @@ def _explained(results: Results, most: int = 3) -> str:
         ]
         parts.append(f"{lead}: {', '.join(named)} (drifted features, each reweighted to the reference)")
     return "".join(f"; {part}" for part in parts)
+
+
+def _segments_failed(results: Results, most: int = 5) -> str:
+    """The failed segments in words, the worst first: "accuracy below 0.75 in region=north (0.61, 1,203 rows)"."""
+    said = []
+    for segment in results.segments:
+        for metric in segment.metrics:
+            if metric.status is Verdict.FAILED and metric.value is not None:
+                bound = f"below {metric.min:g}" if metric.min is not None and metric.value < metric.min else ""
+                bound = bound or f"above {metric.max:g}"
+                said.append(
+                    f"{metric.name} {bound} in {segment.column}={segment.value} "
+                    f"({metric.value:.3g}, {segment.labeled_rows:,} rows)"
+                )
+    more = f" and {len(said) - most} more" if len(said) > most else ""
+    return "; ".join(said[:most]) + more

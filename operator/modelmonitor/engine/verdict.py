@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scipy import stats
+
 from modelmonitor.api.verdict import Verdict
 
 
@@ -43,3 +45,27 @@ def describe_bounds(value: float, *, minimum: float | None, maximum: float | Non
         return f"{value:.4g} > max {maximum:g}"
     bounds = [f"min {minimum:g}" if minimum is not None else "", f"max {maximum:g}" if maximum is not None else ""]
     return f"{value:.4g} within " + " and ".join(bound for bound in bounds if bound) if any(bounds) else f"{value:.4g}"
+
+
+def breach_p_value(
+    value: float, standard_error: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    """The one-sided p-value of "the true value keeps its bounds", from a normal approximation.
+
+    Small when the value is past a bound by many standard errors; above 0.5 when it keeps them.
+    With both bounds, the smaller p-value, doubled (Bonferroni). No bound: 1.
+
+    >>> round(breach_p_value(0.70, 0.02, minimum=0.75), 4)
+    0.0062
+    """
+    sides = []
+    if minimum is not None:
+        sides.append((value - minimum, standard_error))
+    if maximum is not None:
+        sides.append((maximum - value, standard_error))
+    if not sides:
+        return 1.0
+    p_values = [
+        float(stats.norm.cdf(margin / error)) if error > 0 else (0.0 if margin < 0 else 1.0) for margin, error in sides
+    ]
+    return min(1.0, len(p_values) * min(p_values))

@@ -19,6 +19,8 @@ from modelmonitor.api.results import (
     PerformanceEstimation,
     Results,
 )
+from modelmonitor.api.verdict import Verdict
+from modelmonitor.report import beyond_drift
 from modelmonitor.report.markup import Markup, join, number, percent, tag
 from modelmonitor.report.page import document, section, summary, summary_item
 from modelmonitor.report.redact import redact_spec
@@ -81,6 +83,10 @@ def checks_table(results: Results) -> Markup:
     for fair in results.fairness:
         interval = f" [{number(fair.lower, 3)}, {number(fair.upper, 3)}]" if fair.lower is not None else ""
         rows.append((f"fairness {fair.name}", fair.verdict, f"{number(fair.value, 3)}{interval}", fair.message))
+    for seg in results.segments:
+        if seg.verdict is Verdict.FAILED:  # the rest: the Segments section
+            failed = "; ".join(m.reason for m in seg.metrics if m.status is Verdict.FAILED)
+            rows.append((f"segment {seg.column}={seg.value}", seg.verdict, f"{number(seg.labeled_rows)} rows", failed))
     for error in results.errors:
         rows.append((f"error in {error.check}", "Error", "", error.message))
     body = [
@@ -283,10 +289,12 @@ def run_sections(results: Results) -> Markup:
         targets = [t for t in (drift.prediction, drift.label) if t is not None]
         if targets:
             parts.append(section("Prediction and label drift", feature_table(targets), id_="targets"))
+    if results.segments:
+        parts.append(section("Segments", beyond_drift.segments(results), id_="segments"))
     if results.attribution:
-        parts.append(section("What explains the loss", _attribution(results), id_="attribution"))
+        parts.append(section("What explains the loss", beyond_drift.attribution(results), id_="attribution"))
     if results.fairness:
-        parts.append(section("Fairness", _fairness(results), id_="fairness"))
+        parts.append(section("Fairness", beyond_drift.fairness(results), id_="fairness"))
     parts.append(section("Data quality", _quality(results), id_="quality"))
     if (estimation := results.performance_estimation) is not None:
         parts.append(section("Performance estimation", _estimation(estimation), id_="estimation"))
@@ -304,49 +312,6 @@ def _quality(results: Results) -> Markup:
     head = tag("tr", tag("th", "Finding"), tag("th", "Column"), tag("th", "Message"))
     rows = [tag("tr", tag("td", f.kind), tag("td", f.column), tag("td", f.message)) for f in findings]
     return tag("table", head, rows, class_="quality")
-
-
-def _fairness(results: Results) -> Markup:
-    """Each metric with the two groups' rates it compares: the unprivileged group's rate beside the privileged's."""
-    names = ("Metric", "Status", "Value", "Interval", "Unprivileged rate", "Privileged rate", "Rows (unpriv. / priv.)")
-    head = tag("tr", [tag("th", name) for name in names])
-    rows = [
-        tag(
-            "tr",
-            tag("td", fair.name),
-            tag("td", badge(fair.verdict)),
-            tag("td", number(fair.value, 3), class_="num"),
-            tag("td", f"[{number(fair.lower, 3)}, {number(fair.upper, 3)}]", class_="num"),
-            tag("td", number(fair.unprivileged_rate, 3), class_="num"),
-            tag("td", number(fair.privileged_rate, 3), class_="num"),
-            tag("td", f"{number(fair.unprivileged_rows)} / {number(fair.privileged_rows)}", class_="num"),
-        )
-        for fair in results.fairness
-    ]
-    return tag("table", head, rows, class_="fairness")
-
-
-def _attribution(results: Results) -> Markup:
-    """Each drifted feature against each lost metric: the metric as measured, reweighted, and the difference."""
-    lead = tag(
-        "p",
-        "The window's labelled rows reweighted so that one drifted feature is distributed as in the reference: "
-        "the metric recovers by what that feature's drift explains. Largest first.",
-    )
-    names = ("Metric", "Feature", "Explained", "Value", "Reweighted")
-    head = tag("tr", [tag("th", name) for name in names])
-    rows = [
-        tag(
-            "tr",
-            tag("td", item.metric),
-            tag("td", item.feature),
-            tag("td", number(item.explained_drop, 3), class_="num"),
-            tag("td", number(item.value, 4), class_="num"),
-            tag("td", number(item.weighted_value, 4), class_="num"),
-        )
-        for item in results.attribution
-    ]
-    return join(lead, tag("table", head, rows, class_="attribution"))
 
 
 def _estimation(estimation: PerformanceEstimation) -> Markup:

@@ -1,0 +1,70 @@
+"""The report's sections for the checks beyond per-feature drift (docs/checks.md): segments, what explains a
+loss, and fairness. The run page (``report.run``) places them."""
+
+from __future__ import annotations
+
+from modelmonitor.api.results import Results
+from modelmonitor.report.markup import Markup, join, number, tag
+from modelmonitor.report.style import badge
+
+
+def segments(results: Results) -> Markup:
+    """Each segment's metrics, the worst segments first (the results' order)."""
+    names = [metric.name for metric in results.metrics]
+    head = tag("tr", [tag("th", name) for name in ("Segment", "Status", "Rows", "Labeled", *names)])
+    rows = [
+        tag(
+            "tr",
+            tag("td", f"{seg.column}={seg.value}" + (" (the rest, pooled)" if seg.pooled else "")),
+            tag("td", badge(seg.verdict)),
+            tag("td", number(seg.rows), class_="num"),
+            tag("td", number(seg.labeled_rows), class_="num"),
+            [tag("td", number(metric.value), title=metric.reason, class_="num") for metric in seg.metrics],
+        )
+        for seg in results.segments
+    ]
+    lead = tag("p", "A segment fails a threshold when a one-sided test confirms it after Benjamini-Hochberg.")
+    return join(lead, tag("table", head, rows, class_="segments"))
+
+
+def fairness(results: Results) -> Markup:
+    """Each metric with the two groups' rates it compares: the unprivileged group's rate beside the privileged's."""
+    names = ("Metric", "Status", "Value", "Interval", "Unprivileged rate", "Privileged rate", "Rows (unpriv. / priv.)")
+    head = tag("tr", [tag("th", name) for name in names])
+    rows = [
+        tag(
+            "tr",
+            tag("td", fair.name),
+            tag("td", badge(fair.verdict)),
+            tag("td", number(fair.value, 3), class_="num"),
+            tag("td", f"[{number(fair.lower, 3)}, {number(fair.upper, 3)}]", class_="num"),
+            tag("td", number(fair.unprivileged_rate, 3), class_="num"),
+            tag("td", number(fair.privileged_rate, 3), class_="num"),
+            tag("td", f"{number(fair.unprivileged_rows)} / {number(fair.privileged_rows)}", class_="num"),
+        )
+        for fair in results.fairness
+    ]
+    return tag("table", head, rows, class_="fairness")
+
+
+def attribution(results: Results) -> Markup:
+    """Each drifted feature against each lost metric: the metric as measured, reweighted, and the difference."""
+    lead = tag(
+        "p",
+        "The window's labelled rows reweighted so that one drifted feature is distributed as in the reference: "
+        "the metric recovers by what that feature's drift explains. Largest first.",
+    )
+    names = ("Metric", "Feature", "Explained", "Value", "Reweighted")
+    head = tag("tr", [tag("th", name) for name in names])
+    rows = [
+        tag(
+            "tr",
+            tag("td", item.metric),
+            tag("td", item.feature),
+            tag("td", number(item.explained_drop, 3), class_="num"),
+            tag("td", number(item.value, 4), class_="num"),
+            tag("td", number(item.weighted_value, 4), class_="num"),
+        )
+        for item in results.attribution
+    ]
+    return join(lead, tag("table", head, rows, class_="attribution"))
