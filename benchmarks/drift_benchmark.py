@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.drift_data import EXPECTED_DRIFT, prepare
+from benchmarks.venvs import ensure_venv
 
 HERE = Path(__file__).resolve().parent
-EVIDENTLY_VENV = HERE.parent / ".venv-evidently"
 EVIDENTLY_LIMIT = 1_000_000
 
 
@@ -70,14 +70,7 @@ def run_modelmonitor(monitor: Path, rows: int) -> Measurement:
 
 
 def ensure_evidently() -> Path:
-    python = EVIDENTLY_VENV / "bin" / "python"
-    if not python.exists():
-        print("creating .venv-evidently (evidently, pandas<3) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "evidently==0.7.23", "pandas<3", "pyarrow"], check=True
-        )
-    return python
+    return ensure_venv("evidently", ["evidently==0.7.23", "pandas<3", "pyarrow"])
 
 
 def run_evidently(directory: Path, rows: int) -> Measurement:

@@ -18,6 +18,8 @@ the difference is what the method costs.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,13 +32,16 @@ import pyarrow.parquet as pq
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.venvs import ensure_venv
 from modelmonitor.api.drift import Correction
 from modelmonitor.api.parsing import parse_spec
 from modelmonitor.checks import run_checks
 from modelmonitor.engine.drift import adjust_p_values
 from modelmonitor.engine.multivariate import Frame, MultivariateSettings, method
 
+HERE = Path(__file__).resolve().parent
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 
 
@@ -64,6 +69,43 @@ def quality(seeds: int, methods: list[str]) -> None:
             univariate += any(q < 0.05 for q in adjust_p_values(p, Correction.FDR))
         figures = " ".join(f"{drifted[name] / seeds:>26.3f}" for name in methods)
         print(f"{shift:<6} {figures} {univariate / seeds:>20.3f}")
+
+
+NANNYML_CHUNK = 500  # 10 reference chunks for its thresholds, 4 current chunks
+
+
+def nannyml(seeds: int) -> None:
+    """NannyML's DataReconstructionDriftCalculator (its own venv) on the quality seeds, beside pcaReconstruction.
+
+    NannyML judges chunks against thresholds from the reference's chunks (mean ± 3 SD); the
+    window is drifted here when any of its chunks alerts. pcaReconstruction judges the window
+    whole (Welch's t-test at alpha 0.05).
+    """
+    python = ensure_venv("nannyml", ["nannyml==0.13.1", "pandas<3", "statsmodels", "pyarrow"])
+    ours = method("pcaReconstruction")
+    print(
+        f"\n{'shift':<6} {'pcaReconstruction drifts':>26} {'NannyML drifts':>16}  ({seeds} seeds, NannyML "
+        f"0.13.1, chunks of {NANNYML_CHUNK})"
+    )
+    for shift, correlation in (("flip", -0.8), ("none", 0.8)):
+        drifted = 0
+        with tempfile.TemporaryDirectory() as folder:
+            for seed in range(seeds):
+                generator = np.random.default_rng(seed)
+                reference, current = _frame(5000, 0.8, generator), _frame(2000, correlation, generator)
+                drifted += ours.measure(reference, current, MultivariateSettings(seed=seed)).drifted
+                for side, frame in (("reference", reference), ("current", current)):
+                    pq.write_table(
+                        pa.table({**frame.numbers, **frame.categories}), f"{folder}/{seed:04}-{side}.parquet"
+                    )
+            output = subprocess.run(
+                [str(python), str(HERE / "nannyml_reconstruction.py"), folder, str(NANNYML_CHUNK)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        alerts = sum(json.loads(line)["alert"] for line in output.splitlines() if line.startswith("{"))
+        print(f"{shift:<6} {drifted / seeds:>26.3f} {alerts / seeds:>16.3f}")
 
 
 def _table(rows: int, correlation: float, seed: int) -> pa.Table:
@@ -117,8 +159,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--methods", nargs="*", default=["pcaReconstruction", "domainClassifier"])
+    parser.add_argument("--nannyml", action="store_true", help="compare with NannyML (its venv, made on first use)")
     args = parser.parse_args()
     quality(args.seeds, args.methods)
+    if args.nannyml:
+        nannyml(args.seeds)
     for rows in args.rows:
         timing(rows, args.methods)
 
