@@ -7,6 +7,7 @@ stamped in the future, logs that stopped, an id written twice, a column dropped 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,18 @@ def test_range_counts_values_outside_and_names_the_extremes(tmp_path: Path) -> N
 
     tolerant = _only(_run(tmp_path, served, [{"range": {"column": "age", "min": 18, "maxShare": 0.01}}]))
     assert tolerant.status is Verdict.PASSED and tolerant.details["above"] == 0
+
+
+def test_range_takes_decimals_as_numbers(tmp_path: Path) -> None:
+    """The defect: a decimal column (money, as warehouses keep it) was refused as "not numbers"."""
+    served = _served()
+    amounts = [Decimal(f"{value:.2f}") for value in np.random.default_rng(3).normal(100, 40, served.num_rows)]
+    served = served.append_column("amount", pa.array(amounts, pa.decimal128(10, 2)))
+    rule = _only(_run(tmp_path, served, [{"range": {"column": "amount", "min": 0, "max": 150}}]))
+    values = np.array([float(value) for value in amounts])
+    assert rule.status is not Verdict.ERROR
+    assert rule.details["below"] == (values < 0).sum() and rule.details["above"] == (values > 150).sum()
+    assert (rule.details["lowest"], rule.details["highest"]) == pytest.approx((values.min(), values.max()))
 
 
 def test_range_on_text_is_the_rules_error_not_the_runs(tmp_path: Path) -> None:

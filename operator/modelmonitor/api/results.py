@@ -89,6 +89,11 @@ class MetricResult:
     series: MetricSeries | None = None  # over time inside the window, for reports
     adjusted_p_value: float | None = None  # a segment's: that its threshold is broken, after Benjamini-Hochberg
 
+    @property
+    def check(self) -> str:
+        """The check's name in ``Results.errors``."""
+        return f"metric {self.name}"
+
 
 @dataclass(frozen=True)
 class PerformanceEstimation:
@@ -123,6 +128,10 @@ class FeatureDriftResult:
     histogram: Histogram | None = None  # the two distributions, for reports (see engine.distribution)
     categories: CategoryCounts | None = None
 
+    @property
+    def check(self) -> str:
+        return f"drift {self.feature}"
+
 
 @dataclass(frozen=True)
 class MultivariateDriftResult:
@@ -136,6 +145,10 @@ class MultivariateDriftResult:
     p_value: float | None = None
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def check(self) -> str:
+        return f"drift {self.method}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,10 @@ class ConceptDriftResult:
     detected_at: str | None = None
     reason: str = ""
 
+    @property
+    def check(self) -> str:
+        return f"conceptDrift {self.method}"
+
 
 @dataclass(frozen=True)
 class DataQualityFinding:
@@ -193,6 +210,10 @@ class QualityRuleResult:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def check(self) -> str:
+        return f"dataQuality {self.rule}" + (f" {self.column}" if self.column else "")
+
 
 @dataclass(frozen=True)
 class FairnessResult:
@@ -215,6 +236,10 @@ class FairnessResult:
     privileged_rows: int = 0
     unprivileged_rows: int = 0
     message: str = ""
+
+    @property
+    def check(self) -> str:
+        return f"fairness {self.name}"
 
 
 @dataclass(frozen=True)

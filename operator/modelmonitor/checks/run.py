@@ -14,7 +14,6 @@ from modelmonitor.api.results import (
     DriftResult,
     MetricResult,
     PerformanceEstimation,
-    QualityRuleResult,
     Results,
     SegmentResult,
     Window,
@@ -159,13 +158,13 @@ def run_checks(
         except (DataError, ValueError) as error:
             errors.append(CheckError("segments", str(error)))
 
-    errors += [CheckError(f"metric {m.name}", m.reason) for m in metrics if m.status is Verdict.ERROR]
-    errors += [CheckError(_rule_named(r), r.message) for r in quality if r.status is Verdict.ERROR]
-    errors += [CheckError(f"fairness {f.name}", f.message) for f in fairness if f.verdict is Verdict.ERROR]
-    errors += [CheckError(f"conceptDrift {c.method}", c.reason) for c in concept if c.status is Verdict.ERROR]
+    errors += [CheckError(m.check, m.reason) for m in metrics if m.status is Verdict.ERROR]
+    errors += [CheckError(r.check, r.message) for r in quality if r.status is Verdict.ERROR]
+    errors += [CheckError(f.check, f.message) for f in fairness if f.verdict is Verdict.ERROR]
+    errors += [CheckError(c.check, c.reason) for c in concept if c.status is Verdict.ERROR]
     if drift is not None:
-        errors += [CheckError(f"drift {f.feature}", f.reason) for f in drift.features if f.status is Verdict.ERROR]
-        errors += [CheckError(f"drift {m.method}", m.reason) for m in drift.multivariate if m.status is Verdict.ERROR]
+        errors += [CheckError(f.check, f.reason) for f in drift.features if f.status is Verdict.ERROR]
+        errors += [CheckError(m.check, m.reason) for m in drift.multivariate if m.status is Verdict.ERROR]
     errors = list(dict.fromkeys(errors))  # one root cause can fail several checks alike
     return Results(
         monitor=name,
@@ -193,10 +192,6 @@ def run_checks(
         attribution=explained,
         segments=segments,
     )
-
-
-def _rule_named(rule: QualityRuleResult) -> str:
-    return f"dataQuality {rule.rule}" + (f" {rule.column}" if rule.column else "")
 
 
 def _empty_window(context: CheckContext, start: str | None) -> DataQualityFinding:

@@ -87,8 +87,12 @@ def checks_table(results: Results) -> Markup:
         if seg.verdict is Verdict.FAILED:  # the rest: the Segments section
             failed = "; ".join(m.reason for m in seg.metrics if m.status is Verdict.FAILED)
             rows.append((f"segment {seg.column}={seg.value}", seg.verdict, f"{number(seg.labeled_rows)} rows", failed))
+    shown = {m.check for m in results.metrics} | {c.check for c in results.concept_drift}
+    shown |= {r.check for r in results.quality_rules} | {f.check for f in results.fairness}
+    shown |= {m.check for m in results.drift.multivariate} if results.drift is not None else set()
     for error in results.errors:
-        rows.append((f"error in {error.check}", "Error", "", error.message))
+        if error.check not in shown:  # a check in Error has its own row, which says why
+            rows.append((f"error in {error.check}", "Error", "", error.message))
     body = [
         tag("tr", tag("td", name), tag("td", badge(status)), tag("td", value, class_="num"), tag("td", reason))
         for name, status, value, reason in rows

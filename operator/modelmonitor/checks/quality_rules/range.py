@@ -1,7 +1,8 @@
 """``range: {column, min, max, maxShare}``: the share of the values outside [min, max], at most ``maxShare``.
 
-Nulls and NaN are not values here (the ``missing`` rule counts them). A column that is not
-numeric is an error that names its type: a number stored as text is a pipeline's fault too.
+Nulls and NaN are not values here (the ``missing`` rule counts them). Integers, floats and
+decimals are numbers; a column of another type is an error that names it: a number stored as
+text is a pipeline's fault too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 from modelmonitor.api.data_quality import RangeRule
 from modelmonitor.api.results import QualityRuleResult
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.features import is_numeric
 from modelmonitor.checks.quality_rules import QualityRuleCheck, absent, judged, no_rows, share_text, window_batches
 from modelmonitor.errors import ColumnError
 
@@ -28,8 +30,10 @@ def measure(context: CheckContext, rule: RangeRule) -> QualityRuleResult:
     values_seen = below = above = 0
     lowest, highest = math.inf, -math.inf
     for values in window_batches(context, rule.column):
-        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        if not is_numeric(values.type):
             raise ColumnError(rule.column, f"holds {values.type}, not numbers: a range is for numbers")
+        if pa.types.is_decimal(values.type):  # compared as floats: a range's bounds are floats too
+            values = pc.cast(values, pa.float64())
         present = values.filter(pc.invert(absent(values)))
         if not len(present):
             continue
