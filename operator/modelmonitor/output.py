@@ -104,13 +104,14 @@ def render_table(results: Results) -> str:
     if results.segments:
         lines += ["", "SEGMENTS (the worst first)"]
         lines += _rows(
-            ("SEGMENT", "ROWS", "LABELED", "STATUS", "METRICS"),
+            ("SEGMENT", "ROWS", "LABELED", "STATUS", "DRIFTED", "METRICS"),
             [
                 (
                     f"{seg.column}={seg.value}" + (" (pooled)" if seg.pooled else ""),
                     seg.rows,
                     seg.labeled_rows,
                     seg.verdict,
+                    ", ".join(seg.drifted_features) or "-",
                     "; ".join(m.reason for m in seg.metrics),
                 )
                 for seg in results.segments

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from benchmarks.segments import drift_spec, shifted_in_north
 from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
 
 from modelmonitor.api.parsing import parse_spec
@@ -169,3 +170,47 @@ def test_segments_are_in_the_table_the_report_the_series_and_the_document(tmp_pa
     labels = {"namespace": "ns", "monitor": "regions", "model": "m", "metric": "accuracy", "segment": "region=north"}
     assert metrics.REGISTRY.get_sample_value("modelmonitor_segment_threshold_breached", labels) == 1
     metrics.forget_monitor("ns", "regions")
+
+
+def _drift_check(folder: Path, reference: pa.Table, current: pa.Table) -> Results:
+    pq.write_table(reference, folder / "reference.parquet")
+    pq.write_table(current, folder / "current.parquet")
+    return run_checks(parse_spec(drift_spec(folder)))
+
+
+def test_a_shift_confined_to_one_region_is_found_there_though_the_overall_test_misses_it(tmp_path: Path) -> None:
+    results = _drift_check(
+        tmp_path, shifted_in_north(30_000, 1, shifted=False), shifted_in_north(20_000, 2, shifted=True)
+    )
+    assert results.drift is not None and not results.drift.dataset_drift
+    assert not any(feature.drifted for feature in results.drift.features)  # diluted by 19 other regions
+    north = results.segments[0]
+    assert (north.value, north.dataset_drift, north.verdict) == ("north", True, Verdict.FAILED)
+    assert north.drifted_features == ["x", "y", "z"] and north.drifted_share == 0.75
+    assert not [s.value for s in results.segments[1:] if s.drifted_features]  # 19 regions, no false alarm
+    condition = {c.type: c for c in outcome_conditions("Succeeded", results)}["DataDrift"]
+    assert (condition.status, condition.reason) == ("True", "SegmentDrift")
+    assert "drift in region=north (3 of 4 features drifted: x, y, z)" in condition.message
+    assert "DRIFTED" in render_table(results)
+    metrics.export_results("ns", "north", "m", results)
+    labels = {"namespace": "ns", "monitor": "north", "model": "m", "segment": "region=north"}
+    assert metrics.REGISTRY.get_sample_value("modelmonitor_segment_drifted_share", labels) == 0.75
+    metrics.forget_monitor("ns", "north")
+
+
+def test_segments_without_a_shift_do_not_drift(tmp_path: Path) -> None:
+    for seed in range(5):
+        results = _drift_check(
+            tmp_path,
+            shifted_in_north(30_000, seed, shifted=False),
+            shifted_in_north(20_000, seed + 50, shifted=False),
+        )
+        assert not [s.value for s in results.segments if s.dataset_drift], seed
+
+
+def test_segment_drift_needs_the_segment_column_in_the_reference(tmp_path: Path) -> None:
+    reference = shifted_in_north(30_000, 1, shifted=False).drop_columns(["region"])
+    results = _drift_check(tmp_path, reference, shifted_in_north(20_000, 2, shifted=True))
+    assert all(s.drift_reason == "the reference has no region" for s in results.segments)
+    assert all(s.drifted_share is None and not s.dataset_drift for s in results.segments)
+    assert {s.verdict for s in results.segments} == {Verdict.PASSED}

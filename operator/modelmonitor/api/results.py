@@ -254,6 +254,10 @@ class SegmentResult:
     labeled_rows: int = 0
     pooled: bool = False
     reason: str = ""
+    drifted_features: list[str] = field(default_factory=list)  # in this segment, against its reference rows
+    drifted_share: float | None = None  # of the features judged in it; None when none could be
+    dataset_drift: bool = False  # drifted_share reached drift.datasetDriftShare: the segment fails
+    drift_reason: str = ""
 
 
 @dataclass(frozen=True)

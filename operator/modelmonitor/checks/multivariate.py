@@ -10,6 +10,7 @@ numeric, as text.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 import numpy as np
 import pyarrow as pa
@@ -20,14 +21,17 @@ from modelmonitor.api.results import DriftResult, MultivariateDriftResult
 from modelmonitor.api.verdict import Verdict, worst
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.features import is_numeric
+from modelmonitor.checks.labels import class_text
 from modelmonitor.engine.multivariate import Frame, MultivariateSettings, method
 from modelmonitor.errors import DataError
 
 SEED = 20261207
 
 
-def sample_frame(context: CheckContext, features: list[str], *, reference: bool, rows: int) -> Frame:
-    """About ``rows`` of one side's rows, drawn at random, as the engine reads them."""
+def sample_frame(
+    context: CheckContext, features: list[str], *, reference: bool, rows: int, as_text: Collection[str] = ()
+) -> Frame:
+    """About ``rows`` of one side's rows, drawn at random, as the engine reads them (``as_text``: as categories)."""
     source, selected = context.side(reference), context.side_rows(reference)
     total = context.side_count(reference)
     chance = min(1.0, rows / total) if total else 1.0
@@ -42,7 +46,9 @@ def sample_frame(context: CheckContext, features: list[str], *, reference: bool,
     numbers, categories = {}, {}
     for name in features:
         column = table[name]
-        if is_numeric(column.type) and name not in categorical:
+        if name in as_text:  # as the checks write a class or a segment: a whole float as an integer
+            categories[name] = np.asarray(class_text(column).to_pylist(), dtype=object)
+        elif is_numeric(column.type) and name not in categorical:
             numbers[name] = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
         else:
             text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())

@@ -154,7 +154,7 @@ def run_checks(
         except (DataError, ValueError) as error:
             errors.append(CheckError("attribution", str(error)))
         try:
-            segments = evaluate_segments(context, performance)
+            segments = evaluate_segments(context, performance, drift)
         except (DataError, ValueError) as error:
             errors.append(CheckError("segments", str(error)))
 

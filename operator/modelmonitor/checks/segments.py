@@ -26,13 +26,14 @@ from numpy.typing import NDArray
 from modelmonitor.api.drift import Correction
 from modelmonitor.api.metrics import MetricSpec
 from modelmonitor.api.monitor import Task
-from modelmonitor.api.results import MetricResult, SegmentResult
+from modelmonitor.api.results import DriftResult, MetricResult, SegmentResult
 from modelmonitor.api.segments import SegmentSpec
 from modelmonitor.api.verdict import Verdict, worst
 from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labeled_parts import CURRENT, gathers
 from modelmonitor.checks.labels import LabeledRows, class_text, labeled_mask, to_labeled_rows
 from modelmonitor.checks.performance import Labeled, PerformanceData, standard_error
+from modelmonitor.checks.segment_drift import SegmentDrift, segment_drift
 from modelmonitor.engine.drift import adjust_p_values
 from modelmonitor.engine.verdict import breach_p_value, describe_bounds, judge
 
@@ -187,13 +188,20 @@ def _adjusted(found: list[list[list[MetricResult]]], alpha: float) -> list[list[
 _RANK = {Verdict.FAILED: 0, Verdict.ERROR: 1, Verdict.INCONCLUSIVE: 2, Verdict.PASSED: 3}
 
 
-def evaluate_segments(context: CheckContext, data: PerformanceData) -> list[SegmentResult]:
-    """Each segment's metrics and verdict, the worst segments first (failed, then by their smallest p-value)."""
+def evaluate_segments(context: CheckContext, data: PerformanceData, drift: DriftResult | None) -> list[SegmentResult]:
+    """Each segment's metrics, drift (with a drift check) and verdict, the worst first (failed, then by p-value).
+
+    A segment whose features drifted as a dataset drifts (``segment_drift``) fails, as the overall drift does.
+    """
     if not context.spec.segments:
         return []
     columns = _segments(context)
     tallies = _tally(context, data, columns)
     found = [[[_measured(context, data, m, part) for m in context.spec.metrics] for part in t.parts()] for t in tallies]
+    drifts: dict[tuple[str, str], SegmentDrift] = {}
+    if drift is not None and context.spec.drift is not None:
+        named = [(c.spec.column, c.values, c.pooled) for c in columns]
+        drifts = segment_drift(context, drift, named, context.spec.drift.dataset_drift_share)
     results = []
     for column, tally, segments in zip(columns, tallies, _adjusted(found, context.spec.segment_alpha), strict=True):
         for code, metrics in enumerate(segments):
@@ -204,16 +212,22 @@ def evaluate_segments(context: CheckContext, data: PerformanceData) -> list[Segm
                 if pooled
                 else ""
             )
+            moved = drifts.get((column.spec.column, column.values[code]), SegmentDrift())
+            drifted = moved.share is not None and moved.share >= context.spec.drift.dataset_drift_share  # type: ignore[union-attr]
             results.append(
                 SegmentResult(
                     column=column.spec.column,
                     value=column.values[code],
                     rows=column.rows[code],
-                    verdict=worst(*(m.status for m in metrics)),
+                    verdict=worst(*(m.status for m in metrics), *([Verdict.FAILED] if drifted else [])),
                     metrics=metrics,
                     labeled_rows=int(tally.labeled[code]),
                     pooled=pooled,
                     reason=reason,
+                    drifted_features=moved.drifted,
+                    drifted_share=moved.share,
+                    dataset_drift=drifted,
+                    drift_reason=moved.reason,
                 )
             )
     return sorted(results, key=_severity)

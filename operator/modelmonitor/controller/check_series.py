@@ -64,6 +64,12 @@ SEGMENT_BREACHED = Gauge(
     [*MONITOR_LABELS, "metric", "segment"],
     registry=REGISTRY,
 )
+SEGMENT_DRIFTED_SHARE = Gauge(
+    "modelmonitor_segment_drifted_share",
+    "The share of a segment's features that drifted against the same segment's reference rows in the last run",
+    [*MONITOR_LABELS, "segment"],
+    registry=REGISTRY,
+)
 SERIES = (
     MULTIVARIATE_DRIFT,
     MULTIVARIATE_DRIFTED,
@@ -74,6 +80,7 @@ SERIES = (
     EXPLAINED_DROP,
     SEGMENT_METRIC,
     SEGMENT_BREACHED,
+    SEGMENT_DRIFTED_SHARE,
 )
 _JUDGED = (Verdict.PASSED, Verdict.FAILED)
 
@@ -93,6 +100,7 @@ def export(key: tuple[str, str], base: tuple[str, ...], results: Results) -> Non
     for item in results.attribution:
         set_value(key, EXPLAINED_DROP, (*base, item.metric, item.feature), item.explained_drop)
     for segment in results.segments:
+        set_value(key, SEGMENT_DRIFTED_SHARE, (*base, f"{segment.column}={segment.value}"), segment.drifted_share)
         for metric in segment.metrics:
             labels = (*base, metric.name, f"{segment.column}={segment.value}")
             set_value(key, SEGMENT_METRIC, labels, metric.value)

@@ -80,6 +80,7 @@ def _healthy(results: Results) -> Condition:
         parts.append("data quality: " + "; ".join(broken))
     parts += [f"fairness: {metric.message}" for metric in results.fairness if metric.verdict is Verdict.FAILED]
     parts.append(_segments_failed(results))
+    parts.append(_segments_drifted(results))
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
     if drift:
@@ -112,10 +113,14 @@ def _data_drift(results: Results) -> Condition:
     together = [m for m in drift.multivariate if m.drifted]
     if together:
         summary += "; the features together drifted: " + "; ".join(f"{m.method}: {m.reason}" for m in together)
+    if segments := _segments_drifted(results):
+        summary += f"; {segments}"
     if drift.dataset_drift:
         return Condition(DATA_DRIFT, "True", "DatasetDrift", summary)
     if together:
         return Condition(DATA_DRIFT, "True", "MultivariateDrift", summary)
+    if segments:  # diluted overall: the shift is confined to some segments
+        return Condition(DATA_DRIFT, "True", "SegmentDrift", summary)
     return Condition(DATA_DRIFT, "False", "NoDatasetDrift", summary)
 
 
@@ -267,5 +272,12 @@ def _segments_failed(results: Results, most: int = 5) -> str:
                     f"{metric.name} {bound} in {segment.column}={segment.value} "
                     f"({metric.value:.3g}, {segment.labeled_rows:,} rows)"
                 )
+    more = f" and {len(said) - most} more" if len(said) > most else ""
+    return "; ".join(said[:most]) + more
+
+
+def _segments_drifted(results: Results, most: int = 5) -> str:
+    """The segments whose features drifted as a dataset does: "drift in region=north (3 of 4 features drifted: …)"."""
+    said = [f"drift in {s.column}={s.value} ({s.drift_reason})" for s in results.segments if s.dataset_drift]
     more = f" and {len(said) - most} more" if len(said) > most else ""
     return "; ".join(said[:most]) + more

@@ -11,7 +11,7 @@ from modelmonitor.report.style import badge
 def segments(results: Results) -> Markup:
     """Each segment's metrics, the worst segments first (the results' order)."""
     names = [metric.name for metric in results.metrics]
-    head = tag("tr", [tag("th", name) for name in ("Segment", "Status", "Rows", "Labeled", *names)])
+    head = tag("tr", [tag("th", name) for name in ("Segment", "Status", "Rows", "Labeled", *names, "Drifted")])
     rows = [
         tag(
             "tr",
@@ -20,10 +20,15 @@ def segments(results: Results) -> Markup:
             tag("td", number(seg.rows), class_="num"),
             tag("td", number(seg.labeled_rows), class_="num"),
             [tag("td", number(metric.value), title=metric.reason, class_="num") for metric in seg.metrics],
+            tag("td", ", ".join(seg.drifted_features) or "—", title=seg.drift_reason),
         )
         for seg in results.segments
     ]
-    lead = tag("p", "A segment fails a threshold when a one-sided test confirms it after Benjamini-Hochberg.")
+    lead = tag(
+        "p",
+        "A segment fails a threshold when a one-sided test confirms it after Benjamini-Hochberg; it drifts when its "
+        "features drifted against the same segment's reference rows as a dataset drifts.",
+    )
     return join(lead, tag("table", head, rows, class_="segments"))
 
 
