@@ -25,6 +25,7 @@ from modelmonitor.checks.context import CheckContext
 from modelmonitor.checks.labels import labeled_mask, to_labeled_rows
 from modelmonitor.checks.performance import PerformanceData
 from modelmonitor.engine import attribution as engine
+from modelmonitor.engine.metrics import grouped_confusion_matrices
 
 REWEIGHTED_REGRESSION = ("mae", "rmse", "mape")
 
@@ -62,23 +63,22 @@ class FeatureTally:
         else:
             codes = self.bins.codes_of_text([None if v is None else str(v) for v in values.to_pylist()])
         self.rows += np.bincount(codes, minlength=self.bins.size)
-        if isinstance(rows, CellCodes):  # a confusion matrix per bin, counted without a row per cell
-            cells = rows.classes * rows.classes
-            flat = np.bincount(codes * cells + rows.codes, minlength=self.bins.size * cells)
-            self.sums += flat.reshape(self.sums.shape)
+        if isinstance(rows, ClassCodes):  # a confusion matrix per bin, counted without a row per cell
+            self.sums += grouped_confusion_matrices(codes, rows.y_true, rows.y_pred, self.bins.size, rows.classes)
         else:
             np.add.at(self.sums, codes, rows)
 
 
 @dataclass(frozen=True)
-class CellCodes:
-    """Each labelled row's confusion cell, true class × classes + predicted class."""
+class ClassCodes:
+    """Each labelled row's true and predicted class codes, of ``classes`` classes."""
 
-    codes: NDArray[np.int64]
+    y_true: NDArray[np.int64]
+    y_pred: NDArray[np.int64]
     classes: int
 
 
-Outcomes = CellCodes | NDArray[np.float64]  # classification's cells, or a regression's error sums per row
+Outcomes = ClassCodes | NDArray[np.float64]  # classification's cells, or a regression's error sums per row
 
 
 def _bins(feature: str, drift: DriftResult) -> engine.Bins | None:
@@ -93,14 +93,13 @@ def _bins(feature: str, drift: DriftResult) -> engine.Bins | None:
 
 
 def _outcomes(performance: PerformanceData, batch: pa.RecordBatch, context: CheckContext) -> Outcomes:
-    """Each labelled row as what its metric adds up: its confusion cell, or its error sums."""
+    """Each labelled row as what its metric adds up: its classes, or its error sums."""
     task = context.spec.model.task
     columns = context.spec.data.columns.model_copy(update={"timestamp": None, "score": None})  # labels, predictions
     rows = to_labeled_rows(batch, columns, task, performance.coder, performance.whole)
     if task is Task.REGRESSION:
         return engine.regression_sums(rows.y_true, rows.y_pred)
-    classes = performance.n_classes
-    return CellCodes(rows.y_true.astype(np.int64) * classes + rows.y_pred.astype(np.int64), classes)
+    return ClassCodes(rows.y_true.astype(np.int64), rows.y_pred.astype(np.int64), performance.n_classes)
 
 
 def attribute(

@@ -43,6 +43,7 @@ from modelmonitor.checks.labels import (
 )
 from modelmonitor.data.source_definition import Partition, RowFilter, Source
 from modelmonitor.data.timestamps import utc_instants
+from modelmonitor.engine.metrics import grouped_confusion_matrices
 from modelmonitor.errors import ColumnError, DataError
 
 CURRENT = "current"
@@ -234,8 +235,7 @@ def _add_matrices(total: Matrices, more: Matrices) -> None:
 
 def _bucket_matrices(rows: LabeledRows, buckets: NDArray[np.int64], classes: int) -> Matrices:
     numbers, inverse = np.unique(buckets, return_inverse=True)
-    cells = (inverse * classes + rows.y_true.astype(np.int64)) * classes + rows.y_pred.astype(np.int64)
-    counts = np.bincount(cells, minlength=numbers.size * classes * classes).reshape(-1, classes, classes)
+    counts = grouped_confusion_matrices(inverse, rows.y_true, rows.y_pred, numbers.size, classes)
     return dict(zip(numbers.tolist(), counts, strict=True))
 
 

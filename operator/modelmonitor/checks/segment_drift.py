@@ -94,6 +94,7 @@ def segment_drift(
         for value in values:
             key = (column, value)
             found[key] = SegmentDrift()
+            before = len(tested)
             masks = [
                 ~np.isin(frame.categories[column], named) & np.not_equal(frame.categories[column], None)
                 if pooled and value == values[-1]
@@ -105,7 +106,7 @@ def segment_drift(
                 measured = _measured(feature, *pair, numeric=feature.feature in sides[0].numbers)
                 if measured is not None:
                     tested.append((key, feature.feature, measured))
-            if not any(key == item[0] for item in tested):
+            if len(tested) == before:
                 found[key].reason = f"fewer than {MIN_ROWS} rows a side in the sample"
     with_p = [item for item in tested if item[2].p_value is not None]
     adjusted = dict(

@@ -35,6 +35,7 @@ from modelmonitor.checks.labels import LabeledRows, class_text, labeled_mask, to
 from modelmonitor.checks.performance import Labeled, PerformanceData, standard_error
 from modelmonitor.checks.segment_drift import SegmentDrift, segment_drift
 from modelmonitor.engine.drift import adjust_p_values
+from modelmonitor.engine.metrics import grouped_confusion_matrices
 from modelmonitor.engine.verdict import breach_p_value, describe_bounds, judge
 
 OTHER = "other"
@@ -113,7 +114,6 @@ def _tally(context: CheckContext, data: PerformanceData, columns: list[ColumnSeg
     spec = context.spec
     named = spec.data.columns.model_copy(update={"timestamp": None})
     classes = data.n_classes
-    cells = classes * classes
     tallies = [
         SegmentTally(
             np.zeros((len(c.values), classes, classes), np.int64) if spec.model.task is not Task.REGRESSION else None,
@@ -136,9 +136,9 @@ def _tally(context: CheckContext, data: PerformanceData, columns: list[ColumnSeg
             inside = codes >= 0
             tally.labeled += np.bincount(codes[inside], minlength=len(segment.values))
             if tally.matrices is not None:
-                cell = rows.y_true.astype(np.int64) * classes + rows.y_pred.astype(np.int64)
-                flat = np.bincount(codes[inside] * cells + cell[inside], minlength=len(segment.values) * cells)
-                tally.matrices += flat.reshape(tally.matrices.shape)
+                tally.matrices += grouped_confusion_matrices(
+                    codes[inside], rows.y_true[inside], rows.y_pred[inside], len(segment.values), classes
+                )
             if gathering:
                 tally.rows.append(rows if kept is None else rows.take(kept))
                 tally.codes.append(codes if kept is None else codes[kept])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from modelmonitor.api.comparison import ArmEstimate, Comparison, Interval
+from modelmonitor.api.comparison import ArmEstimate, Comparison, Interval, finite
 from modelmonitor.api.fairness import FAIRNESS_METRICS, FairnessMetricName
 from modelmonitor.api.vocabulary import snake_case
 from modelmonitor.engine import fairness_formulas
@@ -130,10 +130,6 @@ def compared(name: FairnessMetricName, rates: Rates) -> NDArray[np.float64]:
         return unprivileged / privileged if FAIRNESS_METRICS[name].ratio else unprivileged - privileged
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
 def measure(name: FairnessMetricName, counts: Counts, *, confidence: float = 0.95, seed: int = SEED) -> FairnessMeasure:
     """The metric on one tally of ``OUTCOMES`` counts, with its percentile-bootstrap interval at ``confidence``.
 
@@ -144,7 +140,7 @@ def measure(name: FairnessMetricName, counts: Counts, *, confidence: float = 0.9
         raise ValueError(f"fairness counts have the shape {OUTCOMES}, not {counts.shape}")
     formula = FORMULAS[name]
     rates = formula.group_rates(counts)
-    value = _finite(compared(name, rates))
+    value = finite(float(compared(name, rates)))
     support = formula.support(counts)
     lower = upper = None
     rows = int(counts.sum())
@@ -159,7 +155,7 @@ def measure(name: FairnessMetricName, counts: Counts, *, confidence: float = 0.9
         value,
         lower,
         upper,
-        (_finite(rates[PRIVILEGED]), _finite(rates[UNPRIVILEGED])),
+        (finite(float(rates[PRIVILEGED])), finite(float(rates[UNPRIVILEGED]))),
         (int(support[PRIVILEGED]), int(support[UNPRIVILEGED])),
     )
 

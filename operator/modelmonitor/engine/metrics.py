@@ -44,6 +44,19 @@ def confusion_matrix(y_true: NDArray[np.integer], y_pred: NDArray[np.integer], n
     return flat.reshape(n_classes, n_classes)
 
 
+def grouped_confusion_matrices(
+    groups: NDArray[np.integer], y_true: NDArray[np.integer], y_pred: NDArray[np.integer], n_groups: int, n_classes: int
+) -> NDArray[np.int64]:
+    """One confusion matrix per group (``groups`` numbers each row 0..n_groups-1), counted in one pass.
+
+    >>> grouped_confusion_matrices(np.array([0, 1, 1]), np.array([0, 1, 1]), np.array([0, 1, 0]), 2, 2).tolist()
+    [[[1, 0], [0, 0]], [[0, 0], [1, 1]]]
+    """
+    cells = (groups.astype(np.int64) * n_classes + y_true.astype(np.int64)) * n_classes + y_pred.astype(np.int64)
+    flat = np.bincount(cells, minlength=n_groups * n_classes * n_classes)
+    return flat.reshape(n_groups, n_classes, n_classes)
+
+
 def label_metric(
     name: MetricName, matrices: NDArray[np.int64], *, average: str = "binary", positive: int = 1
 ) -> NDArray[np.float64]:
