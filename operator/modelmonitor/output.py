@@ -112,7 +112,9 @@ def render_table(results: Results) -> str:
                     seg.labeled_rows,
                     seg.verdict,
                     ", ".join(seg.drifted_features) or "-",
-                    "; ".join(m.reason for m in seg.metrics),
+                    "; ".join(
+                        [m.reason for m in seg.metrics] + [m.estimated.reason for m in seg.metrics if m.estimated]
+                    ),
                 )
                 for seg in results.segments
             ],

@@ -56,6 +56,7 @@ class EstimatedMetric:
     rows: int
     status: Verdict
     reason: str = ""
+    adjusted_p_value: float | None = None  # a segment's: that its threshold is broken, after Benjamini-Hochberg
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def plan_estimation(
         )
         return dataclasses.replace(plan, reason=reason)
     positions = _score_positions(coder, columns)
-    calibration = _calibrate(reference, coder, columns, positions)
+    calibration = calibrate_reference(reference, coder, columns, positions)
     plan = dataclasses.replace(plan, positions=positions, calibration=calibration)
     estimation = spec.performance_estimation
     if calibration.error > estimation.max_calibration_error:
@@ -156,9 +156,10 @@ def _scores(rows: pa.Table | pa.RecordBatch, columns: Columns) -> NDArray[np.flo
     return np.column_stack([numeric_column(rows, name) for name in score_columns(columns)])
 
 
-def _calibrate(
+def calibrate_reference(
     reference: pa.Table, coder: ClassCoder, columns: Columns, positions: NDArray[np.int64] | None
 ) -> Calibration | ClassCalibration:
+    """The scores' calibration fitted on labeled reference rows, per class for a multiclass model."""
     assert columns.label is not None
     label = coder.encode(reference[columns.label])
     if positions is not None:
@@ -177,14 +178,14 @@ def simulate_unlabeled(
     total: DrawSums | None = None
     try:
         for index, batch in enumerate(unlabeled_batches(context, partition)):
-            found = _batch_sums(plan, batch, columns, (number << 20) + index)  # one random stream per batch
+            found = batch_sums(plan, batch, columns, (number << 20) + index)  # one random stream per batch
             total = found if total is None else total + found
     except (DataError, ValueError) as error:
         return str(error)
     return total if total is not None else DrawSums(np.empty(0), np.empty(0), 0)
 
 
-def _batch_sums(plan: EstimationPlan, batch: pa.RecordBatch, columns: Columns, part: int) -> DrawSums:
+def batch_sums(plan: EstimationPlan, batch: pa.RecordBatch, columns: Columns, part: int) -> DrawSums:
     assert plan.coder is not None and plan.calibration is not None
     predicted = plan.coder.encode(batch.column(columns.prediction), plan.whole)
     scores = _scores(batch, columns)
@@ -231,10 +232,14 @@ def merge_estimation(context: CheckContext, plan: EstimationPlan, parts: list[Dr
     total = sums[0]
     for more in sums[1:]:
         total = total + more
+    return Estimation(plan, estimates_of(context, plan, total))
+
+
+def estimates_of(context: CheckContext, plan: EstimationPlan, total: DrawSums) -> dict[MetricName, Estimate]:
+    """Each of the plan's metrics estimated from the draw sums of the rows it simulated."""
     estimates = {}
     for metric in plan.metrics:
         if isinstance(plan.calibration, ClassCalibration):
-            assert plan.coder is not None
             spec = next(m for m in context.spec.metrics if m.name is metric)
             classes = len(plan.calibration.models)
             estimates[metric] = class_estimate(
@@ -242,7 +247,7 @@ def merge_estimation(context: CheckContext, plan: EstimationPlan, parts: list[Dr
             )
         else:
             estimates[metric] = binary_estimate(metric, total, confidence=_confidence(context))
-    return Estimation(plan, estimates)
+    return estimates
 
 
 def _confidence(context: CheckContext) -> float:

@@ -7,7 +7,7 @@ maps to its labeled, scored rows (``modelmonitor.checks.estimation`` runs the st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,12 +34,17 @@ def score_columns(columns: Columns) -> list[str]:
     return [columns.score]
 
 
-def unlabeled_batches(context: CheckContext, partition: Partition) -> Iterator[pa.RecordBatch]:
-    """The window's rows with a prediction and every score but no label yet (null or NaN), a batch at a time."""
+def unlabeled_batches(
+    context: CheckContext, partition: Partition | None, also: Sequence[str] = ()
+) -> Iterator[pa.RecordBatch]:
+    """The window's rows with a prediction and every score but no label yet (null or NaN), a batch at a time.
+
+    ``also`` names more columns to read beside them (a segment's, say).
+    """
     columns = context.spec.data.columns
     assert columns.label is not None
     scores = score_columns(columns)
-    named = list(dict.fromkeys([columns.prediction, columns.label, *scores]))
+    named = list(dict.fromkeys([columns.prediction, columns.label, *scores, *also]))
     for batch in context.current.record_batches(named, context.current_rows, partition=partition):
         waiting = pc.and_kleene(pc.invert(present(batch.column(columns.label))), all_present(batch, scores))
         if (rows := batch.filter(pc.and_kleene(waiting, present(batch.column(columns.prediction))))).num_rows:

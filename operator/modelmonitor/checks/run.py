@@ -21,7 +21,7 @@ from modelmonitor.api.results import (
 from modelmonitor.api.verdict import Verdict
 from modelmonitor.checks.attribution import attribute
 from modelmonitor.checks.context import CheckContext
-from modelmonitor.checks.estimation import EstimationTask, estimate_metrics
+from modelmonitor.checks.estimation import Estimation, EstimationTask, estimate_metrics
 from modelmonitor.checks.executors import LocalMeasurer, Measurer
 from modelmonitor.checks.fairness import evaluate_fairness
 from modelmonitor.checks.features import DriftTasks, drift_result, drift_tasks
@@ -129,10 +129,11 @@ def run_checks(
                 findings += unmatched_finding(context, measured[len(labels)], labeled_rows)
 
     estimation: PerformanceEstimation | None = None
+    estimated: Estimation | None = None
     if spec.performance_estimation is not None and estimating:
         try:
-            found = measured[estimated_at]
-            metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics, found)
+            estimated = measured[estimated_at]
+            metrics, estimation = estimate_metrics(context, spec.performance_estimation, metrics, estimated)
         except (DataError, ValueError) as error:
             errors.append(CheckError("performanceEstimation", str(error)))
             estimation = PerformanceEstimation(str(spec.performance_estimation.method), Verdict.ERROR, str(error), 0)
@@ -154,7 +155,7 @@ def run_checks(
         except (DataError, ValueError) as error:
             errors.append(CheckError("attribution", str(error)))
         try:
-            segments = evaluate_segments(context, performance, drift)
+            segments = evaluate_segments(context, performance, drift, estimated)
         except (DataError, ValueError) as error:
             errors.append(CheckError("segments", str(error)))
 

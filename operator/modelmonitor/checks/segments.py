@@ -15,76 +15,30 @@ metric; a value past the threshold that the test cannot confirm is Inconclusive.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from modelmonitor.api.drift import Correction
 from modelmonitor.api.metrics import MetricSpec
 from modelmonitor.api.monitor import Task
-from modelmonitor.api.results import DriftResult, MetricResult, SegmentResult
-from modelmonitor.api.segments import SegmentSpec
+from modelmonitor.api.results import DriftResult, EstimatedMetric, MetricResult, SegmentResult
 from modelmonitor.api.verdict import Verdict, worst
 from modelmonitor.checks.context import CheckContext
+from modelmonitor.checks.estimation import Estimation
 from modelmonitor.checks.labeled_parts import CURRENT, gathers
-from modelmonitor.checks.labels import LabeledRows, class_text, labeled_mask, to_labeled_rows
+from modelmonitor.checks.labels import LabeledRows, labeled_mask, to_labeled_rows
 from modelmonitor.checks.performance import Labeled, PerformanceData, standard_error
+from modelmonitor.checks.segment_columns import ColumnSegments, choose_segments
 from modelmonitor.checks.segment_drift import SegmentDrift, segment_drift
+from modelmonitor.checks.segment_estimation import SegmentEstimate, estimate_segments, estimated_metric
 from modelmonitor.engine.drift import adjust_p_values
 from modelmonitor.engine.metrics import grouped_confusion_matrices
 from modelmonitor.engine.verdict import breach_p_value, describe_bounds, judge
 
-OTHER = "other"
 SAMPLE_SEED = 20_261_207
-
-
-@dataclass
-class ColumnSegments:
-    """One column's segments: their values (the pooled rest last, if any) and their rows in the window."""
-
-    spec: SegmentSpec
-    values: list[str]
-    rows: list[int]
-    pooled: bool = False
-
-    def codes(self, values: pa.Array | pa.ChunkedArray) -> NDArray[np.int64]:
-        """Each row's segment, -1 for none (no value, or a value not listed)."""
-        named = len(self.values) - self.pooled
-        found = pc.index_in(class_text(values), value_set=pa.array(self.values[:named], pa.string()))
-        codes = found.to_numpy(zero_copy_only=False)
-        codes = np.where(np.isnan(codes.astype(np.float64)), -1, codes).astype(np.int64)
-        if self.pooled:
-            codes[(codes < 0) & np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False))] = named
-        return codes
-
-
-def _segments(context: CheckContext) -> list[ColumnSegments]:
-    """Pass one: each column's values counted over the window, and its segments chosen."""
-    spec = context.spec
-    for segment in spec.segments:
-        context.current.require(segment.column)
-    counted: dict[str, Counter[str]] = {segment.column: Counter() for segment in spec.segments}
-    for batch in context.current.record_batches(list(counted), context.current_rows):
-        for column, counts in counted.items():
-            tally = pc.value_counts(class_text(batch.column(column)).drop_null())
-            counts.update(dict(zip(tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True)))
-    chosen = []
-    for segment in spec.segments:
-        counts = counted[segment.column]
-        if segment.values is not None:
-            chosen.append(ColumnSegments(segment, list(segment.values), [counts.get(v, 0) for v in segment.values]))
-        elif len(counts) <= spec.max_segments:
-            top = counts.most_common()
-            chosen.append(ColumnSegments(segment, [v for v, _ in top], [n for _, n in top]))
-        else:
-            top = counts.most_common(spec.max_segments - 1)
-            rest = sum(counts.values()) - sum(n for _, n in top)
-            chosen.append(ColumnSegments(segment, [*(v for v, _ in top), OTHER], [*(n for _, n in top), rest], True))
-    return chosen
 
 
 @dataclass
@@ -165,39 +119,68 @@ def _measured(context: CheckContext, data: PerformanceData, metric: MetricSpec, 
     return MetricResult(name, value, metric.min, metric.max, used, verdict, reason, adjusted_p_value=p_value)
 
 
+Judged = TypeVar("Judged", MetricResult, EstimatedMetric)
+
+
+def _settled(item: Judged, p_value: float, alpha: float) -> Judged:
+    """A metric with its adjusted p-value: a breach the adjusted p-value does not confirm is Inconclusive."""
+    if item.status is Verdict.FAILED and p_value > alpha:
+        reason = f"{item.reason}, not significantly (adjusted p {p_value:.2g} > segmentAlpha {alpha:g})"
+        return replace(item, status=Verdict.INCONCLUSIVE, reason=reason, adjusted_p_value=p_value)
+    if item.status is Verdict.FAILED:
+        return replace(item, reason=f"{item.reason} (adjusted p {p_value:.2g})", adjusted_p_value=p_value)
+    return replace(item, adjusted_p_value=p_value)
+
+
 def _adjusted(found: list[list[list[MetricResult]]], alpha: float) -> list[list[list[MetricResult]]]:
-    """Benjamini-Hochberg across every segment's tested metrics; a breach it does not confirm is Inconclusive."""
-    tested = [m for column in found for segment in column for m in segment if m.adjusted_p_value is not None]
-    adjusted = iter(adjust_p_values([m.adjusted_p_value for m in tested], Correction.FDR))  # type: ignore[misc]
+    """Benjamini-Hochberg across every segment's tested metrics, the measured and the estimated apart."""
+    everyone = [m for column in found for segment in column for m in segment]
+    measured = [m for m in everyone if m.adjusted_p_value is not None]
+    estimated = [m.estimated for m in everyone if m.estimated is not None and m.estimated.adjusted_p_value is not None]
+    settled: dict[int, MetricResult | EstimatedMetric] = {}
+    for family in (measured, estimated):
+        adjusted = adjust_p_values([item.adjusted_p_value for item in family], Correction.FDR)  # type: ignore[misc]
+        settled.update((id(item), _settled(item, p, alpha)) for item, p in zip(family, adjusted, strict=True))
 
-    def settled(metric: MetricResult) -> MetricResult:
-        if metric.adjusted_p_value is None:
-            return metric
-        p_value = next(adjusted)
-        if metric.status is Verdict.FAILED and p_value > alpha:
-            reason = f"{metric.reason}, not significantly (adjusted p {p_value:.2g} > segmentAlpha {alpha:g})"
-            return replace(metric, status=Verdict.INCONCLUSIVE, reason=reason, adjusted_p_value=p_value)
-        if metric.status is Verdict.FAILED:
-            reason = f"{metric.reason} (adjusted p {p_value:.2g})"
-            return replace(metric, reason=reason, adjusted_p_value=p_value)
-        return replace(metric, adjusted_p_value=p_value)
+    def rebuilt(metric: MetricResult) -> MetricResult:
+        judged = settled.get(id(metric), metric)
+        assert isinstance(judged, MetricResult)
+        if metric.estimated is None:
+            return judged
+        estimate = settled.get(id(metric.estimated), metric.estimated)
+        assert isinstance(estimate, EstimatedMetric)
+        return replace(judged, estimated=estimate)
 
-    return [[[settled(m) for m in segment] for segment in column] for column in found]
+    return [[[rebuilt(m) for m in segment] for segment in column] for column in found]
 
 
 _RANK = {Verdict.FAILED: 0, Verdict.ERROR: 1, Verdict.INCONCLUSIVE: 2, Verdict.PASSED: 3}
 
 
-def evaluate_segments(context: CheckContext, data: PerformanceData, drift: DriftResult | None) -> list[SegmentResult]:
+def evaluate_segments(
+    context: CheckContext, data: PerformanceData, drift: DriftResult | None, estimation: Estimation | None = None
+) -> list[SegmentResult]:
     """Each segment's metrics, drift (with a drift check) and verdict, the worst first (failed, then by p-value).
 
     A segment whose features drifted as a dataset drifts (``segment_drift``) fails, as the overall drift does.
+    With the window's ``estimation`` (CBPE), each segment's metrics are estimated on its rows without labels too.
     """
     if not context.spec.segments:
         return []
-    columns = _segments(context)
+    columns = choose_segments(context)
     tallies = _tally(context, data, columns)
-    found = [[[_measured(context, data, m, part) for m in context.spec.metrics] for part in t.parts()] for t in tallies]
+    estimates = (
+        estimate_segments(context, estimation, columns)
+        if estimation is not None
+        else [[None for _ in column.values] for column in columns]
+    )
+    found = [
+        [
+            [_with_estimate(context, _measured(context, data, m, part), m, estimate) for m in context.spec.metrics]
+            for part, estimate in zip(tally.parts(), column_estimates, strict=True)
+        ]
+        for tally, column_estimates in zip(tallies, estimates, strict=True)
+    ]
     drifts: dict[tuple[str, str], SegmentDrift] = {}
     if drift is not None and context.spec.drift is not None:
         named = [(c.spec.column, c.values, c.pooled) for c in columns]
@@ -219,7 +202,11 @@ def evaluate_segments(context: CheckContext, data: PerformanceData, drift: Drift
                     column=column.spec.column,
                     value=column.values[code],
                     rows=column.rows[code],
-                    verdict=worst(*(m.status for m in metrics), *([Verdict.FAILED] if drifted else [])),
+                    verdict=worst(
+                        *(m.status for m in metrics),
+                        *(m.estimated.status for m in metrics if m.estimated is not None),
+                        *([Verdict.FAILED] if drifted else []),
+                    ),
                     metrics=metrics,
                     labeled_rows=int(tally.labeled[code]),
                     pooled=pooled,
@@ -233,6 +220,19 @@ def evaluate_segments(context: CheckContext, data: PerformanceData, drift: Drift
     return sorted(results, key=_severity)
 
 
+def _with_estimate(
+    context: CheckContext, measured: MetricResult, spec: MetricSpec, estimate: SegmentEstimate | None
+) -> MetricResult:
+    if estimate is None or (estimated := estimated_metric(context, spec, estimate)) is None:
+        return measured
+    return replace(measured, estimated=estimated)
+
+
 def _severity(segment: SegmentResult) -> tuple[int, float]:
     p_values = [m.adjusted_p_value for m in segment.metrics if m.adjusted_p_value is not None]
+    p_values += [
+        m.estimated.adjusted_p_value
+        for m in segment.metrics
+        if m.estimated is not None and m.estimated.adjusted_p_value is not None
+    ]
     return _RANK.get(segment.verdict, 4), min(p_values, default=1.0)

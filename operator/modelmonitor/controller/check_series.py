@@ -64,6 +64,19 @@ SEGMENT_BREACHED = Gauge(
     [*MONITOR_LABELS, "metric", "segment"],
     registry=REGISTRY,
 )
+SEGMENT_METRIC_ESTIMATED = Gauge(
+    "modelmonitor_segment_metric_estimated",
+    "A metric estimated on one segment's rows without labels (CBPE) in the last run: bound value, lower or upper",
+    [*MONITOR_LABELS, "metric", "segment", "bound"],
+    registry=REGISTRY,
+)
+SEGMENT_ESTIMATE_BREACHED = Gauge(
+    "modelmonitor_segment_estimate_breached",
+    "1 when a segment's estimated metric failed its threshold in the last run (after Benjamini-Hochberg), 0 when "
+    "it kept it",
+    [*MONITOR_LABELS, "metric", "segment"],
+    registry=REGISTRY,
+)
 SEGMENT_DRIFTED_SHARE = Gauge(
     "modelmonitor_segment_drifted_share",
     "The share of a segment's features that drifted against the same segment's reference rows in the last run",
@@ -80,6 +93,8 @@ SERIES = (
     EXPLAINED_DROP,
     SEGMENT_METRIC,
     SEGMENT_BREACHED,
+    SEGMENT_METRIC_ESTIMATED,
+    SEGMENT_ESTIMATE_BREACHED,
     SEGMENT_DRIFTED_SHARE,
 )
 _JUDGED = (Verdict.PASSED, Verdict.FAILED)
@@ -106,6 +121,11 @@ def export(key: tuple[str, str], base: tuple[str, ...], results: Results) -> Non
             set_value(key, SEGMENT_METRIC, labels, metric.value)
             if metric.status in _JUDGED:
                 set_value(key, SEGMENT_BREACHED, labels, metric.status is Verdict.FAILED)
+            if (estimated := metric.estimated) is not None:
+                for bound in ("value", "lower", "upper"):
+                    set_value(key, SEGMENT_METRIC_ESTIMATED, (*labels, bound), getattr(estimated, bound))
+                if estimated.status in _JUDGED:
+                    set_value(key, SEGMENT_ESTIMATE_BREACHED, labels, estimated.status is Verdict.FAILED)
     for together in results.drift.multivariate if results.drift is not None else []:
         if together.status in _JUDGED:
             set_value(key, MULTIVARIATE_DRIFT, (*base, together.method), together.statistic)

@@ -80,6 +80,7 @@ def _healthy(results: Results) -> Condition:
         parts.append("data quality: " + "; ".join(broken))
     parts += [f"fairness: {metric.message}" for metric in results.fairness if metric.verdict is Verdict.FAILED]
     parts.append(_segments_failed(results))
+    parts.append(_segments_estimated(results))
     parts.append(_segments_drifted(results))
     if drift and drift.dataset_drift:
         parts.append(f"dataset drift: {_share(drift.drifted_share)} of features drifted")
@@ -206,8 +207,13 @@ def _estimated(results: Results) -> Condition:
     if estimation.status is not Verdict.PASSED or not estimates:
         return Condition(ESTIMATED, "Unknown", "NotEstimated", estimation.reason)
     failed = [e for e in estimates if e.status is Verdict.FAILED]
+    segments = _segments_estimated(results)
     if failed:
-        return Condition(ESTIMATED, "True", "EstimateBreachesThreshold", _names(failed))
+        return Condition(
+            ESTIMATED, "True", "EstimateBreachesThreshold", "; ".join(filter(None, [_names(failed), segments]))
+        )
+    if segments:  # the overall estimates pass: the failure is confined to some segments
+        return Condition(ESTIMATED, "True", "SegmentEstimateBreachesThreshold", segments)
     return Condition(ESTIMATED, "False", "EstimatesWithinThresholds", _names(estimates))
 
 
@@ -262,18 +268,35 @@ def _explained(results: Results, most: int = 3) -> str:
 
 def _segments_failed(results: Results, most: int = 5) -> str:
     """The failed segments in words, the worst first: "accuracy below 0.75 in region=north (0.61, 1,203 rows)"."""
-    said = []
-    for segment in results.segments:
-        for metric in segment.metrics:
-            if metric.status is Verdict.FAILED and metric.value is not None:
-                bound = f"below {metric.min:g}" if metric.min is not None and metric.value < metric.min else ""
-                bound = bound or f"above {metric.max:g}"
-                said.append(
-                    f"{metric.name} {bound} in {segment.column}={segment.value} "
-                    f"({metric.value:.3g}, {segment.labeled_rows:,} rows)"
-                )
+    said = [
+        f"{metric.name} {_bound_broken(metric, metric.value)} in {segment.column}={segment.value} "
+        f"({metric.value:.3g}, {segment.labeled_rows:,} rows)"
+        for segment in results.segments
+        for metric in segment.metrics
+        if metric.status is Verdict.FAILED and metric.value is not None
+    ]
     more = f" and {len(said) - most} more" if len(said) > most else ""
     return "; ".join(said[:most]) + more
+
+
+def _segments_estimated(results: Results, most: int = 5) -> str:
+    """The segments failed on their estimates: "estimated accuracy below 0.8 in region=north (0.6, 3,012 rows
+    without labels)"."""
+    said = [
+        f"estimated {metric.name} {_bound_broken(metric, estimated.value)} in {segment.column}={segment.value} "
+        f"({estimated.value:.3g}, {estimated.rows:,} rows without labels)"
+        for segment in results.segments
+        for metric in segment.metrics
+        if (estimated := metric.estimated) is not None
+        and estimated.status is Verdict.FAILED
+        and estimated.value is not None
+    ]
+    more = f" and {len(said) - most} more" if len(said) > most else ""
+    return "; ".join(said[:most]) + more
+
+
+def _bound_broken(metric: MetricResult, value: float) -> str:
+    return f"below {metric.min:g}" if metric.min is not None and value < metric.min else f"above {metric.max:g}"
 
 
 def _segments_drifted(results: Results, most: int = 5) -> str:

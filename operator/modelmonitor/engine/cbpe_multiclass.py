@@ -22,6 +22,7 @@ from modelmonitor.engine.cbpe import (
     DrawSums,
     Estimate,
     bootstrap_counts,
+    debiased_calibration_error,
     draw_streams,
     expected_calibration_error,
     interval_of_draws,
@@ -48,6 +49,7 @@ class ClassCalibration:
     raw_error: float
     error: float
     rows: int
+    debiased_error: float = 0.0  # classwise, as ``error``, less the binomial noise (``debiased_calibration_error``)
 
     def probability(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Rows x classes: each row a distribution over the classes."""
@@ -73,6 +75,13 @@ def classwise_calibration_error(probability: NDArray[np.float64], label: NDArray
     )
 
 
+def classwise_debiased_error(probability: NDArray[np.float64], label: NDArray[np.int64]) -> float:
+    """The mean over classes of each class's debiased calibration error (``cbpe.debiased_calibration_error``)."""
+    return float(
+        np.mean([debiased_calibration_error(probability[:, k], label == k) for k in range(probability.shape[1])])
+    )
+
+
 def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], seed: int = 0) -> ClassCalibration:
     """Per-class isotonic calibration on all rows (``label`` indexes the score columns); error cross-fitted."""
     rng = np.random.default_rng(seed)
@@ -90,6 +99,7 @@ def calibrate_classes(scores: NDArray[np.float64], label: NDArray[np.int64], see
         raw_error=classwise_calibration_error(raw, label),
         error=classwise_calibration_error(held_out, label),
         rows=int(label.size),
+        debiased_error=classwise_debiased_error(held_out, label),
     )
 
 

@@ -3,7 +3,8 @@ loss, and fairness. The run page (``report.run``) places them."""
 
 from __future__ import annotations
 
-from modelmonitor.api.results import Results
+from modelmonitor.api.results import MetricResult, Results
+from modelmonitor.api.verdict import Verdict
 from modelmonitor.report.markup import Markup, join, number, tag
 from modelmonitor.report.style import badge
 
@@ -19,17 +20,29 @@ def segments(results: Results) -> Markup:
             tag("td", badge(seg.verdict)),
             tag("td", number(seg.rows), class_="num"),
             tag("td", number(seg.labeled_rows), class_="num"),
-            [tag("td", number(metric.value), title=metric.reason, class_="num") for metric in seg.metrics],
+            [_segment_metric(metric) for metric in seg.metrics],
             tag("td", ", ".join(seg.drifted_features) or "—", title=seg.drift_reason),
         )
         for seg in results.segments
     ]
     lead = tag(
         "p",
-        "A segment fails a threshold when a one-sided test confirms it after Benjamini-Hochberg; it drifts when its "
-        "features drifted against the same segment's reference rows as a dataset drifts.",
+        "A segment fails a threshold when a one-sided test confirms it after Benjamini-Hochberg, on its labelled "
+        "rows or, estimated (est.), on its rows without labels; it drifts when its features drifted against the "
+        "same segment's reference rows as a dataset drifts.",
     )
     return join(lead, tag("table", head, rows, class_="segments"))
+
+
+def _segment_metric(metric: MetricResult) -> Markup:
+    """A segment's metric as measured on its labelled rows and, with CBPE, as estimated on the rest."""
+    estimated = metric.estimated
+    if estimated is None:
+        return tag("td", number(metric.value), title=metric.reason, class_="num")
+    said = f"{number(metric.value)} · est. {number(estimated.value)}"
+    if estimated.status is Verdict.FAILED:
+        said = tag("strong", said)
+    return tag("td", said, title=f"{metric.reason}; {estimated.reason}", class_="num")
 
 
 def fairness(results: Results) -> Markup:

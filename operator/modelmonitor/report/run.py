@@ -85,7 +85,10 @@ def checks_table(results: Results) -> Markup:
         rows.append((f"fairness {fair.name}", fair.verdict, f"{number(fair.value, 3)}{interval}", fair.message))
     for seg in results.segments:
         if seg.verdict is Verdict.FAILED:  # the rest: the Segments section
-            failed = "; ".join(m.reason for m in seg.metrics if m.status is Verdict.FAILED)
+            failed = "; ".join(
+                [m.reason for m in seg.metrics if m.status is Verdict.FAILED]
+                + [m.estimated.reason for m in seg.metrics if m.estimated and m.estimated.status is Verdict.FAILED]
+            )
             rows.append((f"segment {seg.column}={seg.value}", seg.verdict, f"{number(seg.labeled_rows)} rows", failed))
     shown = {m.check for m in results.metrics} | {c.check for c in results.concept_drift}
     shown |= {r.check for r in results.quality_rules} | {f.check for f in results.fairness}
