@@ -235,6 +235,7 @@ def model_rollout_crd() -> dict[str, Any]:
         _printer("Candidate", ".status.versions.candidate"),
         _printer("Step", ".status.currentStep", "integer"),
         _printer("Weight", ".status.weights.candidate", "integer", description="The candidate's share set, percent"),
+        _printer("Mirror", ".status.mirror", "integer", description="The share of requests mirrored to the candidate"),
         _printer("Phase", ".status.phase"),
         _printer("Difference", ".status.difference", description="candidate minus baseline, with its interval"),
         _printer("Age", ".metadata.creationTimestamp", "date"),

@@ -19,10 +19,18 @@ from tests.helpers import DELETE
 pytestmark = pytest.mark.cluster
 
 NAMES = st.sampled_from(["credit-risk-v8", "v", "Credit_Risk", "", "a" * 63, "a" * 254, 8])
-STEPS = st.fixed_dictionaries(
-    {"weight": st.sampled_from([0, 1, 10, 25, 50, 100, 101, -5, 10.5, "10"]), "minDuration": DURATIONS},
-    optional={"maxDuration": DURATIONS},
+STEPS = st.one_of(
+    st.fixed_dictionaries(
+        {"weight": st.sampled_from([0, 1, 10, 25, 50, 100, 101, -5, 10.5, "10"]), "minDuration": DURATIONS},
+        optional={"maxDuration": DURATIONS, "mirror": st.sampled_from([1, 100])},
+    ),
+    st.fixed_dictionaries(
+        {"mirror": st.sampled_from([0, 1, 50, 100, 101, "100"]), "minDuration": DURATIONS},
+        optional={"maxDuration": DURATIONS},
+    ),
+    st.fixed_dictionaries({"minDuration": DURATIONS}),
 )
+SHADOW_THEN_LIVE = [{"mirror": 100, "minDuration": "1h"}, {"weight": 50, "minDuration": "1h"}]
 # each mutation sets one field to a value drawn around its boundaries; several are applied to one spec
 MUTATIONS: dict[str, Any] = {
     "spec.monitorRef": st.one_of(st.fixed_dictionaries({"name": NAMES}), st.just({})),
@@ -64,6 +72,12 @@ MUTATIONS: dict[str, Any] = {
     "spec.steps": st.one_of(
         st.lists(STEPS, max_size=4),
         st.just([{"weight": 50, "minDuration": "1h"}, {"weight": 10, "minDuration": "1h"}]),
+        st.just(SHADOW_THEN_LIVE),
+        st.just(SHADOW_THEN_LIVE[::-1]),
+    ),
+    # KServe cannot mirror: a whole spec, so that both halves of the rule meet often (the paths after it apply on top)
+    "spec": st.just(
+        {**VALID["spec"], "trafficRouter": {"kserve": {"inferenceService": "cr"}}, "steps": SHADOW_THEN_LIVE}
     ),
     "spec.analysis.metric": st.one_of(METRICS, st.just("magic")),
     "spec.analysis.nonInferiorityMargin": NUMBERS,

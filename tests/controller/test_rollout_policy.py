@@ -91,6 +91,17 @@ def test_weights_changed_by_someone_else_pause_it() -> None:
     assert "baseline 50%/candidate 50%, not the baseline 90%/candidate 10%" in verdict.message
 
 
+def test_a_mirror_changed_by_someone_else_pauses_it() -> None:
+    shadow = Position(0, NOW - timedelta(minutes=45), {"baseline": 100, "candidate": 0}, mirror_set=100)
+    weights = {"baseline": 100, "candidate": 0}
+    verdict = decide(spec(), shadow, evidence(), weights, NOW, changed_by="argocd", observed_mirror=0)
+    assert (verdict.action, verdict.reason) == (Action.PAUSE, "WeightDrift")
+    assert verdict.message == (
+        "the router mirrors 0% of the requests to the candidate, not the 100% this rollout set: changed by argocd"
+    )
+    assert decide(spec(), shadow, evidence(), weights, NOW, observed_mirror=100).reason != "WeightDrift"
+
+
 @pytest.mark.parametrize(
     ("decision", "action"), [("promote", Action.PROMOTE), ("abort", Action.ABORT), ("pause", Action.PAUSE)]
 )

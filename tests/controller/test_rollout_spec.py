@@ -61,7 +61,41 @@ CASES = [
         "spec.steps",
         [{"weight": 10, "minDuration": "1h"}, {"weight": 10, "minDuration": "2h"}],
         "weights must increase",
-        'spec.steps[1]: Duplicate value: {"weight":10}',
+        "spec.steps: Invalid value: steps: weights must increase",
+    ),
+    (
+        "spec.steps",
+        [{"weight": 10, "minDuration": "1h"}, {"mirror": 100, "minDuration": "2h"}],
+        "steps: shadow steps (mirror) come before the live ones (weight)",
+        "spec.steps: Invalid value: steps: shadow steps (mirror) come before the live ones (weight)",
+    ),
+    (
+        "spec.steps",
+        [{"weight": 10, "mirror": 100, "minDuration": "1h"}],
+        "a step sets weight or mirror: one of them",
+        "spec.steps[0]: Invalid value: a step sets weight or mirror: one of them",
+    ),
+    (
+        "spec.steps",
+        [{"minDuration": "1h"}],
+        "a step sets weight or mirror: one of them",
+        "spec.steps[0]: Invalid value: a step sets weight or mirror: one of them",
+    ),
+    (
+        "spec.steps.0.mirror",
+        101,
+        "spec.steps[0].mirror: Input should be less than or equal to 100",
+        "spec.steps[0].mirror",
+    ),
+    (
+        "spec",
+        {
+            **VALID["spec"],
+            "trafficRouter": {"kserve": {"inferenceService": "credit-risk"}},
+            "steps": [{"mirror": 100, "minDuration": "1h"}, {"weight": 50, "minDuration": "1h"}],
+        },
+        "trafficRouter.kserve cannot mirror requests",
+        "spec.steps: Invalid value: trafficRouter.kserve cannot mirror requests",
     ),
     ("spec.steps", [], "spec.steps: List should have at least 1 item", "spec.steps: Invalid value: 0"),
     (
@@ -166,6 +200,13 @@ def test_the_valid_spec_parses() -> None:
     assert spec.analysis.guardrail_margins == {"rocAuc": 0.02, "statisticalParityDifference": 0.02}
 
 
+def test_a_shadow_step_mirrors_the_candidate_before_the_live_steps() -> None:
+    steps = [{"mirror": 100, "minDuration": "1h"}, {"weight": 20, "minDuration": "1h"}]
+    spec = parse_rollout_spec(with_value(VALID, "spec.steps", steps)["spec"])
+    assert [step.describe() for step in spec.steps] == ["candidate mirrored 100% (shadow)", "candidate at 20%"]
+    assert [step.shadow for step in spec.steps] == [True, False]
+
+
 def test_an_arm_may_be_named_by_its_registry_alias_and_is_pinned_to_the_version_it_names() -> None:
     document = with_value(VALID, "spec.candidate", {"mlflow": {"alias": "challenger"}, "backend": "credit-risk-v8"})
     spec = parse_rollout_spec(document["spec"])
@@ -215,6 +256,7 @@ def test_the_valid_rollout_is_accepted_and_listed_with_its_columns(
         "CANDIDATE",
         "STEP",
         "WEIGHT",
+        "MIRROR",
         "PHASE",
         "DIFFERENCE",
         "AGE",

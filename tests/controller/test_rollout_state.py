@@ -127,3 +127,19 @@ def test_the_registry_names_the_versions_only_at_a_start_a_restart_or_while_a_st
     waiting = replace(running, phase=states.PAUSED, paused=states.REGISTRY_UNAVAILABLE, versions={})
     assert states.pinned_spec(by_alias, waiting, 1) is None
     assert states.pinned_spec(spec(), replace(running, versions={}), 1) == spec()  # no alias: nothing to pin
+
+
+def test_a_shadow_step_mirrors_the_candidate_while_the_baseline_serves_everyone() -> None:
+    shadowing = spec(spec__steps=[{"mirror": 100, "minDuration": "1h"}, {"weight": 20, "minDuration": "1h"}])
+    state = states.start(shadowing, generation=1, now=NOW)
+    assert (dict(state.weights), state.mirror) == ({"baseline": 100, "candidate": 0}, 100)
+    assert state.message == "step 1 of 2: candidate 8 mirrored 100% (shadow)"
+    assert state.to_status()["mirror"] == 100 and states.RolloutState.from_status(state.to_status()) == state
+    assert states.logged_weights(state.weights, state.mirror) == {"baseline": 100, "candidate": 100}
+    live = states.advance(state, shadowing, Verdict(Action.ADVANCE, "NonInferior", "ok"), NOW)
+    assert (dict(live.weights), live.mirror) == ({"baseline": 80, "candidate": 20}, 0)
+    assert live.message == "step 2 of 2: candidate at 20% (ok)"
+    assert states.logged_weights(live.weights, live.mirror) == dict(live.weights)
+    for action in (Action.ROLLBACK, Action.PROMOTE, Action.ABORT):
+        assert states.advance(state, shadowing, Verdict(action, "r", "m"), NOW).mirror == 0
+    assert states.RolloutState.from_status({k: v for k, v in live.to_status().items() if k != "mirror"}) == live

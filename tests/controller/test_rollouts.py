@@ -30,14 +30,30 @@ class Traffic:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=serve, args=(self._shares, logs, self._stop), daemon=True)
 
-    def weights(self) -> dict[str, int]:
+    def _rule(self) -> dict[str, Any]:
         route = self.custom.get_namespaced_custom_object(*GATEWAY, self.namespace, "httproutes", "credit-risk")
-        refs = route["spec"]["rules"][1]["backendRefs"]
-        by_backend = {ref["name"]: ref.get("weight", 1) for ref in refs}
+        return route["spec"]["rules"][1]
+
+    def weights(self) -> dict[str, int]:
+        by_backend = {ref["name"]: ref.get("weight", 1) for ref in self._rule()["backendRefs"]}
         return {version: by_backend[f"credit-risk-v{version}"] for version in self.versions.values()}
 
+    def mirror(self) -> int:
+        """The percent of requests the rule mirrors to the candidate (a RequestMirror filter), 0 without one."""
+        candidate = f"credit-risk-v{self.versions['candidate']}"
+        for found in self._rule().get("filters") or []:
+            mirrored = found.get("requestMirror") or {}
+            if found.get("type") == "RequestMirror" and mirrored["backendRef"]["name"] == candidate:
+                return int(mirrored.get("percent", 100))
+        return 0
+
     def _shares(self) -> dict[str, int]:
-        return self.skew or self.weights()
+        """The logged rows' shares: a mirrored request is answered, and logged, by the candidate too."""
+        if self.skew:
+            return self.skew
+        shares, mirror = self.weights(), self.mirror()
+        baseline, candidate = self.versions["baseline"], self.versions["candidate"]
+        return {**shares, candidate: shares[candidate] + mirror * shares[baseline] // 100}
 
     def __enter__(self) -> Traffic:
         self._thread.start()
@@ -121,6 +137,23 @@ def traffic(custom, namespace, tmp_path, route) -> Iterator[Traffic]:
         yield serving
 
 
+SHADOW_FIRST = {"steps": [{"mirror": 100, "minDuration": "2s"}, {"weight": 50, "minDuration": "2s"}]}
+
+
+def with_candidate(custom, namespace: str, version: str) -> None:
+    """The route's second rule: the baseline 7 at 100 % and the candidate ``version`` at 0."""
+    rules = [
+        http_route()["spec"]["rules"][0],
+        {
+            "backendRefs": [
+                {"name": "credit-risk-v7", "port": 8080, "weight": 100},
+                {"name": f"credit-risk-v{version}", "port": 8080, "weight": 0},
+            ]
+        },
+    ]
+    custom.patch_namespaced_custom_object(*GATEWAY, namespace, "httproutes", "credit-risk", {"spec": {"rules": rules}})
+
+
 def test_a_better_candidate_goes_through_every_step_and_is_promoted(
     start_operator, custom, namespace, samples, tmp_path, traffic, control_plane, kubeconfig
 ) -> None:
@@ -161,31 +194,13 @@ def test_a_better_candidate_goes_through_every_step_and_is_promoted(
     watched = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "credit-risk")
     assert watched["spec"]["model"]["version"] == "8"  # the monitor now judges the promoted version
     table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
-    assert "credit-risk-v8   credit-risk   7          8           3      100      Promoted" in table
+    assert "credit-risk-v8   credit-risk   7          8           3      100      0        Promoted" in table
 
 
 def test_a_worse_candidate_is_rolled_back_early(start_operator, custom, namespace, samples, tmp_path, route) -> None:
     start_operator()
     monitor(custom, namespace, tmp_path / "logs", samples)
-    custom.patch_namespaced_custom_object(
-        *GATEWAY,
-        namespace,
-        "httproutes",
-        "credit-risk",
-        {
-            "spec": {
-                "rules": [
-                    http_route()["spec"]["rules"][0],
-                    {
-                        "backendRefs": [
-                            {"name": "credit-risk-v7", "port": 8080, "weight": 100},
-                            {"name": "credit-risk-v9", "port": 8080, "weight": 0},
-                        ]
-                    },
-                ]
-            }
-        },
-    )
+    with_candidate(custom, namespace, "9")
     with Traffic(custom, namespace, tmp_path / "logs", {"baseline": "7", "candidate": "9"}):
         rollout(custom, namespace, candidate="9")
         final = eventually(
@@ -200,6 +215,55 @@ def test_a_worse_candidate_is_rolled_back_early(start_operator, custom, namespac
     assert final["phase"] == "RolledBack" and final["currentStep"] == 1 and final["reason"] == "CandidateWorse"
     assert final["weights"] == {"baseline": 100, "candidate": 0} and final["abortedVersion"] == "9"
     assert condition({"status": final}, "RolledBack")["status"] == "True"
+
+
+def test_a_worse_candidate_is_rolled_back_on_its_shadow_step_before_any_user_sees_it(
+    start_operator, custom, namespace, samples, tmp_path, route
+) -> None:
+    start_operator()
+    monitor(custom, namespace, tmp_path / "logs", samples)
+    with_candidate(custom, namespace, "9")
+    served: list[dict[str, int]] = []
+
+    def decided() -> dict[str, Any] | None:
+        served.append(traffic.weights())
+        found = status(custom, namespace, "credit-risk-v9")
+        return found if found.get("phase") == "RolledBack" and found.get("weightsApplied") else None
+
+    with Traffic(custom, namespace, tmp_path / "logs", {"baseline": "7", "candidate": "9"}) as traffic:
+        rollout(custom, namespace, candidate="9", spec=SHADOW_FIRST)
+        eventually(lambda: traffic.mirror() == 100, what="the candidate mirrored")
+        final = eventually(decided, timeout=150, what="rolled back and carried out")
+        assert traffic.mirror() == 0  # the mirror removed with the rollback
+    assert final["currentStep"] == 1 and final["reason"] == "CandidateWorse" and final["mirror"] == 0
+    assert all(weights["9"] == 0 for weights in served)  # no user was ever served by version 9
+    assert final["analysis"]["labeledRows"]["candidate"] >= 200  # judged on the mirrored requests' rows
+
+
+def test_a_better_candidate_passes_its_shadow_step_then_goes_live(
+    start_operator, custom, namespace, samples, tmp_path, traffic, control_plane, kubeconfig
+) -> None:
+    start_operator()
+    monitor(custom, namespace, tmp_path / "logs", samples)
+    # a shadow step long enough to be seen in its state before it may advance
+    rollout(
+        custom,
+        namespace,
+        spec={"steps": [{**SHADOW_FIRST["steps"][0], "minDuration": "15s"}, SHADOW_FIRST["steps"][1]]},
+    )
+    shadow = eventually(
+        lambda: (found := status(custom, namespace, "credit-risk-v8")).get("weightsApplied") and found,
+        what="the shadow step set",
+    )
+    assert shadow["mirror"] == 100 and shadow["weights"] == {"baseline": 100, "candidate": 0}
+    assert shadow["message"] == "step 1 of 2: candidate 8 mirrored 100% (shadow)"
+    assert traffic.mirror() == 100 and traffic.weights() == {"7": 100, "8": 0}
+    table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
+    assert "credit-risk-v8   credit-risk   7          8           1      0        100" in table
+    eventually(lambda: status(custom, namespace, "credit-risk-v8").get("phase") == "Promoted", timeout=150)
+    assert traffic.mirror() == 0 and traffic.weights() == {"7": 0, "8": 100}
+    advanced = [e for e in events(custom, namespace, "credit-risk-v8") if e == "StepAdvanced"]
+    assert len(advanced) == 1  # from the shadow step to the live one
 
 
 def test_weights_changed_by_someone_else_pause_it_until_resumed(

@@ -11,6 +11,7 @@ from modelmonitor.controller.rollouts.routers.gateway_api import GatewayAPI
 
 pytestmark = pytest.mark.cluster
 BACKENDS = {"baseline": "credit-risk-v7", "candidate": "credit-risk-v8"}
+GATEWAY = ("gateway.networking.k8s.io", "v1")
 
 
 def http_route(name: str = "credit-risk") -> dict:
@@ -65,6 +66,36 @@ def test_gateway_api_sets_reads_back_and_names_whoever_else_changed_the_weights(
     observed = router.observed_weights()
     assert observed.weights == {"baseline": 50, "candidate": 50}
     assert observed.written_by.startswith("argocd-controller (Update at ")
+
+
+def test_gateway_api_mirrors_the_candidate_on_a_shadow_step_and_stops_after_it(
+    api_client, namespace, gateway_api_crds
+) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    route = http_route()
+    header = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "x-model", "value": "cr"}]}}
+    route["spec"]["rules"][1]["filters"] = [header]
+    custom.create_namespaced_custom_object("gateway.networking.k8s.io", "v1", namespace, "httproutes", route)
+    router = GatewayAPI(custom, namespace, GatewayAPIRouter(httpRoute="credit-risk", ruleIndex=1), BACKENDS)
+    router.set_weights({"baseline": 100, "candidate": 0}, mirror=100)
+    live = custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", namespace, "httproutes", "credit-risk"
+    )
+    filters = live["spec"]["rules"][1]["filters"]
+    assert filters[0] == header  # the rule's other filter: left as it was
+    assert filters[1]["type"] == "RequestMirror"
+    assert filters[1]["requestMirror"]["percent"] == 100
+    assert filters[1]["requestMirror"]["backendRef"]["name"] == "credit-risk-v8"
+    assert filters[1]["requestMirror"]["backendRef"]["port"] == 8080
+    assert router.observed_weights().mirror == 100
+    router.set_weights({"baseline": 100, "candidate": 0}, mirror=25)
+    assert router.observed_weights().mirror == 25
+    router.set_weights({"baseline": 80, "candidate": 20})
+    live = custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", namespace, "httproutes", "credit-risk"
+    )
+    assert live["spec"]["rules"][1]["filters"] == [header]
+    assert router.observed_weights() == ObservedWeights({"baseline": 80, "candidate": 20}, "", 0)
 
 
 def test_gateway_api_errors_name_what_is_missing(api_client, namespace, gateway_api_crds) -> None:
@@ -140,6 +171,54 @@ def test_istio_sets_reads_back_and_names_whoever_else_changed_the_weights(api_cl
     unnamed = Istio(custom, namespace, IstioRouter(virtualService="credit-risk", routeName="canary"), BACKENDS)
     with pytest.raises(RouterError, match="has no http route named canary \\(it has health, primary\\)"):
         unnamed.observed_weights()
+
+
+def test_istio_mirrors_the_candidate_on_a_shadow_step_and_leaves_someone_elses_mirror(
+    api_client, namespace, router_crds
+) -> None:
+    from modelmonitor.api.rollout import IstioRouter
+    from modelmonitor.controller.rollouts.routers.istio import Istio
+
+    custom = client.CustomObjectsApi(api_client)
+    custom.create_namespaced_custom_object(*ISTIO, namespace, "virtualservices", virtual_service())
+    router = Istio(custom, namespace, IstioRouter(virtualService="credit-risk", routeName="primary"), BACKENDS)
+    router.set_weights({"baseline": 100, "candidate": 0}, mirror=50)
+    primary = custom.get_namespaced_custom_object(*ISTIO, namespace, "virtualservices", "credit-risk")["spec"]["http"][
+        1
+    ]
+    assert primary["mirror"] == {"host": "credit-risk", "subset": "credit-risk-v8"}
+    assert primary["mirrorPercentage"] == {"value": 50}
+    assert router.observed_weights().mirror == 50
+    router.set_weights({"baseline": 90, "candidate": 10})
+    primary = custom.get_namespaced_custom_object(*ISTIO, namespace, "virtualservices", "credit-risk")["spec"]["http"][
+        1
+    ]
+    assert "mirror" not in primary and "mirrorPercentage" not in primary
+    assert router.observed_weights().mirror == 0
+    audited = virtual_service()
+    audited["metadata"]["name"] = "audited"
+    audited["spec"]["http"][1]["mirror"] = {"host": "audit"}
+    custom.create_namespaced_custom_object(*ISTIO, namespace, "virtualservices", audited)
+    other = Istio(custom, namespace, IstioRouter(virtualService="audited", routeName="primary"), BACKENDS)
+    assert other.observed_weights().mirror == 0
+    with pytest.raises(RouterError, match="http route 1 mirrors to audit already: a shadow step would replace it"):
+        other.set_weights({"baseline": 100, "candidate": 0}, mirror=100)
+    other.set_weights({"baseline": 90, "candidate": 10})
+    kept = _istio_route(custom, namespace, "audited")
+    assert kept["mirror"] == {"host": "audit"}
+
+
+def _istio_route(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict:
+    return custom.get_namespaced_custom_object(*ISTIO, namespace, "virtualservices", name)["spec"]["http"][1]
+
+
+def test_kserve_refuses_a_shadow_step(api_client, namespace, router_crds) -> None:
+    from modelmonitor.api.rollout import KServeRouter
+    from modelmonitor.controller.rollouts.routers.kserve import KServe
+
+    router = KServe(client.CustomObjectsApi(api_client), namespace, KServeRouter(inferenceService="credit-risk"))
+    with pytest.raises(RouterError, match="KServe has no request mirroring"):
+        router.set_weights({"baseline": 100, "candidate": 0}, mirror=100)
 
 
 def test_kserve_sets_the_canary_percent_and_names_whoever_else_changed_it(api_client, namespace, router_crds) -> None:
@@ -243,6 +322,35 @@ def test_seldon_sets_the_candidates_weights_and_names_whoever_else_changed_them(
     missing = Seldon(custom, namespace, SeldonRouter(experiment="nowhere"), BACKENDS)
     with pytest.raises(RouterError, match=r"its CRD, experiments\.mlops\.seldon\.io, is not installed"):
         missing.set_weights({"baseline": 90, "candidate": 10})
+
+
+def test_seldon_mirrors_the_candidate_on_a_shadow_step_and_leaves_someone_elses_mirror(
+    api_client, namespace, router_crds
+) -> None:
+    from modelmonitor.api.rollout import SeldonRouter
+    from modelmonitor.controller.rollouts.routers.seldon import Seldon
+
+    custom = client.CustomObjectsApi(api_client)
+    plain = experiment()
+    del plain["spec"]["mirror"]
+    custom.create_namespaced_custom_object(*SELDON, namespace, "experiments", plain)
+    router = Seldon(custom, namespace, SeldonRouter(experiment="credit-risk"), BACKENDS)
+    router.set_weights({"baseline": 100, "candidate": 0}, mirror=100)
+    live = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "credit-risk")
+    assert live["spec"]["mirror"] == {"name": "credit-risk-v8", "percent": 100}
+    assert router.observed_weights().mirror == 100
+    router.set_weights({"baseline": 90, "candidate": 10})
+    live = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "credit-risk")
+    assert "mirror" not in live["spec"] and router.observed_weights().mirror == 0
+    audited = experiment()
+    audited["metadata"]["name"] = "audited"
+    custom.create_namespaced_custom_object(*SELDON, namespace, "experiments", audited)
+    other = Seldon(custom, namespace, SeldonRouter(experiment="audited"), BACKENDS)
+    with pytest.raises(RouterError, match="mirrors to credit-risk-audit already: a shadow step would replace it"):
+        other.set_weights({"baseline": 100, "candidate": 0}, mirror=100)
+    other.set_weights({"baseline": 90, "candidate": 10})
+    kept = custom.get_namespaced_custom_object(*SELDON, namespace, "experiments", "audited")
+    assert kept["spec"]["mirror"] == {"name": "credit-risk-audit", "percent": 10}
 
 
 def test_the_seldon_sample_is_taken_by_both_crds_and_names_the_experiments_candidates(

@@ -100,7 +100,16 @@ class TrafficRouter(SpecModel):
 
 
 class Step(SpecModel):
-    weight: int = Field(ge=1, le=100, description="The candidate's share of traffic, in percent.")
+    """One step: the candidate serves a share of the traffic (``weight``), or sees a copy of it (``mirror``)."""
+
+    weight: int | None = Field(None, ge=1, le=100, description="The candidate's share of traffic, in percent.")
+    mirror: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="A shadow step: the candidate gets a copy of this percent of the requests and its answers are "
+        "discarded, so users see only the baseline's (Gateway API, Istio and Seldon; KServe has no mirroring).",
+    )
     min_duration: Duration = Field(description="How long the step lasts at least before it may advance.")
     max_duration: Duration | None = Field(
         None, description="The step's budget: undecided by then, the rollout is Inconclusive. Default 4 × minDuration."
@@ -118,6 +127,24 @@ class Step(SpecModel):
         if self.max_duration is not None and parse_duration(self.max_duration) < parse_duration(self.min_duration):
             raise ValueError(f"maxDuration {self.max_duration} is shorter than minDuration {self.min_duration}")
         return self
+
+    @model_validator(mode="after")
+    @cel(CelRule("has(self.weight) != has(self.mirror)", "a step sets weight or mirror: one of them"))
+    def _weight_or_mirror(self) -> Step:
+        if (self.weight is None) == (self.mirror is None):
+            raise ValueError("a step sets weight or mirror: one of them")
+        return self
+
+    @property
+    def shadow(self) -> bool:
+        return self.mirror is not None
+
+    def describe(self, version: str | None = None) -> str:
+        """The step in words: ``candidate 9 at 20%``, or ``candidate 9 mirrored 100% (shadow)``."""
+        named = f"candidate {version}" if version else "candidate"
+        if self.mirror is not None:
+            return f"{named} mirrored {self.mirror}% (shadow)"
+        return f"{named} at {self.weight}%"
 
 
 class Guardrail(SpecModel):
@@ -195,7 +222,8 @@ class ModelRolloutSpec(SpecModel):
     steps: list[Step] = Field(
         min_length=1,
         max_length=20,
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["weight"]},
+        description="Shadow steps (mirror) first, then live steps whose weights increase.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     analysis: Analysis = Analysis()
     on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
@@ -251,17 +279,48 @@ class ModelRolloutSpec(SpecModel):
         return self.model_copy(update=arms)
 
     @model_validator(mode="after")
-    def _weights_differ(self) -> ModelRolloutSpec:
-        # the CRD: the list's map key
-        weights = [step.weight for step in self.steps]
-        if len(set(weights)) != len(weights):
+    @cel(
+        CelRule(
+            "self.steps.filter(s, has(s.weight)).map(s, s.weight).isSorted() && "
+            "self.steps.filter(s, has(s.weight)).all(s, self.steps.filter(t, has(t.weight) && t.weight == s.weight)"
+            ".size() == 1)",
+            "steps: weights must increase",
+            ".steps",
+        )
+    )
+    def _weights_increase(self) -> ModelRolloutSpec:
+        weights = [step.weight for step in self.steps if step.weight is not None]
+        if any(later <= earlier for earlier, later in pairwise(weights)):
             raise ValueError(f"steps: weights must increase, got {weights}")
         return self
 
     @model_validator(mode="after")
-    @cel(CelRule("self.steps.map(s, s.weight).isSorted()", "steps: weights must increase", ".steps"))
-    def _weights_sorted(self) -> ModelRolloutSpec:
-        weights = [step.weight for step in self.steps]
-        if any(later < earlier for earlier, later in pairwise(weights)):
-            raise ValueError(f"steps: weights must increase, got {weights}")
+    @cel(
+        CelRule(
+            "self.steps.map(s, has(s.mirror) ? 0 : 1).isSorted()",
+            "steps: shadow steps (mirror) come before the live ones (weight)",
+            ".steps",
+        )
+    )
+    def _shadow_first(self) -> ModelRolloutSpec:
+        live = [not step.shadow for step in self.steps]
+        if any(earlier and not later for earlier, later in pairwise(live)):
+            raise ValueError("steps: shadow steps (mirror) come before the live ones (weight)")
+        return self
+
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.trafficRouter.kserve) || self.steps.all(s, !has(s.mirror))",
+            "trafficRouter.kserve cannot mirror requests (KServe has no request mirroring): a mirror step needs "
+            "gatewayAPI, istio or seldon",
+            ".steps",
+        )
+    )
+    def _mirror_needs_a_mirroring_router(self) -> ModelRolloutSpec:
+        if self.traffic_router.kserve is not None and any(step.shadow for step in self.steps):
+            raise ValueError(
+                "trafficRouter.kserve cannot mirror requests (KServe has no request mirroring): a mirror step needs "
+                "gatewayAPI, istio or seldon"
+            )
         return self

@@ -145,6 +145,12 @@ _ROLLOUT = ("namespace", "rollout")
 ROLLOUT_WEIGHT = Gauge(
     "modelmonitor_rollout_weight", "The traffic weight set for an arm, percent", [*_ROLLOUT, "arm"], registry=REGISTRY
 )
+ROLLOUT_MIRROR = Gauge(
+    "modelmonitor_rollout_mirror_percent",
+    "The percent of requests mirrored to the candidate (a shadow step); 0 otherwise",
+    _ROLLOUT,
+    registry=REGISTRY,
+)
 ROLLOUT_METRIC = Gauge(
     "modelmonitor_rollout_metric_value",
     "An arm's value of a compared metric",
@@ -279,15 +285,23 @@ def set_retraining_active(namespace: str, monitor: str, active: int) -> None:
 
 
 def export_rollout(
-    namespace: str, rollout: str, *, phase: str, weights: dict[str, int], analysis: ComparisonDocument | None
+    namespace: str,
+    rollout: str,
+    *,
+    phase: str,
+    weights: dict[str, int],
+    analysis: ComparisonDocument | None,
+    mirror: int = 0,
 ) -> None:
-    """A rollout's phase, weights and, when it has compared the versions, per-arm values and differences."""
+    """A rollout's phase, weights, mirrored share and, when it has compared the versions, per-arm values and
+    differences."""
     key = (namespace, f"rollout/{rollout}")
     with LOCK:
         for name in ROLLOUT_PHASES:
             remember(key, ROLLOUT_PHASE, (namespace, rollout, name)).set(1 if name == phase else 0)
         for arm, weight in weights.items():
             remember(key, ROLLOUT_WEIGHT, (namespace, rollout, arm)).set(weight)
+        remember(key, ROLLOUT_MIRROR, (namespace, rollout)).set(mirror)
         for comparison in [analysis.primary, *analysis.guardrails] if analysis else []:
             metric = comparison.metric
             for arm in ARMS:

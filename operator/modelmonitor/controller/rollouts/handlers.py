@@ -27,7 +27,7 @@ from modelmonitor.controller.rollouts import registry
 from modelmonitor.controller.rollouts import state as states
 from modelmonitor.controller.rollouts.comparing import compare
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
-from modelmonitor.controller.rollouts.routers import Router, RouterError, router_for
+from modelmonitor.controller.rollouts.routers import ObservedWeights, Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.durations import parse_duration
@@ -82,12 +82,13 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
         current = await _apply_weights(body, replace(current, weights_applied=False, paused=""), router)
         observed = await api(router.observed_weights)
     effective = parsed if resuming or parsed.decision != UserDecision.RESUME else _without_decision(parsed)
-    drifted = dict(observed.weights) != dict(current.weights)
+    drifted = dict(observed.weights) != dict(current.weights) or observed.mirror != current.mirror
     if drifted and current.paused == "WeightDrift" and not resuming:
         return  # held already; a person resumes it (which takes the weights back) or decides
     if not (drifted or resuming or _due(parsed, current, moment) or effective.decision != UserDecision.NONE):
         return
-    comparison, problem = await _compare(parsed, namespace, current, observed.weights, moment)
+    logged = states.logged_weights(observed.weights, observed.mirror)
+    comparison, problem = await _compare(parsed, namespace, current, logged, moment)
     verdict = decide(
         effective,
         current.position(),
@@ -95,6 +96,7 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
         observed.weights,
         moment,
         changed_by=observed.written_by,
+        observed_mirror=observed.mirror,
     )
     if problem and verdict.reason == "NoComparison":
         verdict = Verdict(verdict.action, "ComparisonError", problem)
@@ -103,7 +105,7 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
         following = replace(following, resumed_generation=generation)
     following = replace(following, generation=generation)
     await _persist(
-        body, following, _analysis(comparison[0] if comparison else None, parsed, verdict), observed=observed.weights
+        body, following, _analysis(comparison[0] if comparison else None, parsed, verdict), observed=observed
     )
     await _apply_weights(body, following, router)
     if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion and not parsed.by_alias:
@@ -146,7 +148,11 @@ def _due(spec: ModelRolloutSpec, state: RolloutState, moment: Any) -> bool:
 async def _compare(
     spec: ModelRolloutSpec, namespace: str, state: RolloutState, weights: Any, moment: Any
 ) -> tuple[tuple[dict[str, Any], Evidence] | None, str]:
-    """The comparison's document and evidence, or None and why there is none."""
+    """The comparison's document and evidence, or None and why there is none.
+
+    ``weights`` say what share of the logged rows each arm should have (``state.logged_weights``): on a shadow step
+    the candidate logs the mirrored requests beside the baseline's.
+    """
     monitor = await api(STATE.kube.get_monitor, namespace, spec.monitor_ref.name)
     if monitor is None:
         return None, f"ModelMonitor {spec.monitor_ref.name} not found in namespace {namespace}"
@@ -203,7 +209,7 @@ async def _apply_weights(body: kopf.Body, state: RolloutState, router: Router) -
     if state.weights_applied:
         return state
     faults.crash_point(faults.BEFORE_ROUTER_PATCH)
-    await api(router.set_weights, dict(state.weights))
+    await api(router.set_weights, dict(state.weights), state.mirror)
     applied = replace(state, weights_applied=True, weights_applied_at=precise_iso(now()), events=())
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     done = {
@@ -233,7 +239,9 @@ async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, 
     await _persist(body, held, None)
 
 
-async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: Any = None) -> None:
+async def _persist(
+    body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: ObservedWeights | None = None
+) -> None:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state)}
     compared = ComparisonDocument.from_document(analysis) if analysis and "primary" in analysis else None
@@ -244,11 +252,14 @@ async def _persist(body: kopf.Body, state: RolloutState, analysis: dict[str, Any
         bounds = f" [{low:+.3f}, {high:+.3f}]" if not (math.isnan(low) or math.isnan(high)) else ""
         status["difference"] = f"{primary.metric} {primary.difference:+.3f}{bounds}"
     if observed is not None:
-        status["observedWeights"] = dict(observed)
+        status["observedWeights"] = dict(observed.weights)
+        status["observedMirror"] = observed.mirror
     await api(STATE.kube.patch_rollout_status, namespace, name, status)
     for kind, reason, message in state.events:
         kopf.event(body, type=kind, reason=reason, message=message)
-    metrics.export_rollout(namespace, name, phase=state.phase, weights=dict(state.weights), analysis=compared)
+    metrics.export_rollout(
+        namespace, name, phase=state.phase, weights=dict(state.weights), mirror=state.mirror, analysis=compared
+    )
 
 
 @kopf.on.delete(*MRO, optional=True)

@@ -4,7 +4,7 @@ In order, the first that applies wins:
 
 1. a person's ``spec.decision``: promote, abort, or pause; a paused rollout stays paused
    until the decision is resume;
-2. the router's weights differ from the ones set: pause, ``WeightDrift``;
+2. the router's weights (or mirrored share) differ from the ones set: pause, ``WeightDrift``;
 3. the arms' row shares disagree with the weights (sequential p < 0.001): pause,
    ``SampleRatioMismatch``, since a broken split invalidates every comparison;
 4. fewer labelled rows than ``minSamplesPerArm`` in an arm: wait, ``InsufficientData``;
@@ -56,12 +56,14 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Position:
-    """Where the rollout stands: the step (0-based), when it began, the weights set, and a pause not yet resumed."""
+    """Where the rollout stands: the step (0-based), when it began, the weights (and mirror) set, and a pause not yet
+    resumed."""
 
     step: int
     step_started_at: datetime
     weights_set: Mapping[str, int]
     paused: str = ""  # the reason it was paused for
+    mirror_set: int = 0  # percent of the requests mirrored to the candidate
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def decide(
     observed_weights: Mapping[str, int] | None,
     now: datetime,
     changed_by: str = "",
+    observed_mirror: int | None = None,
 ) -> Verdict:
     """The next action; ``evidence`` is None when the data could not be compared (it waits)."""
     if spec.decision is UserDecision.PROMOTE:
@@ -117,6 +120,13 @@ def decide(
             Action.PAUSE,
             "WeightDrift",
             f"the router's weights are {_weights(observed_weights)}, not the {_weights(position.weights_set)} "
+            f"this rollout set: changed by {changed_by or 'someone or something else'}",
+        )
+    if observed_mirror is not None and observed_mirror != position.mirror_set:
+        return Verdict(
+            Action.PAUSE,
+            "WeightDrift",
+            f"the router mirrors {observed_mirror}% of the requests to the candidate, not the {position.mirror_set}% "
             f"this rollout set: changed by {changed_by or 'someone or something else'}",
         )
     if evidence is None:

@@ -32,8 +32,23 @@ ALL_CANDIDATE = {"baseline": 0, "candidate": 100}
 
 
 def step_weights(spec: ModelRolloutSpec, step: int) -> dict[str, int]:
-    weight = spec.steps[step].weight
+    """The arms' shares of the traffic at a step: a shadow step leaves it all with the baseline."""
+    weight = spec.steps[step].weight or 0
     return {"baseline": 100 - weight, "candidate": weight}
+
+
+def step_mirror(spec: ModelRolloutSpec, step: int) -> int:
+    """The percent of requests mirrored to the candidate at a step: 0 but on a shadow step."""
+    return spec.steps[step].mirror or 0
+
+
+def logged_weights(weights: Mapping[str, int], mirror: int) -> dict[str, int]:
+    """What share of the logged rows each arm should have, as weights: a mirrored request is logged by both arms.
+
+    >>> logged_weights({"baseline": 100, "candidate": 0}, 50)
+    {'baseline': 100, 'candidate': 50}
+    """
+    return {"baseline": weights["baseline"], "candidate": weights["candidate"] + mirror * weights["baseline"] // 100}
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class RolloutState:
     weights: Mapping[str, int]
     weights_applied: bool
     generation: int
+    mirror: int = 0  # percent of the requests mirrored to the candidate (a shadow step)
     reason: str = ""
     message: str = ""
     paused: str = ""
@@ -68,6 +84,7 @@ class RolloutState:
             weights=dict(status.get("weights") or {}),
             weights_applied=bool(status.get("weightsApplied")),
             generation=int(status.get("observedGeneration") or 0),
+            mirror=int(status.get("mirror") or 0),
             reason=status.get("reason", ""),
             message=status.get("message", ""),
             paused=status.get("pausedFor", ""),
@@ -88,6 +105,7 @@ class RolloutState:
             "currentStep": self.step + 1,
             "stepStartedAt": self.step_started_at,
             "weights": dict(self.weights),
+            "mirror": self.mirror,
             "weightsApplied": self.weights_applied,
             "observedGeneration": self.generation,
             "pausedFor": self.paused,
@@ -100,7 +118,7 @@ class RolloutState:
         }
 
     def position(self) -> Position:
-        return Position(self.step, parse_iso(self.step_started_at), self.weights, self.paused)
+        return Position(self.step, parse_iso(self.step_started_at), self.weights, self.paused, self.mirror)
 
     @property
     def terminal(self) -> bool:
@@ -110,16 +128,16 @@ class RolloutState:
 def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_version: str = "") -> RolloutState:
     """The first step; ``spec``'s arms name their versions (aliases resolved: ``ModelRolloutSpec.pinned``)."""
     moment = iso(now)
-    weights = step_weights(spec, 0)
-    message = f"step 1 of {len(spec.steps)}: candidate {spec.candidate.version} at {weights['candidate']}%"
+    message = f"step 1 of {len(spec.steps)}: {spec.steps[0].describe(spec.candidate.version)}"
     return RolloutState(
         phase=PROGRESSING,
         started_at=moment,
         step=0,
         step_started_at=moment,
-        weights=weights,
+        weights=step_weights(spec, 0),
         weights_applied=False,
         generation=generation,
+        mirror=step_mirror(spec, 0),
         reason="Started",
         message=message,
         aborted_version=aborted_version,
@@ -168,21 +186,21 @@ def advance(state: RolloutState, spec: ModelRolloutSpec, verdict: Verdict, now: 
         return _with_event(state, "Normal", "RolloutResumed", verdict.message) if resumed else state
     if action is Action.ADVANCE:
         step = state.step + 1
-        weights = step_weights(spec, step)
-        message = f"step {step + 1} of {len(spec.steps)}: candidate at {weights['candidate']}% ({verdict.message})"
+        message = f"step {step + 1} of {len(spec.steps)}: {spec.steps[step].describe()} ({verdict.message})"
         state = replace(
             state,
             phase=PROGRESSING,
             paused="",
             step=step,
             step_started_at=moment,
-            weights=weights,
+            weights=step_weights(spec, step),
+            mirror=step_mirror(spec, step),
             weights_applied=False,
             message=message,
         )
         return _with_event(state, "Normal", "StepAdvanced", message)
     if action is Action.PROMOTE:
-        state = replace(state, phase=PROMOTED, paused="", weights=ALL_CANDIDATE, weights_applied=False)
+        state = replace(state, phase=PROMOTED, paused="", weights=ALL_CANDIDATE, mirror=0, weights_applied=False)
         promoted = f"candidate {spec.candidate.version} at 100%: {verdict.message}"
         return _with_event(state, "Normal", "Promoted", promoted)
     if action in (Action.ROLLBACK, Action.ABORT):
@@ -192,6 +210,7 @@ def advance(state: RolloutState, spec: ModelRolloutSpec, verdict: Verdict, now: 
             phase=phase,
             paused="",
             weights=ALL_BASELINE,
+            mirror=0,
             weights_applied=False,
             aborted_version=spec.candidate.version,
         )
@@ -200,7 +219,9 @@ def advance(state: RolloutState, spec: ModelRolloutSpec, verdict: Verdict, now: 
     if action is Action.INCONCLUSIVE:
         state = replace(state, phase=INCONCLUSIVE, paused=verdict.reason)
         if spec.on_inconclusive is OnInconclusive.ROLLBACK:
-            state = replace(state, weights=ALL_BASELINE, weights_applied=False, aborted_version=spec.candidate.version)
+            state = replace(
+                state, weights=ALL_BASELINE, mirror=0, weights_applied=False, aborted_version=spec.candidate.version
+            )
         return _with_event(state, "Warning", "Inconclusive", verdict.message)
     assert action is Action.PAUSE
     if state.phase in (PAUSED, INCONCLUSIVE) and state.paused == verdict.reason:

@@ -1,7 +1,8 @@
 """Traffic routers behind one small interface, one module per router, as Argo Rollouts lays them out.
 
-A router sets the two arms' weights on the object it manages, reads back the weights in
-force, and names whoever else last changed them. The rollout reconciler never knows
+A router sets the two arms' weights (and, on a shadow step, the share of requests mirrored
+to the candidate) on the object it manages, reads back the weights in force, and names
+whoever else last changed them. The rollout reconciler never knows
 which router it drives: ``router_for`` picks one from the spec.
 """
 
@@ -23,17 +24,20 @@ class RouterError(RuntimeError):
 
 @dataclass(frozen=True)
 class ObservedWeights:
-    """The weights in force (arm -> percent), and the field manager that last wrote them."""
+    """The weights in force (arm -> percent), the percent of requests mirrored to the candidate, and the field
+    manager that last wrote them."""
 
     weights: Mapping[str, int]
     written_by: str = ""
+    mirror: int = 0
 
 
 class Router(Protocol):
     kind: str
 
-    def set_weights(self, weights: Mapping[str, int]) -> None:
-        """Set the arms' weights (percent, summing to 100), touching nothing else."""
+    def set_weights(self, weights: Mapping[str, int], mirror: int = 0) -> None:
+        """Set the arms' weights (percent, summing to 100) and the percent of requests mirrored to the candidate
+        (0: none), touching nothing else."""
 
     def observed_weights(self) -> ObservedWeights:
         """The weights in force now, as the router's object says."""

@@ -3,6 +3,10 @@
 A backend names a destination by its ``subset`` (the usual Istio canary: one host, two
 subsets) or by its ``host``. As for Gateway API, a JSON patch tests that the
 destinations are still where they were read before it sets the two weights.
+
+A shadow step sets the route's ``mirror`` to the candidate's destination and its
+``mirrorPercentage``; leaving the step removes both. A mirror to anything else is someone
+else's: the router refuses to replace it and leaves it when the step ends.
 """
 
 from __future__ import annotations
@@ -53,7 +57,32 @@ class Istio:
             positions[arm] = matches[0]
         return index, positions
 
-    def set_weights(self, weights: Mapping[str, int]) -> None:
+    def _mirror_operations(self, route: Mapping[str, Any], index: int, candidate: int, mirror: int) -> list[Any]:
+        base = f"/spec/http/{index}"
+        destination = route["route"][candidate]["destination"]
+        current = route.get("mirror")
+        if current is not None and current != destination:
+            if not mirror:
+                return []  # someone else's mirror
+            raise RouterError(
+                f"VirtualService {self.spec.virtual_service} http route {index} mirrors to "
+                f"{'/'.join(sorted(_names(current)))} already: a shadow step would replace it"
+            )
+        if current is None and not mirror:
+            return []
+        guard = [] if current is None else [{"op": "test", "path": f"{base}/mirror", "value": current}]
+        if not mirror:
+            operations = [*guard, {"op": "remove", "path": f"{base}/mirror"}]
+            if "mirrorPercentage" in route:
+                operations.append({"op": "remove", "path": f"{base}/mirrorPercentage"})
+            return operations
+        return [
+            *guard,
+            {"op": "add", "path": f"{base}/mirror", "value": destination},
+            {"op": "add", "path": f"{base}/mirrorPercentage", "value": {"value": float(mirror)}},
+        ]
+
+    def set_weights(self, weights: Mapping[str, int], mirror: int = 0) -> None:
         service = self._service()
         index, positions = self._locate(service)
         base = f"/spec/http/{index}/route"
@@ -62,6 +91,7 @@ class Istio:
             destination = service["spec"]["http"][index]["route"][position]["destination"]
             operations.append({"op": "test", "path": f"{base}/{position}/destination", "value": destination})
             operations.append({"op": "add", "path": f"{base}/{position}/weight", "value": int(weights[arm])})
+        operations += self._mirror_operations(service["spec"]["http"][index], index, positions["candidate"], mirror)
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.namespace}/{PLURAL}/{self.spec.virtual_service}"
         patch(
             self.custom, path, operations, "application/json-patch+json", f"VirtualService {self.spec.virtual_service}"
@@ -70,6 +100,11 @@ class Istio:
     def observed_weights(self) -> ObservedWeights:
         service = self._service()
         index, positions = self._locate(service)
-        route = service["spec"]["http"][index]["route"]
+        http = service["spec"]["http"][index]
+        route = http["route"]
         weights = {arm: int(route[position].get("weight", 0)) for arm, position in positions.items()}
-        return ObservedWeights(weights, last_writer(service, "http"))
+        mirror = 0
+        if http.get("mirror") is not None and http["mirror"] == route[positions["candidate"]]["destination"]:
+            # absent: Istio mirrors every request
+            mirror = round(float((http.get("mirrorPercentage") or {}).get("value", 100.0)))
+        return ObservedWeights(weights, last_writer(service, "http"), mirror)
