@@ -63,7 +63,8 @@ def estimate_segments(
     scans = _scan(context, plan, columns)
     plans = _plans(context, plan, columns, scans)
     totals: list[list[DrawSums | None]] = [[None for _ in column.values] for column in columns]
-    for index, batch in enumerate(_batches(context, columns)):
+    simulated = any(isinstance(planned, EstimationPlan) for column in plans for planned in column)
+    for index, batch in enumerate(_batches(context, columns) if simulated else ()):
         for place, column in enumerate(columns):
             codes = column.codes(batch.column(column.spec.column))
             for code, planned in enumerate(plans[place]):
