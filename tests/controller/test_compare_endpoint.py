@@ -63,6 +63,8 @@ def test_compare_and_gate_answer_with_the_verdict(start_operator, custom, namesp
     assert status == 412 and scarce["verdict"] == "Inconclusive" and scarce["reason"] == "InsufficientData"
     status, split = get(operator, f"{base}?baseline=7&candidate=8&weights=90,10")  # the logs hold 40/30
     assert status == 200 and split["verdict"] == "Fail" and split["reason"] == "SampleRatioMismatch"
+    status, unpaired = get(operator, f"{base}?baseline=7&candidate=8&paired=true")  # the monitor has no requestId
+    assert status == 200 and unpaired["comparison"]["paired"]["reason"].startswith("the monitor has no data.columns")
 
 
 def test_bad_requests_say_what_is_wrong(start_operator, custom, namespace, samples, tmp_path) -> None:
@@ -72,6 +74,10 @@ def test_bad_requests_say_what_is_wrong(start_operator, custom, namespace, sampl
     assert get(operator, f"{base}?candidate=8") == (
         400,
         {"error": "baseline: required (the modelVersion values to compare)"},
+    )
+    assert get(operator, f"{base}?baseline=7&candidate=8&paired=yes") == (
+        400,
+        {"error": "paired: expected true or false, got 'yes'"},
     )
     assert get(operator, f"{base}?baseline=7&candidate=8&metric=vibes") == (
         400,

@@ -262,6 +262,13 @@ class ModelRolloutSpec(SpecModel):
         return self
 
     @property
+    def comparison_alpha(self) -> float:
+        """Each comparison's α. With shadow steps, the paired comparisons of the shadow steps and the live steps'
+        are two confidence sequences: each gets half of analysis.alpha, so the chance either ever errs stays
+        within it."""
+        return self.analysis.alpha / 2 if any(step.shadow for step in self.steps) else self.analysis.alpha
+
+    @property
     def by_alias(self) -> bool:
         """Whether an arm is named by a registry alias (resolved when the rollout starts)."""
         return self.baseline.mlflow is not None or self.candidate.mlflow is not None

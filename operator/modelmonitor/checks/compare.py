@@ -5,6 +5,10 @@ version served each row; the timestamp column bounds the rows to the rollout. Me
 use the labelled rows since the rollout began, and the engine's confidence sequences
 keep them valid at every look. The sample-ratio check uses every row, labelled or not,
 since the current step's weights took effect.
+
+``paired`` (a shadow step): the candidate answered copies of the baseline's requests, so the
+two arms' rows of the same request (``data.columns.requestId``) are compared pair by pair
+(``checks.paired``), for each metric that is a mean over rows; the others as two arms.
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from modelmonitor.api.comparison import ARMS, Comparison, finite
+from modelmonitor.api.comparison import ARMS, ArmEstimate, Comparison, finite
 from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.fairness import favorable_outcome, tally
 from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
+from modelmonitor.checks.paired import NO_REQUEST_ID, pair_rows, signs_of_pairs
 from modelmonitor.data.source import open_source
 from modelmonitor.data.source_definition import ReadSpan, RowFilter, Source
 from modelmonitor.engine.fairness import compare_gaps
+from modelmonitor.engine.paired import PAIRED_METHOD, PairedSigns, pairable, paired_compare
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
 from modelmonitor.times import rfc3339
@@ -41,10 +47,19 @@ class VersionComparison:
     primary: Comparison
     guardrails: Sequence[Comparison]
     sample_ratio: SampleRatio | None
+    labeled_pairs: int | None = None  # a shadow step's: requests both arms answered, labelled
+    signs: PairedSigns | None = None  # a shadow step's: how the versions' answers differ, before any label
+    unpaired: str = ""  # a shadow step's: why its rows were not paired
 
     def to_document(self) -> dict[str, object]:
         srm = self.sample_ratio
+        paired = {}
+        if self.labeled_pairs is not None:
+            paired = {"paired": _paired_document(self.labeled_pairs, self.signs)}
+        elif self.unpaired:
+            paired = {"paired": {"reason": self.unpaired}}
         return {
+            **paired,
             "versions": dict(self.versions),
             "since": rfc3339(self.since),
             "until": rfc3339(self.until),
@@ -83,9 +98,10 @@ def compare_versions(
     until: datetime,
     weights: Mapping[str, int] | None = None,
     weights_since: datetime | None = None,
+    paired: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> VersionComparison:
-    """Compare ``versions`` (arm -> modelVersion value) on rows logged in (since, until].
+    """Compare ``versions`` (arm -> modelVersion value) on rows logged in (since, until]; ``paired``: pair by pair.
 
     Raises :class:`SpecError` when the monitor cannot tell versions or times apart, or the
     metric does not fit it, and :class:`~modelmonitor.errors.DataError` when data cannot be read.
@@ -105,12 +121,16 @@ def compare_versions(
     def rows_of(arm: str, start: datetime) -> RowFilter:
         return RowFilter(columns.timestamp, until, start, ((columns.model_version or "", versions[arm]),))
 
-    tables = {arm: read_labeled(source, columns, rows_of(arm, since)) for arm in ARMS}
+    request = columns.request_id if paired else None
+    also = [request] if request else []
+    tables = {arm: read_labeled(source, columns, rows_of(arm, since), also) for arm in ARMS}
     task = spec.model.task
     coder = None
     if task is not Task.REGRESSION:
         coder = ClassCoder.of_tables(list(tables.values()), columns, spec.model.positive_label)
     arms = {arm: _arm(tables[arm], spec, coder) for arm in ARMS}
+    pairs = pair_rows(tables, request) if request else None
+    twins = {arm: _arm(table, spec, coder) for arm, table in zip(ARMS, pairs.arms, strict=True)} if pairs else {}
     options = {
         "alpha": alpha,
         "n_star": min_samples_per_arm,
@@ -118,11 +138,21 @@ def compare_versions(
         "positive": coder.positive if coder else 1,
         "average": "binary" if task is Task.BINARY else "macro",
     }
-    primary = compare(metric, arms["baseline"], arms["candidate"], **options)  # type: ignore[arg-type]
-    guards = [compare(g, arms["baseline"], arms["candidate"], **options) for g in guardrails]  # type: ignore[arg-type]
+
+    def compared(name: MetricName) -> Comparison:
+        if twins and pairable(name):
+            return paired_compare(name, twins["baseline"], twins["candidate"], **options)  # type: ignore[arg-type]
+        return compare(name, arms["baseline"], arms["candidate"], **options)  # type: ignore[arg-type]
+
+    primary = compared(metric)
+    guards = [compared(guardrail) for guardrail in guardrails]
     if fairness_guardrails:
         served = {arm: rows_of(arm, since) for arm in ARMS}
         guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
+    signs = None
+    if request:
+        served = {arm: rows_of(arm, since) for arm in ARMS}
+        signs = signs_of_pairs(spec, source, served, coder, alpha=alpha, n_star=min_samples_per_arm)
     ratio = None
     if weights is not None:
         start = weights_since or since
@@ -137,7 +167,29 @@ def compare_versions(
         primary=primary,
         guardrails=guards,
         sample_ratio=ratio,
+        labeled_pairs=pairs.count if pairs is not None else None,
+        signs=signs,
+        unpaired=NO_REQUEST_ID if paired and not request else "",
     )
+
+
+def _paired_document(labeled: int, signs: PairedSigns | None) -> dict[str, object]:
+    """A shadow step's pairs: how many are labelled, and the label-free signs over all of them."""
+
+    def sign(found: ArmEstimate | None) -> dict[str, object] | None:
+        if found is None:
+            return None
+        return {"value": finite(found.value), "interval": found.interval.to_document()}
+
+    document: dict[str, object] = {"labeledPairs": labeled, "method": PAIRED_METHOD}
+    if signs is not None:
+        document |= {
+            "pairs": signs.pairs,
+            "agreement": sign(signs.agreement),
+            "positiveShareDifference": sign(signs.positive_share_difference),
+            "scoreDifference": sign(signs.score_difference),
+        }
+    return document
 
 
 def _arm(table: pa.Table, spec: ModelMonitorSpec, coder: ClassCoder | None) -> ArmData:

@@ -9,7 +9,9 @@ Query parameters: ``baseline``, ``candidate`` (required: modelVersion values), `
 (accuracy), ``margin`` (0.01), ``guardrails`` (``rocAuc:0.02,f1:0.01``), ``fairness`` (guardrails
 on the monitor's spec.fairness: ``statisticalParityDifference:0.02``), ``alpha`` (0.05),
 ``minSamples`` (500), ``window`` (rows logged in the last 1h; or ``since``, RFC 3339), and
-``weights`` (``90,10``: the split set, to check the sample ratio).
+``weights`` (``90,10``: the split set, to check the sample ratio), and ``paired`` (``true``: the
+candidate answers mirrored copies of the baseline's requests, compared pair by pair by
+``data.columns.requestId``, as a ModelRollout's shadow step is).
 """
 
 from __future__ import annotations
@@ -100,7 +102,15 @@ def _request(query: Any) -> dict[str, Any]:
         "since": _since(query, moment),
         "until": moment,
         "weights": weights,
+        "paired": _flag(query, "paired"),
     }
+
+
+def _flag(query: Any, key: str) -> bool:
+    value = query.get(key, "false")
+    if value not in ("true", "false"):
+        raise BadRequest(f"{key}: expected true or false, got {value!r}")
+    return value == "true"
 
 
 async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
@@ -125,6 +135,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
             "until": asked["until"],
             "weights": asked["weights"],
             "weights_since": asked["since"],
+            "paired": asked["paired"],
         }
         margins = {**asked["guardrails"], **asked["fairness"]}
         guardrail_margins = {str(metric): margin for metric, margin in margins.items()}

@@ -21,7 +21,9 @@ windows' true and predicted values).
 For a rollout's always-valid interval, a metric gives either ``sequence_parts``: the means it
 is made of and the increasing function combining them (``modelmonitor.engine.sequential``
 says how); or ``sequence_interval``, the whole interval, when it mixes directions or needs
-another variance (r2, rocAuc).  The facts the spec checks (direction, range, needs) are the
+another variance (r2, rocAuc). A metric that is the mean of one value per row (``per_row``:
+accuracy, mae, mape, logLoss) can also be compared pair by pair, on two versions' answers to
+the same requests (``modelmonitor.engine.paired``).  The facts the spec checks (direction, range, needs) are the
 metric's row of ``modelmonitor.api.metrics``; each metric is one module of
 ``modelmonitor.engine.metric_formulas`` ending in its ``FORMULA``.
 """
@@ -152,6 +154,9 @@ class MetricFormula:
     compare_errors: Callable[[Window, Window], PerformanceComparison] | None = None
     sequence_parts: SequenceParts | None = None
     sequence_interval: Callable[..., ArmEstimate] | None = None
+    # its one sequence part holds a value for every row, the metric their mean: two versions' answers to the
+    # same requests compare pair by pair (``engine.paired``)
+    per_row: bool = False
 
     def __post_init__(self) -> None:
         inputs = [form for form in (self.of_counts, self.of_errors, self.of_scores) if form is not None]
@@ -159,6 +164,8 @@ class MetricFormula:
             raise ValueError("a metric is computed from counts, errors or scores: exactly one of them")
         if (self.sequence_parts is None) == (self.sequence_interval is None):
             raise ValueError("a metric's confidence sequence is either its parts or its whole interval")
+        if self.per_row and self.sequence_parts is None:
+            raise ValueError("a metric compared pair by pair is the mean of its one sequence part")
         if not (self.of_scores is None) == (self.resampled is None) == (self.of_labelings is None):
             raise ValueError("a score metric has a resampled and an estimated form, and only a score metric needs them")
         if self.ranked and self.of_labelings is None:

@@ -45,7 +45,8 @@ def evidence_from(comparison: VersionComparison, margin: float, guardrail_margin
     ratio = comparison.sample_ratio
     # plain numbers: the evidence travels from a check process to the operator's, which has no numpy
     return Evidence(
-        labeled_rows={arm: int(rows) for arm, rows in comparison.labeled_rows.items()},
+        # the rows the primary comparison rests on: a shadow step's labelled pairs, else each arm's labelled rows
+        labeled_rows={arm: int(comparison.primary.arm(arm).rows) for arm in comparison.labeled_rows},
         primary=primary if all(guards) else None,
         guardrails=[guard for guard in guards if guard is not None],
         srm_p_value=float(ratio.p_value) if ratio else 1.0,

@@ -27,4 +27,4 @@ def sequence_parts(arm: ArmData, n_classes: int, positive: int, average: str) ->
     return [(correct(arm), True)], only
 
 
-FORMULA = MetricFormula(of_counts=of_counts, compare_counts=compare_counts, sequence_parts=sequence_parts)
+FORMULA = MetricFormula(of_counts=of_counts, compare_counts=compare_counts, sequence_parts=sequence_parts, per_row=True)

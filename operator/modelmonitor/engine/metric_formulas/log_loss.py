@@ -46,5 +46,5 @@ def sequence_parts(arm: ArmData, n_classes: int, positive: int, average: str) ->
 
 
 FORMULA = MetricFormula(
-    of_scores=log_loss, resampled=_resampled, of_labelings=of_labelings, sequence_parts=sequence_parts
+    of_scores=log_loss, resampled=_resampled, of_labelings=of_labelings, sequence_parts=sequence_parts, per_row=True
 )

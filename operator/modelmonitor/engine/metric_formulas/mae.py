@@ -23,4 +23,4 @@ def sequence_parts(arm: ArmData, n_classes: int, positive: int, average: str) ->
     return [(np.abs(arm.y_true - arm.y_pred), False)], only
 
 
-FORMULA = MetricFormula(of_errors=of_errors, compare_errors=compare_errors, sequence_parts=sequence_parts)
+FORMULA = MetricFormula(of_errors=of_errors, compare_errors=compare_errors, sequence_parts=sequence_parts, per_row=True)

@@ -17,4 +17,4 @@ def sequence_parts(arm: ArmData, n_classes: int, positive: int, average: str) ->
     return [(np.abs(arm.y_true - arm.y_pred) / np.maximum(np.abs(arm.y_true), EPS), False)], only
 
 
-FORMULA = MetricFormula(of_errors=of_errors, sequence_parts=sequence_parts)
+FORMULA = MetricFormula(of_errors=of_errors, sequence_parts=sequence_parts, per_row=True)
