@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor.controller.faults import BEFORE_ROUTER_PATCH
-from modelmonitor_tools.samples import serve, write_traffic
+from modelmonitor_tools.samples import Mirror, serve, write_traffic
 from tests.controller.conftest import GROUP, VERSION, condition, kubectl
 from tests.controller.test_routers import http_route, set_half_and_half_as_argocd
 from tests.helpers import eventually
@@ -24,11 +24,21 @@ GATEWAY = ("gateway.networking.k8s.io", "v1")
 class Traffic:
     """Serves requests as the real HTTPRoute splits them, and logs each version's predictions."""
 
-    def __init__(self, custom: client.CustomObjectsApi, namespace: str, logs: Path, versions: dict[str, str]) -> None:
+    def __init__(
+        self,
+        custom: client.CustomObjectsApi,
+        namespace: str,
+        logs: Path,
+        versions: dict[str, str],
+        *,
+        mirrored: bool = False,
+    ) -> None:
         self.custom, self.namespace, self.logs, self.versions = custom, namespace, logs, versions
         self.skew: dict[str, int] | None = None  # a broken split: serve these shares whatever the route says
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=serve, args=(self._shares, logs, self._stop), daemon=True)
+        # mirrored: the route's RequestMirror filter copies requests, logged with their ids by both versions
+        extra = {"read_mirror": self._mirror} if mirrored else {}
+        self._thread = threading.Thread(target=serve, args=(self._shares, logs, self._stop), kwargs=extra, daemon=True)
 
     def _rule(self) -> dict[str, Any]:
         route = self.custom.get_namespaced_custom_object(*GATEWAY, self.namespace, "httproutes", "credit-risk")
@@ -48,12 +58,10 @@ class Traffic:
         return 0
 
     def _shares(self) -> dict[str, int]:
-        """The logged rows' shares: a mirrored request is answered, and logged, by the candidate too."""
-        if self.skew:
-            return self.skew
-        shares, mirror = self.weights(), self.mirror()
-        baseline, candidate = self.versions["baseline"], self.versions["candidate"]
-        return {**shares, candidate: shares[candidate] + mirror * shares[baseline] // 100}
+        return self.skew or self.weights()
+
+    def _mirror(self) -> Mirror:
+        return Mirror(self.versions["baseline"], self.versions["candidate"], self.mirror())
 
     def __enter__(self) -> Traffic:
         self._thread.start()
@@ -69,7 +77,7 @@ def route(custom, namespace, gateway_api_crds) -> dict[str, Any]:
     return custom.create_namespaced_custom_object(*GATEWAY, namespace, "httproutes", http_route())
 
 
-def monitor(custom, namespace: str, logs: Path, samples: Path) -> None:
+def monitor(custom, namespace: str, logs: Path, samples: Path, *, request_id: bool = False) -> None:
     document = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ModelMonitor",
@@ -85,6 +93,8 @@ def monitor(custom, namespace: str, logs: Path, samples: Path) -> None:
             },
         },
     }
+    if request_id:  # the requests a shadow step's mirror copies are paired by it
+        document["spec"]["data"]["columns"]["requestId"] = "request_id"
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", document)
 
 
@@ -221,7 +231,7 @@ def test_a_worse_candidate_is_rolled_back_on_its_shadow_step_before_any_user_see
     start_operator, custom, namespace, samples, tmp_path, route
 ) -> None:
     start_operator()
-    monitor(custom, namespace, tmp_path / "logs", samples)
+    monitor(custom, namespace, tmp_path / "logs", samples, request_id=True)
     with_candidate(custom, namespace, "9")
     served: list[dict[str, int]] = []
 
@@ -230,7 +240,8 @@ def test_a_worse_candidate_is_rolled_back_on_its_shadow_step_before_any_user_see
         found = status(custom, namespace, "credit-risk-v9")
         return found if found.get("phase") == "RolledBack" and found.get("weightsApplied") else None
 
-    with Traffic(custom, namespace, tmp_path / "logs", {"baseline": "7", "candidate": "9"}) as traffic:
+    versions = {"baseline": "7", "candidate": "9"}
+    with Traffic(custom, namespace, tmp_path / "logs", versions, mirrored=True) as traffic:
         rollout(custom, namespace, candidate="9", spec=SHADOW_FIRST)
         eventually(lambda: traffic.mirror() == 100, what="the candidate mirrored")
         final = eventually(decided, timeout=150, what="rolled back and carried out")
@@ -238,30 +249,34 @@ def test_a_worse_candidate_is_rolled_back_on_its_shadow_step_before_any_user_see
     assert final["currentStep"] == 1 and final["reason"] == "CandidateWorse" and final["mirror"] == 0
     assert all(weights["9"] == 0 for weights in served)  # no user was ever served by version 9
     assert final["analysis"]["labeledRows"]["candidate"] >= 200  # judged on the mirrored requests' rows
+    paired = final["analysis"]["paired"]  # request by request: each mirrored copy with the baseline's answer
+    assert paired["labeledPairs"] >= 200 and final["analysis"]["primary"]["method"].endswith("paired")
+    assert paired["agreement"]["value"] < 0.9  # a guessing build disagrees with the baseline often
 
 
 def test_a_better_candidate_passes_its_shadow_step_then_goes_live(
-    start_operator, custom, namespace, samples, tmp_path, traffic, control_plane, kubeconfig
+    start_operator, custom, namespace, samples, tmp_path, route, control_plane, kubeconfig
 ) -> None:
+    """The logs carry request ids, but the monitor names none: the shadow step compares two arms, and says why."""
     start_operator()
     monitor(custom, namespace, tmp_path / "logs", samples)
-    # a shadow step long enough to be seen in its state before it may advance
-    rollout(
-        custom,
-        namespace,
-        spec={"steps": [{**SHADOW_FIRST["steps"][0], "minDuration": "15s"}, SHADOW_FIRST["steps"][1]]},
-    )
-    shadow = eventually(
-        lambda: (found := status(custom, namespace, "credit-risk-v8")).get("weightsApplied") and found,
-        what="the shadow step set",
-    )
-    assert shadow["mirror"] == 100 and shadow["weights"] == {"baseline": 100, "candidate": 0}
-    assert shadow["message"] == "step 1 of 2: candidate 8 mirrored 100% (shadow)"
-    assert traffic.mirror() == 100 and traffic.weights() == {"7": 100, "8": 0}
-    table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
-    assert "credit-risk-v8   credit-risk   7          8           1      0        100" in table
-    eventually(lambda: status(custom, namespace, "credit-risk-v8").get("phase") == "Promoted", timeout=150)
-    assert traffic.mirror() == 0 and traffic.weights() == {"7": 0, "8": 100}
+    versions = {"baseline": "7", "candidate": "8"}
+    with Traffic(custom, namespace, tmp_path / "logs", versions, mirrored=True) as traffic:
+        # a shadow step long enough to be seen in its state before it may advance
+        steps = [{**SHADOW_FIRST["steps"][0], "minDuration": "15s"}, SHADOW_FIRST["steps"][1]]
+        rollout(custom, namespace, spec={"steps": steps})
+        shadow = eventually(
+            lambda: (found := status(custom, namespace, "credit-risk-v8")).get("analysis", {}).get("paired") and found,
+            what="the shadow step compared",
+        )
+        assert shadow["currentStep"] == 1 and shadow["mirror"] == 100
+        assert shadow["weights"] == {"baseline": 100, "candidate": 0}
+        assert shadow["analysis"]["paired"]["reason"].startswith("the monitor has no data.columns.requestId")
+        assert traffic.mirror() == 100 and traffic.weights() == {"7": 100, "8": 0}
+        table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
+        assert "credit-risk-v8   credit-risk   7          8           1      0        100" in table
+        eventually(lambda: status(custom, namespace, "credit-risk-v8").get("phase") == "Promoted", timeout=150)
+        assert traffic.mirror() == 0 and traffic.weights() == {"7": 0, "8": 100}
     advanced = [e for e in events(custom, namespace, "credit-risk-v8") if e == "StepAdvanced"]
     assert len(advanced) == 1  # from the shadow step to the live one
 

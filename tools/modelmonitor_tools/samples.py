@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -151,13 +152,30 @@ def write_samples(directory: Path, *, now: datetime, rows: int = 5000, data_dire
 VERSION_SKILL = {"7": 0.0, "8": 1.0, "9": -1.0}  # how well each version learnt the changed relationship
 
 
+@dataclass(frozen=True)
+class Mirror:
+    """A shadow step's copies: ``percent`` of the requests ``source`` serves, answered by ``target`` too."""
+
+    source: str
+    target: str
+    percent: int
+
+
 def served_rows(
-    rng: np.random.Generator, shares: dict[str, int], rows: int, *, end: datetime, span: timedelta
+    rng: np.random.Generator,
+    shares: dict[str, int],
+    rows: int,
+    *,
+    end: datetime,
+    span: timedelta,
+    mirror: Mirror | None = None,
 ) -> pa.Table:
     """Rows served after the concept changed, each by a version drawn with the routing ``shares`` (percent).
 
     Version 7 still predicts the old relationship (accuracy about 0.69 here), version 8 was
     retrained on the new one (about 0.84), and version 9 is a botched build that guesses (about 0.5).
+    With ``mirror``, every row has a ``request_id`` and the mirrored copies are logged too: the same
+    request (time, features, label, id) answered by the mirror's target.
     """
     versions = list(shares)
     drawn = rng.choice(versions, rows, p=np.asarray([shares[v] for v in versions], float) / sum(shares.values()))
@@ -169,37 +187,77 @@ def served_rows(
     changed = rng.random(rows) < 0.25  # the relationship changed for a quarter of the applicants
     true_logit = np.where(changed, _changed_logit(old_logit, region), old_logit)
     label = rng.random(rows) < 1 / (1 + np.exp(-true_logit))
-    skill = np.array([VERSION_SKILL.get(str(v), 0.0) for v in drawn])
-    guess = rng.normal(0, 2, rows)
-    model_logit = np.where(skill > 0, true_logit, np.where(skill < 0, guess, old_logit))
-    score = 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, rows))))
+    score = _answered(rng, drawn, true_logit, old_logit)
     timestamps = _timestamps(rng, rows, end=end, span=span)
-    return _logged(timestamps, (age, income, amount, region), score, label.astype(np.int64), drawn.astype(str))
+    features = (age, income, amount, region)
+    served = _logged(timestamps, features, score, label.astype(np.int64), drawn.astype(str))
+    if mirror is None:
+        return served
+    ids = np.char.add("req-", rng.integers(0, 2**62, rows).astype(str))
+    copied = (drawn.astype(str) == mirror.source) & (rng.random(rows) < mirror.percent / 100)
+    target = np.full(int(copied.sum()), mirror.target)
+    copies = _logged(
+        timestamps[copied],
+        tuple(feature[copied] for feature in features),  # type: ignore[arg-type]
+        _answered(rng, target, true_logit[copied], old_logit[copied]),
+        label[copied].astype(np.int64),
+        target,
+    )
+    return pa.concat_tables(
+        [served.append_column("request_id", pa.array(ids)), copies.append_column("request_id", pa.array(ids[copied]))]
+    )
+
+
+def _answered(
+    rng: np.random.Generator, versions: np.ndarray, true_logit: np.ndarray, old_logit: np.ndarray
+) -> np.ndarray:
+    """Each version's score for its rows, by how well it learnt the changed relationship (VERSION_SKILL)."""
+    skill = np.array([VERSION_SKILL.get(str(v), 0.0) for v in versions])
+    guess = rng.normal(0, 2, versions.size)
+    model_logit = np.where(skill > 0, true_logit, np.where(skill < 0, guess, old_logit))
+    return 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, versions.size))))
 
 
 def write_traffic(
-    directory: Path, shares: dict[str, int], rows: int, *, end: datetime, span: timedelta, seed: int
+    directory: Path,
+    shares: dict[str, int],
+    rows: int,
+    *,
+    end: datetime,
+    span: timedelta,
+    seed: int,
+    mirror: Mirror | None = None,
 ) -> Path:
     """Append one batch of served rows to a Parquet directory, as a logging pipeline would."""
     directory.mkdir(parents=True, exist_ok=True)
-    table = served_rows(np.random.default_rng(seed), shares, rows, end=end, span=span)
+    table = served_rows(np.random.default_rng(seed), shares, rows, end=end, span=span, mirror=mirror)
     path = directory / f"batch-{end.astimezone(UTC):%Y%m%dT%H%M%S%f}-{seed}.parquet"
     pq.write_table(table, path)
     return path
 
 
-def serve(read_shares: Callable[[], dict[str, int]], directory: Path, stop: threading.Event, *, rows: int = 300) -> int:
+def serve(
+    read_shares: Callable[[], dict[str, int]],
+    directory: Path,
+    stop: threading.Event,
+    *,
+    rows: int = 300,
+    read_mirror: Callable[[], Mirror] | None = None,
+) -> int:
     """Serve and log batches until ``stop``: each split by the shares the router holds at that moment.
 
     ``read_shares`` reads the weights from the real routing object (version -> percent), so
-    the logged rows prove which weights took effect. Returns the number of batches.
+    the logged rows prove which weights took effect; ``read_mirror``, what it mirrors (every
+    row then has a request id). Returns the number of batches.
     """
     batches, period = 0, 0.4
     while not stop.is_set():
         shares = read_shares()
         if sum(shares.values()):
             now = datetime.now(UTC)
-            write_traffic(directory, shares, rows, end=now, span=timedelta(seconds=period), seed=batches)
+            mirror = read_mirror() if read_mirror is not None else None
+            span = timedelta(seconds=period)
+            write_traffic(directory, shares, rows, end=now, span=span, seed=batches, mirror=mirror)
             batches += 1
         stop.wait(period)
     return batches
