@@ -177,3 +177,23 @@ def test_fairness_guardrails_need_the_monitors_fairness(tmp_path: Path) -> None:
             fairness_guardrails=[FairnessMetricName.DISPARATE_IMPACT_RATIO],
             **common,
         )
+
+
+def test_a_live_step_reports_how_the_arms_outputs_differ_before_any_label(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.parquet"
+    write_logs(logs, rows=20_000, candidate_share=0.25, accuracy={"7": 0.8, "8": 0.8})
+    table = pq.read_table(logs).to_pandas()
+    table = table[(table.ts > START) & (table.ts <= NOW)]
+    # version 8 says yes more often: its wrong answers are all yes
+    yes = (table.model_version == "8") & (table.prediction != table.label)
+    table.loc[yes, "prediction"] = 1
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), logs)
+    found = accuracy_since_start(logs)
+    outputs = found.to_document()["outputs"]
+    served = {v: table[table.model_version == v] for v in ("7", "8")}
+    share = outputs["positiveShare"]
+    assert share["baseline"] == pytest.approx((served["7"].prediction == 1).mean())
+    assert share["candidate"] == pytest.approx((served["8"].prediction == 1).mean())  # labelled or not
+    assert share["shifted"] and share["interval"][0] > 0
+    assert outputs["rows"] == {"baseline": len(served["7"]), "candidate": len(served["8"])}
+    assert outputs["meanScore"]["baseline"] == pytest.approx(served["7"].score.mean())

@@ -13,22 +13,32 @@ two arms' rows of the same request (``data.columns.requestId``) are compared pai
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from modelmonitor.api.comparison import ARMS, ArmEstimate, Comparison, finite
 from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.fairness import favorable_outcome, tally
-from modelmonitor.checks.labels import ClassCoder, read_labeled, to_labeled_rows
+from modelmonitor.checks.labels import (
+    ClassCoder,
+    all_present,
+    class_text,
+    numeric_column,
+    read_labeled,
+    to_labeled_rows,
+)
 from modelmonitor.checks.paired import NO_REQUEST_ID, pair_rows, signs_of_pairs
 from modelmonitor.data.source import open_source
 from modelmonitor.data.source_definition import ReadSpan, RowFilter, Source
 from modelmonitor.engine.fairness import compare_gaps
+from modelmonitor.engine.output_shift import OUTPUT_SHIFT_METHOD, OutputShift, Shift, output_shift, shifted
 from modelmonitor.engine.paired import PAIRED_METHOD, PairedSigns, pairable, paired_compare
 from modelmonitor.engine.sequential import SRM_METHOD, ArmData, SampleRatio, compare, sample_ratio
 from modelmonitor.errors import SpecError
@@ -50,16 +60,19 @@ class VersionComparison:
     labeled_pairs: int | None = None  # a shadow step's: requests both arms answered, labelled
     signs: PairedSigns | None = None  # a shadow step's: how the versions' answers differ, before any label
     unpaired: str = ""  # a shadow step's: why its rows were not paired
+    outputs: OutputShift | None = None  # a live step's: how the arms' outputs differ, before any label
 
     def to_document(self) -> dict[str, object]:
         srm = self.sample_ratio
-        paired = {}
+        extra: dict[str, object] = {}
         if self.labeled_pairs is not None:
-            paired = {"paired": _paired_document(self.labeled_pairs, self.signs)}
+            extra = {"paired": _paired_document(self.labeled_pairs, self.signs)}
         elif self.unpaired:
-            paired = {"paired": {"reason": self.unpaired}}
+            extra = {"paired": {"reason": self.unpaired}}
+        if self.outputs is not None:
+            extra["outputs"] = _outputs_document(self.outputs)
         return {
-            **paired,
+            **extra,
             "versions": dict(self.versions),
             "since": rfc3339(self.since),
             "until": rfc3339(self.until),
@@ -149,6 +162,7 @@ def compare_versions(
     if fairness_guardrails:
         served = {arm: rows_of(arm, since) for arm in ARMS}
         guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
+    outputs = None if paired else _output_shift(spec, source, rows_of, since, coder, alpha, min_samples_per_arm)
     signs = None
     if request:
         served = {arm: rows_of(arm, since) for arm in ARMS}
@@ -170,7 +184,65 @@ def compare_versions(
         labeled_pairs=pairs.count if pairs is not None else None,
         signs=signs,
         unpaired=NO_REQUEST_ID if paired and not request else "",
+        outputs=outputs,
     )
+
+
+def _output_shift(
+    spec: ModelMonitorSpec,
+    source: Source,
+    rows_of: Callable[[str, datetime], RowFilter],
+    since: datetime,
+    coder: ClassCoder | None,
+    alpha: float,
+    n_star: int,
+) -> OutputShift | None:
+    """The arms' shares predicted positive (binary) and mean scores, on every row each served, labelled or not."""
+    columns = spec.data.columns
+    binary = spec.model.task is Task.BINARY and coder is not None
+    if not (binary or columns.score):
+        return None
+    wanted = [columns.prediction, *([columns.score] if columns.score else [])]
+    positive: dict[str, NDArray[np.bool_]] = {}
+    scores: dict[str, NDArray[np.float64]] = {}
+    for arm in ARMS:
+        table = source.read(wanted, rows_of(arm, since))
+        table = table.filter(all_present(table, wanted))
+        if binary and coder is not None:
+            named = class_text(table[columns.prediction]).to_numpy(zero_copy_only=False)
+            positive[arm] = named == coder.classes[coder.positive]
+        if columns.score:
+            scores[arm] = numeric_column(table, columns.score)
+    return output_shift(
+        positive.get("baseline"),
+        positive.get("candidate"),
+        scores.get("baseline"),
+        scores.get("candidate"),
+        alpha=alpha,
+        n_star=n_star,
+    )
+
+
+def _outputs_document(found: OutputShift) -> dict[str, object]:
+    """A live step's outputs: each arm's value, the difference with its always-valid interval, and whether it moved."""
+
+    def shift(item: Shift | None) -> dict[str, object] | None:
+        if item is None:
+            return None
+        return {
+            "baseline": finite(item.baseline),
+            "candidate": finite(item.candidate),
+            "difference": finite(item.difference),
+            "interval": item.interval.to_document(),
+            "shifted": shifted(item),
+        }
+
+    return {
+        "rows": dict(zip(ARMS, found.rows, strict=True)),
+        "positiveShare": shift(found.positive_share),
+        "meanScore": shift(found.mean_score),
+        "method": OUTPUT_SHIFT_METHOD,
+    }
 
 
 def _paired_document(labeled: int, signs: PairedSigns | None) -> dict[str, object]:
