@@ -13,7 +13,7 @@ two arms' rows of the same request (``data.columns.requestId``) are compared pai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -159,13 +159,12 @@ def compare_versions(
 
     primary = compared(metric)
     guards = [compared(guardrail) for guardrail in guardrails]
+    served = {arm: rows_of(arm, since) for arm in ARMS}  # every row each arm served, labelled or not
     if fairness_guardrails:
-        served = {arm: rows_of(arm, since) for arm in ARMS}
         guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
-    outputs = None if paired else _output_shift(spec, source, rows_of, since, coder, alpha, min_samples_per_arm)
+    outputs = None if paired else _output_shift(spec, source, served, coder, alpha, min_samples_per_arm)
     signs = None
     if request:
-        served = {arm: rows_of(arm, since) for arm in ARMS}
         signs = signs_of_pairs(spec, source, served, coder, alpha=alpha, n_star=min_samples_per_arm)
     ratio = None
     if weights is not None:
@@ -191,8 +190,7 @@ def compare_versions(
 def _output_shift(
     spec: ModelMonitorSpec,
     source: Source,
-    rows_of: Callable[[str, datetime], RowFilter],
-    since: datetime,
+    served: Mapping[str, RowFilter],
     coder: ClassCoder | None,
     alpha: float,
     n_star: int,
@@ -206,7 +204,7 @@ def _output_shift(
     positive: dict[str, NDArray[np.bool_]] = {}
     scores: dict[str, NDArray[np.float64]] = {}
     for arm in ARMS:
-        table = source.read(wanted, rows_of(arm, since))
+        table = source.read(wanted, served[arm])
         table = table.filter(all_present(table, wanted))
         if binary and coder is not None:
             named = class_text(table[columns.prediction]).to_numpy(zero_copy_only=False)

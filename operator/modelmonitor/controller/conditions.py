@@ -275,8 +275,7 @@ def _segments_failed(results: Results, most: int = 5) -> str:
         for metric in segment.metrics
         if metric.status is Verdict.FAILED and metric.value is not None
     ]
-    more = f" and {len(said) - most} more" if len(said) > most else ""
-    return "; ".join(said[:most]) + more
+    return _at_most(said, most)
 
 
 def _segments_estimated(results: Results, most: int = 5) -> str:
@@ -291,6 +290,11 @@ def _segments_estimated(results: Results, most: int = 5) -> str:
         and estimated.status is Verdict.FAILED
         and estimated.value is not None
     ]
+    return _at_most(said, most)
+
+
+def _at_most(said: list[str], most: int) -> str:
+    """The first ``most`` of a condition's findings, and how many more there are."""
     more = f" and {len(said) - most} more" if len(said) > most else ""
     return "; ".join(said[:most]) + more
 
@@ -302,5 +306,4 @@ def _bound_broken(metric: MetricResult, value: float) -> str:
 def _segments_drifted(results: Results, most: int = 5) -> str:
     """The segments whose features drifted as a dataset does: "drift in region=north (3 of 4 features drifted: …)"."""
     said = [f"drift in {s.column}={s.value} ({s.drift_reason})" for s in results.segments if s.dataset_drift]
-    more = f" and {len(said) - most} more" if len(said) > most else ""
-    return "; ".join(said[:most]) + more
+    return _at_most(said, most)
