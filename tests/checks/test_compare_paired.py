@@ -115,3 +115,16 @@ def test_a_metric_that_is_not_a_mean_over_rows_is_compared_as_two_arms_on_a_shad
         monitor(logs), metric=MetricName.ACCURACY, guardrails=[MetricName.ROC_AUC], paired=True, **common
     )
     assert found.primary.method == PAIRED_METHOD and found.guardrails[0].method != PAIRED_METHOD
+
+
+def test_a_shadow_step_before_any_label_reports_its_signs(tmp_path: Path) -> None:
+    """No label has come yet: the positive class is known from the predictions (an IndexError before)."""
+    logs = tmp_path / "logs.parquet"
+    write_mirrored(logs)
+    table = pq.read_table(logs)
+    unlabelled = table.set_column(table.schema.get_field_index("label"), "label", pa.nulls(table.num_rows, pa.int64()))
+    pq.write_table(unlabelled, logs)
+    found = compared(logs, paired=True)
+    assert found.labeled_pairs == 0
+    assert found.signs is not None and found.signs.positive_share_difference is not None
+    assert found.signs.pairs > 3000

@@ -65,22 +65,26 @@ class ArmEstimate:
     interval: Interval
     rows: int
 
-    def to_document(self) -> dict[str, object]:
-        return {"value": finite(self.value), "interval": self.interval.to_document(), "labeledRows": self.rows}
+    def to_document(self, rows_key: str = "labeledRows") -> dict[str, object]:
+        return {"value": finite(self.value), "interval": self.interval.to_document(), rows_key: self.rows}
 
     @classmethod
-    def from_document(cls, document: Any, path: str) -> ArmEstimate:
+    def from_document(cls, document: Any, path: str, rows_key: str = "labeledRows") -> ArmEstimate:
         arm = _object(document, path)
-        rows = arm.get("labeledRows") or 0
+        rows = arm.get(rows_key) or 0
         if isinstance(rows, bool) or not isinstance(rows, int):
-            raise DocumentError(f"{path}.labeledRows", f"expected a whole number, found {rows!r}"[:300])
+            raise DocumentError(f"{path}.{rows_key}", f"expected a whole number, found {rows!r}"[:300])
         value = _number(arm.get("value"), f"{path}.value")
         return cls(value, Interval.from_document(arm.get("interval"), f"{path}.interval"), rows)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Candidate − baseline for one metric, with an always-valid interval for the difference."""
+    """Candidate − baseline for one metric, with an always-valid interval for the difference.
+
+    ``estimated``: from CBPE's expected values on every row each arm served, not from labels; its arms count
+    ``rows``, not ``labeledRows``.
+    """
 
     metric: str
     higher_is_better: bool
@@ -90,6 +94,7 @@ class Comparison:
     interval: Interval
     alpha: float
     method: str
+    estimated: bool = False
 
     @property
     def improvement(self) -> Interval:
@@ -102,15 +107,17 @@ class Comparison:
         return self.baseline if name == "baseline" else self.candidate
 
     def to_document(self) -> dict[str, object]:
+        rows = "rows" if self.estimated else "labeledRows"
         return {
             "metric": self.metric,
             "higherIsBetter": self.higher_is_better,
-            "baseline": self.baseline.to_document(),
-            "candidate": self.candidate.to_document(),
+            "baseline": self.baseline.to_document(rows),
+            "candidate": self.candidate.to_document(rows),
             "difference": finite(self.difference),
             "interval": self.interval.to_document(),
             "alpha": self.alpha,
             "method": self.method,
+            **({"estimated": True} if self.estimated else {}),
         }
 
     @classmethod
@@ -121,15 +128,18 @@ class Comparison:
             raise DocumentError(
                 f"{path}.metric", "is missing" if metric is None else f"expected text, found {metric!r}"
             )
+        estimated = compared.get("estimated") is True
+        rows = "rows" if estimated else "labeledRows"
         return cls(
             metric=metric,
             higher_is_better=compared.get("higherIsBetter") is not False,
-            baseline=ArmEstimate.from_document(compared.get("baseline"), f"{path}.baseline"),
-            candidate=ArmEstimate.from_document(compared.get("candidate"), f"{path}.candidate"),
+            baseline=ArmEstimate.from_document(compared.get("baseline"), f"{path}.baseline", rows),
+            candidate=ArmEstimate.from_document(compared.get("candidate"), f"{path}.candidate", rows),
             difference=_number(compared.get("difference"), f"{path}.difference"),
             interval=Interval.from_document(compared.get("interval"), f"{path}.interval"),
             alpha=_number(compared.get("alpha"), f"{path}.alpha"),
             method=str(compared.get("method") or ""),
+            estimated=estimated,
         )
 
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from modelmonitor.api.base import Duration, LocalObjectReference, Name, SpecModel
 from modelmonitor.api.cel import CelRule, cel
+from modelmonitor.api.data import DataSource
 from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.durations import parse_duration
@@ -38,6 +39,12 @@ class Arm(SpecModel):
         "starts (kept in status.versions for the whole rollout).",
     )
     backend: Name
+    reference: DataSource | None = Field(
+        None,
+        description="This version's labelled validation data (its label, prediction and score columns named as the "
+        "monitor's): analysis.estimated calibrates the version's estimates on it. The baseline may go without: the "
+        "monitor's data.reference calibrates it.",
+    )
 
     @model_validator(mode="after")
     @cel(CelRule("has(self.version) != has(self.mlflow)", "name the version, or its registry alias: one of them"))
@@ -164,6 +171,11 @@ class FairnessGuardrail(SpecModel):
     non_inferiority_margin: float = Field(0.0, ge=0)
 
 
+class PromoteOn(StrEnum):
+    LABELS = "labels"
+    ESTIMATED = "estimated"
+
+
 class Analysis(SpecModel):
     metric: MetricName = Field(MetricName.ACCURACY, description="The primary metric; any the monitor's task supports.")
     non_inferiority_margin: float = Field(
@@ -184,6 +196,16 @@ class Analysis(SpecModel):
     alpha: float = Field(0.05, gt=0, lt=0.5)
     min_samples_per_arm: int = Field(500, ge=10, le=100_000_000, description="Labelled rows per arm before deciding.")
     interval: Duration = Field("5m", description="How often it re-evaluates.")
+    estimated: bool = Field(
+        False,
+        description="Also compare the primary metric (accuracy or logLoss) as CBPE expects it on every row served, "
+        "labelled or not, each version calibrated on its reference: a worse candidate may be rolled back, and a "
+        "non-inferior one advanced, before the labels come. Labels overrule estimates.",
+    )
+    promote_on: PromoteOn = Field(
+        PromoteOn.LABELS,
+        description="What may promote past the last step: labels (the labelled analysis must agree) or estimated.",
+    )
 
     @property
     def guardrail_margins(self) -> dict[str, float]:
@@ -263,10 +285,11 @@ class ModelRolloutSpec(SpecModel):
 
     @property
     def comparison_alpha(self) -> float:
-        """Each comparison's α. With shadow steps, the paired comparisons of the shadow steps and the live steps'
-        are two confidence sequences: each gets half of analysis.alpha, so the chance either ever errs stays
-        within it."""
-        return self.analysis.alpha / 2 if any(step.shadow for step in self.steps) else self.analysis.alpha
+        """Each family of confidence sequences' α: the live steps' labelled comparisons, the shadow steps' paired
+        ones (with shadow steps), the estimated ones (analysis.estimated). Each gets an equal share of
+        analysis.alpha, so the chance any ever errs stays within it."""
+        families = 1 + any(step.shadow for step in self.steps) + self.analysis.estimated
+        return self.analysis.alpha / families
 
     @property
     def by_alias(self) -> bool:

@@ -22,9 +22,11 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from modelmonitor.api.comparison import ARMS, ArmEstimate, Comparison, finite
+from modelmonitor.api.data import DataSource
 from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
+from modelmonitor.checks.estimated_compare import EstimatedAnalysis, estimate_versions
 from modelmonitor.checks.fairness import favorable_outcome, tally
 from modelmonitor.checks.labels import (
     ClassCoder,
@@ -61,6 +63,7 @@ class VersionComparison:
     signs: PairedSigns | None = None  # a shadow step's: how the versions' answers differ, before any label
     unpaired: str = ""  # a shadow step's: why its rows were not paired
     outputs: OutputShift | None = None  # a live step's: how the arms' outputs differ, before any label
+    estimated: EstimatedAnalysis | None = None  # analysis.estimated: the expected metric compared, without labels
 
     def to_document(self) -> dict[str, object]:
         srm = self.sample_ratio
@@ -71,6 +74,8 @@ class VersionComparison:
             extra = {"paired": {"reason": self.unpaired}}
         if self.outputs is not None:
             extra["outputs"] = _outputs_document(self.outputs)
+        if self.estimated is not None:
+            extra["estimated"] = self.estimated.to_document()
         return {
             **extra,
             "versions": dict(self.versions),
@@ -112,9 +117,14 @@ def compare_versions(
     weights: Mapping[str, int] | None = None,
     weights_since: datetime | None = None,
     paired: bool = False,
+    estimated: bool = False,
+    references: Mapping[str, DataSource | None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> VersionComparison:
     """Compare ``versions`` (arm -> modelVersion value) on rows logged in (since, until]; ``paired``: pair by pair.
+
+    ``estimated``: also compare the metric CBPE expects on every row served, each arm calibrated on its
+    ``references`` entry (``checks.estimated_compare``).
 
     Raises :class:`SpecError` when the monitor cannot tell versions or times apart, or the
     metric does not fit it, and :class:`~modelmonitor.errors.DataError` when data cannot be read.
@@ -137,10 +147,13 @@ def compare_versions(
     request = columns.request_id if paired else None
     also = [request] if request else []
     tables = {arm: read_labeled(source, columns, rows_of(arm, since), also) for arm in ARMS}
+    served = {arm: rows_of(arm, since) for arm in ARMS}  # every row each arm served, labelled or not
     task = spec.model.task
     coder = None
     if task is not Task.REGRESSION:
-        coder = ClassCoder.of_tables(list(tables.values()), columns, spec.model.positive_label)
+        # the classes predicted too: before any label comes, the outputs and the pairs' signs need the positive class
+        predicted = [source.read([columns.prediction], served[arm]) for arm in ARMS]
+        coder = ClassCoder.of_tables([*tables.values(), *predicted], columns, spec.model.positive_label)
     arms = {arm: _arm(tables[arm], spec, coder) for arm in ARMS}
     pairs = pair_rows(tables, request) if request else None
     twins = {arm: _arm(table, spec, coder) for arm, table in zip(ARMS, pairs.arms, strict=True)} if pairs else {}
@@ -159,13 +172,25 @@ def compare_versions(
 
     primary = compared(metric)
     guards = [compared(guardrail) for guardrail in guardrails]
-    served = {arm: rows_of(arm, since) for arm in ARMS}  # every row each arm served, labelled or not
     if fairness_guardrails:
         guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
     outputs = None if paired else _output_shift(spec, source, served, coder, alpha, min_samples_per_arm)
     signs = None
     if request:
         signs = signs_of_pairs(spec, source, served, coder, alpha=alpha, n_star=min_samples_per_arm)
+    guessed = None
+    if estimated:
+        guessed = estimate_versions(
+            spec,
+            source,
+            served,
+            references or {},
+            metric=metric,
+            alpha=alpha,
+            n_star=min_samples_per_arm,
+            request=request,
+            env=env,
+        )
     ratio = None
     if weights is not None:
         start = weights_since or since
@@ -184,6 +209,7 @@ def compare_versions(
         signs=signs,
         unpaired=NO_REQUEST_ID if paired and not request else "",
         outputs=outputs,
+        estimated=guessed,
     )
 
 

@@ -118,7 +118,7 @@ def plan_estimation(
             f"class {unscored[0]!r} appears among labels or predictions but has no column in data.columns.classScores"
         )
         return dataclasses.replace(plan, reason=reason)
-    positions = _score_positions(coder, columns)
+    positions = score_positions(coder, columns)
     calibration = calibrate_reference(reference, coder, columns, positions)
     plan = dataclasses.replace(plan, positions=positions, calibration=calibration)
     estimation = spec.performance_estimation
@@ -144,7 +144,7 @@ def _unscored_classes(coder: ClassCoder, columns: Columns) -> list[str]:
     return [name for name in coder.classes if name not in scored]
 
 
-def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64] | None:
+def score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64] | None:
     """For each class code, the index of its score column (multiclass); None for a binary model."""
     if not columns.class_scores:
         return None
@@ -152,7 +152,7 @@ def _score_positions(coder: ClassCoder, columns: Columns) -> NDArray[np.int64] |
     return np.array([scored.index(name) for name in coder.classes], dtype=np.int64)
 
 
-def _scores(rows: pa.Table | pa.RecordBatch, columns: Columns) -> NDArray[np.float64]:
+def score_matrix(rows: pa.Table | pa.RecordBatch, columns: Columns) -> NDArray[np.float64]:
     return np.column_stack([numeric_column(rows, name) for name in score_columns(columns)])
 
 
@@ -163,8 +163,8 @@ def calibrate_reference(
     assert columns.label is not None
     label = coder.encode(reference[columns.label])
     if positions is not None:
-        return calibrate_classes(_scores(reference, columns), positions[label])
-    return calibrate(_scores(reference, columns)[:, 0], label == coder.positive)
+        return calibrate_classes(score_matrix(reference, columns), positions[label])
+    return calibrate(score_matrix(reference, columns)[:, 0], label == coder.positive)
 
 
 def simulate_unlabeled(
@@ -188,7 +188,7 @@ def simulate_unlabeled(
 def batch_sums(plan: EstimationPlan, batch: pa.RecordBatch, columns: Columns, part: int) -> DrawSums:
     assert plan.coder is not None and plan.calibration is not None
     predicted = plan.coder.encode(batch.column(columns.prediction), plan.whole)
-    scores = _scores(batch, columns)
+    scores = score_matrix(batch, columns)
     calibration = plan.calibration
     if isinstance(calibration, ClassCalibration):
         assert plan.positions is not None

@@ -132,12 +132,13 @@ class ClassCoder:
 
     @classmethod
     def of_tables(cls, tables: list[pa.Table], columns: Columns, positive_label: str | None) -> ClassCoder:
-        """The classes among the labels and predictions of some tables (nulls are labels yet to arrive)."""
+        """The classes among the labels and predictions of some tables (nulls are labels yet to arrive; a table may
+        hold predictions alone)."""
         values = [
             class_text(table[name]).drop_null()
             for table in tables
             for name in (columns.label, columns.prediction)
-            if table.num_rows
+            if table.num_rows and name in table.column_names
         ]
         return cls({value for chunk in values for value in chunk.to_pylist()}, positive_label)
 

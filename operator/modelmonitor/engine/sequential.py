@@ -107,16 +107,23 @@ def compare(
     options = {"alpha": alpha / 2, "n_star": n_star, "n_classes": n_classes, "positive": positive, "average": average}
     base = metric_interval(metric, baseline, **options)  # type: ignore[arg-type]
     cand = metric_interval(metric, candidate, **options)  # type: ignore[arg-type]
-    interval = Interval(cand.interval.low - base.interval.high, cand.interval.high - base.interval.low)
+    return of_arms(metric, base, cand, alpha=alpha, method=METHOD)
+
+
+def of_arms(
+    metric: MetricName, base: ArmEstimate, cand: ArmEstimate, *, alpha: float, method: str, estimated: bool = False
+) -> Comparison:
+    """Candidate − baseline from each arm's interval: ``[L_c − U_b, U_c − L_b]`` (each arm at half of ``alpha``)."""
     return Comparison(
         metric=str(metric),
         higher_is_better=METRICS[metric].higher_is_better,
         baseline=base,
         candidate=cand,
         difference=cand.value - base.value,
-        interval=interval,
+        interval=Interval(cand.interval.low - base.interval.high, cand.interval.high - base.interval.low),
         alpha=alpha,
-        method=METHOD,
+        method=method,
+        estimated=estimated,
     )
 
 

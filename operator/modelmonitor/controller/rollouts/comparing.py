@@ -11,7 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from modelmonitor.api.comparison import ARMS
 from modelmonitor.api.monitor import ModelMonitorSpec
+from modelmonitor.controller.conditions import CONCEPT, Condition
 from modelmonitor.controller.rollouts.policy import Bounds, Evidence
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ def evidence_from(comparison: VersionComparison, margin: float, guardrail_margin
     primary = bounds(comparison.primary, margin)
     guards = [bounds(item, guardrail_margins[item.metric]) for item in comparison.guardrails]
     ratio = comparison.sample_ratio
+    estimated = comparison.estimated
+    guessed = estimated.primary if estimated is not None else None
     # plain numbers: the evidence travels from a check process to the operator's, which has no numpy
     return Evidence(
         # the rows the primary comparison rests on: a shadow step's labelled pairs, else each arm's labelled rows
@@ -52,4 +56,30 @@ def evidence_from(comparison: VersionComparison, margin: float, guardrail_margin
         srm_p_value=float(ratio.p_value) if ratio else 1.0,
         expected_shares=tuple(float(share) for share in ratio.expected_shares) if ratio else (),
         observed_shares=tuple(float(share) for share in ratio.observed_shares) if ratio else (),
+        estimated=bounds(guessed, margin) if guessed is not None else None,
+        estimated_rows={arm: int(guessed.arm(arm).rows) for arm in ARMS} if guessed is not None else None,
+        unreliable=estimated.disagreement if estimated is not None else "",
+    )
+
+
+def concept_drift(monitor: Mapping[str, Any]) -> str:
+    """The monitor's ConceptDrift condition's message when it is True: CBPE's assumption no longer holds."""
+    for condition in (monitor.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == CONCEPT and condition.get("status") == "True":
+            return f"the monitor's concept-drift checks fire ({condition.get('message') or condition.get('reason')})"
+    return ""
+
+
+ESTIMATES_TRUSTED = "EstimatesTrusted"
+
+
+def estimate_condition(document: Mapping[str, Any], evidence: Evidence) -> Condition:
+    """Whether analysis.estimated's estimates may decide: refused (why), suspended (EstimateUnreliable), or trusted."""
+    estimated = document.get("estimated") or {}
+    if refused := estimated.get("refused"):
+        return Condition(ESTIMATES_TRUSTED, "False", "EstimateRefused", str(refused))
+    if evidence.unreliable:
+        return Condition(ESTIMATES_TRUSTED, "False", "EstimateUnreliable", evidence.unreliable)
+    return Condition(
+        ESTIMATES_TRUSTED, "True", "EstimatesHold", "no concept drift, and the labels so far agree with the estimates"
     )

@@ -19,13 +19,13 @@ from modelmonitor.api.comparison import ComparisonDocument
 from modelmonitor.api.parsing import parse_rollout_spec
 from modelmonitor.api.rollout import ModelRolloutSpec, UserDecision
 from modelmonitor.controller import faults, metrics
-from modelmonitor.controller.conditions import merge
+from modelmonitor.controller.conditions import Condition, merge
 from modelmonitor.controller.config import TICK_SECONDS
 from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts import registry
 from modelmonitor.controller.rollouts import state as states
-from modelmonitor.controller.rollouts.comparing import compare
+from modelmonitor.controller.rollouts.comparing import compare, concept_drift, estimate_condition
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import ObservedWeights, Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
@@ -104,8 +104,13 @@ async def reconcile_rollout(body: kopf.Body, spec: kopf.Spec, meta: kopf.Meta, s
     if resuming and verdict.action is not Action.PAUSE:
         following = replace(following, resumed_generation=generation)
     following = replace(following, generation=generation)
+    trusted = [estimate_condition(*comparison)] if comparison and parsed.analysis.estimated else []
     await _persist(
-        body, following, _analysis(comparison[0] if comparison else None, parsed, verdict), observed=observed
+        body,
+        following,
+        _analysis(comparison[0] if comparison else None, parsed, verdict),
+        observed=observed,
+        conditions=trusted,
     )
     await _apply_weights(body, following, router)
     if following.phase == states.PROMOTED and parsed.update_monitor_on_promotion and not parsed.by_alias:
@@ -165,6 +170,8 @@ async def _compare(
             "fairness_guardrails": [guardrail.metric for guardrail in spec.analysis.fairness_guardrails],
             "alpha": spec.comparison_alpha,
             "paired": spec.steps[state.step].shadow,
+            "estimated": spec.analysis.estimated,
+            "references": {"baseline": spec.baseline.reference, "candidate": spec.candidate.reference},
             "min_samples_per_arm": spec.analysis.min_samples_per_arm,
             "since": parse_iso(state.started_at),
             "until": moment,
@@ -178,7 +185,11 @@ async def _compare(
         return None, f"{error.reason}: {error}"
     except CheckProcessDied as error:
         return None, str(error)
-    return compared, ""
+    document, evidence = compared
+    if spec.analysis.estimated and (drifted := concept_drift(monitor)):
+        suspended = "; ".join(reason for reason in (evidence.unreliable, drifted) if reason)
+        evidence = replace(evidence, unreliable=suspended)
+    return (document, evidence), ""
 
 
 def _settled(spec: ModelRolloutSpec, state: RolloutState) -> datetime:
@@ -200,7 +211,11 @@ def _analysis(comparison: dict[str, Any] | None, spec: ModelRolloutSpec, verdict
         analysis["primary"]["margin"] = spec.analysis.non_inferiority_margin
         for guardrail in analysis["guardrails"]:
             guardrail["margin"] = spec.analysis.guardrail_margins[guardrail["metric"]]
+        if "primary" in (estimated := analysis.get("estimated") or {}):
+            estimated["primary"]["margin"] = spec.analysis.non_inferiority_margin
     analysis["decision"] = {"action": verdict.action.value, "reason": verdict.reason, "message": verdict.message}
+    if verdict.decided_by:
+        analysis["decidedBy"] = verdict.decided_by
     analysis["evaluatedAt"] = iso(now())
     return analysis
 
@@ -223,10 +238,11 @@ async def _apply_weights(body: kopf.Body, state: RolloutState, router: Router) -
     return applied
 
 
-def _conditions(body: kopf.Body, state: RolloutState) -> list[dict[str, Any]]:
-    """The rollout's conditions for ``state``, merged into those it has (transition times kept)."""
+def _conditions(body: kopf.Body, state: RolloutState, extra: list[Condition] | None = None) -> list[dict[str, Any]]:
+    """The rollout's conditions for ``state`` (and ``extra``), merged into those it has (transition times kept)."""
     previous = list((body.get("status") or {}).get("conditions") or [])
-    conditions, _ = merge(previous, states.conditions(state), generation=state.generation, now=iso(now()))
+    updates = [*states.conditions(state), *(extra or [])]
+    conditions, _ = merge(previous, updates, generation=state.generation, now=iso(now()))
     return conditions
 
 
@@ -241,10 +257,14 @@ async def _hold(body: kopf.Body, current: RolloutState | None, generation: int, 
 
 
 async def _persist(
-    body: kopf.Body, state: RolloutState, analysis: dict[str, Any] | None, observed: ObservedWeights | None = None
+    body: kopf.Body,
+    state: RolloutState,
+    analysis: dict[str, Any] | None,
+    observed: ObservedWeights | None = None,
+    conditions: list[Condition] | None = None,
 ) -> None:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
-    status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state)}
+    status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state, conditions)}
     compared = ComparisonDocument.from_document(analysis) if analysis and "primary" in analysis else None
     if analysis is not None:
         status["analysis"] = analysis

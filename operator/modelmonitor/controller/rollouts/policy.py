@@ -7,34 +7,42 @@ In order, the first that applies wins:
 2. the router's weights (or mirrored share) differ from the ones set: pause, ``WeightDrift``;
 3. the arms' row shares disagree with the weights (sequential p < 0.001): pause,
    ``SampleRatioMismatch``, since a broken split invalidates every comparison;
-4. fewer labelled rows than ``minSamplesPerArm`` in an arm: wait, ``InsufficientData``;
-   no data is neither failure nor success;
-5. the candidate's interval lies entirely below −δ, on the primary metric or a
+4. the candidate's labelled interval lies entirely below −δ, on the primary metric or a
    guardrail: roll back;
-6. the step's ``minDuration`` has not passed: wait;
-7. the interval's lower bound is above −δ and every guardrail's too: advance, or promote
-   after the last step;
-8. the step's budget (``maxDuration``, by default four times ``minDuration``) ran out:
-   ``Inconclusive``, then ``onInconclusive`` (pause or roll back);
-9. otherwise continue: wait for more data at this step.
+5. with ``analysis.estimated``, the estimates trusted (no ``EstimateUnreliable``) and the
+   labels not yet conclusive: the candidate's estimated interval lies entirely below −δ: roll
+   back, before the labels;
+6. fewer labelled rows than ``minSamplesPerArm`` in an arm, and no estimate to go on: wait,
+   ``InsufficientData``; no data is neither failure nor success;
+7. the step's ``minDuration`` has not passed: wait;
+8. the labelled interval's lower bound is above −δ and every guardrail's too: advance, or
+   promote after the last step. Labels overrule estimates;
+9. the estimated lower bound is above −δ (and no labelled guardrail is worse): advance; after
+   the last step promote only with ``promoteOn: estimated``, else wait for the labels;
+10. the step's budget (``maxDuration``, by default four times ``minDuration``) ran out:
+    ``Inconclusive``, then ``onInconclusive`` (pause or roll back);
+11. otherwise continue: wait for more data at this step.
 
 The intervals come from the engine's confidence sequences, valid at every look, so
-re-evaluating every ``interval`` does not inflate the error rates.
+re-evaluating every ``interval`` does not inflate the error rates. Every verdict says which
+evidence decided it (``decided_by``: labels or estimates).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from modelmonitor.api.rollout import ModelRolloutSpec, OnInconclusive, UserDecision
+from modelmonitor.api.rollout import ModelRolloutSpec, OnInconclusive, PromoteOn, UserDecision
 from modelmonitor.durations import parse_duration
 
 SRM_P_VALUE = 0.001
 DEFAULT_BUDGET_FACTOR = 4
+LABELS = "labels"
+ESTIMATES = "estimates"
 
 
 class Action(StrEnum):
@@ -52,6 +60,7 @@ class Verdict:
     action: Action
     reason: str
     message: str
+    decided_by: str = ""  # LABELS or ESTIMATES when the comparison decided it
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,15 @@ class Evidence:
     srm_p_value: float
     expected_shares: Sequence[float]
     observed_shares: Sequence[float]
+    estimated: Bounds | None = None  # analysis.estimated: the expected primary metric's interval
+    estimated_rows: Mapping[str, int] | None = None  # arm -> rows the estimate rests on (labelled or not)
+    unreliable: str = ""  # why the estimates are not to be trusted now (EstimateUnreliable)
+
+    def trusted_estimate(self, minimum: int) -> Bounds | None:
+        """The estimate to decide on: trusted, and resting on at least ``minimum`` rows per arm."""
+        if self.unreliable or self.estimated is None or not self.estimated_rows:
+            return None
+        return self.estimated if min(self.estimated_rows.values()) >= minimum else None
 
 
 def decide(
@@ -139,20 +157,35 @@ def decide(
             f"{_shares(evidence.expected_shares)} set (sequential p={evidence.srm_p_value:.2g} < {SRM_P_VALUE}): "
             "a broken split invalidates the comparison",
         )
-    if waiting := _too_little(evidence, spec.analysis.min_samples_per_arm):
-        return waiting
-    assert evidence.primary is not None
-    everything = (evidence.primary, *evidence.guardrails)
+    minimum = spec.analysis.min_samples_per_arm
+    waiting = _too_little(evidence, minimum)
+    everything = (evidence.primary, *evidence.guardrails) if waiting is None and evidence.primary is not None else ()
     if worse := [bounds for bounds in everything if bounds.worse]:
         reason = "CandidateWorse" if worse[0] is evidence.primary else "GuardrailBreached"
-        return Verdict(Action.ROLLBACK, reason, _below(worse))
+        return Verdict(Action.ROLLBACK, reason, _below(worse), LABELS)
+    labelled_pass = waiting is None and all(bounds.non_inferior for bounds in everything)
+    estimate = evidence.trusted_estimate(minimum) if spec.analysis.estimated else None
+    if estimate is not None and estimate.worse and not labelled_pass:
+        return Verdict(Action.ROLLBACK, "CandidateWorseEstimated", f"estimated {_below([estimate])}", ESTIMATES)
+    if waiting is not None and estimate is None:
+        return _with_suspension(waiting, evidence)
     step = spec.steps[position.step]
     elapsed = now - position.step_started_at
     if elapsed < parse_duration(step.min_duration):
         return Verdict(Action.WAIT, "StepInProgress", f"step {position.step + 1} lasts at least {step.min_duration}")
-    if all(bounds.non_inferior for bounds in everything):
-        action = Action.PROMOTE if position.step + 1 == len(spec.steps) else Action.ADVANCE
-        return Verdict(action, "NonInferior", _above(everything))
+    last = position.step + 1 == len(spec.steps)
+    if labelled_pass:
+        return Verdict(Action.PROMOTE if last else Action.ADVANCE, "NonInferior", _above(everything), LABELS)
+    if estimate is not None and estimate.non_inferior:
+        message = f"estimated {_above([estimate])}"
+        if not last:
+            return Verdict(Action.ADVANCE, "NonInferiorEstimated", message, ESTIMATES)
+        if spec.analysis.promote_on is PromoteOn.ESTIMATED:
+            return Verdict(Action.PROMOTE, "NonInferiorEstimated", f"{message} (promoteOn: estimated)", ESTIMATES)
+        return Verdict(Action.WAIT, "AwaitingLabels", f"{message}; promotion waits for the labels (promoteOn: labels)")
+    if waiting is not None:
+        return _with_suspension(waiting, evidence)
+    assert evidence.primary is not None
     if elapsed >= budget(spec, position.step):
         then = "rolling back" if spec.on_inconclusive is OnInconclusive.ROLLBACK else "pausing"
         return Verdict(
@@ -162,6 +195,14 @@ def decide(
             f"{_straddles(evidence.primary)}; {then}",
         )
     return Verdict(Action.WAIT, "Undecided", _straddles(evidence.primary))
+
+
+def _with_suspension(verdict: Verdict, evidence: Evidence) -> Verdict:
+    """A wait for labels says so when the estimates are suspended."""
+    if not evidence.unreliable or evidence.estimated is None:
+        return verdict
+    suspended = f"estimates suspended (EstimateUnreliable): {evidence.unreliable}"
+    return replace(verdict, message=f"{verdict.message}; {suspended}")
 
 
 def budget(spec: ModelRolloutSpec, step: int) -> timedelta:
@@ -207,21 +248,31 @@ def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:g}h"
 
 
-def judge(evidence: Evidence, min_samples_per_arm: int) -> Verdict:
+def judge(evidence: Evidence, min_samples_per_arm: int, pass_on_estimates: bool = False) -> Verdict:
     """One comparison's verdict, without steps or weights: what the comparison endpoint answers.
 
     Pass: non-inferior on every metric. Fail: worse than the margin on any. Inconclusive:
     neither yet, or too little data. A sample-ratio mismatch is a Fail: the split is broken.
+    With an estimate (``estimated=true``), trusted and the labels not conclusive: worse is a
+    Fail; non-inferior a Pass only with ``pass_on_estimates``, else Inconclusive until labels agree.
     """
     if evidence.srm_p_value < SRM_P_VALUE:
         shares = f"{_shares(evidence.observed_shares)} instead of {_shares(evidence.expected_shares)}"
         return Verdict(Action.ROLLBACK, "SampleRatioMismatch", f"rows split {shares} (p={evidence.srm_p_value:.2g})")
-    if waiting := _too_little(evidence, min_samples_per_arm):
-        return waiting
-    assert evidence.primary is not None
-    everything = (evidence.primary, *evidence.guardrails)
+    waiting = _too_little(evidence, min_samples_per_arm)
+    everything = (evidence.primary, *evidence.guardrails) if waiting is None and evidence.primary is not None else ()
     if worse := [bounds for bounds in everything if bounds.worse]:
-        return Verdict(Action.ROLLBACK, "CandidateWorse", _below(worse))
-    if all(bounds.non_inferior for bounds in everything):
-        return Verdict(Action.PROMOTE, "NonInferior", _above(everything))
+        return Verdict(Action.ROLLBACK, "CandidateWorse", _below(worse), LABELS)
+    if everything and all(bounds.non_inferior for bounds in everything):
+        return Verdict(Action.PROMOTE, "NonInferior", _above(everything), LABELS)
+    if (estimate := evidence.trusted_estimate(min_samples_per_arm)) is not None:
+        if estimate.worse:
+            return Verdict(Action.ROLLBACK, "CandidateWorseEstimated", f"estimated {_below([estimate])}", ESTIMATES)
+        if estimate.non_inferior and pass_on_estimates:
+            return Verdict(Action.PROMOTE, "NonInferiorEstimated", f"estimated {_above([estimate])}", ESTIMATES)
+        if estimate.non_inferior:
+            return Verdict(Action.WAIT, "AwaitingLabels", f"estimated {_above([estimate])}; the labels must agree")
+    if waiting is not None:
+        return _with_suspension(waiting, evidence)
+    assert evidence.primary is not None
     return Verdict(Action.WAIT, "Undecided", _straddles(evidence.primary))
