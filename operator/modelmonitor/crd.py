@@ -238,8 +238,8 @@ def model_rollout_crd() -> dict[str, Any]:
         _printer("Mirror", ".status.mirror", "integer", description="The share of requests mirrored to the candidate"),
         _printer("Phase", ".status.phase"),
         _printer("Difference", ".status.difference", description="candidate minus baseline, with its interval"),
+        _printer("Reason", ".status.reason", description="why it is where it is: NonInferior, CandidateWorse, ..."),
         _printer("Age", ".metadata.creationTimestamp", "date"),
-        _printer("Reason", ".status.reason", priority=1),
     ]
     return _crd("modelrollouts", KIND_ROLLOUT, "mro", schema, columns)
 

@@ -19,7 +19,7 @@ import yaml
 
 from modelmonitor_tools.devcluster.processes import free_port, stop_pid
 from tests.controller.conftest import ROOT, install_crds
-from tests.controller.test_compare_endpoint import three_versions_served
+from tests.controller.test_compare_endpoint import served_without_labels, three_versions_served
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.cluster
@@ -96,3 +96,39 @@ def test_argo_rollouts_analysis_runs_succeed_and_fail_on_the_verdict(
         assert status["phase"] == phase, status
         measured = status["metricResults"][0]["measurements"][0]
         assert json.loads(measured["value"]) == ("Pass" if phase == "Successful" else "Fail")  # stored as JSON
+
+
+def test_argo_rollouts_fails_a_worse_candidate_on_estimates_before_any_label(
+    start_operator, custom, namespace, samples, tmp_path, analysis_controller
+) -> None:
+    """The estimated sample template: 9 fails on its estimated accuracy; 8 stays Inconclusive until labels agree."""
+    operator, validation = served_without_labels(start_operator, custom, namespace, samples, tmp_path)
+    sample = ROOT / "manifests" / "samples" / "argo-rollouts-analysistemplate-estimated.yaml"
+    template = yaml.safe_load(sample.read_text())
+    custom.create_namespaced_custom_object(*ARGO, namespace, "analysistemplates", copy.deepcopy(template))
+    metric = template["spec"]["metrics"][0]
+    common = {"namespace": namespace, "monitor": "credit-risk", "operator": f"http://127.0.0.1:{operator.port}"}
+
+    def args(baseline: str, candidate: str) -> dict[str, str]:
+        return {
+            **common,
+            "baseline-version": baseline,
+            "candidate-version": candidate,
+            "baseline-reference": str(validation[baseline]),
+            "candidate-reference": str(validation[candidate]),
+        }
+
+    for name, arms in (("estimated-v9", ("8", "9")), ("estimated-v8", ("7", "8"))):
+        run = analysis_run(name, metric, args(*arms))
+        custom.create_namespaced_custom_object(*ARGO, namespace, "analysisruns", run)
+
+    def measured(name: str) -> dict[str, Any] | None:
+        found = custom.get_namespaced_custom_object(*ARGO, namespace, "analysisruns", name).get("status") or {}
+        results = found.get("metricResults") or [{}]
+        return found if results[0].get("measurements") else None
+
+    failed = eventually(lambda: (found := measured("estimated-v9")) and found.get("phase") == "Failed" and found)
+    assert json.loads(failed["metricResults"][0]["measurements"][0]["value"]) == "Fail"
+    waiting = eventually(lambda: measured("estimated-v8"), timeout=120, what="estimated-v8 measured")
+    assert json.loads(waiting["metricResults"][0]["measurements"][0]["value"]) == "Inconclusive"
+    assert waiting["metricResults"][0]["measurements"][0]["phase"] == "Inconclusive"

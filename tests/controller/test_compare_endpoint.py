@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from modelmonitor_tools.samples import write_traffic
+from modelmonitor_tools.samples import write_traffic, write_validation
 from tests.controller.test_rollouts import monitor
 
 pytestmark = pytest.mark.cluster
@@ -41,6 +41,45 @@ def three_versions_served(start_operator, custom, namespace: str, samples: Path,
     operator = start_operator()
     monitor(custom, namespace, logs, samples)
     return operator
+
+
+def served_without_labels(start_operator, custom, namespace: str, samples: Path, folder: Path):
+    """Six minutes of traffic from 7, 8 and 9 whose labels have not come, each version's validation data, a monitor."""
+    now = datetime.now(UTC)
+    for batch in range(6):
+        end = now - timedelta(minutes=batch)
+        shares = {"7": 40, "8": 30, "9": 30}
+        write_traffic(folder / "logs", shares, 2000, end=end, span=timedelta(minutes=1), seed=batch, labelled=False)
+    validation = {version: write_validation(folder / f"validation-v{version}.parquet", version) for version in "789"}
+    operator = start_operator()
+    monitor(custom, namespace, folder / "logs", samples)
+    return operator, validation
+
+
+def test_estimated_comparisons_answer_before_the_labels(start_operator, custom, namespace, samples, tmp_path) -> None:
+    operator, validation = served_without_labels(start_operator, custom, namespace, samples, tmp_path)
+    base = f"/api/v1/compare/{namespace}/credit-risk"
+
+    def asked(baseline: str, candidate: str, extra: str = "") -> tuple[int, dict]:
+        references = f"baselineReference={validation[baseline]}&candidateReference={validation[candidate]}"
+        return get(operator, f"{base}?baseline={baseline}&candidate={candidate}&estimated=true&{references}{extra}")
+
+    status, worse = asked("8", "9")
+    assert status == 200 and worse["verdict"] == "Fail" and worse["reason"] == "CandidateWorseEstimated"
+    assert worse["decidedBy"] == "estimates" and worse["comparison"]["labeledRows"] == {"baseline": 0, "candidate": 0}
+    estimated = worse["comparison"]["estimated"]["primary"]
+    assert estimated["estimated"] and estimated["interval"][1] < -0.2  # 9 guesses: about 0.5 against 0.84
+    status, better = asked("7", "8")
+    assert status == 200 and better["verdict"] == "Inconclusive" and better["reason"] == "AwaitingLabels"
+    status, eager = asked("7", "8", "&promoteOn=estimated")
+    assert status == 200 and eager["verdict"] == "Pass" and eager["reason"] == "NonInferiorEstimated"
+    status, refused = get(operator, f"{base}?baseline=8&candidate=9&estimated=true")
+    assert status == 200 and refused["verdict"] == "Inconclusive" and refused["reason"] == "InsufficientData"
+    assert refused["comparison"]["estimated"]["refused"].startswith("candidate.reference is not set")
+    assert get(operator, f"{base}?baseline=7&candidate=8&estimated=true&promoteOn=soon") == (
+        400,
+        {"error": "promoteOn: expected labels or estimated, got 'soon'"},
+    )
 
 
 def test_compare_and_gate_answer_with_the_verdict(start_operator, custom, namespace, samples, tmp_path) -> None:

@@ -13,6 +13,7 @@ from modelmonitor.api.parsing import parse_rollout_spec
 from modelmonitor.api.rollout import ModelRolloutSpec
 from tests.controller.both_gates import assert_generated_specs_agree, mutated
 from tests.controller.test_generated_specs import DURATIONS, METRICS, NUMBERS
+from tests.controller.test_generated_specs import MUTATIONS as MONITOR_MUTATIONS
 from tests.controller.test_rollout_spec import VALID
 from tests.helpers import DELETE
 
@@ -76,9 +77,25 @@ MUTATIONS: dict[str, Any] = {
         st.just(SHADOW_THEN_LIVE[::-1]),
     ),
     # KServe cannot mirror: a whole spec, so that both halves of the rule meet often (the paths after it apply on top)
-    "spec": st.just(
-        {**VALID["spec"], "trafficRouter": {"kserve": {"inferenceService": "cr"}}, "steps": SHADOW_THEN_LIVE}
+    # and two arms by the same alias: whole specs too, so that the rule meets its twin often
+    "spec": st.sampled_from(
+        [
+            {**VALID["spec"], "trafficRouter": {"kserve": {"inferenceService": "cr"}}, "steps": SHADOW_THEN_LIVE},
+            {
+                **VALID["spec"],
+                "baseline": {"mlflow": {"alias": "champion"}, "backend": "credit-risk-v7"},
+                "candidate": {"mlflow": {"alias": "champion"}, "backend": "credit-risk-v8"},
+            },
+        ]
     ),
+    # a version's validation data: any data source, drawn as the monitor's current data is
+    "spec.candidate.reference": st.one_of(
+        MONITOR_MUTATIONS["spec.data.current"],
+        st.fixed_dictionaries({"uri": st.just("s3://validation/v8.parquet")}, optional={"window": DURATIONS}),
+    ),
+    "spec.baseline.reference": st.one_of(MONITOR_MUTATIONS["spec.data.current"], st.just(DELETE)),
+    "spec.analysis.estimated": st.sampled_from([True, False, "yes", DELETE]),
+    "spec.analysis.promoteOn": st.sampled_from(["labels", "estimated", "soon", DELETE]),
     "spec.analysis.metric": st.one_of(METRICS, st.just("magic")),
     "spec.analysis.nonInferiorityMargin": NUMBERS,
     "spec.analysis.alpha": st.one_of(NUMBERS, st.sampled_from([0.05, 0.4999, 0.5])),

@@ -259,6 +259,7 @@ def test_the_valid_rollout_is_accepted_and_listed_with_its_columns(
         "MIRROR",
         "PHASE",
         "DIFFERENCE",
+        "REASON",
         "AGE",
     ]
     assert table.stdout.split("\n")[1].split()[:2] == ["credit-risk-v8", "credit-risk"]  # versions: once it starts

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from modelmonitor.controller.faults import BEFORE_ROUTER_PATCH
-from modelmonitor_tools.samples import Mirror, serve, write_traffic
+from modelmonitor_tools.samples import Mirror, serve, write_traffic, write_validation
 from tests.controller.conftest import GROUP, VERSION, condition, kubectl
 from tests.controller.test_routers import http_route, set_half_and_half_as_argocd
 from tests.helpers import eventually
@@ -32,12 +32,14 @@ class Traffic:
         versions: dict[str, str],
         *,
         mirrored: bool = False,
+        labelled: bool = True,
     ) -> None:
         self.custom, self.namespace, self.logs, self.versions = custom, namespace, logs, versions
         self.skew: dict[str, int] | None = None  # a broken split: serve these shares whatever the route says
         self._stop = threading.Event()
         # mirrored: the route's RequestMirror filter copies requests, logged with their ids by both versions
-        extra = {"read_mirror": self._mirror} if mirrored else {}
+        extra: dict[str, Any] = {"read_mirror": self._mirror} if mirrored else {}
+        extra["labelled"] = labelled  # False: the labels come long after the rollout (a default, months later)
         self._thread = threading.Thread(target=serve, args=(self._shares, logs, self._stop), kwargs=extra, daemon=True)
 
     def _rule(self) -> dict[str, Any]:
@@ -252,6 +254,68 @@ def test_a_worse_candidate_is_rolled_back_on_its_shadow_step_before_any_user_see
     paired = final["analysis"]["paired"]  # request by request: each mirrored copy with the baseline's answer
     assert paired["labeledPairs"] >= 200 and final["analysis"]["primary"]["method"].endswith("paired")
     assert paired["agreement"]["value"] < 0.9  # a guessing build disagrees with the baseline often
+
+
+def test_a_worse_candidate_is_rolled_back_on_estimates_before_any_label(
+    start_operator, custom, namespace, samples, tmp_path, route, control_plane, kubeconfig
+) -> None:
+    """No label comes during the rollout: each version calibrated on its own validation data, the shadow step's
+    estimated accuracy says 9 is worse, and it is rolled back on that, with no user ever served by it."""
+    start_operator()
+    monitor(custom, namespace, tmp_path / "logs", samples, request_id=True)
+    with_candidate(custom, namespace, "9")
+    arms = {
+        role: {
+            "version": version,
+            "backend": f"credit-risk-v{version}",
+            "reference": {"uri": str(write_validation(tmp_path / f"validation-v{version}.parquet", version))},
+        }
+        for role, version in (("baseline", "7"), ("candidate", "9"))
+    }
+    versions = {"baseline": "7", "candidate": "9"}
+    with Traffic(custom, namespace, tmp_path / "logs", versions, mirrored=True, labelled=False) as traffic:
+        rollout(custom, namespace, candidate="9", spec={**SHADOW_FIRST, **arms}, estimated=True)
+        final = eventually(
+            lambda: (
+                (found := status(custom, namespace, "credit-risk-v9")).get("phase") == "RolledBack"
+                and found.get("weightsApplied")
+                and found
+            ),
+            timeout=150,
+            what="rolled back on estimates",
+        )
+        assert traffic.mirror() == 0 and traffic.weights() == {"7": 100, "9": 0}
+    analysis = final["analysis"]
+    assert final["currentStep"] == 1 and final["reason"] == "CandidateWorseEstimated"
+    assert analysis["decidedBy"] == "estimates" and analysis["labeledRows"] == {"baseline": 0, "candidate": 0}
+    estimated = analysis["estimated"]["primary"]
+    assert estimated["interval"][1] < -0.02 and estimated["method"].endswith("calibrations' bootstrap spread")
+    assert estimated["candidate"]["rows"] >= 200 and analysis["estimated"]["calibrationRows"]["candidate"] == 10_000
+    assert analysis["paired"]["agreement"]["value"] < 0.9  # the shadow step shows the disagreement
+    assert condition({"status": final}, "EstimatesTrusted")["reason"] == "EstimatesHold"
+    table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
+    assert "RolledBack" in table and "CandidateWorseEstimated" in table
+
+
+def test_without_the_candidates_validation_data_it_waits_for_labels_and_says_why(
+    start_operator, custom, namespace, samples, tmp_path, route
+) -> None:
+    start_operator()
+    monitor(custom, namespace, tmp_path / "logs", samples, request_id=True)
+    with_candidate(custom, namespace, "9")
+    with Traffic(custom, namespace, tmp_path / "logs", {"baseline": "7", "candidate": "9"}, labelled=False):
+        rollout(custom, namespace, candidate="9", estimated=True)
+        refused = eventually(
+            lambda: (
+                (found := condition({"status": status(custom, namespace, "credit-risk-v9")}, "EstimatesTrusted"))
+                and found["status"] == "False"
+                and found
+            ),
+            what="the estimates refused",
+        )
+    assert refused["reason"] == "EstimateRefused" and refused["message"].startswith("candidate.reference is not set")
+    found = status(custom, namespace, "credit-risk-v9")
+    assert found["phase"] == "Progressing" and found["reason"] == "InsufficientData"
 
 
 def test_a_better_candidate_passes_its_shadow_step_then_goes_live(

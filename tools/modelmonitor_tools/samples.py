@@ -149,7 +149,10 @@ def write_samples(directory: Path, *, now: datetime, rows: int = 5000, data_dire
 
 # --- traffic for rollouts ----------------------------------------------------------------
 
-VERSION_SKILL = {"7": 0.0, "8": 1.0, "9": -1.0}  # how well each version learnt the changed relationship
+# how well each version learnt the changed relationship: 1 fully, 0 not at all (the old one), -1 a guess;
+# between 0 and 1, the new one blurred by noise of (1 - skill) x BLUR in log odds
+VERSION_SKILL = {"7": 0.0, "8": 1.0, "9": -1.0, "10": 0.5}
+BLUR = 4.0
 
 
 @dataclass(frozen=True)
@@ -169,13 +172,15 @@ def served_rows(
     end: datetime,
     span: timedelta,
     mirror: Mirror | None = None,
+    labelled: bool = True,
 ) -> pa.Table:
     """Rows served after the concept changed, each by a version drawn with the routing ``shares`` (percent).
 
     Version 7 still predicts the old relationship (accuracy about 0.69 here), version 8 was
     retrained on the new one (about 0.84), and version 9 is a botched build that guesses (about 0.5).
     With ``mirror``, every row has a ``request_id`` and the mirrored copies are logged too: the same
-    request (time, features, label, id) answered by the mirror's target.
+    request (time, features, label, id) answered by the mirror's target. Not ``labelled``: the labels
+    have not come yet (a default is known months later), so the label column is null.
     """
     versions = list(shares)
     drawn = rng.choice(versions, rows, p=np.asarray([shares[v] for v in versions], float) / sum(shares.values()))
@@ -190,7 +195,11 @@ def served_rows(
     score = _answered(rng, drawn, true_logit, old_logit)
     timestamps = _timestamps(rng, rows, end=end, span=span)
     features = (age, income, amount, region)
-    served = _logged(timestamps, features, score, label.astype(np.int64), drawn.astype(str))
+
+    def labels(chosen: np.ndarray) -> pa.Array:
+        return pa.array(label[chosen].astype(np.int64), mask=np.full(int(chosen.sum()), not labelled))
+
+    served = _logged(timestamps, features, score, labels(np.ones(rows, bool)), drawn.astype(str))
     if mirror is None:
         return served
     ids = np.char.add("req-", rng.integers(0, 2**62, rows).astype(str))
@@ -200,7 +209,7 @@ def served_rows(
         timestamps[copied],
         tuple(feature[copied] for feature in features),  # type: ignore[arg-type]
         _answered(rng, target, true_logit[copied], old_logit[copied]),
-        label[copied].astype(np.int64),
+        labels(copied),
         target,
     )
     return pa.concat_tables(
@@ -215,6 +224,8 @@ def _answered(
     skill = np.array([VERSION_SKILL.get(str(v), 0.0) for v in versions])
     guess = rng.normal(0, 2, versions.size)
     model_logit = np.where(skill > 0, true_logit, np.where(skill < 0, guess, old_logit))
+    if np.any(partly := (skill > 0) & (skill < 1)):  # learnt the new relationship, blurred (drawn only then)
+        model_logit = np.where(partly, model_logit + (1 - skill) * BLUR * rng.normal(0, 1, versions.size), model_logit)
     return 1 / (1 + np.exp(-(model_logit + rng.normal(0, 0.3, versions.size))))
 
 
@@ -227,10 +238,12 @@ def write_traffic(
     span: timedelta,
     seed: int,
     mirror: Mirror | None = None,
+    labelled: bool = True,
 ) -> Path:
     """Append one batch of served rows to a Parquet directory, as a logging pipeline would."""
     directory.mkdir(parents=True, exist_ok=True)
-    table = served_rows(np.random.default_rng(seed), shares, rows, end=end, span=span, mirror=mirror)
+    rng = np.random.default_rng(seed)
+    table = served_rows(rng, shares, rows, end=end, span=span, mirror=mirror, labelled=labelled)
     path = directory / f"batch-{end.astimezone(UTC):%Y%m%dT%H%M%S%f}-{seed}.parquet"
     pq.write_table(table, path)
     return path
@@ -243,12 +256,14 @@ def serve(
     *,
     rows: int = 300,
     read_mirror: Callable[[], Mirror] | None = None,
+    labelled: bool = True,
 ) -> int:
     """Serve and log batches until ``stop``: each split by the shares the router holds at that moment.
 
     ``read_shares`` reads the weights from the real routing object (version -> percent), so
     the logged rows prove which weights took effect; ``read_mirror``, what it mirrors (every
-    row then has a request id). Returns the number of batches.
+    row then has a request id); ``labelled``: whether the labels come with the rows. Returns the number of
+    batches.
     """
     batches, period = 0, 0.4
     while not stop.is_set():
@@ -257,7 +272,16 @@ def serve(
             now = datetime.now(UTC)
             mirror = read_mirror() if read_mirror is not None else None
             span = timedelta(seconds=period)
-            write_traffic(directory, shares, rows, end=now, span=span, seed=batches, mirror=mirror)
+            write_traffic(directory, shares, rows, end=now, span=span, seed=batches, mirror=mirror, labelled=labelled)
             batches += 1
         stop.wait(period)
     return batches
+
+
+def write_validation(path: Path, version: str, *, rows: int = 10_000, seed: int = SEED) -> Path:
+    """A version's labelled validation data: rows of the recent population, scored by it (``<arm>.reference``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    table = served_rows(np.random.default_rng(seed), {version: 100}, rows, end=now, span=timedelta(days=7))
+    pq.write_table(table, path)
+    return path

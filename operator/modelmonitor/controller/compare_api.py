@@ -12,20 +12,31 @@ on the monitor's spec.fairness: ``statisticalParityDifference:0.02``), ``alpha``
 ``weights`` (``90,10``: the split set, to check the sample ratio), and ``paired`` (``true``: the
 candidate answers mirrored copies of the baseline's requests, compared pair by pair by
 ``data.columns.requestId``, as a ModelRollout's shadow step is).
+
+``estimated=true`` also compares the metric CBPE expects on every row served, labelled or not,
+as ``analysis.estimated`` does: each version calibrated on its validation data
+(``candidateReference``, required, and ``baselineReference``, default the monitor's
+``data.reference``: URIs, in ``referenceFormat``, parquet by default). A trusted estimate that the
+candidate is worse fails it before the labels; one that it is non-inferior passes it only with
+``promoteOn=estimated`` (else it stays Inconclusive until the labels agree).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
+from pydantic import ValidationError
 
+from modelmonitor.api.data import DataSource
 from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts.comparing import compare as compare_versions
+from modelmonitor.controller.rollouts.comparing import concept_drift
 from modelmonitor.controller.rollouts.policy import Action, judge
 from modelmonitor.controller.runtime import STATE, accept, api, now
 from modelmonitor.durations import parse_duration
@@ -103,7 +114,26 @@ def _request(query: Any) -> dict[str, Any]:
         "until": moment,
         "weights": weights,
         "paired": _flag(query, "paired"),
+        "estimated": _flag(query, "estimated"),
+        "references": {arm: _reference(query, f"{arm}Reference") for arm in ("baseline", "candidate")},
+        "pass_on_estimates": _choice(query, "promoteOn", ("labels", "estimated")) == "estimated",
     }
+
+
+def _reference(query: Any, key: str) -> DataSource | None:
+    if not query.get(key):
+        return None
+    try:
+        return DataSource.model_validate({"uri": query[key], "format": query.get("referenceFormat", "parquet")})
+    except ValidationError as error:
+        raise BadRequest(f"{key}: {error.errors()[0]['msg']}") from None
+
+
+def _choice(query: Any, key: str, choices: tuple[str, ...]) -> str:
+    value = query.get(key, choices[0])
+    if value not in choices:
+        raise BadRequest(f"{key}: expected {' or '.join(choices)}, got {value!r}")
+    return value
 
 
 def _flag(query: Any, key: str) -> bool:
@@ -136,6 +166,8 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
             "weights": asked["weights"],
             "weights_since": asked["since"],
             "paired": asked["paired"],
+            "estimated": asked["estimated"],
+            "references": asked["references"],
         }
         margins = {**asked["guardrails"], **asked["fairness"]}
         guardrail_margins = {str(metric): margin for metric, margin in margins.items()}
@@ -148,12 +180,15 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
         return 503, {"error": f"the monitor's data cannot be read: {error}"}
     except CheckProcessDied as error:
         return 503, {"error": str(error)}
-    verdict = judge(evidence, asked["min_samples"])
+    if asked["estimated"] and (drifted := concept_drift(monitor)):
+        evidence = replace(evidence, unreliable="; ".join(part for part in (evidence.unreliable, drifted) if part))
+    verdict = judge(evidence, asked["min_samples"], pass_on_estimates=asked["pass_on_estimates"])
     primary = comparison["primary"]
     return 200, {
         "verdict": VERDICTS[verdict.action],
         "reason": verdict.reason,
         "message": verdict.message,
+        **({"decidedBy": verdict.decided_by} if verdict.decided_by else {}),
         "difference": primary.get("difference"),
         "interval": primary.get("interval"),
         "margin": asked["margin"],

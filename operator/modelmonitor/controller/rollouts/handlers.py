@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from modelmonitor.api.comparison import ComparisonDocument
+from modelmonitor.api.comparison import Comparison, ComparisonDocument
 from modelmonitor.api.parsing import parse_rollout_spec
 from modelmonitor.api.rollout import ModelRolloutSpec, UserDecision
 from modelmonitor.controller import faults, metrics
@@ -269,9 +269,11 @@ async def _persist(
     if analysis is not None:
         status["analysis"] = analysis
     if compared is not None and not math.isnan(compared.primary.difference):
-        primary, (low, high) = compared.primary, (compared.primary.interval.low, compared.primary.interval.high)
-        bounds = f" [{low:+.3f}, {high:+.3f}]" if not (math.isnan(low) or math.isnan(high)) else ""
-        status["difference"] = f"{primary.metric} {primary.difference:+.3f}{bounds}"
+        status["difference"] = _difference(compared.primary)
+    elif analysis and "primary" in (estimated := analysis.get("estimated") or {}):
+        guessed = Comparison.from_document(estimated["primary"], "estimated.primary")
+        if not math.isnan(guessed.difference):  # before the labels: the estimate, said to be one
+            status["difference"] = _difference(guessed)
     if observed is not None:
         status["observedWeights"] = dict(observed.weights)
         status["observedMirror"] = observed.mirror
@@ -281,6 +283,13 @@ async def _persist(
     metrics.export_rollout(
         namespace, name, phase=state.phase, weights=dict(state.weights), mirror=state.mirror, analysis=compared
     )
+
+
+def _difference(compared: Comparison) -> str:
+    """``accuracy +0.012 [-0.004, +0.028]``, or ``accuracy est. -0.310 [...]`` for an estimate."""
+    low, high = compared.interval.low, compared.interval.high
+    bounds = f" [{low:+.3f}, {high:+.3f}]" if not (math.isnan(low) or math.isnan(high)) else ""
+    return f"{compared.metric}{' est.' if compared.estimated else ''} {compared.difference:+.3f}{bounds}"
 
 
 @kopf.on.delete(*MRO, optional=True)
