@@ -197,3 +197,20 @@ def test_a_live_step_reports_how_the_arms_outputs_differ_before_any_label(tmp_pa
     assert share["shifted"] and share["interval"][0] > 0
     assert outputs["rows"] == {"baseline": len(served["7"]), "candidate": len(served["8"])}
     assert outputs["meanScore"]["baseline"] == pytest.approx(served["7"].score.mean())
+
+
+def test_a_comparison_before_any_row_is_logged_has_nothing_to_compare_yet(tmp_path: Path) -> None:
+    """The rollout has just begun: no row since (the outputs' positive class raised an IndexError)."""
+    path = tmp_path / "logs.parquet"
+    write_logs(path, rows=400, candidate_share=0.25, accuracy={"7": 0.75, "8": 0.85})
+    found = compare_versions(
+        monitor(path),
+        versions=VERSIONS,
+        metric=MetricName.ACCURACY,
+        alpha=0.05,
+        min_samples_per_arm=100,
+        since=NOW + timedelta(hours=1),
+        until=NOW + timedelta(hours=2),
+    )
+    assert found.rows == {"baseline": 0, "candidate": 0} and found.labeled_rows == found.rows
+    assert found.outputs is not None and found.outputs.positive_share is None

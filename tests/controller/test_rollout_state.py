@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from modelmonitor.controller.rollouts import state as states
 from modelmonitor.controller.rollouts.policy import Action, Verdict
+from modelmonitor.times import parse_iso
 from tests.controller.test_rollout_policy import spec
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -26,6 +27,13 @@ def test_a_start_sets_step_one_and_waits_for_the_router() -> None:
     )
     assert [event[1] for event in state.events] == ["RolloutStarted"]
     assert states.RolloutState.from_status(state.to_status()) == state
+
+
+def test_a_start_is_kept_to_the_microsecond() -> None:
+    """Rows logged in the second before a rollout began are not its own (whole seconds counted them in)."""
+    moment = datetime(2026, 11, 23, 12, 0, 5, 165_397, tzinfo=UTC)
+    state = states.start(spec(), generation=1, now=moment)
+    assert parse_iso(state.started_at) == moment == parse_iso(state.step_started_at)
 
 
 def test_advancing_moves_to_the_next_steps_weights() -> None:

@@ -223,7 +223,7 @@ def _output_shift(
 ) -> OutputShift | None:
     """The arms' shares predicted positive (binary) and mean scores, on every row each served, labelled or not."""
     columns = spec.data.columns
-    binary = spec.model.task is Task.BINARY and coder is not None
+    binary = spec.model.task is Task.BINARY and coder is not None and bool(coder.classes)  # no class: no row yet
     if not (binary or columns.score):
         return None
     wanted = [columns.prediction, *([columns.score] if columns.score else [])]

@@ -16,7 +16,7 @@ from typing import Any
 from modelmonitor.api.rollout import ModelRolloutSpec, OnInconclusive
 from modelmonitor.controller.conditions import Condition
 from modelmonitor.controller.rollouts.policy import Action, Position, Verdict
-from modelmonitor.times import iso, parse_iso
+from modelmonitor.times import iso, parse_iso, precise_iso
 
 PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK, INCONCLUSIVE, ABORTED = (
     "Progressing",
@@ -126,8 +126,12 @@ class RolloutState:
 
 
 def start(spec: ModelRolloutSpec, generation: int, now: datetime, aborted_version: str = "") -> RolloutState:
-    """The first step; ``spec``'s arms name their versions (aliases resolved: ``ModelRolloutSpec.pinned``)."""
-    moment = iso(now)
+    """The first step; ``spec``'s arms name their versions (aliases resolved: ``ModelRolloutSpec.pinned``).
+
+    To the microsecond: the rows compared are those logged after it, and rows of the second before it are not
+    the rollout's (a previous rollout's, or labelled ones served before it).
+    """
+    moment = precise_iso(now)
     message = f"step 1 of {len(spec.steps)}: {spec.steps[0].describe(spec.candidate.version)}"
     return RolloutState(
         phase=PROGRESSING,
