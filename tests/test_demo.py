@@ -34,6 +34,9 @@ def test_the_demo_runs_end_to_end(control_plane, tmp_path: Path) -> None:
     assert "credit-risk-v8: Promoted (NonInferior)" in result.stdout
     assert "credit-risk-live now follows version 8: Healthy=True" in result.stdout
     assert "credit-risk-v9: RolledBack (CandidateWorse)" in result.stdout
+    # version 10 before its labels: mirrored, then rolled back on its estimated accuracy, no label in sight
+    assert "credit-risk-v10: RolledBack (CandidateWorseEstimated), decided by estimates" in result.stdout
+    assert "labelled rows {'baseline': 0, 'candidate': 0}; on the shadow step versions 8 and 10 agreed" in result.stdout
     # the registry, read with MLflow's own client: before, after the promotion, after the rollback
     registry = [line for line in result.stdout.splitlines() if line.startswith("MLflow registry, model credit-risk:")]
     assert [line.split(": aliases ")[1] for line in registry] == [

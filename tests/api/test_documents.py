@@ -265,6 +265,29 @@ def test_a_rollout_comparison_without_values_is_read_and_exported() -> None:
         ComparisonDocument.from_document({"primary": {"metric": "accuracy", "interval": [1]}})
 
 
+def test_an_estimated_comparison_is_read_back_and_exported() -> None:
+    estimated = {
+        "metric": "accuracy",
+        "estimated": True,
+        "baseline": {"value": 0.84, "rows": 900},
+        "candidate": {"value": 0.77, "rows": 900},
+        "difference": -0.07,
+        "interval": [-0.09, -0.05],
+    }
+    document = {"primary": {"metric": "accuracy"}, "estimated": {"primary": estimated}}
+    compared = ComparisonDocument.from_document(document)
+    assert compared.estimated is not None and compared.estimated.estimated
+    assert compared.estimated.candidate.rows == 900 and compared.estimated.to_document()["candidate"]["rows"] == 900
+    metrics.export_rollout("ns", "e", phase="Progressing", weights={"baseline": 100, "candidate": 0}, analysis=compared)
+    labels = {"namespace": "ns", "rollout": "e", "metric": "accuracy"}
+    sample = metrics.REGISTRY.get_sample_value
+    assert sample("modelmonitor_rollout_estimated_difference", {**labels, "bound": "high"}) == pytest.approx(-0.05)
+    metrics.forget_rollout("ns", "e")
+    assert sample("modelmonitor_rollout_estimated_difference", {**labels, "bound": "high"}) is None
+    refused = ComparisonDocument.from_document({"primary": {"metric": "accuracy"}, "estimated": {"refused": "no"}})
+    assert refused.estimated is None
+
+
 def test_a_comparison_is_written_and_read_back_as_the_same_type(tmp_path: Path) -> None:
     """The engine builds the api's Comparison; its stored document (nulls pruned) reads back as an equal one."""
     from tests.checks.test_compare import accuracy_since_start, write_logs

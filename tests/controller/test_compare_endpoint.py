@@ -118,6 +118,9 @@ def test_bad_requests_say_what_is_wrong(start_operator, custom, namespace, sampl
         400,
         {"error": "paired: expected true or false, got 'yes'"},
     )
+    assert get(operator, f"{base}?baseline=7&candidate=8&estimated=true&candidateReference=v8.xls&referenceFormat=xls")[
+        1
+    ]["error"].startswith("candidateReference: Input should be")
     assert get(operator, f"{base}?baseline=7&candidate=8&metric=vibes") == (
         400,
         {"error": "metric: unknown metric 'vibes'"},

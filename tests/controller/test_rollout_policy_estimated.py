@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from modelmonitor.controller.conditions import Condition
+from modelmonitor.controller.rollouts.comparing import concept_drift, estimate_condition, estimate_event
 from modelmonitor.controller.rollouts.policy import ESTIMATES, LABELS, Action, Bounds, decide, judge
 from tests.controller.test_rollout_policy import NOW, WEIGHTS, evidence, position, spec
 
@@ -94,3 +96,31 @@ def test_the_comparison_endpoint_fails_on_an_estimate_and_passes_on_one_only_whe
     assert (waiting.action, waiting.reason) == (Action.WAIT, "AwaitingLabels")
     assert judge(estimated(-0.005, 0.03), 500, pass_on_estimates=True).action is Action.PROMOTE
     assert judge(estimated(-0.09, -0.03, unreliable="drift"), 500).reason == "InsufficientData"
+
+
+def test_the_estimates_condition_says_refused_suspended_or_trusted() -> None:
+    refused = estimate_condition({"estimated": {"refused": "candidate.reference is not set"}}, estimated(-0.1, 0.1))
+    assert (refused.status, refused.reason) == ("False", "EstimateRefused")
+    suspended = estimate_condition({"estimated": {"primary": {}}}, estimated(-0.1, 0.1, unreliable="drift"))
+    assert (suspended.status, suspended.reason, suspended.message) == ("False", "EstimateUnreliable", "drift")
+    trusted = estimate_condition({"estimated": {"primary": {}}}, estimated(-0.1, 0.1))
+    assert (trusted.type, trusted.status, trusted.reason) == ("EstimatesTrusted", "True", "EstimatesHold")
+
+
+def test_only_a_true_concept_drift_condition_suspends_the_estimates() -> None:
+    def monitor(status: str) -> dict:
+        drift = {"type": "ConceptDrift", "status": status, "reason": "ConceptDrift", "message": "ddm: drift at row 900"}
+        return {"status": {"conditions": [{"type": "Healthy", "status": "False"}, drift]}}
+
+    assert concept_drift(monitor("True")) == "the monitor's concept-drift checks fire (ddm: drift at row 900)"
+    assert concept_drift(monitor("False")) == concept_drift(monitor("Unknown")) == concept_drift({}) == ""
+
+
+def test_an_event_tells_when_the_estimates_are_refused_suspended_or_trusted_again() -> None:
+    trusted = Condition("EstimatesTrusted", "True", "EstimatesHold", "no concept drift")
+    suspended = Condition("EstimatesTrusted", "False", "EstimateUnreliable", "baseline's labelled rows realize")
+    assert estimate_event([], trusted) is None  # trusted from the start: no news
+    assert estimate_event([], suspended) == ("Warning", "EstimateUnreliable", "baseline's labelled rows realize")
+    before = [{"type": "EstimatesTrusted", "status": "False", "reason": "EstimateUnreliable"}]
+    assert estimate_event(before, suspended) is None  # told once
+    assert estimate_event(before, trusted) == ("Normal", "EstimatesHold", "no concept drift")

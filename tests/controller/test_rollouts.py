@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,6 +153,18 @@ def traffic(custom, namespace, tmp_path, route) -> Iterator[Traffic]:
 SHADOW_FIRST = {"steps": [{"mirror": 100, "minDuration": "2s"}, {"weight": 50, "minDuration": "2s"}]}
 
 
+def validated_arms(folder: Path, baseline: str, candidate: str) -> dict[str, Any]:
+    """Both arms by version, each with its labelled validation data written to ``folder`` as its reference."""
+    return {
+        role: {
+            "version": version,
+            "backend": f"credit-risk-v{version}",
+            "reference": {"uri": str(write_validation(folder / f"validation-v{version}.parquet", version))},
+        }
+        for role, version in (("baseline", baseline), ("candidate", candidate))
+    }
+
+
 def with_candidate(custom, namespace: str, version: str) -> None:
     """The route's second rule: the baseline 7 at 100 % and the candidate ``version`` at 0."""
     rules = [
@@ -264,14 +277,7 @@ def test_a_worse_candidate_is_rolled_back_on_estimates_before_any_label(
     start_operator()
     monitor(custom, namespace, tmp_path / "logs", samples, request_id=True)
     with_candidate(custom, namespace, "9")
-    arms = {
-        role: {
-            "version": version,
-            "backend": f"credit-risk-v{version}",
-            "reference": {"uri": str(write_validation(tmp_path / f"validation-v{version}.parquet", version))},
-        }
-        for role, version in (("baseline", "7"), ("candidate", "9"))
-    }
+    arms = validated_arms(tmp_path, "7", "9")
     versions = {"baseline": "7", "candidate": "9"}
     with Traffic(custom, namespace, tmp_path / "logs", versions, mirrored=True, labelled=False) as traffic:
         rollout(custom, namespace, candidate="9", spec={**SHADOW_FIRST, **arms}, estimated=True)
@@ -295,6 +301,48 @@ def test_a_worse_candidate_is_rolled_back_on_estimates_before_any_label(
     assert condition({"status": final}, "EstimatesTrusted")["reason"] == "EstimatesHold"
     table = kubectl(control_plane, kubeconfig, "get", "mro", "-n", namespace).stdout
     assert "RolledBack" in table and "CandidateWorseEstimated" in table
+
+
+def test_concept_drift_on_the_monitor_suspends_the_estimates(
+    start_operator, custom, namespace, samples, tmp_path, route
+) -> None:
+    """CBPE assumes P(y | x) held: with the monitor's ConceptDrift condition True the estimates decide nothing."""
+    start_operator()
+    monitor(custom, namespace, tmp_path / "logs", samples, request_id=True)
+    drift = {"type": "ConceptDrift", "status": "True", "reason": "ConceptDrift", "message": "ddm: drift at row 3043"}
+
+    def accepted() -> list[dict[str, Any]] | None:
+        found = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "modelmonitors", "credit-risk")
+        return condition(found, "Ready") and found["status"]["conditions"]
+
+    kept = eventually(accepted, what="the monitor accepted")  # then its conditions are the operator's no more
+    custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "modelmonitors", "credit-risk", {"status": {"conditions": [*kept, drift]}}
+    )
+    with_candidate(custom, namespace, "9")
+    arms = validated_arms(tmp_path, "7", "9")
+    with Traffic(custom, namespace, tmp_path / "logs", {"baseline": "7", "candidate": "9"}, labelled=False):
+        rollout(custom, namespace, candidate="9", spec=arms, estimated=True)
+        found = eventually(
+            lambda: (
+                (got := status(custom, namespace, "credit-risk-v9"))
+                and (got.get("analysis") or {})
+                .get("estimated", {})
+                .get("primary", {})
+                .get("candidate", {})
+                .get("rows", 0)
+                >= 400
+                and got
+            ),
+            timeout=120,
+            what="the versions estimated on enough rows",
+        )
+    assert found["phase"] == "Progressing" and found["reason"] == "InsufficientData"  # not rolled back on estimates
+    assert "estimates suspended (EstimateUnreliable): the monitor's concept-drift checks fire" in found["message"]
+    assert found["analysis"]["estimated"]["primary"]["interval"][1] < -0.02  # though the estimate says worse
+    suspended = condition({"status": found}, "EstimatesTrusted")
+    assert suspended["status"] == "False" and suspended["reason"] == "EstimateUnreliable"
+    assert "EstimateUnreliable" in events(custom, namespace, "credit-risk-v9")
 
 
 def test_without_the_candidates_validation_data_it_waits_for_labels_and_says_why(
@@ -382,12 +430,18 @@ def test_too_little_data_waits_and_says_so(start_operator, custom, namespace, sa
     start_operator()
     monitor(custom, namespace, tmp_path / "logs", samples)
     (tmp_path / "logs").mkdir()
-    write_traffic(tmp_path / "logs", {"7": 90, "8": 10}, 50, end=datetime.now(UTC), span=timedelta(seconds=1), seed=1)
     rollout(custom, namespace)
-    waiting = eventually(
-        lambda: (found := status(custom, namespace, "credit-risk-v8")).get("reason") == "InsufficientData" and found
-    )
-    assert waiting["phase"] == "Progressing" and "200 per arm needed" in waiting["message"]
+    eventually(lambda: status(custom, namespace, "credit-risk-v8").get("startedAt"), what="the rollout started")
+    time.sleep(1)  # then a few rows served since it started (rows logged before it are not its own)
+    write_traffic(tmp_path / "logs", {"7": 90, "8": 10}, 50, end=datetime.now(UTC), span=timedelta(seconds=1), seed=1)
+
+    def counted() -> dict[str, Any] | None:
+        found = status(custom, namespace, "credit-risk-v8")
+        return sum(((found.get("analysis") or {}).get("rows") or {}).values()) == 50 and found
+
+    waiting = eventually(counted, what="the rows since it started compared")
+    assert waiting["reason"] == "InsufficientData" and waiting["phase"] == "Progressing"
+    assert "200 per arm needed" in waiting["message"]
 
 
 @pytest.mark.parametrize(

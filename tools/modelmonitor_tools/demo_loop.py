@@ -7,7 +7,10 @@ in MLflow (a real ``mlflow server``), where the alias ``champion`` names version
 A ModelRollout of ``challenger`` against ``champion`` moves version 8 through 10, 25 and 50 %
 and promotes it, because it is better: the operator moves ``champion`` to version 8, and the
 monitor, run again, follows it and is healthy. ``challenger`` then names a botched version 9,
-rolled back at its first step: tagged so in the registry, the aliases left alone.
+rolled back at its first step: tagged so in the registry, the aliases left alone. Last, version 10
+goes out while the labels are a day away: a shadow step mirrors every request to it, its answers
+disagree with version 8's, and it is rolled back on their estimated accuracy (each version
+calibrated on its own validation data) before any label exists.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from modelmonitor.api.monitor import API_GROUP, API_VERSION
 from modelmonitor_tools.devcluster.mlflow_server import MlflowServer
-from modelmonitor_tools.samples import serve
+from modelmonitor_tools.samples import Mirror, serve, write_validation
 
 GROUP, VERSION = API_GROUP, API_VERSION
 GATEWAY = ("gateway.networking.k8s.io", "v1")
@@ -58,7 +61,13 @@ def _live_monitor(traffic: Path, reference: Path, tracking: str) -> dict[str, An
             "data": {
                 "current": {"uri": str(traffic), "format": "parquet", "window": "1h"},
                 "reference": {"uri": str(reference)},
-                "columns": {"timestamp": "ts", "label": "label", "score": "score", "modelVersion": "model_version"},
+                "columns": {
+                    "timestamp": "ts",
+                    "label": "label",
+                    "score": "score",
+                    "modelVersion": "model_version",
+                    "requestId": "request_id",  # a shadow step's mirrored copies pair with the requests by it
+                },
                 "minSamples": 200,
             },
             "metrics": [{"name": "accuracy", "min": 0.75}, {"name": "rocAuc", "min": 0.80}],
@@ -66,16 +75,26 @@ def _live_monitor(traffic: Path, reference: Path, tracking: str) -> dict[str, An
     }
 
 
-def _rollout(baseline: str, candidate: str) -> dict[str, Any]:
+def _rollout(candidate: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A ModelRollout of the live monitor's model on the demo's route: ``spec`` holds its arms, steps and analysis."""
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ModelRollout",
         "metadata": {"name": f"credit-risk-v{candidate}", "namespace": "default"},
         "spec": {
             "monitorRef": {"name": "credit-risk-live"},
+            "trafficRouter": {"gatewayAPI": {"httpRoute": ROUTE, "ruleIndex": 0}},
+            **spec,
+        },
+    }
+
+
+def _rollout_by_alias(baseline: str, candidate: str) -> dict[str, Any]:
+    return _rollout(
+        candidate,
+        {
             "baseline": {"mlflow": {"alias": "champion"}, "backend": f"credit-risk-v{baseline}"},
             "candidate": {"mlflow": {"alias": "challenger"}, "backend": f"credit-risk-v{candidate}"},
-            "trafficRouter": {"gatewayAPI": {"httpRoute": ROUTE, "ruleIndex": 0}},
             "steps": [{"weight": w, "minDuration": "3s"} for w in (10, 25, 50)],
             "analysis": {
                 "metric": "accuracy",
@@ -85,7 +104,31 @@ def _rollout(baseline: str, candidate: str) -> dict[str, Any]:
                 "interval": "1s",
             },
         },
-    }
+    )
+
+
+def _rollout_before_labels(baseline: str, candidate: str, data: Path) -> dict[str, Any]:
+    """A rollout by version, shadow step first, decided on estimates too: each arm names its validation data."""
+
+    def arm(version: str) -> dict[str, Any]:
+        validation = write_validation(data / f"validation-v{version}.parquet", version)
+        return {"version": version, "backend": f"credit-risk-v{version}", "reference": {"uri": str(validation)}}
+
+    return _rollout(
+        candidate,
+        {
+            "baseline": arm(baseline),
+            "candidate": arm(candidate),
+            "steps": [{"mirror": 100, "minDuration": "3s"}, *({"weight": w, "minDuration": "3s"} for w in (10, 50))],
+            "analysis": {
+                "metric": "accuracy",
+                "nonInferiorityMargin": 0.02,
+                "minSamplesPerArm": 300,
+                "interval": "1s",
+                "estimated": True,
+            },
+        },
+    )
 
 
 class Loop:
@@ -98,10 +141,22 @@ class Loop:
         self.traffic = directory / "traffic"
         self.stop = threading.Event()
 
+    def _rule(self) -> dict[str, Any]:
+        return self.custom.get_namespaced_custom_object(*GATEWAY, "default", "httproutes", ROUTE)["spec"]["rules"][0]
+
     def shares(self) -> dict[str, int]:
-        route = self.custom.get_namespaced_custom_object(*GATEWAY, "default", "httproutes", ROUTE)
-        refs = route["spec"]["rules"][0]["backendRefs"]
+        refs = self._rule()["backendRefs"]
         return {ref["name"].removeprefix("credit-risk-v"): int(ref.get("weight", 1)) for ref in refs}
+
+    def mirror(self) -> Mirror:
+        """What the route's RequestMirror filter copies: to which version, what share (none: 0 %)."""
+        shares = self.shares()
+        for found in self._rule().get("filters") or []:
+            if found.get("type") == "RequestMirror":
+                target = found["requestMirror"]["backendRef"]["name"].removeprefix("credit-risk-v")
+                source = next(version for version, weight in shares.items() if weight)
+                return Mirror(source, target, int(found["requestMirror"].get("percent", 100)))
+        return Mirror("", "", 0)
 
     def wait(self, what: str, check: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + TIMEOUT
@@ -143,7 +198,7 @@ class Loop:
         name = f"credit-risk-v{candidate}"
         print(f"\n$ kubectl apply -f <ModelRollout {name}: {baseline} -> {candidate}, steps 10/25/50 %>", flush=True)
         self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, "default", "modelrollouts", _rollout(baseline, candidate)
+            GROUP, VERSION, "default", "modelrollouts", _rollout_by_alias(baseline, candidate)
         )
         final = self.wait(
             f"{name} to decide and write its decision to the registry",
@@ -198,6 +253,62 @@ class Loop:
         finally:
             self.stop.set()
             server.join(10)
-        outcomes = (before, promoted["phase"], after, rolled_back["phase"])
+        estimated = self.roll_out_before_labels("8", "10", reference.parent)
+        outcomes = (before, promoted["phase"], after, rolled_back["phase"], estimated["reason"])
         aliases = (promoted_registry["aliases"]["champion"], rolled_back_registry["aliases"]["champion"])
-        return outcomes == ("False", "Promoted", "True", "RolledBack") and aliases == ("8", "8")
+        expected = ("False", "Promoted", "True", "RolledBack", "CandidateWorseEstimated")
+        return outcomes == expected and aliases == ("8", "8")
+
+    def roll_out_before_labels(self, baseline: str, candidate: str, data: Path) -> dict[str, Any]:
+        """Version 10, whose labels are a day away: mirrored first, rolled back on its estimated accuracy."""
+        print(f"\n== version {candidate}, before its labels: a shadow step, decided on estimates", flush=True)
+        rules = _route({baseline: 100, candidate: 0})["spec"]["rules"]
+        self.custom.patch_namespaced_custom_object(*GATEWAY, "default", "httproutes", ROUTE, {"spec": {"rules": rules}})
+        stop = threading.Event()
+        server = threading.Thread(
+            target=serve,
+            args=(self.shares, self.traffic, stop),
+            kwargs={"read_mirror": self.mirror, "labelled": False},  # the labels come tomorrow
+            daemon=True,
+        )
+        server.start()
+        name = f"credit-risk-v{candidate}"
+        try:
+            print(
+                f"$ kubectl apply -f <ModelRollout {name}: {baseline} -> {candidate}, mirror 100 % then 10/50 %, "
+                "analysis.estimated, each version's validation data as its reference>",
+                flush=True,
+            )
+            document = _rollout_before_labels(baseline, candidate, data)
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "modelrollouts", document)
+            final = self.wait(
+                f"{name} to decide",
+                lambda: (
+                    (found := self.status("modelrollouts", name)).get("phase") in ("RolledBack", "Promoted")
+                    and found.get("weightsApplied")
+                    and found
+                ),
+            )
+        finally:
+            stop.set()
+            server.join(10)
+        print("$ kubectl get mro")
+        print(self.kubectl("get", "mro"))
+        analysis = final.get("analysis") or {}
+        paired = analysis.get("paired") or {}
+        agreement = (paired.get("agreement") or {}).get("value")
+        estimated = (analysis.get("estimated") or {}).get("primary") or {}
+
+        def accuracy(arm: str) -> str:
+            value = (estimated.get(arm) or {}).get("value")
+            return "-" if value is None else f"{value:.3f}"
+
+        agreed = "-" if agreement is None else f"{agreement:.1%}"
+        print(
+            f"{name}: {final['phase']} ({final['reason']}), decided by {analysis.get('decidedBy')}: "
+            f"{final['message']}\n"
+            f"  labelled rows {analysis.get('labeledRows')}; on the shadow step versions {baseline} and {candidate} "
+            f"agreed on {agreed} of {paired.get('pairs')} requests; estimated accuracy "
+            f"{baseline} {accuracy('baseline')}, {candidate} {accuracy('candidate')}"
+        )
+        return final

@@ -174,13 +174,15 @@ def served_rows(
     mirror: Mirror | None = None,
     labelled: bool = True,
 ) -> pa.Table:
-    """Rows served after the concept changed, each by a version drawn with the routing ``shares`` (percent).
+    """Rows served after the concept changed, each by a version drawn with the routing ``shares`` (percent), and
+    each with its ``request_id``.
 
-    Version 7 still predicts the old relationship (accuracy about 0.69 here), version 8 was
-    retrained on the new one (about 0.84), and version 9 is a botched build that guesses (about 0.5).
-    With ``mirror``, every row has a ``request_id`` and the mirrored copies are logged too: the same
-    request (time, features, label, id) answered by the mirror's target. Not ``labelled``: the labels
-    have not come yet (a default is known months later), so the label column is null.
+    Version 7 still predicts the old relationship (accuracy about 0.68 here), version 8 was
+    retrained on the new one (about 0.84), version 9 is a botched build that guesses (about 0.5),
+    and version 10 learnt the new one but blurred (about 0.77). With ``mirror``, the mirrored copies
+    are logged too: the same request (time, features, label, id) answered by the mirror's target.
+    Not ``labelled``: the labels have not come yet (a default is known months later), so the label
+    column is null.
     """
     versions = list(shares)
     drawn = rng.choice(versions, rows, p=np.asarray([shares[v] for v in versions], float) / sum(shares.values()))
@@ -200,9 +202,10 @@ def served_rows(
         return pa.array(label[chosen].astype(np.int64), mask=np.full(int(chosen.sum()), not labelled))
 
     served = _logged(timestamps, features, score, labels(np.ones(rows, bool)), drawn.astype(str))
+    ids = np.char.add("req-", rng.integers(0, 2**62, rows).astype(str))
+    served = served.append_column("request_id", pa.array(ids))
     if mirror is None:
         return served
-    ids = np.char.add("req-", rng.integers(0, 2**62, rows).astype(str))
     copied = (drawn.astype(str) == mirror.source) & (rng.random(rows) < mirror.percent / 100)
     target = np.full(int(copied.sum()), mirror.target)
     copies = _logged(
@@ -212,9 +215,7 @@ def served_rows(
         labels(copied),
         target,
     )
-    return pa.concat_tables(
-        [served.append_column("request_id", pa.array(ids)), copies.append_column("request_id", pa.array(ids[copied]))]
-    )
+    return pa.concat_tables([served, copies.append_column("request_id", pa.array(ids[copied]))])
 
 
 def _answered(

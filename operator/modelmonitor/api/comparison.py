@@ -145,17 +145,21 @@ class Comparison:
 
 @dataclass(frozen=True)
 class ComparisonDocument:
-    """The primary metric's comparison and the guardrails', as a rollout's status or the comparison API holds them."""
+    """The primary metric's comparison and the guardrails' (and the estimated one), as a rollout's status or the
+    comparison API holds them."""
 
     primary: Comparison
     guardrails: list[Comparison]
+    estimated: Comparison | None = None  # analysis.estimated's primary metric, when it was estimated
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> ComparisonDocument:
         guardrails = document.get("guardrails") or []
         if not isinstance(guardrails, list):
             raise DocumentError("guardrails", f"expected a list, found {type(guardrails).__name__}")
+        estimated = _object(document.get("estimated"), "estimated").get("primary")
         return cls(
             Comparison.from_document(document.get("primary"), "primary"),
             [Comparison.from_document(item, f"guardrails[{index}]") for index, item in enumerate(guardrails)],
+            None if estimated is None else Comparison.from_document(estimated, "estimated.primary"),
         )

@@ -163,6 +163,13 @@ ROLLOUT_DIFFERENCE = Gauge(
     [*_ROLLOUT, "metric", "bound"],
     registry=REGISTRY,
 )
+ROLLOUT_ESTIMATED_DIFFERENCE = Gauge(
+    "modelmonitor_rollout_estimated_difference",
+    "Candidate minus baseline for the primary metric as CBPE expects it, before the labels (analysis.estimated): "
+    "the value and its always-valid interval's bounds",
+    [*_ROLLOUT, "metric", "bound"],
+    registry=REGISTRY,
+)
 ROLLOUT_PHASE = Gauge(
     "modelmonitor_rollout_phase", "1 for the rollout's current phase", [*_ROLLOUT, "phase"], registry=REGISTRY
 )
@@ -313,6 +320,10 @@ def export_rollout(
             )
             for bound, value in bounds:
                 set_value(key, ROLLOUT_DIFFERENCE, (namespace, rollout, metric, bound), value)
+        if analysis is not None and (estimated := analysis.estimated) is not None:
+            interval = estimated.interval
+            for bound, value in (("value", estimated.difference), ("low", interval.low), ("high", interval.high)):
+                set_value(key, ROLLOUT_ESTIMATED_DIFFERENCE, (namespace, rollout, estimated.metric, bound), value)
 
 
 def forget_rollout(namespace: str, rollout: str) -> None:

@@ -9,14 +9,18 @@ confidence sequence.
 
 **Interval.** Two sources of error, each bounded at a share of α, joined by a union bound:
 
-* sampling: the asymptotic confidence sequence (Waudby-Smith, Arnold, Wu, Howard and Ramdas
-  2024, as ``engine.sequential``) of the mean expected value, valid at every look. Two arms at
-  α/4 each; a shadow step's pairs (both versions answered the same request) at α/2, as one
-  confidence sequence of the per-request differences;
-* calibration: the isotonic curve is itself learnt from finitely many reference rows. Refitted
-  on bootstrap resamples of the reference (``Calibration.resampled``), the arm's mean moves;
-  ``z(1 − α/8) × that spread`` bounds it, for each arm. It does not grow with looks: the
+* sampling, at α/2: the asymptotic confidence sequence (Waudby-Smith, Arnold, Wu, Howard and
+  Ramdas 2024, as ``engine.sequential``) of the mean expected value, valid at every look. Two
+  arms at α/4 each; a shadow step's pairs (both versions answered the same request) at α/2, as
+  one confidence sequence of the per-request differences;
+* calibration, at α/2: the isotonic curve is itself learnt from finitely many reference rows.
+  Refitted on bootstrap resamples of the reference (``Calibration.resampled``), the arm's mean
+  moves by some spread σ; the two versions' references are independent, so the difference's
+  error is bounded by ``z(1 − α/4) × sqrt(σ_b² + σ_c²)``. It does not grow with looks: each
   reference is drawn once.
+
+Each arm's own interval (shown beside the difference) holds its expected metric at α/2: half
+for sampling, half for its calibration.
 
 The interval is valid as long as the calibration learnt on the reference still holds on the
 served rows: CBPE's assumption that P(y | x) did not change. :func:`calibration_residual` tests
@@ -67,11 +71,16 @@ class Expectation:
     def rows(self) -> int:
         return int(self.values.size)
 
-    def calibration_margin(self, alpha: float) -> float:
-        """How far the mean may be off because the calibration was learnt on finitely many rows, at level ``alpha``."""
+    @property
+    def calibration_spread(self) -> float:
+        """The mean's standard deviation over the bootstrap calibrations: the calibration's own uncertainty."""
         if self.bootstrap_means.size < 2:
             return math.inf
-        return float(norm.ppf(1 - alpha / 2) * self.bootstrap_means.std(ddof=1))
+        return float(self.bootstrap_means.std(ddof=1))
+
+    def calibration_margin(self, alpha: float) -> float:
+        """How far the mean may be off because the calibration was learnt on finitely many rows, at level ``alpha``."""
+        return float(norm.ppf(1 - alpha / 2) * self.calibration_spread)
 
 
 def expected_values(
@@ -127,25 +136,39 @@ def estimated_compare(
     paired: bool = False,
 ) -> Comparison:
     """Candidate − baseline of the expected metric, valid at every look with probability ≥ 1 − alpha if the
-    calibrations hold; ``paired``: row i of each arm answers the same request."""
+    calibrations hold; ``paired``: row i of each arm answers the same request.
+
+    Half of ``alpha`` bounds the sampling (each arm's confidence sequence at α/4, or the pairs' at α/2), half the
+    two calibrations' error: learnt on independent references, their errors add in quadrature.
+    """
     if paired and baseline.rows != candidate.rows:
         raise ValueError("paired arms hold one row per request each, in the same order")
     base, cand = _arm(baseline, alpha / 2, n_star), _arm(candidate, alpha / 2, n_star)
     apart = of_arms(metric, base, cand, alpha=alpha, method=ESTIMATED_METHOD, estimated=True)
-    if not (paired and baseline.rows):
+    if not (baseline.rows and candidate.rows):
         return apart
-    margins = baseline.calibration_margin(alpha / 4) + candidate.calibration_margin(alpha / 4)
-    differences = candidate.values - baseline.values
-    difference, sampled = mean_interval(differences, alpha=alpha / 2, rho=mixture_rho(n_star, alpha / 2))
-    interval = Interval(sampled.low - margins, sampled.high + margins)
-    return replace(apart, difference=difference, interval=interval, method=ESTIMATED_PAIRED_METHOD)
+    margin = float(norm.ppf(1 - alpha / 4) * math.hypot(baseline.calibration_spread, candidate.calibration_spread))
+    if paired:
+        differences = candidate.values - baseline.values
+        difference, sampled = mean_interval(differences, alpha=alpha / 2, rho=mixture_rho(n_star, alpha / 2))
+        method = ESTIMATED_PAIRED_METHOD
+    else:
+        (_, sampled_b), (_, sampled_c) = (_sampled(found, alpha / 4, n_star) for found in (baseline, candidate))
+        difference, sampled = apart.difference, Interval(sampled_c.low - sampled_b.high, sampled_c.high - sampled_b.low)
+        method = ESTIMATED_METHOD
+    interval = Interval(sampled.low - margin, sampled.high + margin)
+    return replace(apart, difference=difference, interval=interval, method=method)
+
+
+def _sampled(found: Expectation, alpha: float, n_star: int) -> tuple[float, Interval]:
+    return mean_interval(found.values, alpha=alpha, rho=mixture_rho(n_star, alpha))
 
 
 def _arm(found: Expectation, alpha: float, n_star: int) -> ArmEstimate:
     """One arm's expected metric at level ``alpha``: half for sampling, half for the calibration."""
     if found.rows == 0:
         return ArmEstimate(math.nan, Interval(-math.inf, math.inf), 0)
-    mean, sampled = mean_interval(found.values, alpha=alpha / 2, rho=mixture_rho(n_star, alpha / 2))
+    mean, sampled = _sampled(found, alpha / 2, n_star)
     margin = found.calibration_margin(alpha / 2)
     return ArmEstimate(mean, Interval(sampled.low - margin, sampled.high + margin), found.rows)
 

@@ -83,3 +83,14 @@ def estimate_condition(document: Mapping[str, Any], evidence: Evidence) -> Condi
     return Condition(
         ESTIMATES_TRUSTED, "True", "EstimatesHold", "no concept drift, and the labels so far agree with the estimates"
     )
+
+
+def estimate_event(previous: list[dict[str, Any]], condition: Condition) -> tuple[str, str, str] | None:
+    """The Event when the estimates' standing changes: refused or suspended (Warning), trusted again (Normal).
+    Trusted from the start is no news."""
+    before = next((found for found in previous if found.get("type") == condition.type), None)
+    if before is None and condition.status == "True":
+        return None
+    if before is not None and (before.get("status"), before.get("reason")) == (condition.status, condition.reason):
+        return None
+    return ("Normal" if condition.status == "True" else "Warning", condition.reason, condition.message[:1000])

@@ -25,7 +25,7 @@ from modelmonitor.controller.naming import GROUP, ROLLOUTS, VERSION
 from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts import registry
 from modelmonitor.controller.rollouts import state as states
-from modelmonitor.controller.rollouts.comparing import compare, concept_drift, estimate_condition
+from modelmonitor.controller.rollouts.comparing import compare, concept_drift, estimate_condition, estimate_event
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import ObservedWeights, Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
@@ -265,6 +265,8 @@ async def _persist(
 ) -> None:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     status: dict[str, Any] = {**state.to_status(), "conditions": _conditions(body, state, conditions)}
+    previous = list((body.get("status") or {}).get("conditions") or [])
+    told = [event for condition in conditions or [] if (event := estimate_event(previous, condition))]
     compared = ComparisonDocument.from_document(analysis) if analysis and "primary" in analysis else None
     if analysis is not None:
         status["analysis"] = analysis
@@ -278,7 +280,7 @@ async def _persist(
         status["observedWeights"] = dict(observed.weights)
         status["observedMirror"] = observed.mirror
     await api(STATE.kube.patch_rollout_status, namespace, name, status)
-    for kind, reason, message in state.events:
+    for kind, reason, message in [*state.events, *told]:
         kopf.event(body, type=kind, reason=reason, message=message)
     metrics.export_rollout(
         namespace, name, phase=state.phase, weights=dict(state.weights), mirror=state.mirror, analysis=compared
