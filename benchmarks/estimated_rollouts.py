@@ -24,10 +24,11 @@ Cases:
 * shadow: the worse candidate, with a shadow step (mirror 100 %, 2 h) before 10 %: both
   versions answer the same requests, compared pair by pair.
 
-Printed per case and method: the share of runs rolled back and promoted, the median requests
-the candidate served to users before the rollback (exposure; a shadow step's mirrored answers
-reach no user), the median hours to the decision, the share decided by estimates, and (where
-the candidate is worse) the share in which an estimate advanced it.
+Printed per case and method: the share of runs rolled back (and of those, in the first step
+before any label came), and promoted, the median requests the candidate served to users
+before the rollback (exposure; a shadow step's mirrored answers reach no user), the median
+hours to the decision, the share decided by estimates, and (where the candidate is worse) the
+share in which an estimate advanced it.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class Outcome:
     exposure: int  # candidate rows served to users
     by_estimates: bool
     estimate_advanced: bool  # an estimate advanced the candidate at least once
+    step: int  # the step it was decided at (0: the first)
 
 
 def simulate(case: Case, estimated: bool, seed: int) -> Outcome:
@@ -201,8 +203,8 @@ def simulate(case: Case, estimated: bool, seed: int) -> Outcome:
             step, started = step + 1, now
         elif verdict.action in (Action.ROLLBACK, Action.PROMOTE, Action.INCONCLUSIVE):
             by = verdict.decided_by == ESTIMATES
-            return Outcome(verdict.action.value, now, int(to_candidate.sum()), by, advanced_by_estimate)
-    return Outcome("", HORIZON, int(to_candidate.sum()), False, advanced_by_estimate)
+            return Outcome(verdict.action.value, now, int(to_candidate.sum()), by, advanced_by_estimate, step)
+    return Outcome("", HORIZON, int(to_candidate.sum()), False, advanced_by_estimate, step)
 
 
 def _evidence(
@@ -271,11 +273,12 @@ def summary(case: Case, estimated: bool, outcomes: list[Outcome]) -> str:
     hours = median([o.hours for o in back + promoted], 1)
     exposure = median([o.exposure for o in back])
     by_estimates = sum(o.by_estimates for o in outcomes) / runs
+    early = sum(o.step == 0 and o.hours < DELAY for o in back) / runs  # in the first step, before any label
     wrong = sum(o.estimate_advanced for o in outcomes) / runs if case.candidate_worse else float("nan")
     method = "estimates and labels" if estimated else "labels only"
     return (
-        f"| {case.name} | {method} | {len(back) / runs:.1%} | {len(promoted) / runs:.1%} | {exposure} | {hours} "
-        f"| {by_estimates:.1%} | {'-' if np.isnan(wrong) else f'{wrong:.1%}'} |"
+        f"| {case.name} | {method} | {len(back) / runs:.1%} | {early:.1%} | {len(promoted) / runs:.1%} | {exposure} "
+        f"| {hours} | {by_estimates:.1%} | {'-' if np.isnan(wrong) else f'{wrong:.1%}'} |"
     )
 
 
@@ -285,10 +288,11 @@ def main(argv: list[str] | None = None, run: Callable[[Case, bool, int], Outcome
     parser.add_argument("--cases", default=",".join(case.name for case in CASES))
     args = parser.parse_args(argv)
     print(
-        "| case | method | rolled back | promoted | median exposure at rollback | median hours to decide "
-        "| decided by estimates | an estimate advanced a worse candidate |"
+        "| case | method | rolled back | of which in the first step, before any label | promoted "
+        "| median exposure at rollback | median hours to decide | decided by estimates "
+        "| an estimate advanced a worse candidate |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for case in (case for case in CASES if case.name in args.cases.split(",")):
         for estimated in (False, True):
             outcomes = [run(case, estimated, seed) for seed in range(args.seeds)]
