@@ -184,3 +184,50 @@ def test_a_shadow_steps_estimate_pairs_the_requests(logs) -> None:
         apart.primary.interval.high - apart.primary.interval.low
     )
     assert paired.residuals["baseline"].rows == 0  # no label yet: nothing to check the estimate against
+
+
+def multiclass_rows(rng: np.random.Generator, rows: int, noise: float) -> dict[str, np.ndarray]:
+    """Three classes whose true probabilities are a softmax of x; the model's scores blur them by ``noise``."""
+    x = rng.normal(size=(rows, 3)) * 1.5
+    truth = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    label = np.array([rng.choice(3, p=p) for p in truth])
+    blurred = np.exp(x + noise * rng.normal(size=(rows, 3)))
+    scores = blurred / blurred.sum(axis=1, keepdims=True)
+    names = np.array(["cat", "dog", "fox"])
+    found = {"label": names[label], "prediction": names[scores.argmax(axis=1)]}
+    return found | {f"p_{name}": scores[:, k] for k, name in enumerate(names)}
+
+
+def test_a_multiclass_models_versions_are_estimated_on_the_class_they_predict(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    parts, realized = [], {}
+    for version, noise in (("7", 0.3), ("8", 1.5)):
+        found = multiclass_rows(rng, ROWS, noise)
+        realized[version] = float((found["label"] == found["prediction"]).mean())
+        pq.write_table(pa.table(multiclass_rows(rng, 10_000, noise)), tmp_path / f"validation-{version}.parquet")
+        ts = np.full(ROWS, np.datetime64(NOW.replace(tzinfo=None), "us") - np.timedelta64(60, "s"))
+        table = pa.table(found | {"label": pa.nulls(ROWS, pa.string()), "model_version": np.full(ROWS, version)})
+        parts.append(table.append_column("ts", pa.array(ts, pa.timestamp("us", tz="UTC"))))
+    pq.write_table(pa.concat_tables(parts), tmp_path / "logs.parquet")
+    columns = {
+        "timestamp": "ts",
+        "label": "label",
+        "modelVersion": "model_version",
+        "classScores": [{"label": name, "column": f"p_{name}"} for name in ("cat", "dog", "fox")],
+    }
+    spec = parse_spec(
+        {
+            "model": {"name": "animals", "task": "multiclassClassification"},
+            "schedule": {"interval": "1h"},
+            "data": {
+                "current": {"uri": str(tmp_path / "logs.parquet")},
+                "reference": {"uri": str(tmp_path / "validation-7.parquet")},
+                "columns": columns,
+            },
+        }
+    )
+    found = compared(spec, {"candidate": DataSource(uri=str(tmp_path / "validation-8.parquet"))}).estimated
+    assert found is not None and not found.refused, found
+    for arm, version in VERSIONS.items():  # each version's expected accuracy: what its labels will show
+        assert found.primary.arm(arm).value == pytest.approx(realized[version], abs=0.03)
+    assert found.primary.interval.high < -0.01  # 8 blurs its scores: surely worse
