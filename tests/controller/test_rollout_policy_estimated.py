@@ -74,6 +74,14 @@ def test_the_last_step_waits_for_labels_unless_promote_on_estimated() -> None:
     )
 
 
+def test_the_last_step_waiting_for_labels_that_stay_undecided_runs_out_of_its_budget() -> None:
+    straddling = estimated(-0.005, 0.03, labelled=800, low=-0.03, high=0.02)
+    waiting = decide(on(), position(step=2, minutes=130), straddling, WEIGHTS, NOW)
+    assert (waiting.action, waiting.reason) == (Action.WAIT, "AwaitingLabels")
+    late = decide(on(), position(step=2, minutes=60 * 24), straddling, WEIGHTS, NOW)  # the budget: 4 x 2h
+    assert (late.action, late.reason) == (Action.INCONCLUSIVE, "Inconclusive")
+
+
 def test_labels_overrule_estimates() -> None:
     # the labels say non-inferior: the estimate's "worse" does not roll back, the labels promote
     both = estimated(-0.09, -0.03, labelled=800)

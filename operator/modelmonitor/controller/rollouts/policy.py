@@ -182,7 +182,9 @@ def decide(
             return Verdict(Action.ADVANCE, "NonInferiorEstimated", message, ESTIMATES)
         if spec.analysis.promote_on is PromoteOn.ESTIMATED:
             return Verdict(Action.PROMOTE, "NonInferiorEstimated", f"{message} (promoteOn: estimated)", ESTIMATES)
-        return Verdict(Action.WAIT, "AwaitingLabels", f"{message}; promotion waits for the labels (promoteOn: labels)")
+        if waiting is not None or elapsed < budget(spec, position.step):  # labels undecided past it: Inconclusive
+            waits = f"{message}; promotion waits for the labels (promoteOn: labels)"
+            return Verdict(Action.WAIT, "AwaitingLabels", waits)
     if waiting is not None:
         return _with_suspension(waiting, evidence)
     assert evidence.primary is not None
