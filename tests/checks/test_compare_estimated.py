@@ -128,6 +128,36 @@ def test_without_the_candidates_reference_the_estimate_is_refused_and_labels_go_
     assert found.to_document()["estimated"] == {"refused": found.estimated.refused}
 
 
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("missing.parquet", "candidate's reference {path} cannot be read: "),
+        ("scoreless.parquet", "candidate's reference {path} cannot be read: "),
+    ],
+)
+def test_an_unreadable_reference_costs_the_estimate_and_not_the_labelled_comparison(
+    logs, tmp_path: Path, reference: str, expected: str
+) -> None:
+    path, _, references = logs
+    pq.write_table(pq.read_table(references["candidate"].uri).drop_columns(["score"]), tmp_path / "scoreless.parquet")
+    named = str(tmp_path / reference)
+    found = compared(monitor(path), {**references, "candidate": DataSource(uri=named)})
+    assert found.estimated is not None and found.estimated.refused.startswith(expected.format(path=named))
+    assert found.primary.baseline.rows == 300  # the labelled analysis, as ever
+
+
+def test_a_reference_that_names_the_classes_otherwise_is_refused(logs, tmp_path: Path) -> None:
+    """Labels yes/no in the reference against 0/1 in the logs would calibrate every row as negative, silently."""
+    path, _, references = logs
+    table = pq.read_table(references["candidate"].uri)
+    words = pa.array(np.where(table["label"].to_numpy() == 1, "yes", "no"))
+    renamed = tmp_path / "words.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", words), renamed)
+    found = compared(monitor(path), {**references, "candidate": DataSource(uri=str(renamed))})
+    assert found.estimated is not None
+    assert found.estimated.refused.startswith("a binary model's references and logged rows name 4 classes")
+
+
 def test_metrics_without_expected_values_are_refused(logs) -> None:
     path, _, references = logs
     found = compared(monitor(path), references, metric=MetricName.F1)

@@ -45,6 +45,7 @@ from modelmonitor.engine.estimated_compare import (
     expectation,
 )
 from modelmonitor.engine.metrics import FORMULAS
+from modelmonitor.errors import DataError
 
 UNRELIABLE = "EstimateUnreliable"
 
@@ -113,7 +114,10 @@ def estimate_versions(
     for arm in ARMS:
         reference = chosen[arm]
         assert reference is not None
-        table = open_source(reference, env).read(list(dict.fromkeys(needed)), None)
+        try:  # an unreadable reference costs the estimate, not the labelled comparison
+            table = open_source(reference, env).read(list(dict.fromkeys(needed)), None)
+        except DataError as error:
+            return EstimatedAnalysis(refused=f"{arm}'s reference {reference.named} cannot be read: {error}")
         tables[arm] = table.filter(all_present(table, needed))
         if tables[arm].num_rows < n_star:
             return EstimatedAnalysis(
@@ -126,6 +130,11 @@ def estimate_versions(
         table = source.read(wanted, served[arm])
         rows[arm] = table.filter(all_present(table, [columns.prediction, *scored]))
     coder = _coder(spec, [*tables.values(), *rows.values()])
+    if spec.model.task is Task.BINARY and len(coder.classes) > 2:  # e.g. a reference labelled yes/no, logs 0/1
+        return EstimatedAnalysis(
+            refused=f"a binary model's references and logged rows name {len(coder.classes)} classes "
+            f"({', '.join(map(repr, coder.classes[:5]))}): label and predict them alike"
+        )
     if columns.class_scores and (unscored := set(coder.classes) - {entry.label for entry in columns.class_scores}):
         return EstimatedAnalysis(refused=f"class {sorted(unscored)[0]!r} has no column in data.columns.classScores")
     positions = score_positions(coder, columns)
