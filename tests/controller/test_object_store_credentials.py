@@ -8,7 +8,9 @@ shows no key.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -295,3 +297,54 @@ def test_each_recorded_run_is_exported_to_tensorboard_and_a_failed_export_loses_
     [told] = eventually(lambda: _event_messages(api_client, namespace, "tb-unwritable", "ExportFailed"), timeout=30)
     assert told.startswith("spec.export.tensorboard: https://example.invalid/tensorboard: cannot be written to"), told
     assert not _event_messages(api_client, namespace, "tb-bucket", "ExportFailed")
+
+
+def test_rollouts_and_the_compare_endpoint_read_the_bucket_with_the_monitors_secret(
+    start_operator, custom, api_client, namespace, samples, store: ObjectStore, tmp_path, gateway_api_crds
+) -> None:
+    """A rollout's comparison, and the endpoint's, read the monitor's s3:// logs and the versions' validation data
+    with its Secret's keys (they read with none before: the bucket refused them)."""
+    from modelmonitor_tools.samples import write_traffic, write_validation
+    from tests.controller.test_compare_endpoint import get
+    from tests.controller.test_rollouts import GATEWAY, monitor, rollout, status, with_candidate
+    from tests.controller.test_routers import http_route
+
+    client.CoreV1Api(api_client).create_namespaced_secret(
+        namespace, {"metadata": {"name": SECRET}, "stringData": {**store.environment(), "AWS_REGION": "us-east-1"}}
+    )
+    prefix = f"{BUCKET}/{namespace}"
+
+    def upload(path: Path, key: str) -> str:
+        store.put(f"{prefix}/{key}", path.read_bytes())
+        return f"s3://{prefix}/{key}"
+
+    def serve(shares: dict[str, int], rows: int, seed: int) -> None:
+        written = write_traffic(
+            tmp_path / "local", shares, rows, end=datetime.now(UTC), span=timedelta(seconds=1), seed=seed
+        )
+        upload(written, f"logs/{written.name}")
+
+    reference = upload(samples / "reference.parquet", "reference.parquet")
+    validation = {v: upload(write_validation(tmp_path / f"v{v}.parquet", v), f"validation-v{v}.parquet") for v in "78"}
+    serve({"7": 50, "8": 50}, 3000, seed=1)
+    credentials = {"secretRef": {"name": SECRET}}
+    monitor(custom, namespace, f"s3://{prefix}/logs/", samples, reference=reference, credentials=credentials)
+    operator = start_operator()
+    asked = f"baseline=7&candidate=8&minSamples=300&estimated=true&baselineReference={validation['7']}"
+    asked += f"&candidateReference={validation['8']}"
+    code, answer = get(operator, f"/api/v1/compare/{namespace}/credit-risk?{asked}")
+    assert code == 200 and answer["verdict"] == "Pass", answer
+    assert answer["comparison"]["estimated"]["calibrationRows"] == {"baseline": 10_000, "candidate": 10_000}
+
+    custom.create_namespaced_custom_object(*GATEWAY, namespace, "httproutes", http_route())
+    with_candidate(custom, namespace, "9")
+    rollout(custom, namespace, candidate="9")
+    eventually(lambda: status(custom, namespace, "credit-risk-v9").get("startedAt"), what="the rollout started")
+    time.sleep(1)  # rows logged after it began
+    serve({"7": 90, "9": 10}, 4000, seed=2)
+    final = eventually(
+        lambda: (found := status(custom, namespace, "credit-risk-v9")).get("phase") == "RolledBack" and found,
+        timeout=90,
+        what="rolled back on the bucket's rows",
+    )
+    assert final["reason"] == "CandidateWorse" and final["analysis"]["labeledRows"]["candidate"] >= 200

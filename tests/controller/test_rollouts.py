@@ -80,7 +80,18 @@ def route(custom, namespace, gateway_api_crds) -> dict[str, Any]:
     return custom.create_namespaced_custom_object(*GATEWAY, namespace, "httproutes", http_route())
 
 
-def monitor(custom, namespace: str, logs: Path, samples: Path, *, request_id: bool = False) -> None:
+def monitor(
+    custom,
+    namespace: str,
+    logs: Path | str,
+    samples: Path,
+    *,
+    request_id: bool = False,
+    reference: str = "",
+    **spec: Any,
+) -> None:
+    """The monitor a rollout reads its logs and columns from: ``logs`` (a folder or a URI), ``reference`` (default:
+    the samples' reference), and more of its spec (``credentials``)."""
     document = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ModelMonitor",
@@ -91,9 +102,10 @@ def monitor(custom, namespace: str, logs: Path, samples: Path, *, request_id: bo
             "suspend": True,  # the rollout reads the monitor's data and columns; no runs are needed here
             "data": {
                 "current": {"uri": str(logs), "format": "parquet"},
-                "reference": {"uri": str(samples / "reference.parquet")},
+                "reference": {"uri": reference or str(samples / "reference.parquet")},
                 "columns": {"timestamp": "ts", "label": "label", "score": "score", "modelVersion": "model_version"},
             },
+            **spec,
         },
     }
     if request_id:  # the requests a shadow step's mirror copies are paired by it

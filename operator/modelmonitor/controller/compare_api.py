@@ -38,7 +38,7 @@ from modelmonitor.controller.offload import CheckProcessDied
 from modelmonitor.controller.rollouts.comparing import compare as compare_versions
 from modelmonitor.controller.rollouts.comparing import concept_drift
 from modelmonitor.controller.rollouts.policy import Action, judge
-from modelmonitor.controller.runtime import STATE, accept, api, now
+from modelmonitor.controller.runtime import STATE, accept, api, credentials, now
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import DataError, SpecError
 from modelmonitor.times import iso, parse_iso
@@ -154,6 +154,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
         return 404, {"error": f"ModelMonitor {namespace}/{name} not found"}
     try:
         spec = accept(monitor)
+        env = await credentials(spec, namespace)  # the monitor's data is read with its Secret's keys
         arguments = {
             "versions": asked["versions"],
             "metric": asked["metric"],
@@ -168,6 +169,7 @@ async def _answer(request: web.Request) -> tuple[int, dict[str, Any]]:
             "paired": asked["paired"],
             "estimated": asked["estimated"],
             "references": asked["references"],
+            "env": env,
         }
         margins = {**asked["guardrails"], **asked["fairness"]}
         guardrail_margins = {str(metric): margin for metric, margin in margins.items()}

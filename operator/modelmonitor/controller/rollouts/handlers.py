@@ -29,7 +29,7 @@ from modelmonitor.controller.rollouts.comparing import compare, concept_drift, e
 from modelmonitor.controller.rollouts.policy import Action, Evidence, Verdict, decide
 from modelmonitor.controller.rollouts.routers import ObservedWeights, Router, RouterError, router_for
 from modelmonitor.controller.rollouts.state import RolloutState
-from modelmonitor.controller.runtime import STATE, accept, api, now
+from modelmonitor.controller.runtime import STATE, accept, api, credentials, now
 from modelmonitor.durations import parse_duration
 from modelmonitor.errors import ModelMonitorError, SpecError
 from modelmonitor.times import iso, parse_iso, precise_iso
@@ -163,6 +163,7 @@ async def _compare(
         return None, f"ModelMonitor {spec.monitor_ref.name} not found in namespace {namespace}"
     try:
         monitor_spec = accept(monitor)
+        env = await credentials(monitor_spec, namespace)  # the monitor's data is read with its Secret's keys
         arguments = {
             "versions": {"baseline": spec.baseline.version, "candidate": spec.candidate.version},
             "metric": spec.analysis.metric,
@@ -177,6 +178,7 @@ async def _compare(
             "until": moment,
             "weights": dict(weights),
             "weights_since": _settled(spec, state),
+            "env": env,
         }
         compared = await STATE.checks.call(
             compare, monitor_spec, arguments, spec.analysis.non_inferiority_margin, spec.analysis.guardrail_margins
