@@ -45,6 +45,18 @@ VALID: dict[str, Any] = {
 # (path, value, the pydantic message, the API server's message)
 CASES = [
     (
+        "spec.analysis.promoteOn",
+        "estimated",
+        "promoteOn: estimated needs estimated: true",
+        "spec.analysis.promoteOn: Invalid value: promoteOn: estimated needs estimated: true",
+    ),
+    (
+        "spec.candidate.reference",
+        {"uri": "s3://ml/validation-v8.parquet", "format": "xls"},
+        "Input should be",
+        "spec.candidate.reference.format: Unsupported value",
+    ),
+    (
         "spec.trafficRouter",
         {"gatewayAPI": {"httpRoute": "r"}, "istio": {"virtualService": "v"}},
         "set exactly one of gatewayAPI, istio, kserve or seldon",

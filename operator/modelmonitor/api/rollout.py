@@ -207,6 +207,19 @@ class Analysis(SpecModel):
         description="What may promote past the last step: labels (the labelled analysis must agree) or estimated.",
     )
 
+    @model_validator(mode="after")
+    @cel(
+        CelRule(
+            "!has(self.promoteOn) || self.promoteOn != 'estimated' || (has(self.estimated) && self.estimated)",
+            "promoteOn: estimated needs estimated: true (the estimates to promote on)",
+            ".promoteOn",
+        )
+    )
+    def _promote_on_estimates_needs_them(self) -> Analysis:
+        if self.promote_on is PromoteOn.ESTIMATED and not self.estimated:
+            raise ValueError("promoteOn: estimated needs estimated: true (the estimates to promote on)")
+        return self
+
     @property
     def guardrail_margins(self) -> dict[str, float]:
         """Each guardrail metric's margin δ, the fairness guardrails' too."""
