@@ -27,6 +27,7 @@ from modelmonitor.api.fairness import FairnessMetricName
 from modelmonitor.api.metrics import MetricName
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.estimated_compare import EstimatedAnalysis, estimate_versions
+from modelmonitor.checks.estimation_scan import score_columns
 from modelmonitor.checks.fairness import favorable_outcome, tally
 from modelmonitor.checks.labels import (
     ClassCoder,
@@ -149,11 +150,11 @@ def compare_versions(
     tables = {arm: read_labeled(source, columns, rows_of(arm, since), also) for arm in ARMS}
     served = {arm: rows_of(arm, since) for arm in ARMS}  # every row each arm served, labelled or not
     task = spec.model.task
+    answered = _answered(spec, source, served, request)
     coder = None
     if task is not Task.REGRESSION:
         # the classes predicted too: before any label comes, the outputs and the pairs' signs need the positive class
-        predicted = [source.read([columns.prediction], served[arm]) for arm in ARMS]
-        coder = ClassCoder.of_tables([*tables.values(), *predicted], columns, spec.model.positive_label)
+        coder = ClassCoder.of_tables([*tables.values(), *answered.values()], columns, spec.model.positive_label)
     arms = {arm: _arm(tables[arm], spec, coder) for arm in ARMS}
     pairs = pair_rows(tables, request) if request else None
     twins = {arm: _arm(table, spec, coder) for arm, table in zip(ARMS, pairs.arms, strict=True)} if pairs else {}
@@ -174,16 +175,15 @@ def compare_versions(
     guards = [compared(guardrail) for guardrail in guardrails]
     if fairness_guardrails:
         guards += _fairness_guards(spec, fairness_guardrails, source, served, alpha, min_samples_per_arm)
-    outputs = None if paired else _output_shift(spec, source, served, coder, alpha, min_samples_per_arm)
+    outputs = None if paired else _output_shift(spec, answered, coder, alpha, min_samples_per_arm)
     signs = None
     if request:
-        signs = signs_of_pairs(spec, source, served, coder, alpha=alpha, n_star=min_samples_per_arm)
+        signs = signs_of_pairs(spec, answered, coder, alpha=alpha, n_star=min_samples_per_arm)
     guessed = None
     if estimated:
         guessed = estimate_versions(
             spec,
-            source,
-            served,
+            answered,
             references or {},
             metric=metric,
             alpha=alpha,
@@ -213,10 +213,24 @@ def compare_versions(
     )
 
 
+def _answered(
+    spec: ModelMonitorSpec, source: Source, served: Mapping[str, RowFilter], request: str | None
+) -> dict[str, pa.Table]:
+    """Every row each arm served, labelled or not, read once with what the outputs, the pairs' signs and the
+    estimates use: prediction, label, scores (and the request id on a shadow step). A regression without a
+    score uses none of them."""
+    columns = spec.data.columns
+    scored = score_columns(columns) if columns.score or columns.class_scores else []
+    if spec.model.task is Task.REGRESSION and not scored:
+        return {arm: pa.table({}) for arm in ARMS}
+    named = [columns.prediction, columns.label, *scored, *([request] if request else [])]
+    wanted = list(dict.fromkeys(name for name in named if name))
+    return {arm: source.read(wanted, served[arm]) for arm in ARMS}
+
+
 def _output_shift(
     spec: ModelMonitorSpec,
-    source: Source,
-    served: Mapping[str, RowFilter],
+    answered: Mapping[str, pa.Table],
     coder: ClassCoder | None,
     alpha: float,
     n_star: int,
@@ -230,8 +244,7 @@ def _output_shift(
     positive: dict[str, NDArray[np.bool_]] = {}
     scores: dict[str, NDArray[np.float64]] = {}
     for arm in ARMS:
-        table = source.read(wanted, served[arm])
-        table = table.filter(all_present(table, wanted))
+        table = answered[arm].filter(all_present(answered[arm], wanted))
         if binary and coder is not None:
             named = class_text(table[columns.prediction]).to_numpy(zero_copy_only=False)
             positive[arm] = named == coder.classes[coder.positive]

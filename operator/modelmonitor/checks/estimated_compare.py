@@ -32,7 +32,6 @@ from modelmonitor.checks.estimation_scan import score_columns
 from modelmonitor.checks.labels import ClassCoder, all_present, class_text, labeled_mask
 from modelmonitor.checks.paired import pair_rows
 from modelmonitor.data.source import open_source
-from modelmonitor.data.source_definition import RowFilter, Source
 from modelmonitor.engine.cbpe import Calibration
 from modelmonitor.engine.cbpe_multiclass import ClassCalibration
 from modelmonitor.engine.confidence_sequence import ArmData
@@ -87,8 +86,7 @@ class EstimatedAnalysis:
 
 def estimate_versions(
     spec: ModelMonitorSpec,
-    source: Source,
-    served: Mapping[str, RowFilter],
+    answered: Mapping[str, pa.Table],
     references: Mapping[str, DataSource | None],
     *,
     metric: MetricName,
@@ -97,7 +95,8 @@ def estimate_versions(
     request: str | None,
     env: Mapping[str, str] | None = None,
 ) -> EstimatedAnalysis:
-    """Candidate − baseline of the expected ``metric`` on every row each arm served; ``request``: pair by it.
+    """Candidate − baseline of the expected ``metric`` on every row each arm served (``answered``: with its
+    prediction, label and scores, and its ``request`` id to pair by).
 
     Raises :class:`~modelmonitor.errors.DataError` when data cannot be read.
     """
@@ -124,11 +123,7 @@ def estimate_versions(
                 refused=f"{arm}'s reference {reference.named} has {tables[arm].num_rows} labelled, scored rows "
                 f"< minSamplesPerArm {n_star}: too few to calibrate its estimates"
             )
-    wanted = list(dict.fromkeys([*needed, *([request] if request else [])]))
-    rows = {}
-    for arm in ARMS:
-        table = source.read(wanted, served[arm])
-        rows[arm] = table.filter(all_present(table, [columns.prediction, *scored]))
+    rows = {arm: answered[arm].filter(all_present(answered[arm], [columns.prediction, *scored])) for arm in ARMS}
     coder = _coder(spec, [*tables.values(), *rows.values()])
     if spec.model.task is Task.BINARY and len(coder.classes) > 2:  # e.g. a reference labelled yes/no, logs 0/1
         return EstimatedAnalysis(

@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from modelmonitor.api.comparison import ARMS
 from modelmonitor.api.monitor import ModelMonitorSpec, Task
 from modelmonitor.checks.labels import ClassCoder, all_present, class_text, numeric_column
-from modelmonitor.data.source_definition import RowFilter, Source
 from modelmonitor.engine.paired import PairedSigns, paired_signs
 
 _ROW = "__modelmonitor_row"
@@ -64,25 +63,21 @@ def pair_rows(tables: Mapping[str, pa.Table], request: str) -> Pairs:
 
 def signs_of_pairs(
     spec: ModelMonitorSpec,
-    source: Source,
-    rows: Mapping[str, RowFilter],
+    answered: Mapping[str, pa.Table],
     coder: ClassCoder | None,
     *,
     alpha: float,
     n_star: int,
 ) -> PairedSigns | None:
-    """The agreement, and how predictions and scores move, over every pair, labelled or not (None: no pair)."""
+    """The agreement, and how predictions and scores move, over every pair, labelled or not (None: no pair);
+    ``answered``: every row each arm served, with its request id, prediction and score."""
     columns = spec.data.columns
     if spec.model.task is Task.REGRESSION or coder is None:
         return None  # a regression's answers are numbers: no class to agree on
     request = columns.request_id
     assert request is not None
     scored = [columns.score] if columns.score else []
-    wanted = list(dict.fromkeys([request, columns.prediction, *scored]))
-    tables = {}
-    for arm in ARMS:
-        table = source.read(wanted, rows[arm])
-        tables[arm] = table.filter(all_present(table, [columns.prediction, *scored]))
+    tables = {arm: answered[arm].filter(all_present(answered[arm], [columns.prediction, *scored])) for arm in ARMS}
     pairs = pair_rows(tables, request)
     if not pairs.count:
         return None
